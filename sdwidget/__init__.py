@@ -1,0 +1,11 @@
+"""sdwidget: watch and steer diffusers sampling by hand — live preview, pause, stop, guidance."""
+
+from __future__ import annotations
+
+from ._events import Frame, RunStatus, StatusEvent, StepEvent
+from ._preview import LatentPreview
+from ._run import Run
+from ._runner import Runner
+
+__version__ = "0.1.0"
+__all__ = ["Frame", "LatentPreview", "Run", "RunStatus", "Runner", "StatusEvent", "StepEvent"]

@@ -1,0 +1,81 @@
+"""The step callback: record the step, then honour pause, stop and guidance requests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from diffusers.callbacks import PipelineCallback
+
+from ._cfg import CfgSwitch
+from ._controls import Controls
+from ._events import RunStatus, StepEvent
+from ._preview import LatentPreview
+from ._x0 import X0Tap
+
+
+class StepHook(PipelineCallback):
+    """A ``PipelineCallback``, so users can chain it with diffusers' own callbacks through
+    ``MultiPipelineCallbacks``; it must come first there to read each step as it ran.
+
+    Work per step: one projection of the first latent to a thumbnail and its copy to the host.
+    Everything else (encoding, sending) is the observers' job, off this path.
+    """
+
+    def __init__(
+        self,
+        run_id: int,
+        controls: Controls,
+        cfg: CfgSwitch,
+        preview: LatentPreview,
+        tap: X0Tap,
+        show_x0: bool,
+        emit: Callable[[Any], None],
+    ) -> None:
+        super().__init__()
+        self.run_id, self.controls, self.cfg = run_id, controls, cfg
+        self.preview, self.tap, self.show_x0, self.emit = preview, tap, show_x0, emit
+        self._tensor_inputs = ["latents", *cfg.names]
+        self.final_latents = None
+        self.started = self.last = time.perf_counter()
+
+    @property
+    def tensor_inputs(self) -> list[str]:
+        return self._tensor_inputs
+
+    def callback_fn(self, pipe, step_index: int, timestep, callback_kwargs: dict) -> dict:
+        now = time.perf_counter()
+        latents, x0 = callback_kwargs["latents"], self.tap.x0
+        total = pipe.num_timesteps
+        shown = x0 if self.show_x0 and x0 is not None else latents
+        self.emit(
+            StepEvent(
+                run_id=self.run_id,
+                step=step_index,
+                total=total,
+                timestep=float(timestep),
+                guidance=float(pipe.guidance_scale),
+                cfg=self.cfg.active(pipe),
+                elapsed=now - self.started,
+                duration=now - self.last,
+                frame=self.preview.frame(shown),
+            )
+        )
+        self.final_latents = latents
+        if self.controls.paused:
+            self.emit(RunStatus.PAUSED)
+            self.controls.wait_until_resumed()
+            if not self.controls.stopping:
+                self.emit(RunStatus.RUNNING)
+        last_step = step_index + 1 >= total
+        if self.controls.stopping and not last_step:
+            pipe._interrupt = True
+            if x0 is not None:
+                # Decoding the clean estimate rather than x_t keeps a usable partial image.
+                callback_kwargs["latents"] = self.final_latents = x0
+        guidance = self.controls.take_guidance()
+        if guidance is not None:
+            self.cfg.apply(pipe, callback_kwargs, latents.shape[0], guidance)
+        self.last = time.perf_counter()
+        return callback_kwargs

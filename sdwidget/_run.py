@@ -1,0 +1,89 @@
+"""The handle of one generation: its parameters, its steps as they arrive, its outcome."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from . import _validate
+from ._controls import Controls
+from ._events import Frame, RunStatus, StatusEvent, StepEvent
+
+
+class Run:
+    """Returned at once by ``Runner.start``; filled in by the background thread.
+
+    The controls (``pause``, ``resume``, ``stop``, ``set_guidance``) may be called from any
+    thread and take effect at the next step boundary. Errors never escape the thread: a failed
+    run keeps its exception in ``error`` and the formatted traceback in ``traceback``.
+    """
+
+    def __init__(self, run_id: int, params: dict[str, Any], notify: Callable[[Any], None]) -> None:
+        self.id = run_id
+        self.params = params
+        """What the run was started with: prompt, negative_prompt, num_inference_steps,
+        guidance_scale, seed, height, width, scheduler."""
+        self.status = RunStatus.PENDING
+        self.steps: list[StepEvent] = []
+        """One event per finished step, frame included, in order."""
+        self.image = None
+        """The final PIL image; for a stopped run, decoded from the last estimate of x0."""
+        self.latents: torch.Tensor | None = None
+        """The latents ``image`` was decoded from."""
+        self.error: BaseException | None = None
+        self.traceback: str | None = None
+        self.controls = Controls()
+        self._notify = notify
+        self._thread: threading.Thread | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status.done
+
+    @property
+    def guidance(self) -> list[float]:
+        """The guidance scale each recorded step was computed with."""
+        return [step.guidance for step in self.steps]
+
+    @property
+    def frames(self) -> list[Frame]:
+        return [step.frame for step in self.steps]
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run's thread has ended; ``False`` if ``timeout`` passed first."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return self.done
+
+    def pause(self) -> None:
+        self.controls.pause()
+
+    def resume(self) -> None:
+        self.controls.resume()
+
+    def stop(self) -> None:
+        self.controls.stop()
+
+    def set_guidance(self, value: Any) -> float:
+        """Ask for ``value`` from the next step on; returns the validated value."""
+        value = _validate.guidance(value)
+        self.controls.set_guidance(value)
+        return value
+
+    def emit(self, item: StepEvent | RunStatus) -> None:
+        """Record a step or a status change and pass it to the observers (runner thread only)."""
+        if isinstance(item, StepEvent):
+            self.steps.append(item)
+            self._notify(item)
+            return
+        self.status = item
+        error = None if self.error is None else f"{type(self.error).__name__}: {self.error}"
+        self._notify(StatusEvent(self.id, item, len(self.steps), error))
+
+    def __repr__(self) -> str:
+        total = self.params.get("num_inference_steps")
+        return f"<Run {self.id} {self.status.value} {len(self.steps)}/{total} {self.params.get('prompt')!r:.60}>"

@@ -1,0 +1,177 @@
+"""Runner: one diffusers pipeline, one generation at a time, in a background thread."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import random
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from diffusers.callbacks import MultiPipelineCallbacks, PipelineCallback
+
+from . import _validate
+from ._calibrate import preview_for
+from ._cfg import CfgSwitch
+from ._encode import encode_prompts
+from ._events import RunStatus
+from ._hook import StepHook
+from ._run import Run
+from ._x0 import X0Tap
+
+# Arguments the runner owns; a user passing them would break the hook or the replayability.
+_RESERVED = {
+    "prompt", "negative_prompt", "prompt_embeds", "negative_prompt_embeds", "pooled_prompt_embeds",
+    "negative_pooled_prompt_embeds", "callback_on_step_end", "callback_on_step_end_tensor_inputs",
+    "generator", "output_type", "num_images_per_prompt", "return_dict", "latents",
+}  # fmt: skip
+
+
+class Runner:
+    """Drives ``pipe`` step by step with a live preview, pause, stop and guidance changes.
+
+    Developer notes: ``start`` validates everything in the caller's thread, then hands the work
+    to a fresh thread and returns a ``Run``. That thread encodes the prompts, wraps the scheduler
+    to see x0 (``X0Tap``) and calls the pipeline with a ``StepHook``, which at each step boundary
+    records a frame and reads the run's ``Controls``. Observers get every ``StepEvent`` and
+    ``StatusEvent`` on the runner thread and must hand heavy work elsewhere. The runner knows
+    nothing of widgets; a widget is one observer.
+    """
+
+    def __init__(self, pipe, *, preview: str = "x0", thumbnail_size: int = 128) -> None:
+        _validate.pipeline(pipe)
+        if preview not in ("x0", "latents"):
+            raise ValueError(f"preview must be 'x0' or 'latents', got {preview!r}")
+        self.pipe = pipe
+        self.preview_mode = preview
+        self._thumbnail_size = _validate.integer("thumbnail_size", thumbnail_size, 8, 1024)
+        self._preview, self._fit = preview_for(pipe.vae, self._thumbnail_size)
+        self._observers: list[Callable[[Any], None]] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self.run: Run | None = None
+        """The current or most recent run."""
+        self.observer_error: str | None = None
+        """The traceback of the last exception an observer raised (observers cannot stop a run)."""
+
+    def observe(self, fn: Callable[[Any], None]) -> Callable[[], None]:
+        """Call ``fn(event)`` for every step and status event; returns a function that undoes it."""
+        self._observers.append(fn)
+        return lambda: self._observers.remove(fn)
+
+    def _notify(self, event: Any) -> None:
+        for fn in list(self._observers):
+            try:
+                fn(event)
+            except Exception:  # an observer's bug must not kill the run; it stays inspectable
+                self.observer_error = traceback.format_exc()
+
+    def start(
+        self,
+        prompt: str,
+        negative_prompt: str | None = None,
+        num_inference_steps: int = 20,
+        guidance_scale: float = 7.5,
+        seed: int | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        callbacks: Sequence[PipelineCallback] = (),
+        **pipe_kwargs: Any,
+    ) -> Run:
+        """Start a run in the background and return its handle at once."""
+        params = self._params(prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width)
+        self._check_extra(callbacks, pipe_kwargs)
+        with self._lock:
+            if self.run is not None and not self.run.done:
+                raise RuntimeError(f"{self.run!r} is still going: stop() it or wait() for it first")
+            run = Run(next(self._ids), params, self._notify)
+            run._thread = threading.Thread(
+                target=self._work, args=(run, list(callbacks), pipe_kwargs), name=f"sdwidget-run-{run.id}", daemon=True
+            )
+            self.run = run
+            run._thread.start()
+        return run
+
+    def generate(self, prompt: str, **kwargs: Any) -> Run:
+        """``start`` and wait for the run to end; the image is ``run.image``."""
+        run = self.start(prompt, **kwargs)
+        run.wait()
+        return run
+
+    def pause(self) -> None:
+        if self.run is not None:
+            self.run.pause()
+
+    def resume(self) -> None:
+        if self.run is not None:
+            self.run.resume()
+
+    def stop(self) -> None:
+        if self.run is not None:
+            self.run.stop()
+
+    def set_guidance(self, value: Any) -> float:
+        """Validate ``value`` and apply it to the current run from its next step."""
+        value = _validate.guidance(value)
+        if self.run is not None and not self.run.done:
+            self.run.set_guidance(value)
+        return value
+
+    def _params(self, prompt, negative_prompt, steps, guidance, seed, height, width) -> dict[str, Any]:
+        multiple = int(np.lcm(8, self.pipe.vae_scale_factor))
+        default = self.pipe.unet.config.sample_size * self.pipe.vae_scale_factor
+        return {
+            "prompt": _validate.prompt("prompt", prompt),
+            "negative_prompt": _validate.prompt("negative_prompt", negative_prompt, optional=True),
+            "num_inference_steps": _validate.steps(steps),
+            "guidance_scale": _validate.guidance(guidance),
+            "seed": random.randrange(2**32) if seed is None else _validate.seed(seed),
+            "height": _validate.side("height", default if height is None else height, multiple),
+            "width": _validate.side("width", default if width is None else width, multiple),
+            "scheduler": type(self.pipe.scheduler).__name__,
+        }
+
+    def _check_extra(self, callbacks: Sequence[Any], pipe_kwargs: dict[str, Any]) -> None:
+        for callback in callbacks:
+            if not isinstance(callback, PipelineCallback):
+                raise TypeError(f"callbacks must be diffusers PipelineCallback objects, got {type(callback).__name__}")
+        accepted = inspect.signature(self.pipe.__call__).parameters
+        for name in pipe_kwargs:
+            if name in _RESERVED or name not in accepted:
+                raise TypeError(f"{name!r} cannot be passed to {type(self.pipe).__name__} through the runner")
+
+    def _work(self, run: Run, callbacks: list[PipelineCallback], pipe_kwargs: dict[str, Any]) -> None:
+        pipe, p = self.pipe, run.params
+        try:
+            run.emit(RunStatus.RUNNING)
+            embeds, negatives = encode_prompts(pipe, p["prompt"], p["negative_prompt"])
+            with X0Tap(pipe.scheduler) as tap:
+                hook = StepHook(
+                    run.id, run.controls, CfgSwitch(pipe, negatives), self._preview, tap,
+                    self.preview_mode == "x0", run.emit,
+                )  # fmt: skip
+                out = pipe(
+                    **embeds, **pipe_kwargs, num_inference_steps=p["num_inference_steps"],
+                    guidance_scale=p["guidance_scale"], height=p["height"], width=p["width"],
+                    generator=torch.Generator("cpu").manual_seed(p["seed"]),
+                    callback_on_step_end=MultiPipelineCallbacks([hook, *callbacks]) if callbacks else hook,
+                )  # fmt: skip
+            run.image, run.latents = out.images[0], hook.final_latents
+            self._refine(run)
+            stopped = run.controls.stopping and len(run.steps) < pipe.num_timesteps
+            run.emit(RunStatus.STOPPED if stopped else RunStatus.FINISHED)
+        except Exception as exc:
+            run.error, run.traceback = exc, traceback.format_exc()
+            run.emit(RunStatus.FAILED)
+
+    def _refine(self, run: Run) -> None:
+        """Add the run's own decode to a fitted preview map (published maps stay as they are)."""
+        if self._fit is None or run.latents is None:
+            return
+        pixels = torch.from_numpy(np.array(run.image.convert("RGB"))).permute(2, 0, 1)[None]
+        self._fit.add(run.latents[:1], pixels.float() / 127.5 - 1)
+        self._preview = type(self._preview)(*self._fit.solve(), max_size=self._thumbnail_size)
