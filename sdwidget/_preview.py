@@ -29,10 +29,9 @@ SDXL_BIAS = (0.1084, -0.0175, -0.0011)
 
 def known_map(vae_config) -> tuple[torch.Tensor, torch.Tensor] | None:
     """The published map for SD 1.x/2.x and SDXL's VAEs, recognised by their architecture."""
-    is_sd_vae = (
-        getattr(vae_config, "latent_channels", None) == 4
-        and tuple(getattr(vae_config, "block_out_channels", ())) == (128, 256, 512, 512)
-    )
+    is_sd_vae = getattr(vae_config, "latent_channels", None) == 4 and tuple(
+        getattr(vae_config, "block_out_channels", ())
+    ) == (128, 256, 512, 512)
     if not is_sd_vae:
         return None
     factors = {0.18215: (SD1_FACTORS, SD1_BIAS), 0.13025: (SDXL_FACTORS, SDXL_BIAS)}

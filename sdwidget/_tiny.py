@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+
 def write_tokenizer(folder: str | Path) -> Path:
     """Write a character-level CLIP tokenizer into ``folder`` and return the folder."""
     folder = Path(folder)

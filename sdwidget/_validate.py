@@ -69,16 +69,13 @@ def prompt(name: str, value: Any, *, optional: bool = False) -> str | None:
 
 def pipeline(pipe: Any) -> None:
     """Refuse pipelines the runner cannot hook or re-encode prompts for."""
-    call = getattr(pipe, "__call__", None)
-    if call is None or "callback_on_step_end" not in inspect.signature(call).parameters:
+    if not callable(pipe) or "callback_on_step_end" not in inspect.signature(pipe).parameters:
         raise TypeError(
             f"{type(pipe).__name__} has no callback_on_step_end argument, so it cannot be driven "
             "step by step; use a diffusers pipeline from 0.25 or later (StableDiffusionPipeline, "
             "StableDiffusionXLPipeline, ...)"
         )
-    if "prompt_embeds" not in getattr(pipe, "_callback_tensor_inputs", ()) or not hasattr(
-        pipe, "encode_prompt"
-    ):
+    if "prompt_embeds" not in getattr(pipe, "_callback_tensor_inputs", ()) or not hasattr(pipe, "encode_prompt"):
         raise TypeError(
             f"{type(pipe).__name__} does not expose prompt_embeds to step callbacks or has no "
             "encode_prompt, so guidance cannot be switched mid-run; sdwidget drives Stable "

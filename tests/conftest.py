@@ -1,0 +1,37 @@
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.pop("ANYWIDGET_HMR", None)
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from sdwidget import Runner, StepEvent  # noqa: E402
+from sdwidget._tiny import tiny_sd_pipeline, tiny_sdxl_pipeline  # noqa: E402
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def sd_pipe():
+    return tiny_sd_pipeline()
+
+
+@pytest.fixture(scope="session")
+def sdxl_pipe():
+    return tiny_sdxl_pipeline()
+
+
+@pytest.fixture
+def runner(sd_pipe):
+    return Runner(sd_pipe)
+
+
+def at_step(runner, step, action):
+    """Run ``action(run)`` from the step hook when ``step`` has been recorded (deterministic timing)."""
+
+    def observer(event):
+        if isinstance(event, StepEvent) and event.step == step:
+            action(runner.run)
+
+    return runner.observe(observer)
