@@ -6,6 +6,7 @@ from ._events import Frame, RunStatus, StatusEvent, StepEvent
 from ._preview import LatentPreview
 from ._run import Run
 from ._runner import Runner
+from ._widget import SamplerWidget
 
 __version__ = "0.1.0"
-__all__ = ["Frame", "LatentPreview", "Run", "RunStatus", "Runner", "StatusEvent", "StepEvent"]
+__all__ = ["Frame", "LatentPreview", "Run", "RunStatus", "Runner", "SamplerWidget", "StatusEvent", "StepEvent"]

@@ -1,0 +1,147 @@
+"""SamplerWidget: the JupyterLab control panel, one observer of a Runner."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets as t
+
+from . import _messages
+from ._events import StatusEvent, StepEvent
+from ._run import Run
+from ._runner import Runner
+from ._sender import FrameSender, frame_meta
+
+_HERE = Path(__file__).parent
+# In a wheel the front end sits in sdwidget/static; in a source checkout it is read from js/.
+_STATIC = _HERE / "static" if (_HERE / "static").is_dir() else _HERE.parent / "js"
+
+
+class SamplerWidget(anywidget.AnyWidget):
+    """Generate, watch, pause, stop, steer guidance and scrub steps of a diffusers pipeline.
+
+    Developer notes: the browser sends small JSON messages (generate, pause, resume, stop,
+    guidance, ack, sync), each validated by ``_messages.parse`` before it reaches the runner;
+    a refusal lands in ``message`` and the run goes on. The runner calls ``_on_event`` on its
+    thread, which only queues; a ``FrameSender`` thread per run encodes each step's thumbnail
+    as PNG, sends it as a binary buffer in a custom message, waits for the browser's ack (two
+    messages in flight at most) and updates the traits. Traits carry state, never frames, so a
+    saved notebook stays small; a view that opens late asks for the run's frames with ``sync``.
+    """
+
+    _esm = _STATIC / "widget.js"
+    _css = _STATIC / "widget.css"
+
+    status = t.Unicode("idle").tag(sync=True)
+    """idle, running, paused, finished, stopped or failed."""
+    run_id = t.Int(0).tag(sync=True)
+    """Id of the current run; frames of other runs are ignored by the browser."""
+    step = t.Int(0).tag(sync=True)
+    """Steps completed in the current run."""
+    total = t.Int(0).tag(sync=True)
+    """Steps the current run will take."""
+    its = t.Float(0.0).tag(sync=True)
+    """Speed of the current run in iterations per second."""
+    guidance = t.Float(7.5).tag(sync=True)
+    """The guidance scale asked for last: the next step's value while a run goes."""
+    applied = t.List(t.Float()).tag(sync=True)
+    """The guidance scale each step of the current run was computed with."""
+    prompt = t.Unicode("").tag(sync=True)
+    """Prompt shown in the form when the widget opens."""
+    negative_prompt = t.Unicode("").tag(sync=True)
+    """Negative prompt shown in the form when the widget opens."""
+    steps = t.Int(20).tag(sync=True)
+    """Steps shown in the form when the widget opens."""
+    seed = t.Int(0).tag(sync=True)
+    """Seed shown in the form; the seed of the current run once it starts."""
+    error = t.Unicode("").tag(sync=True)
+    """The exception of a failed run, as ``Type: message``."""
+    message = t.Unicode("").tag(sync=True)
+    """Why the last input from the browser or Python was refused; empty when all was well."""
+    image = t.Bytes(b"").tag(sync=True)
+    """The final image of the current run, PNG."""
+
+    def __init__(self, pipe_or_runner: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runner = pipe_or_runner if isinstance(pipe_or_runner, Runner) else Runner(pipe_or_runner)
+        self._senders: dict[int, FrameSender] = {}
+        self._current: FrameSender | None = None
+        self.runner.observe(self._on_event)
+        self.on_msg(self._on_message)
+
+    def generate(self, prompt: str, **kwargs: Any):
+        """Start a run (``Runner.start`` arguments) and return its ``Run`` at once."""
+        kwargs.setdefault("guidance_scale", self.guidance)
+        kwargs.setdefault("num_inference_steps", self.steps)
+        return self.runner.start(prompt, **kwargs)
+
+    def pause(self) -> None:
+        self.runner.pause()
+
+    def resume(self) -> None:
+        self.runner.resume()
+
+    def stop(self) -> None:
+        self.runner.stop()
+
+    def set_guidance(self, value: Any) -> float:
+        self.guidance = self.runner.set_guidance(value)
+        return self.guidance
+
+    def _on_event(self, event: StepEvent | StatusEvent) -> None:
+        """On the runner thread: route to the run's sender, made at the run's first event."""
+        sender = self._senders.get(event.run_id)
+        if sender is None:
+            sender = self._senders[event.run_id] = FrameSender(self.runner.run, self.send, self._on_batch)
+            self._current = sender
+        sender.push(event)
+        if isinstance(event, StatusEvent) and event.status.done:
+            del self._senders[event.run_id]
+
+    def _on_batch(self, run: Run, steps: list[StepEvent], status: StatusEvent | None) -> None:
+        """On the sender thread, after each message: bring the traits up to date."""
+        state: dict[str, Any] = {}
+        if run.id != self.run_id:
+            p = run.params
+            state.update(run_id=run.id, step=0, total=p["num_inference_steps"], applied=[], its=0.0, error="",
+                         image=b"", prompt=p["prompt"], negative_prompt=p["negative_prompt"] or "", seed=p["seed"],
+                         steps=p["num_inference_steps"], guidance=p["guidance_scale"])  # fmt: skip
+        if steps:
+            last = steps[-1]
+            applied = [*state.get("applied", self.applied), *(s.guidance for s in steps)]
+            state.update(step=last.step + 1, total=last.total, applied=applied)
+            state["its"] = (last.step + 1) / last.elapsed if last.elapsed > 0 else 0.0
+        if status is not None:
+            state.update(status=status.status.value, error=status.error or "")
+            if status.status.done and run.image is not None:
+                out = io.BytesIO()
+                run.image.save(out, format="PNG")
+                state["image"] = out.getvalue()
+        self.set_state(state)
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: list) -> None:
+        try:
+            kind, args = _messages.parse(content)
+            if kind == "generate":
+                self.generate(args.pop("prompt"), **args)
+            elif kind == "guidance":
+                self.set_guidance(args["value"])
+            elif kind == "ack" and self._current is not None and args["run"] == self._current.run.id:
+                self._current.ack()
+            elif kind == "sync":
+                self._sync()
+            elif kind in ("pause", "resume", "stop"):
+                getattr(self, kind)()
+        except (TypeError, ValueError, RuntimeError) as exc:
+            self.message = str(exc)
+
+    def _sync(self) -> None:
+        """Send the current run's frames once, to a view that opened after they were made."""
+        if self._current is None:
+            return
+        run, encoded = self._current.run, list(self._current.encoded)
+        frames = [frame_meta(event) for event in run.steps[: len(encoded)]]
+        self.send({"type": "history", "run": run.id, "frames": frames}, encoded)

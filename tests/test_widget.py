@@ -1,0 +1,147 @@
+"""The widget without a browser: capture what it sends, play the browser with its message handler."""
+
+import threading
+import time
+
+import pytest
+from conftest import at_step
+
+from sdwidget import RunStatus, SamplerWidget
+from sdwidget._sender import WINDOW
+
+
+class Browser:
+    """Records custom messages; acks them like the front end does, or not (a stalled page)."""
+
+    def __init__(self, widget, ack=True):
+        self.widget, self.ack, self.messages = widget, ack, []
+        self.lock = threading.Lock()
+        widget.send = self.receive
+
+    def receive(self, msg, buffers=None):
+        with self.lock:
+            self.messages.append((msg, list(buffers or [])))
+        if self.ack and msg["type"] == "frames":
+            self.say({"type": "ack", "run": msg["frames"][0]["run"]})
+
+    def say(self, content):
+        self.widget._on_message(self.widget, content, [])
+
+    def frames(self, kind="frames"):
+        picked = [(msg["frames"], bufs) for msg, bufs in self.messages if msg["type"] == kind]
+        return [pair for metas, bufs in picked for pair in zip(metas, bufs, strict=True)]
+
+
+def wait_for(predicate, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+GENERATE = {"type": "generate", "prompt": "a red star", "negative_prompt": "", "steps": 12, "seed": 4, "guidance": 5.0}
+
+
+def test_browser_generate_streams_one_png_per_step_and_sets_state(sd_pipe):
+    widget = SamplerWidget(sd_pipe)
+    browser = Browser(widget)
+    browser.say(GENERATE)
+    run = widget.runner.run
+    run.wait()
+    wait_for(lambda: widget.status == "finished")
+    frames = browser.frames()
+    assert [meta["step"] for meta, _ in frames] == list(range(12))
+    assert all(buf[:8] == b"\x89PNG\r\n\x1a\n" and len(buf) < 4000 for _, buf in frames)
+    assert widget.step == 12 and widget.total == 12 and widget.applied == [5.0] * 12
+    assert widget.image[:8] == b"\x89PNG\r\n\x1a\n" and widget.seed == 4 and widget.message == ""
+    assert "frames" not in widget.get_state(), "frames travel as messages, never as traits"
+
+
+def test_guidance_from_the_browser_applies_at_the_next_step(sd_pipe):
+    widget = SamplerWidget(sd_pipe)
+    browser = Browser(widget)
+    gate = threading.Event()
+    at_step(widget.runner, 3, lambda run: gate.wait(10))
+    browser.say(GENERATE)
+    wait_for(lambda: len(widget.runner.run.steps) == 4)
+    browser.say({"type": "guidance", "value": 0.5})
+    gate.set()
+    widget.runner.run.wait()
+    wait_for(lambda: widget.status == "finished")
+    assert widget.applied == [5.0] * 4 + [0.5] * 8 and widget.guidance == 0.5
+
+
+HOSTILE = [
+    {"type": "guidance", "value": "7"},
+    {"type": "guidance", "value": float("nan")},
+    {"type": "guidance", "value": 1e308},
+    {"type": "launch_missiles"},
+    ["not", "an", "object"],
+    {**GENERATE, "steps": -3},
+    {**GENERATE, "prompt": "x" * 100_000},
+    {**GENERATE, "path": "/etc/passwd"},
+    {"type": "ack", "run": "x"},
+]
+
+
+def test_hostile_messages_are_refused_visibly_and_the_run_goes_on(sd_pipe):
+    widget = SamplerWidget(sd_pipe)
+    browser = Browser(widget)
+    browser.say({**GENERATE, "steps": 30})
+    for content in HOSTILE:
+        widget.message = ""
+        browser.say(content)
+        assert widget.message, f"no refusal shown for {content!r:.60}"
+    browser.say(GENERATE)  # a second generate while running is refused too
+    assert "still going" in widget.message
+    run = widget.runner.run
+    run.wait()
+    wait_for(lambda: widget.status == "finished")
+    assert run.status is RunStatus.FINISHED and len(run.steps) == 30 and widget.applied == [5.0] * 30
+    assert len(browser.frames()) == 30
+
+
+def test_a_stalled_browser_gets_batches_and_loses_no_frame(sd_pipe):
+    widget = SamplerWidget(sd_pipe)
+    browser = Browser(widget, ack=False)
+    browser.say({**GENERATE, "steps": 20})
+    widget.runner.run.wait()
+    wait_for(lambda: widget.status == "finished")
+    messages = [msg for msg, _ in browser.messages if msg["type"] == "frames"]
+    assert len(messages) < 20, "without acks, frames must be batched, not sent one by one"
+    assert len(messages) >= WINDOW
+    assert [meta["step"] for meta, _ in browser.frames()] == list(range(20))
+
+
+def test_a_late_view_gets_the_history_once_on_request(sd_pipe):
+    widget = SamplerWidget(sd_pipe)
+    browser = Browser(widget)
+    browser.say(GENERATE)
+    widget.runner.run.wait()
+    wait_for(lambda: widget.status == "finished")
+    browser.say({"type": "sync"})
+    history = browser.frames("history")
+    assert [meta["step"] for meta, _ in history] == list(range(12))
+    assert [buf for _, buf in history] == [buf for _, buf in browser.frames()]
+
+
+def test_pause_and_stop_from_the_browser(sd_pipe):
+    widget = SamplerWidget(sd_pipe)
+    browser = Browser(widget)
+    at_step(widget.runner, 2, lambda run: run.pause())
+    browser.say({**GENERATE, "steps": 20})
+    wait_for(lambda: widget.status == "paused")
+    held = widget.step
+    time.sleep(0.5)
+    assert widget.step == held == 3
+    browser.say({"type": "stop"})
+    widget.runner.run.wait()
+    wait_for(lambda: widget.status == "stopped")
+    assert widget.image and len(browser.frames()) == 3
+
+
+@pytest.mark.parametrize("name", ["widget.js", "widget.css"])
+def test_front_end_sources_are_found(name):
+    from sdwidget import _widget
+
+    assert (_widget._STATIC / name).stat().st_size > 500
