@@ -6,7 +6,18 @@ from ._events import Frame, RunStatus, StatusEvent, StepEvent
 from ._preview import LatentPreview
 from ._run import Run
 from ._runner import Runner
+from ._tiny import tiny_sd_pipeline as tiny_pipeline
 from ._widget import SamplerWidget
 
 __version__ = "0.1.0"
-__all__ = ["Frame", "LatentPreview", "Run", "RunStatus", "Runner", "SamplerWidget", "StatusEvent", "StepEvent"]
+__all__ = [
+    "Frame",
+    "LatentPreview",
+    "Run",
+    "RunStatus",
+    "Runner",
+    "SamplerWidget",
+    "StatusEvent",
+    "StepEvent",
+    "tiny_pipeline",
+]

@@ -57,6 +57,10 @@ class SamplerWidget(anywidget.AnyWidget):
     """Steps shown in the form when the widget opens."""
     seed = t.Int(0).tag(sync=True)
     """Seed shown in the form; the seed of the current run once it starts."""
+    height = t.Int(0)
+    """Image height for runs started from the browser; 0 uses the pipeline's default. Kernel only."""
+    width = t.Int(0)
+    """Image width for runs started from the browser; 0 uses the pipeline's default. Kernel only."""
     error = t.Unicode("").tag(sync=True)
     """The exception of a failed run, as ``Type: message``."""
     message = t.Unicode("").tag(sync=True)
@@ -76,6 +80,8 @@ class SamplerWidget(anywidget.AnyWidget):
         """Start a run (``Runner.start`` arguments) and return its ``Run`` at once."""
         kwargs.setdefault("guidance_scale", self.guidance)
         kwargs.setdefault("num_inference_steps", self.steps)
+        kwargs.setdefault("height", self.height or None)
+        kwargs.setdefault("width", self.width or None)
         return self.runner.start(prompt, **kwargs)
 
     def pause(self) -> None:
