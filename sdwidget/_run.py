@@ -35,6 +35,8 @@ class Run:
         """The latents ``image`` was decoded from."""
         self.error: BaseException | None = None
         self.traceback: str | None = None
+        self.requests: list[tuple[int, float]] = []
+        """Guidance asked for during the run: (steps recorded at the time, value)."""
         self.controls = Controls()
         self._notify = notify
         self._thread: threading.Thread | None = None
@@ -71,6 +73,7 @@ class Run:
     def set_guidance(self, value: Any) -> float:
         """Ask for ``value`` from the next step on; returns the validated value."""
         value = _validate.guidance(value)
+        self.requests.append((len(self.steps), value))
         self.controls.set_guidance(value)
         return value
 

@@ -1,0 +1,25 @@
+"""The built wheel carries the front end, so a user needs no Node.js."""
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_ships_the_widget_front_end(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path, ROOT], check=True)
+    wheel = next(tmp_path.glob("sdwidget-*.whl"))
+    env = tmp_path / "env"
+    venv.create(env, system_site_packages=True, with_pip=True)
+    python = env / "bin" / "python"
+    subprocess.run([python, "-m", "pip", "install", "--no-deps", "-q", wheel], check=True)
+    code = "import sdwidget, sdwidget._widget as w; print(sdwidget.__file__); print(w._STATIC)"
+    out = subprocess.run([python, "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path).stdout.split()
+    assert out[0].startswith(str(env)), "the wheel, not the checkout, must be imported"
+    static = Path(out[1])
+    assert static == Path(out[0]).parent / "static"
+    for name in ("widget.js", "widget.css"):
+        shipped = (static / name).read_bytes()
+        assert shipped == (ROOT / "js" / name).read_bytes() and len(shipped) > 500
