@@ -58,18 +58,20 @@ def _vae():
     )  # fmt: skip
 
 
+_UNET = {
+    "block_out_channels": (16, 32), "layers_per_block": 1, "sample_size": 16, "in_channels": 4,
+    "out_channels": 4, "down_block_types": ("DownBlock2D", "CrossAttnDownBlock2D"),
+    "up_block_types": ("CrossAttnUpBlock2D", "UpBlock2D"), "attention_head_dim": 4, "norm_num_groups": 8,
+}  # fmt: skip
+
+
 def tiny_sd_pipeline(seed: int = 0, scheduler: str = "euler"):
     """A ``StableDiffusionPipeline`` with random weights, about 0.3 M parameters, on the CPU."""
     from diffusers import StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextModel
 
     torch.manual_seed(seed)
-    unet = UNet2DConditionModel(
-        block_out_channels=(16, 32), layers_per_block=1, sample_size=16, in_channels=4,
-        out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
-        attention_head_dim=4, norm_num_groups=8,
-    )  # fmt: skip
+    unet = UNet2DConditionModel(**_UNET, cross_attention_dim=32)
     pipe = StableDiffusionPipeline(
         vae=_vae(), text_encoder=CLIPTextModel(_text_config(32)), tokenizer=_tokenizer(),
         unet=unet, scheduler=make_scheduler(scheduler), safety_checker=None,
@@ -86,13 +88,13 @@ def tiny_sdxl_pipeline(seed: int = 0, scheduler: str = "euler"):
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
-        block_out_channels=(16, 32), layers_per_block=1, sample_size=16, in_channels=4,
-        out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=4,
-        use_linear_projection=True, addition_embed_type="text_time", addition_time_embed_dim=8,
-        projection_class_embeddings_input_dim=6 * 8 + 32, cross_attention_dim=64,
-        norm_num_groups=8,
-    )  # fmt: skip
+        **_UNET,
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        projection_class_embeddings_input_dim=6 * 8 + 32,
+        cross_attention_dim=64,
+    )
     pipe = StableDiffusionXLPipeline(
         vae=_vae(), text_encoder=CLIPTextModel(_text_config(32)), tokenizer=_tokenizer(),
         text_encoder_2=CLIPTextModelWithProjection(_text_config(32, projection=32)),
