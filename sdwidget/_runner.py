@@ -20,6 +20,7 @@ from ._cfg import CfgSwitch
 from ._encode import encode_prompts
 from ._events import RunStatus
 from ._hook import StepHook
+from ._preview import LatentPreview
 from ._run import Run
 from ._x0 import X0Tap
 
@@ -174,4 +175,4 @@ class Runner:
             return
         pixels = torch.from_numpy(np.array(run.image.convert("RGB"))).permute(2, 0, 1)[None]
         self._fit.add(run.latents[:1], pixels.float() / 127.5 - 1)
-        self._preview = type(self._preview)(*self._fit.solve(), max_size=self._thumbnail_size)
+        self._preview = LatentPreview(*self._fit.solve(), max_size=self._thumbnail_size)
