@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._events import Frame, RunStatus, StatusEvent, StepEvent
+from ._gallery import Gallery
 from ._preview import LatentPreview
 from ._run import Run
 from ._runner import Runner
@@ -12,6 +13,7 @@ from ._widget import SamplerWidget
 __version__ = "0.1.0"
 __all__ = [
     "Frame",
+    "Gallery",
     "LatentPreview",
     "Run",
     "RunStatus",

@@ -81,6 +81,13 @@ def calibrate(vae, count: int = 6, latent_size: int = 32) -> MapFit:
     return fit
 
 
+def register_fit(vae, xtx: torch.Tensor, xty: torch.Tensor) -> None:
+    """Use a fit shipped with a model (its normal equations) instead of calibrating at first run."""
+    fit = MapFit(xtx.shape[0] - 1)
+    fit.xtx, fit.xty = xtx.double(), xty.double()
+    _FITS[vae] = fit
+
+
 def preview_for(vae, max_size: int = 128) -> tuple[LatentPreview, MapFit | None]:
     """The published map where the VAE has one, else a cached fit (returned so runs refine it)."""
     known = known_map(vae.config)

@@ -11,6 +11,7 @@ from diffusers.callbacks import PipelineCallback
 from ._cfg import CfgSwitch
 from ._controls import Controls
 from ._events import RunStatus, StepEvent
+from ._latents import LatentStore
 from ._preview import LatentPreview
 from ._x0 import X0Tap
 
@@ -32,10 +33,16 @@ class StepHook(PipelineCallback):
         tap: X0Tap,
         show_x0: bool,
         emit: Callable[[Any], None],
+        schedule: list[float] | None = None,
+        keep: LatentStore | None = None,
+        stop_after: int | None = None,
     ) -> None:
+        """``schedule``: guidance per step given in advance; ``keep``: where to keep each step's
+        latents; ``stop_after``: stop once that many steps ran (to replay a stopped run)."""
         super().__init__()
         self.run_id, self.controls, self.cfg = run_id, controls, cfg
         self.preview, self.tap, self.show_x0, self.emit = preview, tap, show_x0, emit
+        self.schedule, self.keep, self.stop_after = schedule, keep, stop_after
         self._tensor_inputs = ["latents", *cfg.names]
         self.final_latents = None
         self.started = self.last = time.perf_counter()
@@ -62,7 +69,11 @@ class StepHook(PipelineCallback):
                 frame=self.preview.frame(shown),
             )
         )
+        if self.keep is not None:
+            self.keep.add(step_index, shown)
         self.final_latents = latents
+        if self.stop_after is not None and step_index + 1 >= self.stop_after:
+            self.controls.stop()
         if self.controls.paused:
             self.emit(RunStatus.PAUSED)
             self.controls.wait_until_resumed()
@@ -74,8 +85,19 @@ class StepHook(PipelineCallback):
             if x0 is not None:
                 # Decoding the clean estimate rather than x_t keeps a usable partial image.
                 callback_kwargs["latents"] = self.final_latents = x0
-        guidance = self.controls.take_guidance()
+        guidance = self._next_guidance(pipe, step_index)
         if guidance is not None:
             self.cfg.apply(pipe, callback_kwargs, latents.shape[0], guidance)
         self.last = time.perf_counter()
         return callback_kwargs
+
+    def _next_guidance(self, pipe, step_index: int) -> float | None:
+        """A hand-set value wins and ends any schedule: the user has taken over the curve."""
+        asked = self.controls.take_guidance()
+        if asked is not None:
+            self.schedule = None
+            return asked
+        if self.schedule is None or step_index + 1 >= len(self.schedule):
+            return None
+        planned = self.schedule[step_index + 1]
+        return None if planned == pipe.guidance_scale else planned

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -11,6 +13,8 @@ import torch
 from . import _validate
 from ._controls import Controls
 from ._events import Frame, RunStatus, StatusEvent, StepEvent
+from ._gallery import Gallery
+from ._latents import LatentStore
 
 
 class Run:
@@ -21,11 +25,19 @@ class Run:
     run keeps its exception in ``error`` and the formatted traceback in ``traceback``.
     """
 
-    def __init__(self, run_id: int, params: dict[str, Any], notify: Callable[[Any], None]) -> None:
+    def __init__(
+        self,
+        run_id: int,
+        params: dict[str, Any],
+        notify: Callable[[Any], None],
+        keep: LatentStore | None = None,
+        decode: Callable[[torch.Tensor], Any] | None = None,
+    ) -> None:
         self.id = run_id
         self.params = params
         """What the run was started with: prompt, negative_prompt, num_inference_steps,
-        guidance_scale, seed, height, width, scheduler."""
+        guidance_scale, seed, height, width, scheduler (class name), scheduler_config, pipeline
+        (class name), model (name or path, if the pipeline was loaded), guidance_schedule."""
         self.status = RunStatus.PENDING
         self.steps: list[StepEvent] = []
         """One event per finished step, frame included, in order."""
@@ -38,7 +50,7 @@ class Run:
         self.requests: list[tuple[int, float]] = []
         """Guidance asked for during the run: (steps recorded at the time, value)."""
         self.controls = Controls()
-        self._notify = notify
+        self._notify, self._keep, self._decode = notify, keep, decode
         self._thread: threading.Thread | None = None
 
     @property
@@ -53,6 +65,25 @@ class Run:
     @property
     def frames(self) -> list[Frame]:
         return [step.frame for step in self.steps]
+
+    @property
+    def kept_steps(self) -> list[int]:
+        """Steps whose latents were kept (``keep_latents=True``, within the runner's budget)."""
+        return [] if self._keep is None else self._keep.steps
+
+    def decode_step(self, step: int):
+        """The full-size PIL image of a step's x0 estimate, decoded through the VAE."""
+        if self._keep is None or self._decode is None:
+            raise RuntimeError("this run kept no latents; start it with keep_latents=True")
+        return self._decode(self._keep.get(_validate.integer("step", step, 0, len(self.steps))))
+
+    def gallery(self) -> Gallery:
+        """A snapshot of everything recorded so far, detached from the pipeline."""
+        return Gallery.from_run(self)
+
+    def save_gallery(self, folder: str | os.PathLike) -> Path:
+        """Write the run's gallery into the new folder ``folder`` (see ``Gallery.save``)."""
+        return self.gallery().save(folder)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run's thread has ended; ``False`` if ``timeout`` passed first."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 import itertools
-import random
 import threading
 import traceback
+from collections import deque
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -19,17 +19,15 @@ from ._calibrate import preview_for
 from ._cfg import CfgSwitch
 from ._encode import encode_prompts
 from ._events import RunStatus
+from ._gallery import Gallery
 from ._hook import StepHook
+from ._latents import LatentStore, decode_image
+from ._params import check_extra, run_params
 from ._preview import LatentPreview
+from ._replay import replay_kwargs
 from ._run import Run
+from ._schedule import Schedule, resolve
 from ._x0 import X0Tap
-
-# Arguments the runner owns; a user passing them would break the hook or the replayability.
-_RESERVED = {
-    "prompt", "negative_prompt", "prompt_embeds", "negative_prompt_embeds", "pooled_prompt_embeds",
-    "negative_pooled_prompt_embeds", "callback_on_step_end", "callback_on_step_end_tensor_inputs",
-    "generator", "output_type", "num_images_per_prompt", "return_dict", "latents",
-}  # fmt: skip
 
 
 class Runner:
@@ -43,7 +41,11 @@ class Runner:
     nothing of widgets; a widget is one observer.
     """
 
-    def __init__(self, pipe, *, preview: str = "x0", thumbnail_size: int = 128) -> None:
+    def __init__(
+        self, pipe, *, preview: str = "x0", thumbnail_size: int = 128, history: int = 16, latent_budget: int = 512 << 20
+    ) -> None:
+        """``history``: how many recent runs ``history`` keeps; ``latent_budget``: bytes of
+        per-step latents each run started with ``keep_latents=True`` may keep."""
         _validate.pipeline(pipe)
         if preview not in ("x0", "latents"):
             raise ValueError(f"preview must be 'x0' or 'latents', got {preview!r}")
@@ -56,6 +58,9 @@ class Runner:
         self._ids = itertools.count(1)
         self.run: Run | None = None
         """The current or most recent run."""
+        self.history: deque[Run] = deque(maxlen=_validate.integer("history", history, 1, 10_000))
+        """Recent runs, oldest first; the oldest is dropped when it is full."""
+        self.latent_budget = _validate.integer("latent_budget", latent_budget, 0, 1 << 40)
         self.observer_error: str | None = None
         """The traceback of the last exception an observer raised (observers cannot stop a run)."""
 
@@ -81,21 +86,52 @@ class Runner:
         height: int | None = None,
         width: int | None = None,
         callbacks: Sequence[PipelineCallback] = (),
+        *,
+        guidance_schedule: Schedule | None = None,
+        keep_latents: bool = False,
+        stop_after: int | None = None,
         **pipe_kwargs: Any,
     ) -> Run:
-        """Start a run in the background and return its handle at once."""
-        params = self._params(prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width)
-        self._check_extra(callbacks, pipe_kwargs)
+        """Start a run in the background and return its handle at once.
+
+        ``guidance_schedule``: the guidance of every step, as a list or a function of the step
+        (0-based); its first value replaces ``guidance_scale``. A hand change during the run takes
+        over from it. ``keep_latents``: keep each step's latents for ``Run.decode_step``.
+        ``stop_after``: stop once that many steps have run.
+        """
+        schedule = (
+            None if guidance_schedule is None else resolve(guidance_schedule, _validate.steps(num_inference_steps))
+        )
+        if schedule is not None:
+            guidance_scale = schedule[0]
+        params = run_params(
+            self.pipe, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width
+        )
+        params["guidance_schedule"] = schedule
+        if stop_after is not None:
+            stop_after = _validate.integer("stop_after", stop_after, 1, params["num_inference_steps"])
+        if not isinstance(keep_latents, bool):
+            raise TypeError(f"keep_latents must be True or False, got {type(keep_latents).__name__}")
+        check_extra(self.pipe, callbacks, pipe_kwargs)
         with self._lock:
             if self.run is not None and not self.run.done:
                 raise RuntimeError(f"{self.run!r} is still going: stop() it or wait() for it first")
-            run = Run(next(self._ids), params, self._notify)
+            keep = LatentStore(self.latent_budget) if keep_latents else None
+            run = Run(next(self._ids), params, self._notify, keep, partial(decode_image, self.pipe))
+            extra = (schedule, keep, stop_after)
             run._thread = threading.Thread(
-                target=self._work, args=(run, list(callbacks), pipe_kwargs), name=f"sdwidget-run-{run.id}", daemon=True
-            )
+                target=self._work, args=(run, list(callbacks), pipe_kwargs, extra), name=f"sdwidget-run-{run.id}",
+                daemon=True,
+            )  # fmt: skip
             self.run = run
+            self.history.append(run)
             run._thread.start()
         return run
+
+    def replay(self, source: Run | Gallery, **overrides: Any) -> Run:
+        """Run ``source`` again with its recorded guidance applied step by step (same seed and
+        prompt unless overridden; ``start`` arguments override, ``guidance_schedule`` included)."""
+        return self.start(**replay_kwargs(source, self.pipe, overrides))
 
     def generate(self, prompt: str, **kwargs: Any) -> Run:
         """``start`` and wait for the run to end; the image is ``run.image``."""
@@ -122,30 +158,7 @@ class Runner:
             self.run.set_guidance(value)
         return value
 
-    def _params(self, prompt, negative_prompt, steps, guidance, seed, height, width) -> dict[str, Any]:
-        multiple = int(np.lcm(8, self.pipe.vae_scale_factor))
-        default = self.pipe.unet.config.sample_size * self.pipe.vae_scale_factor
-        return {
-            "prompt": _validate.prompt("prompt", prompt),
-            "negative_prompt": _validate.prompt("negative_prompt", negative_prompt, optional=True),
-            "num_inference_steps": _validate.steps(steps),
-            "guidance_scale": _validate.guidance(guidance),
-            "seed": random.randrange(2**32) if seed is None else _validate.seed(seed),
-            "height": _validate.side("height", default if height is None else height, multiple),
-            "width": _validate.side("width", default if width is None else width, multiple),
-            "scheduler": type(self.pipe.scheduler).__name__,
-        }
-
-    def _check_extra(self, callbacks: Sequence[Any], pipe_kwargs: dict[str, Any]) -> None:
-        for callback in callbacks:
-            if not isinstance(callback, PipelineCallback):
-                raise TypeError(f"callbacks must be diffusers PipelineCallback objects, got {type(callback).__name__}")
-        accepted = inspect.signature(self.pipe.__call__).parameters
-        for name in pipe_kwargs:
-            if name in _RESERVED or name not in accepted:
-                raise TypeError(f"{name!r} cannot be passed to {type(self.pipe).__name__} through the runner")
-
-    def _work(self, run: Run, callbacks: list[PipelineCallback], pipe_kwargs: dict[str, Any]) -> None:
+    def _work(self, run: Run, callbacks: list[PipelineCallback], pipe_kwargs: dict[str, Any], extra: tuple) -> None:
         pipe, p = self.pipe, run.params
         try:
             run.emit(RunStatus.RUNNING)
@@ -153,7 +166,7 @@ class Runner:
             with X0Tap(pipe.scheduler) as tap:
                 hook = StepHook(
                     run.id, run.controls, CfgSwitch(pipe, negatives), self._preview, tap,
-                    self.preview_mode == "x0", run.emit,
+                    self.preview_mode == "x0", run.emit, *extra,
                 )  # fmt: skip
                 out = pipe(
                     **embeds, **pipe_kwargs, num_inference_steps=p["num_inference_steps"],

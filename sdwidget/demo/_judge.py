@@ -1,0 +1,83 @@
+"""Judging a 64×64 picture against its scene: colours by pixel statistics, shape by a small CNN.
+
+The CNN sees only a foreground mask (pixels far from the background colour), so it learns shape
+alone, independent of colour, and is trained on the drawing code's own jittered pictures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._shapes import COLOURS, SHAPES, batch
+
+_NAMES = sorted(COLOURS)
+_PALETTE = np.array([COLOURS[name] for name in _NAMES], dtype=np.float32)
+
+
+def nearest_colour(rgb: np.ndarray) -> str:
+    return _NAMES[int(np.argmin(((_PALETTE - rgb) ** 2).sum(axis=1)))]
+
+
+def background(image: np.ndarray) -> np.ndarray:
+    """Median colour of the 2-pixel border: shapes keep 3 px from the edge, so it is background."""
+    border = np.concatenate([image[:2].reshape(-1, 3), image[-2:].reshape(-1, 3),
+                             image[:, :2].reshape(-1, 3), image[:, -2:].reshape(-1, 3)])  # fmt: skip
+    return np.median(border.astype(np.float32), axis=0)
+
+
+def foreground(image: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """0..1 per pixel: distance from the background colour, saturating at 80 RGB units (palette
+    colours are at least 99 apart, so every shape pixel saturates)."""
+    distance = np.sqrt(((image.astype(np.float32) - bg) ** 2).sum(axis=-1))
+    return np.clip(distance / 80.0, 0.0, 1.0)
+
+
+def classifier() -> nn.Module:
+    def block(a: int, b: int) -> list:
+        return [nn.Conv2d(a, b, 3, padding=1), nn.GroupNorm(8, b), nn.SiLU(), nn.MaxPool2d(2)]
+
+    return nn.Sequential(*block(1, 16), *block(16, 32), *block(32, 64), *block(64, 64),
+                         nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(64, len(SHAPES)))  # fmt: skip
+
+
+def masks(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.stack([foreground(im, background(im)) for im in images]))[:, None]
+
+
+def train_classifier(steps: int, seed: int, log=print) -> nn.Module:
+    torch.manual_seed(seed)
+    model = classifier()
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
+    for step in range(steps):
+        images, scenes, _ = batch(64, seed * 1_000_003 + step)
+        labels = torch.tensor([SHAPES.index(s.shape) for s in scenes])
+        loss = nn.functional.cross_entropy(model(masks(images)), labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 100 == 0 or step == steps - 1:
+            log(f"classifier step {step}/{steps} loss {loss.item():.4f}")
+    return model.eval()
+
+
+class Judge:
+    """Reads (shape, colour, background) off generated pictures."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model.eval()
+
+    @torch.no_grad()
+    def __call__(self, images: np.ndarray) -> list[dict[str, str]]:
+        """``images`` uint8 N×64×64×3 → one dict of shape, colour and background per picture."""
+        shapes = self.model(masks(images)).argmax(dim=1).tolist()
+        out = []
+        for image, shape in zip(images, shapes, strict=True):
+            bg = background(image)
+            fg = foreground(image, bg) > 0.8
+            colour = nearest_colour(np.median(image[fg].astype(np.float32), axis=0)) if fg.any() else "none"
+            out.append({"shape": SHAPES[shape], "colour": colour, "background": nearest_colour(bg)})
+        return out
