@@ -52,12 +52,13 @@ def _write_files(gallery, tmp: Path) -> dict:
         files["final"] = "final.png"
     if frames:
         contact_sheet(frames, gallery.steps).save(tmp / "contact-sheet.png", pnginfo=_pnginfo(gallery, meta, None))
-        durations = [FRAME_MS] * (len(frames) - 1) + [LAST_FRAME_MS]
-        frames[0].save(tmp / "steps.gif", save_all=True, append_images=frames[1:], duration=durations, loop=0)
-        frames[0].save(tmp / "steps.webp", save_all=True, append_images=frames[1:], duration=durations, loop=0,
-                       lossless=True)  # fmt: skip
+        movie = [captioned(frame, step) for frame, step in zip(frames, gallery.steps, strict=True)]
+        durations = [FRAME_MS] * (len(movie) - 1) + [LAST_FRAME_MS]
+        movie[0].save(tmp / "steps.gif", save_all=True, append_images=movie[1:], duration=durations, loop=0)
+        movie[0].save(tmp / "steps.webp", save_all=True, append_images=movie[1:], duration=durations, loop=0,
+                      lossless=True)  # fmt: skip
         files.update(contact_sheet="contact-sheet.png", gif="steps.gif", webp="steps.webp")
-        if _write_mp4(frames, tmp / "steps.mp4"):
+        if _write_mp4(movie, tmp / "steps.mp4"):
             files["mp4"] = "steps.mp4"
     return files
 
@@ -102,6 +103,17 @@ def contact_sheet(frames: list[Image.Image], steps: list[dict]) -> Image.Image:
     return sheet
 
 
+def captioned(frame: Image.Image, step: dict) -> Image.Image:
+    """The frame enlarged to at least 128 px wide over a caption of step and guidance. The caption
+    also keeps consecutive frames distinct, which GIF writers would otherwise merge into one."""
+    scale = max(1, math.ceil(128 / frame.width))
+    out = Image.new("RGB", (frame.width * scale, frame.height * scale + _LABEL_H), (24, 24, 24))
+    out.paste(frame.resize((frame.width * scale, frame.height * scale), Image.Resampling.NEAREST))
+    text = f"step {step['step'] + 1}/{step['total']}  g {step['guidance']:g}"
+    ImageDraw.Draw(out).text((3, out.height - _LABEL_H + 1), text, fill="white", font=ImageFont.load_default())
+    return out
+
+
 def _write_mp4(frames: list[Image.Image], path: Path) -> bool:
     """H.264 through imageio-ffmpeg's bundled binary when the optional extra is installed."""
     try:
@@ -109,7 +121,7 @@ def _write_mp4(frames: list[Image.Image], path: Path) -> bool:
     except ImportError:
         return False
     scale = max(1, math.ceil(256 / frames[0].width))
-    size = (frames[0].width * scale // 16 * 16 or 16, frames[0].height * scale // 16 * 16 or 16)
+    size = (math.ceil(frames[0].width * scale / 16) * 16, math.ceil(frames[0].height * scale / 16) * 16)
     writer = imageio_ffmpeg.write_frames(str(path), size, fps=1000 / FRAME_MS, macro_block_size=16)
     writer.send(None)
     for frame in frames:
