@@ -1,35 +1,9 @@
-// sdwidget front end: controls, live preview, step scrubber and guidance sparkline.
-// Frames arrive as PNG buffers in custom messages; every frame is kept for the scrubber, but
-// only the newest is painted, once per animation frame, so a slow page never falls behind.
+// sdwidget front end: controls, live preview, step scrubber, guidance curve, filmstrip, history
+// and side-by-side comparison. Frames arrive as PNG buffers in custom messages; every frame is
+// kept, but only the newest is painted, once per animation frame, so a slow page never lags.
+// Loaded after dom.js and frames.js (the kernel joins the three into one module).
 
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value);
-  }
-  node.append(...children);
-  return node;
-}
-
-const SVG = "http://www.w3.org/2000/svg";
-
-function sparkline(svg, values, current, total) {
-  const width = 240, height = 40, top = Math.max(10, ...values);
-  const x = (i) => (total > 1 ? (i / (total - 1)) * (width - 8) + 4 : width / 2);
-  const y = (g) => height - 4 - (g / top) * (height - 8);
-  svg.replaceChildren();
-  const line = document.createElementNS(SVG, "polyline");
-  line.setAttribute("points", values.map((g, i) => `${x(i)},${y(g)}`).join(" "));
-  const one = document.createElementNS(SVG, "line");
-  Object.entries({ x1: 0, x2: width, y1: y(1), y2: y(1), class: "sdw-cfg-line" }).forEach(([k, v]) => one.setAttribute(k, v));
-  svg.append(one, line);
-  if (current >= 0 && current < values.length) {
-    const dot = document.createElementNS(SVG, "circle");
-    Object.entries({ cx: x(current), cy: y(values[current]), r: 3 }).forEach(([k, v]) => dot.setAttribute(k, v));
-    svg.append(dot);
-  }
-}
+const DONE = ["finished", "stopped", "failed"];
 
 function render({ model, el }) {
   el.classList.add("sdw");
@@ -43,73 +17,101 @@ function render({ model, el }) {
   const pause = h("button", { type: "button", "aria-label": "Pause" }, "Pause");
   const stop = h("button", { type: "button" }, "Stop");
   const image = h("img", { alt: "Live preview", class: "sdw-preview" });
+  const other = h("img", { alt: "Compared preview", class: "sdw-preview", hidden: "" });
   const scrub = h("input", { type: "range", "aria-label": "Step", min: 1, max: 1, value: 1 });
   const stepLabel = h("span", { class: "sdw-step-label" });
   const status = h("div", { role: "status", class: "sdw-status" });
   const message = h("div", { role: "alert", class: "sdw-message" });
-  const curve = document.createElementNS(SVG, "svg");
-  curve.setAttribute("viewBox", "0 0 240 40");
-  curve.setAttribute("role", "img");
-  curve.setAttribute("aria-label", "Guidance per step");
-  curve.classList.add("sdw-curve");
+  const pick = h("select", { "aria-label": "Run" });
+  const compare = h("select", { "aria-label": "Compare with" });
+  const save = h("button", { type: "button" }, "Save gallery");
+  const saved = h("div", { class: "sdw-saved", "aria-live": "polite" });
+  const curve = svgNode("svg", { viewBox: "0 0 240 40", role: "img", "aria-label": "Guidance per step", class: "sdw-curve" });
 
   const stats = (window.sdwidgetStats ??= { latencies: [], paints: 0 });
-  let frames = [], runId = 0, pinned = false, scheduled = false, shownUrl = null, finalShown = false;
+  const store = new FrameStore();
+  const strip = new Filmstrip((i) => {
+    pinned = true;
+    scrub.value = i + 1;
+    schedule();
+  });
+  let viewKey = 0, stripKey = null, pinned = false, scheduled = false;
+  const urls = new Map(); // img element → its blob URL, revoked when replaced
 
-  function show(blob) {
+  const live = () => model.get("run_id");
+  const shown = () => viewKey || live();
+  const compareKey = () => Number(compare.value);
+  const entry = (key) => model.get("runs").find((r) => r.key === key);
+  const curveOf = (key) => (key === live() ? model.get("applied") : entry(key)?.guidance || []);
+
+  function put(img, blob) {
     const url = URL.createObjectURL(blob);
-    image.src = url;
-    if (shownUrl) URL.revokeObjectURL(shownUrl);
-    shownUrl = url;
+    img.src = url;
+    if (urls.has(img)) URL.revokeObjectURL(urls.get(img));
+    urls.set(img, url);
+  }
+
+  function need(key) {
+    if (key && !store.has(key)) model.send({ type: "frames", run: key });
   }
 
   function paint() {
     scheduled = false;
+    const key = shown(), frames = store.get(key);
+    if (stripKey !== key) {
+      strip.clear();
+      stripKey = key;
+    }
     if (!frames.length) return;
-    const index = pinned ? Number(scrub.value) - 1 : frames.length - 1;
+    const index = Math.min(pinned ? Number(scrub.value) - 1 : frames.length - 1, frames.length - 1);
     const frame = frames[index];
     if (!frame) return;
     scrub.max = frames.length;
     if (!pinned) scrub.value = frames.length;
-    const done = ["finished", "stopped", "failed"].includes(model.get("status"));
-    if (!pinned && done && model.get("image").byteLength) {
-      show(new Blob([model.get("image")], { type: "image/png" }));
-      finalShown = true;
-    } else {
-      show(frame.blob);
-      finalShown = false;
-    }
+    const finalImage = key === live() && !pinned && DONE.includes(model.get("status")) && model.get("image").byteLength;
+    put(image, finalImage ? new Blob([model.get("image")], { type: "image/png" }) : frame.blob);
+    const cmp = compareKey(), theirs = store.get(cmp);
+    other.hidden = !cmp;
+    if (cmp && theirs.length) put(other, theirs[Math.min(index, theirs.length - 1)].blob);
     stepLabel.textContent = `step ${index + 1}`;
-    sparkline(curve, model.get("applied"), index, model.get("total"));
+    sparkline(curve, cmp ? [curveOf(key), curveOf(cmp)] : [curveOf(key)], index, Math.max(frames.length, frame.total));
+    strip.sync(frames, index);
     stats.paints += 1;
     if (frame.t && !frame.measured) {
       frame.measured = true;
       stats.latencies.push(Date.now() - frame.t * 1000);
     }
     el.dataset.shownStep = String(index + 1);
+    el.dataset.shownRun = String(key);
     el.dataset.paints = String(stats.paints);
   }
 
-  const schedule = () => {
+  function schedule() {
     if (!scheduled) {
       scheduled = true;
       requestAnimationFrame(paint);
     }
-  };
+  }
 
   function receive(msg, buffers) {
     if (msg.type !== "frames" && msg.type !== "history") return;
-    const run = msg.type === "history" ? msg.run : msg.frames[0]?.run;
-    if (run !== runId) {
-      runId = run;
-      frames = [];
-      pinned = false;
-    }
-    msg.frames.forEach((meta, i) => {
-      frames[meta.step] = { ...meta, blob: new Blob([buffers[i]], { type: "image/png" }) };
-    });
-    if (msg.type === "frames") model.send({ type: "ack", run });
-    schedule();
+    const key = msg.type === "history" ? msg.run : msg.frames[0]?.run;
+    store.add(key, msg.frames, buffers);
+    if (msg.type === "frames") model.send({ type: "ack", run: key });
+    if (key === shown() || key === compareKey()) schedule();
+  }
+
+  function options() {
+    const label = (r) => `#${Math.abs(r.key)} ${r.source === "run" ? "" : "(gallery) "}${r.prompt.slice(0, 32)} · ${r.status}`;
+    const runs = [...model.get("runs")].reverse();
+    const fill = (select, first) => {
+      const keep = select.value;
+      select.replaceChildren(h("option", { value: 0 }, first), ...runs.map((r) => h("option", { value: r.key }, label(r))));
+      select.value = runs.some((r) => String(r.key) === keep) ? keep : "0";
+    };
+    fill(pick, "Current run");
+    fill(compare, "None");
+    pick.value = String(viewKey);
   }
 
   function sync() {
@@ -131,13 +133,24 @@ function render({ model, el }) {
     pause.textContent = label;
     pause.setAttribute("aria-label", label);
     pause.disabled = stop.disabled = !["running", "paused"].includes(state);
+    generate.disabled = !model.get("has_model");
+    save.disabled = !shown();
     message.textContent = model.get("message");
-    if (model.get("run_id") !== runId) schedule();
-    if (["finished", "stopped", "failed"].includes(state)) schedule();
+    saved.textContent = model.get("saved") ? `Saved gallery ${model.get("saved")}` : "";
+    schedule();
+  }
+
+  function view(key) {
+    viewKey = key;
+    pinned = false;
+    pick.value = String(key);
+    need(shown());
+    update();
   }
 
   generate.addEventListener("click", () => {
     const int = (input) => (input.value === "" ? null : Number.parseInt(input.value, 10));
+    view(0);
     model.send({
       type: "generate", prompt: prompt.value, negative_prompt: negative.value, steps: int(steps),
       seed: int(seed), guidance: Number.parseFloat(guidance.value),
@@ -145,34 +158,43 @@ function render({ model, el }) {
   });
   pause.addEventListener("click", () => model.send({ type: model.get("status") === "paused" ? "resume" : "pause" }));
   stop.addEventListener("click", () => model.send({ type: "stop" }));
+  save.addEventListener("click", () => model.send({ type: "save", run: shown() }));
+  pick.addEventListener("change", () => view(Number(pick.value)));
+  compare.addEventListener("change", () => (need(compareKey()), schedule()));
   guidance.addEventListener("input", () => (guidanceValue.textContent = Number(guidance.value).toFixed(1)));
   guidance.addEventListener("change", () => model.send({ type: "guidance", value: Number.parseFloat(guidance.value) }));
   scrub.addEventListener("input", () => {
-    const running = ["running", "paused"].includes(model.get("status"));
-    pinned = !(running && Number(scrub.value) === frames.length);
+    const running = shown() === live() && ["running", "paused"].includes(model.get("status"));
+    pinned = !(running && Number(scrub.value) === store.get(shown()).length);
     schedule();
   });
 
   model.on("msg:custom", receive);
   model.on("change:guidance", sync);
-  model.on("change:run_id", sync);
-  for (const name of ["status", "step", "total", "its", "error", "message", "applied", "image", "run_id"]) {
+  model.on("change:run_id", () => (sync(), viewKey || (pinned = false)));
+  model.on("change:runs", () => (options(), schedule()));
+  model.on("change:view", () => view(model.get("view")));
+  for (const name of ["status", "step", "total", "its", "error", "message", "applied", "image", "run_id", "saved", "has_model"]) {
     model.on(`change:${name}`, update);
   }
   sync();
-  update();
-  if (model.get("run_id") > 0) model.send({ type: "sync" });
+  options();
+  view(model.get("view"));
 
   el.append(
     h("div", { class: "sdw-form" },
       h("label", {}, "Prompt", prompt), h("label", {}, "Negative prompt", negative),
       h("div", { class: "sdw-row" }, h("label", {}, "Steps", steps), h("label", {}, "Seed", seed)),
       h("div", { class: "sdw-row" }, h("label", {}, "Guidance", guidance), guidanceValue),
-      h("div", { class: "sdw-row" }, generate, pause, stop), status, message),
-    h("div", { class: "sdw-view" }, image, h("div", { class: "sdw-row" }, scrub, stepLabel), curve),
+      h("div", { class: "sdw-row" }, generate, pause, stop), status, message,
+      h("label", {}, "Run", pick), h("label", {}, "Compare with", compare),
+      h("div", { class: "sdw-row" }, save), saved),
+    h("div", { class: "sdw-view" }, h("div", { class: "sdw-row" }, image, other),
+      h("div", { class: "sdw-row" }, scrub, stepLabel), curve, strip.el),
   );
   return () => {
-    if (shownUrl) URL.revokeObjectURL(shownUrl);
+    urls.forEach((url) => URL.revokeObjectURL(url));
+    strip.clear();
     model.off("msg:custom", receive);
   };
 }

@@ -6,7 +6,7 @@ from typing import Any
 
 from . import _validate
 
-KINDS = {"generate", "pause", "resume", "stop", "guidance", "ack", "sync"}
+KINDS = {"generate", "pause", "resume", "stop", "guidance", "ack", "sync", "save", "frames"}
 _GENERATE_FIELDS = {"prompt", "negative_prompt", "steps", "seed", "guidance"}
 
 
@@ -17,8 +17,11 @@ def parse(content: Any) -> tuple[str, dict[str, Any]]:
     kind = content.get("type")
     if kind not in KINDS:
         raise ValueError(f"unknown message type {kind!r:.40}")
-    if kind == "ack":
-        return kind, {"run": _validate.integer("run", content.get("run"), 0, 2**31)}
+    if kind in ("ack", "save", "frames"):
+        if set(content) - {"type", "run"}:
+            raise ValueError(f"{kind} takes only a run, got {', '.join(sorted(map(str, content)))[:80]}")
+        # Runs have positive ids, loaded galleries negative ones; the kernel checks they exist.
+        return kind, {"run": _validate.integer("run", content.get("run"), -(2**31), 2**31)}
     if kind == "guidance":
         return kind, {"value": _validate.guidance(content.get("value"))}
     if kind != "generate":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,11 @@ import traitlets as t
 
 from . import _messages
 from ._events import StatusEvent, StepEvent
+from ._gallery import Gallery
+from ._history import History
 from ._run import Run
 from ._runner import Runner
-from ._sender import FrameSender, frame_meta
+from ._sender import FrameSender
 
 _HERE = Path(__file__).parent
 # In a wheel the front end sits in sdwidget/static; in a source checkout it is read from js/.
@@ -24,15 +27,17 @@ class SamplerWidget(anywidget.AnyWidget):
     """Generate, watch, pause, stop, steer guidance and scrub steps of a diffusers pipeline.
 
     Developer notes: the browser sends small JSON messages (generate, pause, resume, stop,
-    guidance, ack, sync), each validated by ``_messages.parse`` before it reaches the runner;
+    guidance, ack, sync, frames, save), each validated by ``_messages.parse`` before it reaches the runner;
     a refusal lands in ``message`` and the run goes on. The runner calls ``_on_event`` on its
     thread, which only queues; a ``FrameSender`` thread per run encodes each step's thumbnail
     as PNG, sends it as a binary buffer in a custom message, waits for the browser's ack (two
     messages in flight at most) and updates the traits. Traits carry state, never frames, so a
-    saved notebook stays small; a view that opens late asks for the run's frames with ``sync``.
+    saved notebook stays small; a view that opens late asks for the run's frames with ``sync``,
+    and one browsing the history asks for any run's or gallery's frames with ``frames``.
     """
 
-    _esm = _STATIC / "widget.js"
+    # One ES module from small files: helpers first, ``export default`` last; no bundler needed.
+    _esm = "\n".join((_STATIC / name).read_text() for name in ("dom.js", "frames.js", "widget.js"))
     _css = _STATIC / "widget.css"
 
     status = t.Unicode("idle").tag(sync=True)
@@ -67,14 +72,51 @@ class SamplerWidget(anywidget.AnyWidget):
     """Why the last input from the browser or Python was refused; empty when all was well."""
     image = t.Bytes(b"").tag(sync=True)
     """The final image of the current run, PNG."""
+    runs = t.List(t.Dict()).tag(sync=True)
+    """The history: per run or loaded gallery its key, prompt, seed, steps, status, guidance per
+    step and source. Runs have positive keys (their ids), galleries negative ones."""
+    view = t.Int(0).tag(sync=True)
+    """Key of the run or gallery Python asks the browser to show; 0 follows the current run."""
+    has_model = t.Bool(False).tag(sync=True)
+    """Whether a pipeline is attached; without one the widget only shows galleries."""
+    saved = t.Unicode("").tag(sync=True)
+    """Name of the last gallery written by the Save gallery button."""
+    gallery_dir = t.Unicode("galleries")
+    """Folder that Save gallery writes into, one generated sub-folder per save. Kernel only:
+    the browser never names a path."""
 
-    def __init__(self, pipe_or_runner: Any, **kwargs: Any) -> None:
+    def __init__(self, pipe_or_runner: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.runner = pipe_or_runner if isinstance(pipe_or_runner, Runner) else Runner(pipe_or_runner)
+        self.runner = None if pipe_or_runner is None else (
+            pipe_or_runner if isinstance(pipe_or_runner, Runner) else Runner(pipe_or_runner)
+        )  # fmt: skip
         self._senders: dict[int, FrameSender] = {}
         self._current: FrameSender | None = None
-        self.runner.observe(self._on_event)
+        self._history = History(self.runner.history.maxlen if self.runner else 0)
+        if self.runner is not None:
+            self.has_model = True
+            self.runner.observe(self._on_event)
         self.on_msg(self._on_message)
+
+    @property
+    def _live(self) -> Runner:
+        if self.runner is None:
+            raise RuntimeError("no pipeline in this widget: create it with SamplerWidget(pipe) to generate")
+        return self.runner
+
+    def add_gallery(self, gallery: Gallery | str | os.PathLike) -> Gallery:
+        """Show a gallery (or the folder of one) in the history and view it; no model needed."""
+        gallery = gallery if isinstance(gallery, Gallery) else Gallery.load(gallery)
+        key = self._history.add_gallery(gallery)
+        self.set_state({"runs": self._history.entries(), "view": key})
+        return gallery
+
+    def save_gallery(self, run: int | None = None) -> Path:
+        """Write the gallery of run ``run`` (default: the current one) under ``gallery_dir``."""
+        key = run if run is not None else self.run_id
+        path = self._history.save(key, self.gallery_dir)
+        self.saved = path.name
+        return path
 
     def generate(self, prompt: str, **kwargs: Any):
         """Start a run (``Runner.start`` arguments) and return its ``Run`` at once."""
@@ -82,19 +124,19 @@ class SamplerWidget(anywidget.AnyWidget):
         kwargs.setdefault("num_inference_steps", self.steps)
         kwargs.setdefault("height", self.height or None)
         kwargs.setdefault("width", self.width or None)
-        return self.runner.start(prompt, **kwargs)
+        return self._live.start(prompt, **kwargs)
 
     def pause(self) -> None:
-        self.runner.pause()
+        self._live.pause()
 
     def resume(self) -> None:
-        self.runner.resume()
+        self._live.resume()
 
     def stop(self) -> None:
-        self.runner.stop()
+        self._live.stop()
 
     def set_guidance(self, value: Any) -> float:
-        self.guidance = self.runner.set_guidance(value)
+        self.guidance = self._live.set_guidance(value)
         return self.guidance
 
     def _on_event(self, event: StepEvent | StatusEvent) -> None:
@@ -103,6 +145,7 @@ class SamplerWidget(anywidget.AnyWidget):
         if sender is None:
             sender = self._senders[event.run_id] = FrameSender(self.runner.run, self.send, self._on_batch)
             self._current = sender
+            self._history.add_run(sender.run, sender.encoded)
         sender.push(event)
         if isinstance(event, StatusEvent) and event.status.done:
             del self._senders[event.run_id]
@@ -121,7 +164,7 @@ class SamplerWidget(anywidget.AnyWidget):
             state.update(step=last.step + 1, total=last.total, applied=applied)
             state["its"] = (last.step + 1) / last.elapsed if last.elapsed > 0 else 0.0
         if status is not None:
-            state.update(status=status.status.value, error=status.error or "")
+            state.update(status=status.status.value, error=status.error or "", runs=self._history.entries())
             if status.status.done and run.image is not None:
                 out = io.BytesIO()
                 run.image.save(out, format="PNG")
@@ -137,17 +180,18 @@ class SamplerWidget(anywidget.AnyWidget):
                 self.set_guidance(args["value"])
             elif kind == "ack" and self._current is not None and args["run"] == self._current.run.id:
                 self._current.ack()
-            elif kind == "sync":
-                self._sync()
+            elif kind == "sync" and self._current is not None:
+                self._send_frames(self._current.run.id)
+            elif kind == "frames":
+                self._send_frames(args["run"])
+            elif kind == "save":
+                self.save_gallery(args["run"])
             elif kind in ("pause", "resume", "stop"):
                 getattr(self, kind)()
-        except (TypeError, ValueError, RuntimeError) as exc:
+        except (TypeError, ValueError, RuntimeError, OSError) as exc:
             self.message = str(exc)
 
-    def _sync(self) -> None:
-        """Send the current run's frames once, to a view that opened after they were made."""
-        if self._current is None:
-            return
-        run, encoded = self._current.run, list(self._current.encoded)
-        frames = [frame_meta(event) for event in run.steps[: len(encoded)]]
-        self.send({"type": "history", "run": run.id, "frames": frames}, encoded)
+    def _send_frames(self, key: int) -> None:
+        """A run's frames in one message, for a view that opened late or browses the history."""
+        metas, pngs = self._history.frames(key)
+        self.send({"type": "history", "run": key, "frames": metas}, pngs)

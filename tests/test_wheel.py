@@ -20,6 +20,9 @@ def test_wheel_ships_the_widget_front_end(tmp_path):
     assert out[0].startswith(str(env)), "the wheel, not the checkout, must be imported"
     static = Path(out[1])
     assert static == Path(out[0]).parent / "static"
-    for name in ("widget.js", "widget.css"):
+    sources = sorted(p.name for p in (ROOT / "js").iterdir())
+    assert sources == ["dom.js", "frames.js", "widget.css", "widget.js"]
+    assert sorted(p.name for p in static.iterdir()) == sources
+    for name in sources:
         shipped = (static / name).read_bytes()
         assert shipped == (ROOT / "js" / name).read_bytes() and len(shipped) > 500

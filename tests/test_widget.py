@@ -1,10 +1,13 @@
 """The widget without a browser: capture what it sends, play the browser with its message handler."""
 
+import io
 import threading
 import time
 
+import numpy as np
 import pytest
 from conftest import at_step
+from PIL import Image
 
 from sdwidget import RunStatus, SamplerWidget
 from sdwidget._sender import WINDOW
@@ -140,8 +143,81 @@ def test_pause_and_stop_from_the_browser(sd_pipe):
     assert widget.image and len(browser.frames()) == 3
 
 
-@pytest.mark.parametrize("name", ["widget.js", "widget.css"])
+@pytest.mark.parametrize("name", ["dom.js", "frames.js", "widget.js", "widget.css"])
 def test_front_end_sources_are_found(name):
     from sdwidget import _widget
 
     assert (_widget._STATIC / name).stat().st_size > 500
+
+
+def finished_run(widget, browser, **fields):
+    browser.say({**GENERATE, **fields})
+    run = widget.runner.run
+    run.wait()
+    wait_for(lambda: widget.status == run.status.value and widget.runs[-1]["status"] == run.status.value)
+    return run
+
+
+def test_save_gallery_button_writes_under_the_kernel_chosen_folder(sd_pipe, tmp_path):
+    from sdwidget import Gallery
+
+    widget = SamplerWidget(sd_pipe, gallery_dir=str(tmp_path / "galleries"))
+    browser = Browser(widget)
+    run = finished_run(widget, browser)
+    browser.say({"type": "save", "run": run.id})
+    assert widget.message == "" and widget.saved.endswith(f"-run{run.id}-a-red-star")
+    (folder,) = (tmp_path / "galleries").iterdir()
+    assert folder.name == widget.saved
+    assert Gallery.load(folder).guidance == run.guidance
+    for hostile in ({"type": "save", "run": run.id, "path": "/etc"}, {"type": "save", "run": 99}, {"type": "save"}):
+        widget.message = ""
+        browser.say(hostile)
+        assert widget.message
+    assert len(list((tmp_path / "galleries").iterdir())) == 1
+
+
+def test_history_lists_runs_and_sends_any_run_frames_on_request(sd_pipe):
+    widget = SamplerWidget(sd_pipe)
+    browser = Browser(widget)
+    first = finished_run(widget, browser, guidance=3.0)
+    second = finished_run(widget, browser, guidance=6.0, steps=5)
+    assert [(r["key"], r["status"], r["guidance"]) for r in widget.runs] == [
+        (first.id, "finished", [3.0] * 12),
+        (second.id, "finished", [6.0] * 5),
+    ]
+    browser.messages.clear()
+    browser.say({"type": "frames", "run": first.id})
+    history = browser.frames("history")
+    assert [meta["step"] for meta, _ in history] == list(range(12)) and widget.message == ""
+    assert all(meta["run"] == first.id for meta, _ in history)
+
+
+def test_history_keeps_as_many_runs_as_the_runner(sd_pipe):
+    from sdwidget import Runner
+
+    widget = SamplerWidget(Runner(sd_pipe, history=2))
+    browser = Browser(widget)
+    runs = [finished_run(widget, browser, steps=2) for _ in range(3)]
+    assert [r["key"] for r in widget.runs] == [runs[1].id, runs[2].id]
+    browser.say({"type": "frames", "run": runs[0].id})
+    assert "no run" in widget.message
+
+
+def test_a_gallery_shows_without_a_model(sd_pipe, tmp_path):
+    from sdwidget import Runner
+
+    run = Runner(sd_pipe).generate("a blue ring", num_inference_steps=6, guidance_scale=4.0, seed=1)
+    folder = run.save_gallery(tmp_path / "g")
+    widget = SamplerWidget()
+    browser = Browser(widget)
+    assert widget.has_model is False
+    gallery = widget.add_gallery(folder)
+    (entry,) = widget.runs
+    assert entry["key"] == widget.view < 0 and entry["source"] == "gallery g" and entry["guidance"] == [4.0] * 6
+    browser.say({"type": "frames", "run": widget.view})
+    history = browser.frames("history")
+    assert [meta["guidance"] for meta, _ in history] == gallery.guidance
+    decoded = [np.asarray(Image.open(io.BytesIO(buf))) for _, buf in history]
+    assert all(np.array_equal(a, b) for a, b in zip(decoded, gallery.frames, strict=True))
+    browser.say(GENERATE)
+    assert "no pipeline" in widget.message
