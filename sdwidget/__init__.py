@@ -9,6 +9,7 @@ from ._run import Run
 from ._runner import Runner
 from ._tiny import tiny_sd_pipeline as tiny_pipeline
 from ._widget import SamplerWidget
+from .demo import demo_pipeline
 
 __version__ = "0.1.0"
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "SamplerWidget",
     "StatusEvent",
     "StepEvent",
+    "demo_pipeline",
     "tiny_pipeline",
 ]

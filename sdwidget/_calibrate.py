@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import weakref
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -97,3 +98,10 @@ def preview_for(vae, max_size: int = 128) -> tuple[LatentPreview, MapFit | None]
         _FITS[vae] = calibrate(vae)
     fit = _FITS[vae]
     return LatentPreview(*fit.solve(), max_size=max_size), fit
+
+
+def refined(fit: MapFit, latents: torch.Tensor, image, max_size: int) -> LatentPreview:
+    """Add a finished run's own decode (``image``, PIL) to ``fit`` and return the re-solved map."""
+    pixels = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None]
+    fit.add(latents[:1], pixels.float() / 127.5 - 1)
+    return LatentPreview(*fit.solve(), max_size=max_size)

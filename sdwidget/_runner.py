@@ -10,24 +10,17 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-import numpy as np
-import torch
-from diffusers.callbacks import MultiPipelineCallbacks, PipelineCallback
+from diffusers.callbacks import PipelineCallback
 
 from . import _validate
-from ._calibrate import preview_for
-from ._cfg import CfgSwitch
-from ._encode import encode_prompts
-from ._events import RunStatus
+from ._calibrate import preview_for, refined
 from ._gallery import Gallery
-from ._hook import StepHook
 from ._latents import LatentStore, decode_image
 from ._params import check_extra, run_params
-from ._preview import LatentPreview
 from ._replay import replay_kwargs
 from ._run import Run
 from ._schedule import Schedule, resolve
-from ._x0 import X0Tap
+from ._work import execute
 
 
 class Runner:
@@ -159,33 +152,10 @@ class Runner:
         return value
 
     def _work(self, run: Run, callbacks: list[PipelineCallback], pipe_kwargs: dict[str, Any], extra: tuple) -> None:
-        pipe, p = self.pipe, run.params
-        try:
-            run.emit(RunStatus.RUNNING)
-            embeds, negatives = encode_prompts(pipe, p["prompt"], p["negative_prompt"])
-            with X0Tap(pipe.scheduler) as tap:
-                hook = StepHook(
-                    run.id, run.controls, CfgSwitch(pipe, negatives), self._preview, tap,
-                    self.preview_mode == "x0", run.emit, *extra,
-                )  # fmt: skip
-                out = pipe(
-                    **embeds, **pipe_kwargs, num_inference_steps=p["num_inference_steps"],
-                    guidance_scale=p["guidance_scale"], height=p["height"], width=p["width"],
-                    generator=torch.Generator("cpu").manual_seed(p["seed"]),
-                    callback_on_step_end=MultiPipelineCallbacks([hook, *callbacks]) if callbacks else hook,
-                )  # fmt: skip
-            run.image, run.latents = out.images[0], hook.final_latents
-            self._refine(run)
-            stopped = run.controls.stopping and len(run.steps) < pipe.num_timesteps
-            run.emit(RunStatus.STOPPED if stopped else RunStatus.FINISHED)
-        except Exception as exc:
-            run.error, run.traceback = exc, traceback.format_exc()
-            run.emit(RunStatus.FAILED)
+        preview, show_x0 = self._preview, self.preview_mode == "x0"
+        execute(self.pipe, run, preview, show_x0, callbacks, pipe_kwargs, extra, self._refine)
 
     def _refine(self, run: Run) -> None:
         """Add the run's own decode to a fitted preview map (published maps stay as they are)."""
-        if self._fit is None or run.latents is None:
-            return
-        pixels = torch.from_numpy(np.array(run.image.convert("RGB"))).permute(2, 0, 1)[None]
-        self._fit.add(run.latents[:1], pixels.float() / 127.5 - 1)
-        self._preview = LatentPreview(*self._fit.solve(), max_size=self._thumbnail_size)
+        if self._fit is not None and run.latents is not None:
+            self._preview = refined(self._fit, run.latents, run.image, self._thumbnail_size)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from ._history import History
 from ._run import Run
 from ._runner import Runner
 from ._sender import FrameSender
+from ._state import batch_state
 
 _HERE = Path(__file__).parent
 # In a wheel the front end sits in sdwidget/static; in a source checkout it is read from js/.
@@ -152,23 +152,9 @@ class SamplerWidget(anywidget.AnyWidget):
 
     def _on_batch(self, run: Run, steps: list[StepEvent], status: StatusEvent | None) -> None:
         """On the sender thread, after each message: bring the traits up to date."""
-        state: dict[str, Any] = {}
-        if run.id != self.run_id:
-            p = run.params
-            state.update(run_id=run.id, step=0, total=p["num_inference_steps"], applied=[], its=0.0, error="",
-                         image=b"", prompt=p["prompt"], negative_prompt=p["negative_prompt"] or "", seed=p["seed"],
-                         steps=p["num_inference_steps"], guidance=p["guidance_scale"])  # fmt: skip
-        if steps:
-            last = steps[-1]
-            applied = [*state.get("applied", self.applied), *(s.guidance for s in steps)]
-            state.update(step=last.step + 1, total=last.total, applied=applied)
-            state["its"] = (last.step + 1) / last.elapsed if last.elapsed > 0 else 0.0
+        state = batch_state(run, steps, status, self.run_id, self.applied)
         if status is not None:
-            state.update(status=status.status.value, error=status.error or "", runs=self._history.entries())
-            if status.status.done and run.image is not None:
-                out = io.BytesIO()
-                run.image.save(out, format="PNG")
-                state["image"] = out.getvalue()
+            state["runs"] = self._history.entries()
         self.set_state(state)
 
     def _on_message(self, _widget: Any, content: Any, _buffers: list) -> None:

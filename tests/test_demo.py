@@ -1,0 +1,78 @@
+"""The embedded demo model: loads offline as a normal diffusers folder and follows its prompts."""
+
+import json
+
+import numpy as np
+import pytest
+
+from sdwidget import Runner, RunStatus, demo_pipeline
+from sdwidget.demo import JUDGE_PATH, MODEL_DIR
+from sdwidget.demo._quality import ATTRIBUTES, evaluate, load_judge
+from sdwidget.demo._shapes import batch
+
+pytestmark = pytest.mark.skipif(not (MODEL_DIR / "model_index.json").exists(), reason="demo model not trained")
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return demo_pipeline()
+
+
+@pytest.fixture(scope="module")
+def judge():
+    return load_judge(JUDGE_PATH)
+
+
+def test_folder_is_a_small_standard_diffusers_pipeline():
+    from diffusers import AutoPipelineForText2Image, StableDiffusionPipeline
+
+    files = [p for p in MODEL_DIR.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) <= 20 * 2**20
+    assert {p.parent.name for p in MODEL_DIR.rglob("*.safetensors")} == {"unet", "vae", "text_encoder"}
+    index = json.loads((MODEL_DIR / "model_index.json").read_text())
+    assert index["_class_name"] == "StableDiffusionPipeline" and index["vae"][1] == "AutoencoderKL"
+    for cls in (StableDiffusionPipeline, AutoPipelineForText2Image):
+        loaded = cls.from_pretrained(MODEL_DIR, local_files_only=True)
+        assert type(loaded).__name__ == "StableDiffusionPipeline"
+        assert loaded.vae.config.latent_channels == 4 and loaded.unet.config.cross_attention_dim > 0
+
+
+def test_prompt_words_are_single_tokens_and_prompts_differ(pipe):
+    prompt = "a small yellow circle at the top left on a black background"
+    assert pipe.tokenizer.tokenize(prompt) == [word + "</w>" for word in prompt.split()]
+    ids = pipe.tokenizer(["a red star on a blue background", "a blue star on a red background", ""]).input_ids
+    assert ids[0] != ids[1] and ids[2] == [0, 1]
+
+
+def test_judge_reads_the_drawings_it_was_trained_on(judge):
+    images, scenes, _ = batch(300, seed=777)
+    verdicts = judge(images)
+    for name in ATTRIBUTES:
+        assert np.mean([v[name] == getattr(s, name) for v, s in zip(verdicts, scenes, strict=True)]) >= 0.98, name
+
+
+def test_quality_at_default_settings_and_guidance_matters(pipe, judge):
+    good = evaluate(pipe, judge, guidance=5.0)
+    flat = evaluate(pipe, judge, guidance=1.0)
+    print(f"\nguidance 5: {good}\nguidance 1: {flat}")
+    assert good["background"] >= 0.95 and good["colour"] >= 0.90 and good["shape"] >= 0.80, good
+    assert good["held_out_count"] >= 3
+    mean = lambda s: np.mean([s[name] for name in ATTRIBUTES])  # noqa: E731
+    assert mean(good) - mean(flat) >= 0.15, (good, flat)
+
+
+def test_runner_end_to_end_previews_form_the_final_image(pipe):
+    runner = Runner(pipe)
+    run = runner.generate("a large yellow circle on a purple background", num_inference_steps=20, guidance_scale=5.0,
+                          seed=0, keep_latents=True)  # fmt: skip
+    assert run.status is RunStatus.FINISHED and run.image.size == (64, 64)
+    final = np.asarray(run.image.resize((16, 16), resample=3)).astype(float)
+    first, last = (run.steps[k].frame.numpy().astype(float) for k in (0, -1))
+    assert last.shape == (16, 16, 3)
+    assert np.abs(last - final).mean() < 25, "the last preview must look like the final image"
+    assert np.abs(first - final).mean() > np.abs(last - final).mean()
+    centre, corner = np.asarray(run.image)[32, 32], np.asarray(run.image)[2, 2]
+    assert centre[0] > 180 and centre[1] > 180 and centre[2] < 120, centre  # yellow circle
+    assert corner[0] > 60 and corner[2] > 110 and corner[1] < 100, corner  # purple background
+    decoded = np.asarray(run.decode_step(19)).astype(int)
+    assert np.abs(decoded - np.asarray(run.image)).max() <= 1  # x0 of the last step is the result
