@@ -72,7 +72,10 @@ function render({ model, el }) {
     put(image, finalImage ? new Blob([model.get("image")], { type: "image/png" }) : frame.blob);
     const cmp = compareKey(), theirs = store.get(cmp);
     other.hidden = !cmp;
-    if (cmp && theirs.length) put(other, theirs[Math.min(index, theirs.length - 1)].blob);
+    if (cmp && theirs.length) {
+      put(other, theirs[Math.min(index, theirs.length - 1)].blob);
+      el.dataset.compareStep = String(Math.min(index, theirs.length - 1) + 1);
+    }
     stepLabel.textContent = `step ${index + 1}`;
     sparkline(curve, cmp ? [curveOf(key), curveOf(cmp)] : [curveOf(key)], index, Math.max(frames.length, frame.total));
     strip.sync(frames, index);

@@ -97,6 +97,7 @@ def test_widget_in_jupyterlab(lab):
         widget = page.locator(".sdw")
         status = page.get_by_role("status").filter(has_text="Step")
         preview = page.get_by_alt_text("Live preview")
+        page.get_by_role("spinbutton", name="Steps").fill("600")  # time enough to steer by hand
         generate.click()
         page.wait_for_function("document.querySelector('.sdw').dataset.paints >= 5", timeout=60_000)
         sources = set()
@@ -118,7 +119,7 @@ def test_widget_in_jupyterlab(lab):
         page.wait_for_timeout(1500)
         check = kernel(
             "r = widget.runner.run; seen, value = r.requests[-1]; g = r.guidance; k = g.index(2.0);"
-            "(k in (seen, seen + 1), g[k - 1] == 6.0, set(g[k:]) == {2.0}, k, seen)"
+            "(k in (seen, seen + 1), g[k - 1] == 5.0, set(g[k:]) == {2.0}, k, seen)"
         )
         assert check.startswith("(True, True, True"), check
 
@@ -135,13 +136,49 @@ def test_widget_in_jupyterlab(lab):
         page.wait_for_function(
             "document.querySelector('[role=status]').textContent.includes('stopped')", timeout=30_000
         )
-        page.wait_for_function("document.querySelector('img[alt=\"Live preview\"]').naturalWidth === 128")
+        sizes = kernel("r = widget.runner.run; r.image.size[0], r.frames[0].size[0]")
+        final_width, frame_width = (int(v) for v in sizes.strip("()").split(","))
+        page.wait_for_function(f"document.querySelector('img[alt=\"Live preview\"]').naturalWidth === {final_width}")
         assert kernel("widget.runner.run.status.value") == "'stopped'"
         page.wait_for_timeout(500)
 
         page.get_by_role("slider", name="Step").fill("1")
         page.wait_for_function("document.querySelector('.sdw').dataset.shownStep === '1'")
-        assert page.evaluate("document.querySelector('img[alt=\"Live preview\"]').naturalWidth") == 64
+        assert page.evaluate("document.querySelector('img[alt=\"Live preview\"]').naturalWidth") == frame_width
+        recorded = int(kernel("len(widget.runner.run.steps)"))
+        strip = page.get_by_role("list", name="Filmstrip").get_by_role("listitem")
+        assert strip.count() == recorded
+        strip.nth(2).click()
+        page.wait_for_function("document.querySelector('.sdw').dataset.shownStep === '3'")
+        first_id = kernel("widget.runner.run.id")
+
+        # A short second run, then the first one beside it on the shared scrubber.
+        page.get_by_role("spinbutton", name="Steps").fill("10")
+        page.get_by_role("textbox", name="Prompt", exact=True).fill(
+            "a small green ring at the top left on a white background"
+        )
+        generate.click()
+        page.wait_for_function("document.querySelector('[role=status]').textContent.includes('Step 10 / 10')")
+        page.wait_for_function("document.querySelector('[role=status]').textContent.includes('finished')")
+        page.get_by_role("combobox", name="Compare with").select_option(first_id)
+        compared = page.get_by_alt_text("Compared preview")
+        compared.wait_for(state="visible")
+        page.get_by_role("slider", name="Step").fill("4")
+        page.wait_for_function("document.querySelector('.sdw').dataset.shownStep === '4'")
+        page.wait_for_function("document.querySelector('.sdw').dataset.compareStep === '4'")
+        assert compared.evaluate("img => img.naturalWidth") == frame_width
+
+        # Save the first run's gallery into a folder the kernel chose; the browser names no path.
+        kernel("import tempfile; widget.gallery_dir = tempfile.mkdtemp()")
+        page.get_by_role("combobox", name="Run").select_option(first_id)
+        page.wait_for_function(f"document.querySelector('.sdw').dataset.shownRun === '{first_id}'")
+        page.get_by_role("button", name="Save gallery").click()
+        page.get_by_text("Saved gallery").wait_for()
+        saved = kernel(
+            "import os; from sdwidget import Gallery; "
+            "g = Gallery.load(os.path.join(widget.gallery_dir, widget.saved)); (g.run_id, len(g.frames))"
+        )
+        assert saved == f"({first_id}, {recorded})", saved
         widget.screenshot(path=str(artifacts / "widget.png"))
 
         latencies = page.evaluate("window.sdwidgetStats.latencies")
