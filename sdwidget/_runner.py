@@ -31,7 +31,9 @@ class Runner:
     to see x0 (``X0Tap``) and calls the pipeline with a ``StepHook``, which at each step boundary
     records a frame and reads the run's ``Controls``. Observers get every ``StepEvent`` and
     ``StatusEvent`` on the runner thread and must hand heavy work elsewhere. The runner knows
-    nothing of widgets; a widget is one observer.
+    nothing of widgets; a widget is one observer. A guidance schedule (given, or a recorded run's
+    for ``replay``) is resolved to one value per step before the thread starts and applied by the
+    hook exactly where a hand change would be, so a replay repeats the recorded arithmetic.
     """
 
     def __init__(
