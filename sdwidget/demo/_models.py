@@ -66,9 +66,9 @@ def vae():
     from diffusers import AutoencoderKL
 
     return AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(16, 32, 64),
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(32, 48, 64),
         down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
-        layers_per_block=1, norm_num_groups=16, sample_size=64, mid_block_add_attention=False,
+        layers_per_block=1, norm_num_groups=8, sample_size=64, mid_block_add_attention=False,
     )  # fmt: skip
 
 

@@ -24,12 +24,12 @@ def train_vae(work: Path, seed: int, steps: int, log) -> torch.nn.Module:
     sched = warmup_cosine(opt, steps, warmup=50)
 
     def step(i: int) -> float:
-        images = to_tensor(batch(32, seed * 7919 + i)[0])
+        images = to_tensor(batch(16, seed * 7919 + i)[0])
         posterior = vae.encode(images).latent_dist
         noise = torch.randn(posterior.mean.shape, generator=torch.Generator().manual_seed(seed + i))
         recon = vae.decode(posterior.mean + posterior.std * noise).sample
         # L1 keeps flat colours exact and edges sharp; the tiny KL only keeps latents bounded.
-        loss = F.l1_loss(recon, images) + 0.1 * F.mse_loss(recon, images) + 1e-6 * posterior.kl().mean()
+        loss = F.l1_loss(recon, images) + F.mse_loss(recon, images) + 1e-6 * posterior.kl().mean()
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)

@@ -52,9 +52,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=MODEL_DIR, help="exported pipeline folder")
     parser.add_argument("--judge", type=Path, default=JUDGE_PATH, help="exported shape classifier")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--vae-steps", type=int, default=800)
+    parser.add_argument("--vae-steps", type=int, default=1600)
     parser.add_argument("--drawings", type=int, default=48_000)
-    parser.add_argument("--unet-steps", type=int, default=5000)
+    parser.add_argument("--unet-steps", type=int, default=4500)
     parser.add_argument("--judge-steps", type=int, default=400)
     args = parser.parse_args(argv)
     from safetensors.torch import save_file
