@@ -19,6 +19,10 @@ def test_wheel_ships_the_widget_front_end(tmp_path):
     out = subprocess.run([python, "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path).stdout.split()
     assert out[0].startswith(str(env)), "the wheel, not the checkout, must be imported"
     static = Path(out[1])
+    model = ROOT / "sdwidget" / "demo" / "model"
+    for path in [*model.rglob("*.*"), ROOT / "sdwidget" / "demo" / "judge.safetensors"]:
+        shipped = Path(out[0]).parent / path.relative_to(ROOT / "sdwidget")
+        assert shipped.read_bytes() == path.read_bytes(), f"the wheel must ship the demo model: {path.name}"
     assert static == Path(out[0]).parent / "static"
     sources = sorted(p.name for p in (ROOT / "js").iterdir())
     assert sources == ["dom.js", "frames.js", "widget.css", "widget.js"]
