@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--vae-steps", type=int, default=1600)
     parser.add_argument("--drawings", type=int, default=48_000)
-    parser.add_argument("--unet-steps", type=int, default=4500)
+    parser.add_argument("--unet-steps", type=int, default=4000)
     parser.add_argument("--judge-steps", type=int, default=400)
     args = parser.parse_args(argv)
     from safetensors.torch import save_file
