@@ -13,9 +13,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._preview import LatentPreview, known_map
+from ._preview import LatentPreview, NetPreview, Preview, known_map
 
 _FITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_NETS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class MapFit:
@@ -82,15 +83,16 @@ def calibrate(vae, count: int = 6, latent_size: int = 32) -> MapFit:
     return fit
 
 
-def register_fit(vae, xtx: torch.Tensor, xty: torch.Tensor) -> None:
-    """Use a fit shipped with a model (its normal equations) instead of calibrating at first run."""
-    fit = MapFit(xtx.shape[0] - 1)
-    fit.xtx, fit.xty = xtx.double(), xty.double()
-    _FITS[vae] = fit
+def register_net(vae, net: torch.nn.Module) -> None:
+    """Preview ``vae``'s latents with a small decoder shipped with its model, not a fitted map."""
+    _NETS[vae] = net
 
 
-def preview_for(vae, max_size: int = 128) -> tuple[LatentPreview, MapFit | None]:
-    """The published map where the VAE has one, else a cached fit (returned so runs refine it)."""
+def preview_for(vae, max_size: int = 128) -> tuple[Preview, MapFit | None]:
+    """A shipped decoder or the published map where the VAE has one, else a cached fit (returned
+    so runs refine it)."""
+    if vae in _NETS:
+        return NetPreview(_NETS[vae], max_size=max_size), None
     known = known_map(vae.config)
     if known is not None:
         return LatentPreview(*known, max_size=max_size), None

@@ -12,7 +12,7 @@ from ._cfg import CfgSwitch
 from ._controls import Controls
 from ._events import RunStatus, StepEvent
 from ._latents import LatentStore
-from ._preview import LatentPreview
+from ._preview import Preview
 from ._x0 import X0Tap
 
 
@@ -29,7 +29,7 @@ class StepHook(PipelineCallback):
         run_id: int,
         controls: Controls,
         cfg: CfgSwitch,
-        preview: LatentPreview,
+        preview: Preview,
         tap: X0Tap,
         show_x0: bool,
         emit: Callable[[Any], None],

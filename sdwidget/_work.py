@@ -13,7 +13,7 @@ from ._cfg import CfgSwitch
 from ._encode import encode_prompts
 from ._events import RunStatus
 from ._hook import StepHook
-from ._preview import LatentPreview
+from ._preview import Preview
 from ._run import Run
 from ._x0 import X0Tap
 
@@ -21,7 +21,7 @@ from ._x0 import X0Tap
 def execute(
     pipe,
     run: Run,
-    preview: LatentPreview,
+    preview: Preview,
     show_x0: bool,
     callbacks: list[PipelineCallback],
     pipe_kwargs: dict[str, Any],

@@ -90,3 +90,13 @@ def scheduler_config() -> dict:
         "num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012,
         "beta_schedule": "scaled_linear", "steps_offset": 1, "prediction_type": "epsilon",
     }  # fmt: skip
+
+
+def preview_decoder():
+    """Latents (4×16×16) → RGB (3×64×64) in [-1, 1]: the live preview, about 12k parameters."""
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(4, 32, 3, padding=1), nn.SiLU(), nn.Conv2d(32, 32, 3, padding=1), nn.SiLU(),
+        nn.Conv2d(32, 3 * 16, 1), nn.PixelShuffle(4),
+    )  # fmt: skip

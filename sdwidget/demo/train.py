@@ -2,13 +2,12 @@
 
 Stages, each checkpointed under ``--work`` so an interrupted run resumes where it stopped:
 VAE → encode a fixed set of drawings → UNet with text encoder → shape classifier for the tests →
-export (fp16 safetensors) with the fitted latent→RGB preview map into ``--out``.
+preview decoder for live thumbnails → export (fp16 safetensors, preview decoder in fp32) into ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import time
@@ -16,22 +15,17 @@ from pathlib import Path
 
 import torch
 
-from . import JUDGE_PATH, MODEL_DIR, _models
+from . import JUDGE_PATH, MODEL_DIR, PREVIEW_FILE, _models
 from ._judge import train_classifier
-from ._shapes import batch
+from ._train_preview import train_preview
 from ._train_unet import encode_dataset, train_unet
-from ._train_vae import to_tensor, train_vae
+from ._train_vae import train_vae
 
 
-def export(out: Path, vae, parts, tokenizer) -> None:
+def export(out: Path, vae, parts, tokenizer, preview) -> None:
     from diffusers import EulerDiscreteScheduler, StableDiffusionPipeline
+    from safetensors.torch import save_file
 
-    from .._calibrate import MapFit, decode, encode
-
-    fit = MapFit(4)
-    for chunk in range(4):
-        latents = encode(vae, to_tensor(batch(64, 900 + chunk)[0]))
-        fit.add(latents, decode(vae, latents))
     pipe = StableDiffusionPipeline(
         vae=vae, text_encoder=parts["text_encoder"], tokenizer=tokenizer, unet=parts["unet"],
         scheduler=EulerDiscreteScheduler(**_models.scheduler_config()), safety_checker=None,
@@ -40,8 +34,7 @@ def export(out: Path, vae, parts, tokenizer) -> None:
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     pipe.to(torch.float16).save_pretrained(tmp, safe_serialization=True)
-    maps = {"xtx": fit.xtx.tolist(), "xty": fit.xty.tolist()}
-    (tmp / "preview_map.json").write_text(json.dumps(maps))
+    save_file(preview.state_dict(), str(tmp / PREVIEW_FILE))
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
 
@@ -56,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--drawings", type=int, default=48_000)
     parser.add_argument("--unet-steps", type=int, default=4000)
     parser.add_argument("--judge-steps", type=int, default=400)
+    parser.add_argument("--preview-steps", type=int, default=1500)
     args = parser.parse_args(argv)
     from safetensors.torch import save_file
     from transformers import CLIPTokenizer
@@ -77,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     parts = train_unet(args.work, data, tokenizer, args.seed, args.unet_steps, log)
     judge = train_classifier(args.judge_steps, args.seed, log)
     save_file(judge.state_dict(), str(args.judge))
-    export(args.out, vae, parts, tokenizer)
+    export(args.out, vae, parts, tokenizer, train_preview(vae, args.seed, args.preview_steps, log))
     log(f"done: {args.out} in {(time.monotonic() - began) / 60:.1f} min of this session")
 
 
