@@ -1,4 +1,5 @@
-"""Judging a 64×64 picture against its scene: colours by pixel statistics, shape by a small CNN.
+"""Judging a 64×64 picture against its scene: colours, size and place by pixel statistics, shape
+by a small CNN.
 
 The CNN sees only a foreground mask (pixels far from the background colour), so it learns shape
 alone, independent of colour, and is trained on the drawing code's own jittered pictures, half of
@@ -12,7 +13,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ._shapes import COLOURS, SHAPES, batch
+from ._shapes import COLOURS, POSITIONS, SHAPES, SIZE, SIZES, Scene, batch, draw
 
 _NAMES = sorted(COLOURS)
 _PALETTE = np.array([COLOURS[name] for name in _NAMES], dtype=np.float32)
@@ -34,6 +35,28 @@ def foreground(image: np.ndarray, bg: np.ndarray) -> np.ndarray:
     colours are at least 99 apart, so every shape pixel saturates)."""
     distance = np.sqrt(((image.astype(np.float32) - bg) ** 2).sum(axis=-1))
     return np.clip(distance / 80.0, 0.0, 1.0)
+
+
+def _area(shape: str, size: str) -> int:
+    image = np.asarray(draw(Scene(shape, "white", "black", size)))
+    return int((foreground(image, background(image)) > 0.5).sum())
+
+
+# Shapes cover different shares of their radius, so size is read against a drawing of the same shape.
+_AREAS = {(shape, size): _area(shape, size) for shape in SHAPES for size in SIZES}
+
+
+def size_and_position(mask: np.ndarray, shape: str) -> tuple[str, str]:
+    """Size word whose drawn area is nearest (on a log scale), then the place on the 3×3 grid of
+    centres that the drawing code uses for that size, read off the mask's bounding box."""
+    if not mask.any():
+        return "none", "none"
+    size = min(SIZES, key=lambda name: abs(np.log(mask.sum() / _AREAS[shape, name])))
+    ys, xs = np.nonzero(mask)
+    margin = SIZES[size] + 3
+    grid = np.array([margin, SIZE / 2, SIZE - margin])
+    col, row = (int(np.abs(grid - (v.min() + v.max() + 1) / 2).argmin()) for v in (xs, ys))
+    return size, next(name for name, place in POSITIONS.items() if place == (col, row))
 
 
 def classifier() -> nn.Module:
@@ -78,19 +101,22 @@ def train_classifier(steps: int, seed: int, log=print) -> nn.Module:
 
 
 class Judge:
-    """Reads (shape, colour, background) off generated pictures."""
+    """Reads shape, colour, background, size and position off generated pictures."""
 
     def __init__(self, model: nn.Module) -> None:
         self.model = model.eval()
 
     @torch.no_grad()
     def __call__(self, images: np.ndarray) -> list[dict[str, str]]:
-        """``images`` uint8 N×64×64×3 → one dict of shape, colour and background per picture."""
+        """``images`` uint8 N×64×64×3 → one dict of the five attributes per picture."""
         shapes = self.model(masks(images)).argmax(dim=1).tolist()
         out = []
         for image, shape in zip(images, shapes, strict=True):
             bg = background(image)
-            fg = foreground(image, bg) > 0.8
-            colour = nearest_colour(np.median(image[fg].astype(np.float32), axis=0)) if fg.any() else "none"
-            out.append({"shape": SHAPES[shape], "colour": colour, "background": nearest_colour(bg)})
+            distance = foreground(image, bg)
+            core = distance > 0.8
+            colour = nearest_colour(np.median(image[core].astype(np.float32), axis=0)) if core.any() else "none"
+            size, position = size_and_position(distance > 0.5, SHAPES[shape])
+            out.append({"shape": SHAPES[shape], "colour": colour, "background": nearest_colour(bg),
+                        "size": size, "position": position})  # fmt: skip
         return out

@@ -10,7 +10,7 @@ import torch
 from ._judge import Judge, classifier
 from ._shapes import Scene, held_out, random_scene
 
-ATTRIBUTES = ("background", "colour", "shape")
+ATTRIBUTES = ("background", "colour", "shape", "size", "position")
 
 
 def load_judge(path) -> Judge:
@@ -36,8 +36,8 @@ def generate(pipe, prompts: list[str], guidance: float, steps: int = 20, seed: i
 
 
 def score(judge: Judge, images: np.ndarray, scenes: list[Scene]) -> dict[str, float]:
-    """Share of images whose background, shape colour and shape match their scene; also for the
-    combinations never seen in training (``held_out_*``)."""
+    """Share of images whose background, shape colour, shape, size and position match their scene;
+    also for the combinations never seen in training (``held_out_*``)."""
     verdicts = judge(images)
     result = {}
     unseen = [i for i, scene in enumerate(scenes) if held_out(scene)]
