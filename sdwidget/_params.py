@@ -36,7 +36,8 @@ def run_params(pipe, prompt, negative_prompt, steps, guidance, seed, height, wid
         # A JSON round trip, so the record holds plain values that a gallery can write and compare.
         "scheduler_config": json.loads(json.dumps(dict(pipe.scheduler.config), default=str)),
         "pipeline": type(pipe).__name__,
-        "model": getattr(pipe, "name_or_path", None) or None,
+        # from_pretrained keeps what it was given, a Path included; a record holds text.
+        "model": str(getattr(pipe, "name_or_path", None) or "") or None,
     }
 
 

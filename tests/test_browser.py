@@ -173,7 +173,7 @@ def test_widget_in_jupyterlab(lab):
         page.get_by_role("combobox", name="Run").select_option(first_id)
         page.wait_for_function(f"document.querySelector('.sdw').dataset.shownRun === '{first_id}'")
         page.get_by_role("button", name="Save gallery").click()
-        page.get_by_text("Saved gallery").wait_for()
+        widget.get_by_text("Saved gallery", exact=False).filter(has_text="-run").wait_for()
         saved = kernel(
             "import os; from sdwidget import Gallery; "
             "g = Gallery.load(os.path.join(widget.gallery_dir, widget.saved)); (g.run_id, len(g.frames))"

@@ -5,7 +5,7 @@ import os
 import torch
 from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 
-from sdwidget import Runner, RunStatus
+from sdwidget import Gallery, Runner, RunStatus
 
 
 def test_tiny_tokenizer_tells_prompts_apart(sd_pipe, sdxl_pipe):
@@ -27,3 +27,6 @@ def test_runs_on_pipelines_loaded_from_disk(tmp_path, sd_pipe, sdxl_pipe):
         again = Runner(loaded).generate("a red star", **args)
         assert again.status is RunStatus.FINISHED
         assert torch.allclose(original.latents, again.latents, atol=1e-6)
+        # Loaded from a Path, the model is recorded as text and the gallery can be written.
+        assert original.params["model"] is None and again.params["model"] == str(folder)
+        assert Gallery.load(again.save_gallery(tmp_path / f"gallery-{cls.__name__}")).params["model"] == str(folder)
