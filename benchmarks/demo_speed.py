@@ -3,7 +3,8 @@
     python benchmarks/demo_speed.py [--rounds 5]
 
 Prints the median wall time of the bare pipeline called from the main thread (goal ≤ 1.5 s on
-the 2-core CPU of CI), of the runner (background thread, previews, controls) and their ratio.
+the 2-core CPU of CI), of the runner (background thread, previews, controls; one CPU thread,
+its default for a model this small) and their ratio.
 """
 
 from __future__ import annotations

@@ -82,7 +82,9 @@ def main() -> None:
     size = args.size or (512 if args.full else 256)
     dtype = torch.float16 if args.device == "cuda" else torch.float32
     pipe = build(args.full, args.device, dtype)
-    runner = Runner(pipe)
+    # The same thread count as bare-in-thread, so the ratio is the runner's own cost (by default
+    # it would pick one thread for this small model; demo_speed.py times that default).
+    runner = Runner(pipe, cpu_threads=torch.get_num_threads())
     hook_costs: list[float] = []
     timed = _hook.StepHook.callback_fn
 

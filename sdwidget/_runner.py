@@ -20,6 +20,7 @@ from ._params import check_extra, run_params
 from ._replay import replay_kwargs
 from ._run import Run
 from ._schedule import Schedule, resolve
+from ._threads import run_threads, use_threads
 from ._work import execute
 
 
@@ -37,15 +38,25 @@ class Runner:
     """
 
     def __init__(
-        self, pipe, *, preview: str = "x0", thumbnail_size: int = 128, history: int = 16, latent_budget: int = 512 << 20
+        self,
+        pipe,
+        *,
+        preview: str = "x0",
+        thumbnail_size: int = 128,
+        history: int = 16,
+        latent_budget: int = 512 << 20,
+        cpu_threads: int | None = None,
     ) -> None:
         """``history``: how many recent runs ``history`` keeps; ``latent_budget``: bytes of
-        per-step latents each run started with ``keep_latents=True`` may keep."""
+        per-step latents each run started with ``keep_latents=True`` may keep; ``cpu_threads``:
+        torch's CPU threads in a run's thread (default: 1 for small models on the CPU, where it
+        is fastest, else torch's setting)."""
         _validate.pipeline(pipe)
         if preview not in ("x0", "latents"):
             raise ValueError(f"preview must be 'x0' or 'latents', got {preview!r}")
         self.pipe = pipe
         self.preview_mode = preview
+        self._cpu_threads = None if cpu_threads is None else _validate.integer("cpu_threads", cpu_threads, 1, 1024)
         self._thumbnail_size = _validate.integer("thumbnail_size", thumbnail_size, 8, 1024)
         self._preview, self._fit = preview_for(pipe.vae, self._thumbnail_size)
         self._observers: list[Callable[[Any], None]] = []
@@ -154,6 +165,7 @@ class Runner:
         return value
 
     def _work(self, run: Run, callbacks: list[PipelineCallback], pipe_kwargs: dict[str, Any], extra: tuple) -> None:
+        use_threads(run_threads(self.pipe, self._cpu_threads))
         preview, show_x0 = self._preview, self.preview_mode == "x0"
         execute(self.pipe, run, preview, show_x0, callbacks, pipe_kwargs, extra, self._refine)
 
