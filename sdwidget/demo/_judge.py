@@ -48,14 +48,15 @@ _AREAS = {(shape, size): _area(shape, size) for shape in SHAPES for size in SIZE
 
 def size_and_position(mask: np.ndarray, shape: str) -> tuple[str, str]:
     """Size word whose drawn area is nearest (on a log scale), then the place on the 3×3 grid of
-    centres that the drawing code uses for that size, read off the mask's bounding box."""
+    centres that the drawing code uses for that size, read off the mask's extent."""
     if not mask.any():
         return "none", "none"
     size = min(SIZES, key=lambda name: abs(np.log(mask.sum() / _AREAS[shape, name])))
     ys, xs = np.nonzero(mask)
     margin = SIZES[size] + 3
     grid = np.array([margin, SIZE / 2, SIZE - margin])
-    col, row = (int(np.abs(grid - (v.min() + v.max() + 1) / 2).argmin()) for v in (xs, ys))
+    # Extents from the 2nd to the 98th percentile: a few stray pixels must not move the centre.
+    col, row = (int(np.abs(grid - (np.percentile(v, 2) + np.percentile(v, 98) + 1) / 2).argmin()) for v in (xs, ys))
     return size, next(name for name, place in POSITIONS.items() if place == (col, row))
 
 
