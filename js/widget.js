@@ -137,9 +137,10 @@ function render({ model, el }) {
     pause.setAttribute("aria-label", label);
     pause.disabled = stop.disabled = !["running", "paused"].includes(state);
     generate.disabled = !model.get("has_model");
-    save.disabled = !shown();
+    save.disabled = !shown() || model.get("saving");
     message.textContent = model.get("message");
-    saved.textContent = model.get("saved") ? `Saved gallery ${model.get("saved")}` : "";
+    const name = model.get("saved");
+    saved.textContent = model.get("saving") ? "Saving gallery…" : name ? `Saved gallery ${name}` : "";
     schedule();
   }
 
@@ -177,7 +178,7 @@ function render({ model, el }) {
   model.on("change:run_id", () => (sync(), viewKey || (pinned = false)));
   model.on("change:runs", () => (options(), schedule()));
   model.on("change:view", () => view(model.get("view")));
-  for (const name of ["status", "step", "total", "its", "error", "message", "applied", "image", "run_id", "saved", "has_model"]) {
+  for (const name of ["status", "step", "total", "its", "error", "message", "applied", "image", "run_id", "saved", "saving", "has_model"]) {
     model.on(`change:${name}`, update);
   }
   sync();

@@ -15,6 +15,7 @@ from ._gallery import Gallery
 from ._history import History
 from ._run import Run
 from ._runner import Runner
+from ._saver import BackgroundSave
 from ._sender import FrameSender
 from ._state import batch_state
 
@@ -27,7 +28,8 @@ class SamplerWidget(anywidget.AnyWidget):
     """Generate, watch, pause, stop, steer guidance and scrub steps of a diffusers pipeline.
 
     Developer notes: the browser sends small JSON messages (generate, pause, resume, stop,
-    guidance, ack, sync, frames, save), each validated by ``_messages.parse`` before it reaches the runner;
+    guidance, ack, sync, frames, save), each validated by ``_messages.parse`` before it reaches the runner
+    (a save is written on a thread of its own, see ``_saver``);
     a refusal lands in ``message`` and the run goes on. The runner calls ``_on_event`` on its
     thread, which only queues; a ``FrameSender`` thread per run encodes each step's thumbnail
     as PNG, sends it as a binary buffer in a custom message, waits for the browser's ack (two
@@ -81,6 +83,8 @@ class SamplerWidget(anywidget.AnyWidget):
     """Whether a pipeline is attached; without one the widget only shows galleries."""
     saved = t.Unicode("").tag(sync=True)
     """Name of the last gallery written by the Save gallery button."""
+    saving = t.Bool(False).tag(sync=True)
+    """Whether the Save gallery button's gallery is being written (on a thread of its own)."""
     gallery_dir = t.Unicode("galleries")
     """Folder that Save gallery writes into, one generated sub-folder per save. Kernel only:
     the browser never names a path."""
@@ -93,6 +97,7 @@ class SamplerWidget(anywidget.AnyWidget):
         self._senders: dict[int, FrameSender] = {}
         self._current: FrameSender | None = None
         self._history = History(self.runner.history.maxlen if self.runner else 0)
+        self._saver = BackgroundSave(self._history, self.set_state)
         if self.runner is not None:
             self.has_model = True
             self.runner.observe(self._on_event)
@@ -171,7 +176,7 @@ class SamplerWidget(anywidget.AnyWidget):
             elif kind == "frames":
                 self._send_frames(args["run"])
             elif kind == "save":
-                self.save_gallery(args["run"])
+                self._saver.start(args["run"], self.gallery_dir)
             elif kind in ("pause", "resume", "stop"):
                 getattr(self, kind)()
         except (TypeError, ValueError, RuntimeError, OSError) as exc:

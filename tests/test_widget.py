@@ -165,7 +165,8 @@ def test_save_gallery_button_writes_under_the_kernel_chosen_folder(sd_pipe, tmp_
     browser = Browser(widget)
     run = finished_run(widget, browser)
     browser.say({"type": "save", "run": run.id})
-    assert widget.message == "" and widget.saved.endswith(f"-run{run.id}-a-red-star")
+    widget._saver.wait(30)
+    assert not widget.saving and widget.message == "" and widget.saved.endswith(f"-run{run.id}-a-red-star")
     (folder,) = (tmp_path / "galleries").iterdir()
     assert folder.name == widget.saved
     assert Gallery.load(folder).guidance == run.guidance
@@ -174,6 +175,44 @@ def test_save_gallery_button_writes_under_the_kernel_chosen_folder(sd_pipe, tmp_
         browser.say(hostile)
         assert widget.message
     assert len(list((tmp_path / "galleries").iterdir())) == 1
+
+
+def test_save_gallery_runs_off_the_message_handler_so_a_live_run_keeps_streaming(sd_pipe, tmp_path, monkeypatch):
+    from sdwidget._gallery import Gallery
+
+    widget = SamplerWidget(sd_pipe, gallery_dir=str(tmp_path / "galleries"))
+    browser = Browser(widget)
+    first = finished_run(widget, browser)
+    release, real_save = threading.Event(), Gallery.save
+    monkeypatch.setattr(Gallery, "save", lambda self, folder: (release.wait(30), real_save(self, folder))[1])
+    browser.say({"type": "save", "run": first.id})
+    assert widget.saving and widget.saved == ""
+    browser.say({"type": "save", "run": first.id})
+    assert "still being saved" in widget.message
+    # While the first save is held, a second run streams and is acked to the end: the handler is free.
+    second = finished_run(widget, browser)
+    assert [meta["step"] for meta, _ in browser.frames() if meta["run"] == second.id] == list(range(12))
+    assert widget.saving
+    release.set()
+    widget._saver.wait(30)
+    assert not widget.saving and widget.saved.endswith(f"-run{first.id}-a-red-star")
+    assert len(list((tmp_path / "galleries").iterdir())) == 1
+
+
+def test_a_failed_save_is_shown_in_the_widget_and_the_button_is_free_again(sd_pipe, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    widget = SamplerWidget(sd_pipe, gallery_dir=str(blocker))
+    browser = Browser(widget)
+    run = finished_run(widget, browser)
+    browser.say({"type": "save", "run": run.id})
+    widget._saver.wait(30)
+    assert not widget.saving and widget.saved == ""
+    assert widget.message.startswith("Save gallery failed: ") and "Error" in widget.message
+    widget.gallery_dir = str(tmp_path / "ok")
+    browser.say({"type": "save", "run": run.id})
+    widget._saver.wait(30)
+    assert widget.saved.endswith(f"-run{run.id}-a-red-star") and run.status is RunStatus.FINISHED
 
 
 def test_history_lists_runs_and_sends_any_run_frames_on_request(sd_pipe):
