@@ -1,32 +1,14 @@
 // sdwidget front end: controls, live preview, step scrubber, guidance curve, filmstrip, history
 // and side-by-side comparison. Frames arrive as PNG buffers in custom messages; every frame is
 // kept, but only the newest is painted, once per animation frame, so a slow page never lags.
-// Loaded after dom.js and frames.js (the kernel joins the three into one module).
+// Loaded after dom.js, frames.js and panel.js (the kernel joins the four into one module).
 
 const DONE = ["finished", "stopped", "failed"];
 
 function render({ model, el }) {
-  el.classList.add("sdw");
-  const prompt = h("textarea", { "aria-label": "Prompt", rows: 2 });
-  const negative = h("textarea", { "aria-label": "Negative prompt", rows: 1 });
-  const steps = h("input", { type: "number", "aria-label": "Steps", min: 1, max: 1000 });
-  const seed = h("input", { type: "number", "aria-label": "Seed", min: 0 });
-  const guidance = h("input", { type: "range", "aria-label": "Guidance", min: 0, max: 20, step: 0.1 });
-  const guidanceValue = h("output", { class: "sdw-guidance-value" });
-  const generate = h("button", { type: "button" }, "Generate");
-  const pause = h("button", { type: "button", "aria-label": "Pause" }, "Pause");
-  const stop = h("button", { type: "button" }, "Stop");
-  const image = h("img", { alt: "Live preview", class: "sdw-preview" });
-  const other = h("img", { alt: "Compared preview", class: "sdw-preview", hidden: "" });
-  const scrub = h("input", { type: "range", "aria-label": "Step", min: 1, max: 1, value: 1 });
-  const stepLabel = h("span", { class: "sdw-step-label" });
-  const status = h("div", { role: "status", class: "sdw-status" });
-  const message = h("div", { role: "alert", class: "sdw-message" });
-  const pick = h("select", { "aria-label": "Run" });
-  const compare = h("select", { "aria-label": "Compare with" });
-  const save = h("button", { type: "button" }, "Save gallery");
-  const saved = h("div", { class: "sdw-saved", "aria-live": "polite" });
-  const curve = svgNode("svg", { viewBox: "0 0 240 40", role: "img", "aria-label": "Guidance per step", class: "sdw-curve" });
+  const ui = controls();
+  const { prompt, negative, steps, seed, guidance, guidanceValue, generate, pause, stop, image, other, scrub,
+    stepLabel, status, message, pick, compare, save, saved, curve } = ui;
 
   const stats = (window.sdwidgetStats ??= { latencies: [], paints: 0 });
   const store = new FrameStore();
@@ -185,17 +167,7 @@ function render({ model, el }) {
   options();
   view(model.get("view"));
 
-  el.append(
-    h("div", { class: "sdw-form" },
-      h("label", {}, "Prompt", prompt), h("label", {}, "Negative prompt", negative),
-      h("div", { class: "sdw-row" }, h("label", {}, "Steps", steps), h("label", {}, "Seed", seed)),
-      h("div", { class: "sdw-row" }, h("label", {}, "Guidance", guidance), guidanceValue),
-      h("div", { class: "sdw-row" }, generate, pause, stop), status, message,
-      h("label", {}, "Run", pick), h("label", {}, "Compare with", compare),
-      h("div", { class: "sdw-row" }, save), saved),
-    h("div", { class: "sdw-view" }, h("div", { class: "sdw-row" }, image, other),
-      h("div", { class: "sdw-row" }, scrub, stepLabel), curve, strip.el),
-  );
+  layout(el, ui, strip.el);
   return () => {
     urls.forEach((url) => URL.revokeObjectURL(url));
     strip.clear();

@@ -6,9 +6,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import anywidget
-import traitlets as t
-
 from . import _messages
 from ._events import StatusEvent, StepEvent
 from ._gallery import Gallery
@@ -18,76 +15,22 @@ from ._runner import Runner
 from ._saver import BackgroundSave
 from ._sender import FrameSender
 from ._state import batch_state
-
-_HERE = Path(__file__).parent
-# In a wheel the front end sits in sdwidget/static; in a source checkout it is read from js/.
-_STATIC = _HERE / "static" if (_HERE / "static").is_dir() else _HERE.parent / "js"
+from ._traits import WidgetState
 
 
-class SamplerWidget(anywidget.AnyWidget):
+class SamplerWidget(WidgetState):
     """Generate, watch, pause, stop, steer guidance and scrub steps of a diffusers pipeline.
 
     Developer notes: the browser sends small JSON messages (generate, pause, resume, stop,
-    guidance, ack, sync, frames, save), each validated by ``_messages.parse`` before it reaches the runner
-    (a save is written on a thread of its own, see ``_saver``);
-    a refusal lands in ``message`` and the run goes on. The runner calls ``_on_event`` on its
-    thread, which only queues; a ``FrameSender`` thread per run encodes each step's thumbnail
-    as PNG, sends it as a binary buffer in a custom message, waits for the browser's ack (two
-    messages in flight at most) and updates the traits. Traits carry state, never frames, so a
-    saved notebook stays small; a view that opens late asks for the run's frames with ``sync``,
-    and one browsing the history asks for any run's or gallery's frames with ``frames``.
+    guidance, ack, sync, frames, save), each validated by ``_messages.parse`` before it reaches
+    the runner; a refusal lands in ``message`` and the run goes on. The runner calls
+    ``_on_event`` on its thread, which only queues; a ``FrameSender`` thread per run encodes each
+    step's thumbnail as PNG, sends it as a binary buffer in a custom message, waits for the
+    browser's ack (two messages in flight at most) and updates the traits. Traits carry state,
+    never frames, so a saved notebook stays small; a view that opens late asks for the run's
+    frames with ``sync``, and one browsing the history asks for any run's or gallery's frames
+    with ``frames``. A save from the browser is written on a thread of its own (``_saver``).
     """
-
-    # One ES module from small files: helpers first, ``export default`` last; no bundler needed.
-    _esm = "\n".join((_STATIC / name).read_text() for name in ("dom.js", "frames.js", "widget.js"))
-    _css = _STATIC / "widget.css"
-
-    status = t.Unicode("idle").tag(sync=True)
-    """idle, running, paused, finished, stopped or failed."""
-    run_id = t.Int(0).tag(sync=True)
-    """Id of the current run; frames of other runs are ignored by the browser."""
-    step = t.Int(0).tag(sync=True)
-    """Steps completed in the current run."""
-    total = t.Int(0).tag(sync=True)
-    """Steps the current run will take."""
-    its = t.Float(0.0).tag(sync=True)
-    """Speed of the current run in iterations per second."""
-    guidance = t.Float(7.5).tag(sync=True)
-    """The guidance scale asked for last: the next step's value while a run goes."""
-    applied = t.List(t.Float()).tag(sync=True)
-    """The guidance scale each step of the current run was computed with."""
-    prompt = t.Unicode("").tag(sync=True)
-    """Prompt shown in the form when the widget opens."""
-    negative_prompt = t.Unicode("").tag(sync=True)
-    """Negative prompt shown in the form when the widget opens."""
-    steps = t.Int(20).tag(sync=True)
-    """Steps shown in the form when the widget opens."""
-    seed = t.Int(0).tag(sync=True)
-    """Seed shown in the form; the seed of the current run once it starts."""
-    height = t.Int(0)
-    """Image height for runs started from the browser; 0 uses the pipeline's default. Kernel only."""
-    width = t.Int(0)
-    """Image width for runs started from the browser; 0 uses the pipeline's default. Kernel only."""
-    error = t.Unicode("").tag(sync=True)
-    """The exception of a failed run, as ``Type: message``."""
-    message = t.Unicode("").tag(sync=True)
-    """Why the last input from the browser or Python was refused; empty when all was well."""
-    image = t.Bytes(b"").tag(sync=True)
-    """The final image of the current run, PNG."""
-    runs = t.List(t.Dict()).tag(sync=True)
-    """The history: per run or loaded gallery its key, prompt, seed, steps, status, guidance per
-    step and source. Runs have positive keys (their ids), galleries negative ones."""
-    view = t.Int(0).tag(sync=True)
-    """Key of the run or gallery Python asks the browser to show; 0 follows the current run."""
-    has_model = t.Bool(False).tag(sync=True)
-    """Whether a pipeline is attached; without one the widget only shows galleries."""
-    saved = t.Unicode("").tag(sync=True)
-    """Name of the last gallery written by the Save gallery button."""
-    saving = t.Bool(False).tag(sync=True)
-    """Whether the Save gallery button's gallery is being written (on a thread of its own)."""
-    gallery_dir = t.Unicode("galleries")
-    """Folder that Save gallery writes into, one generated sub-folder per save. Kernel only:
-    the browser never names a path."""
 
     def __init__(self, pipe_or_runner: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -15,7 +15,7 @@ def test_wheel_ships_the_widget_front_end(tmp_path):
     venv.create(env, system_site_packages=True, with_pip=True)
     python = env / "bin" / "python"
     subprocess.run([python, "-m", "pip", "install", "--no-deps", "-q", wheel], check=True)
-    code = "import sdwidget, sdwidget._widget as w; print(sdwidget.__file__); print(w._STATIC)"
+    code = "import sdwidget, sdwidget._traits as w; print(sdwidget.__file__); print(w._STATIC)"
     out = subprocess.run([python, "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path).stdout.split()
     assert out[0].startswith(str(env)), "the wheel, not the checkout, must be imported"
     static = Path(out[1])
@@ -25,7 +25,7 @@ def test_wheel_ships_the_widget_front_end(tmp_path):
         assert shipped.read_bytes() == path.read_bytes(), f"the wheel must ship the demo model: {path.name}"
     assert static == Path(out[0]).parent / "static"
     sources = sorted(p.name for p in (ROOT / "js").iterdir())
-    assert sources == ["dom.js", "frames.js", "widget.css", "widget.js"]
+    assert sources == ["dom.js", "frames.js", "panel.js", "widget.css", "widget.js"]
     assert sorted(p.name for p in static.iterdir()) == sources
     for name in sources:
         shipped = (static / name).read_bytes()

@@ -143,11 +143,11 @@ def test_pause_and_stop_from_the_browser(sd_pipe):
     assert widget.image and len(browser.frames()) == 3
 
 
-@pytest.mark.parametrize("name", ["dom.js", "frames.js", "widget.js", "widget.css"])
+@pytest.mark.parametrize("name", ["dom.js", "frames.js", "panel.js", "widget.js", "widget.css"])
 def test_front_end_sources_are_found(name):
-    from sdwidget import _widget
+    from sdwidget import _traits
 
-    assert (_widget._STATIC / name).stat().st_size > 500
+    assert (_traits._STATIC / name).stat().st_size > 500
 
 
 def finished_run(widget, browser, **fields):
