@@ -1,21 +1,30 @@
 """The embedded demo model: loads offline as a normal diffusers folder and follows its prompts."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
+import torch
 
 from sdwidget import Runner, RunStatus, demo_pipeline
 from sdwidget.demo import JUDGE_PATH, MODEL_DIR, PREVIEW_FILE
 from sdwidget.demo._quality import ATTRIBUTES, evaluate, load_judge
 from sdwidget.demo._shapes import batch
 
-pytestmark = pytest.mark.skipif(not (MODEL_DIR / "model_index.json").exists(), reason="demo model not trained")
-
 
 @pytest.fixture(scope="module")
 def pipe():
-    return demo_pipeline()
+    with warnings.catch_warnings():
+        # The quickstart's first cell loads it: a deprecation warning would greet every newcomer.
+        warnings.simplefilter("error", FutureWarning)
+        return demo_pipeline()
+
+
+def test_demo_pipeline_loads_in_the_dtype_asked_for(pipe):
+    assert {p.dtype for part in (pipe.unet, pipe.vae, pipe.text_encoder) for p in part.parameters()} == {torch.float32}
+    half = demo_pipeline(dtype=torch.float16)
+    assert {p.dtype for part in (half.unet, half.vae, half.text_encoder) for p in part.parameters()} == {torch.float16}
 
 
 @pytest.fixture(scope="module")

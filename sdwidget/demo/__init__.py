@@ -21,7 +21,7 @@ def demo_pipeline(device: str | torch.device = "cpu", dtype: torch.dtype = torch
 
     if not (Path(path) / "model_index.json").exists():
         raise FileNotFoundError(f"no demo model in {path}; train it with `python -m sdwidget.demo.train`")
-    pipe = StableDiffusionPipeline.from_pretrained(path, torch_dtype=dtype, local_files_only=True)
+    pipe = StableDiffusionPipeline.from_pretrained(path, dtype=dtype, local_files_only=True)
     pipe.set_progress_bar_config(disable=True)
     net = preview_decoder()
     net.load_state_dict(load_file(str(Path(path) / PREVIEW_FILE)))
