@@ -32,6 +32,22 @@ def judge():
     return load_judge(JUDGE_PATH)
 
 
+def test_loading_is_quiet_and_leaves_the_libraries_settings_as_they_were(capfd):
+    import diffusers.utils.logging as diffusers_log
+    import transformers.utils.logging as transformers_log
+
+    def settings():
+        bars = diffusers_log.is_progress_bar_enabled(), transformers_log.is_progress_bar_enabled()
+        return (*bars, transformers_log.get_verbosity())
+
+    before = settings()
+    capfd.readouterr()
+    demo_pipeline()
+    out, err = capfd.readouterr()
+    assert "Loading" not in out + err and "%|" not in err, err
+    assert settings() == before == (True, True, transformers_log.WARNING)
+
+
 def test_folder_is_a_small_standard_diffusers_pipeline():
     from diffusers import AutoPipelineForText2Image, StableDiffusionPipeline
 

@@ -13,15 +13,18 @@ PREVIEW_FILE = "preview_decoder.safetensors"  # in the model folder, beside mode
 
 def demo_pipeline(device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, path: Path = MODEL_DIR):
     """The shipped ``StableDiffusionPipeline`` (64×64, offline), with its preview decoder registered."""
-    from diffusers import StableDiffusionPipeline
     from safetensors.torch import load_file
 
     from .._calibrate import register_net
     from ._models import preview_decoder
+    from ._quiet import quiet_loading
 
     if not (Path(path) / "model_index.json").exists():
         raise FileNotFoundError(f"no demo model in {path}; train it with `python -m sdwidget.demo.train`")
-    pipe = StableDiffusionPipeline.from_pretrained(path, dtype=dtype, local_files_only=True)
+    with quiet_loading():
+        from diffusers import StableDiffusionPipeline
+
+        pipe = StableDiffusionPipeline.from_pretrained(path, dtype=dtype, local_files_only=True)
     pipe.set_progress_bar_config(disable=True)
     net = preview_decoder()
     net.load_state_dict(load_file(str(Path(path) / PREVIEW_FILE)))
