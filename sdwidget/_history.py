@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import threading
 import time
@@ -86,7 +87,10 @@ class History:
         return out
 
     def save(self, key: int, folder: str | Path) -> Path:
-        """Write ``key``'s gallery into a new, generated sub-folder of ``folder``."""
+        """Write ``key``'s gallery into a new, generated sub-folder of ``folder``; a second save
+        of one run within a second gets ``-2``, ``-3``, … rather than a refusal to overwrite."""
         record = self[key]
         gallery = record.gallery() if isinstance(record, Run) else record
-        return gallery.save(Path(folder) / gallery_name(record))
+        base = Path(folder) / gallery_name(record)
+        names = itertools.chain([base], (base.with_name(f"{base.name}-{n}") for n in itertools.count(2)))
+        return gallery.save(next(path for path in names if not path.exists()))

@@ -177,6 +177,17 @@ def test_save_gallery_button_writes_under_the_kernel_chosen_folder(sd_pipe, tmp_
     assert len(list((tmp_path / "galleries").iterdir())) == 1
 
 
+def test_saving_one_run_twice_in_a_second_writes_a_second_folder(sd_pipe, tmp_path, monkeypatch):
+    from sdwidget import Gallery, _history
+
+    monkeypatch.setattr(_history.time, "strftime", lambda _format: "20261124-120000")
+    widget = SamplerWidget(sd_pipe, gallery_dir=str(tmp_path))
+    run = finished_run(widget, Browser(widget))
+    first, second = widget.save_gallery(), widget.save_gallery()
+    assert first.name == f"20261124-120000-run{run.id}-a-red-star" and second.name == first.name + "-2"
+    assert Gallery.load(first).guidance == Gallery.load(second).guidance == run.guidance
+
+
 def test_save_gallery_runs_off_the_message_handler_so_a_live_run_keeps_streaming(sd_pipe, tmp_path, monkeypatch):
     from sdwidget._gallery import Gallery
 
