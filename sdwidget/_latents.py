@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 
 import torch
@@ -45,8 +46,19 @@ class LatentStore:
 
 @torch.no_grad()
 def decode_image(pipe, latents: torch.Tensor):
-    """Full-size PIL image of ``latents`` through the pipeline's VAE, as the pipeline decodes."""
+    """Full-size PIL image of ``latents`` through the pipeline's VAE, as SDXL's pipeline decodes:
+    de-normalised by the VAE's ``latents_mean``/``latents_std`` where it has them, and in float32
+    where an fp16 VAE asks for it (``force_upcast``: SDXL's VAE overflows to NaN in fp16)."""
     vae = pipe.vae
-    latents = latents.to(vae.device, vae.dtype) / vae.config.scaling_factor
+    if vae.dtype == torch.float16 and getattr(vae.config, "force_upcast", False):
+        # A float32 copy rather than the pipeline's own VAE cast there and back: a run may be using it.
+        vae = copy.deepcopy(vae).float()
+    latents = latents.to(vae.device, vae.dtype)
+    mean, std = getattr(vae.config, "latents_mean", None), getattr(vae.config, "latents_std", None)
+    if mean is not None and std is not None:
+        mean, std = (torch.tensor(v).view(1, -1, 1, 1).to(latents) for v in (mean, std))
+        latents = latents * std / vae.config.scaling_factor + mean
+    else:
+        latents = latents / vae.config.scaling_factor
     image = vae.decode(latents, return_dict=False)[0]
     return pipe.image_processor.postprocess(image, output_type="pil")[0]

@@ -61,6 +61,37 @@ def test_kept_latents_decode_any_step_at_full_size(sd_pipe):
         runner.generate("a red star", **{**ARGS, "num_inference_steps": 2}).decode_step(0)
 
 
+def test_decode_step_upcasts_an_fp16_vae_and_denormalises_as_sdxl_does():
+    import copy
+
+    import torch
+
+    from sdwidget._latents import decode_image
+    from sdwidget._tiny import tiny_sdxl_pipeline
+
+    pipe = tiny_sdxl_pipeline()
+    pipe.vae.half()  # as loaded with dtype=torch.float16; its config keeps force_upcast=True
+    vae32 = copy.deepcopy(pipe.vae).float()
+    latents = torch.randn(1, 4, 32, 32, generator=torch.Generator().manual_seed(0))
+
+    @torch.no_grad()
+    def reference(z):
+        return pipe.image_processor.postprocess(vae32.decode(z).sample, output_type="pil")[0]
+
+    scale = pipe.vae.config.scaling_factor
+    assert np.array_equal(pixels(decode_image(pipe, latents)), pixels(reference(latents / scale)))
+    assert pipe.vae.dtype == torch.float16, "the pipeline's own VAE is left in fp16"
+    pipe.vae.register_to_config(force_upcast=False)
+    assert not np.array_equal(pixels(decode_image(pipe, latents)), pixels(reference(latents / scale)))
+
+    mean, std = [0.5, -0.5, 0.2, 0.0], [2.0, 0.5, 1.0, 1.5]
+    pipe.vae.register_to_config(force_upcast=True, latents_mean=mean, latents_std=std)
+    mean, std = (torch.tensor(v).view(1, 4, 1, 1) for v in (mean, std))
+    expected = pixels(reference(latents * std / scale + mean))
+    assert np.array_equal(pixels(decode_image(pipe, latents)), expected)
+    assert not np.array_equal(expected, pixels(reference(latents / scale)))
+
+
 def test_latent_budget_keeps_the_first_steps_and_says_which(sd_pipe):
     one_step = 4 * 32 * 32 * 4  # 4 channels × 32×32 latents (the tiny VAE halves the side) × float32 bytes
     run = Runner(sd_pipe, latent_budget=3 * one_step).generate("a red star", **ARGS, keep_latents=True)
