@@ -63,11 +63,14 @@ class Preview:
         return Frame(host, ready)
 
 
-def _to_uint8(rgb: torch.Tensor, max_size: int) -> torch.Tensor:
-    """``(3, H, W)`` in [-1, 1] → ``(H', W', 3)`` uint8, average-pooled to at most ``max_size``."""
-    stride = math.ceil(max(rgb.shape[-2:]) / max_size)
-    if stride > 1:
-        rgb = F.avg_pool2d(rgb[None], stride, ceil_mode=True)[0]
+def _pool(x: torch.Tensor, max_size: int) -> torch.Tensor:
+    """``(C, H, W)`` average-pooled to at most ``max_size`` a side."""
+    stride = math.ceil(max(x.shape[-2:]) / max_size)
+    return F.avg_pool2d(x[None], stride, ceil_mode=True)[0] if stride > 1 else x
+
+
+def _to_uint8(rgb: torch.Tensor) -> torch.Tensor:
+    """``(3, H, W)`` in [-1, 1] → ``(H, W, 3)`` uint8."""
     return ((rgb.permute(1, 2, 0) + 1.0) * 127.5).clamp_(0, 255).to(torch.uint8)
 
 
@@ -89,8 +92,9 @@ class LatentPreview(Preview):
 
     def rgb(self, latents: torch.Tensor) -> torch.Tensor:
         weight, bias = self._params(latents.device)
-        rgb = torch.einsum("chw,cr->rhw", latents.float(), weight) + bias[:, None, None]
-        return _to_uint8(rgb, self.max_size)
+        # Pooled before the map, which is linear: the step callback maps the fewest pixels.
+        x = _pool(latents.float(), self.max_size)
+        return _to_uint8(torch.einsum("chw,cr->rhw", x, weight) + bias[:, None, None])
 
 
 class NetPreview(Preview):
@@ -106,4 +110,4 @@ class NetPreview(Preview):
     def rgb(self, latents: torch.Tensor) -> torch.Tensor:
         if next(self.net.parameters()).device != latents.device:
             self.net.to(latents.device)
-        return _to_uint8(self.net(latents.float()[None])[0].clamp_(-1, 1), self.max_size)
+        return _to_uint8(_pool(self.net(latents.float()[None])[0].clamp_(-1, 1), self.max_size))
