@@ -25,8 +25,9 @@ import torch
 from diffusers import AutoencoderKL, StableDiffusionPipeline, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel
 
-from sdwidget import Runner, _hook
-from sdwidget._tiny import _tokenizer, make_scheduler
+from sdwidget import Runner
+from sdwidget.core import hook as _hook
+from sdwidget.testing import make_scheduler, tokenizer
 
 SD_BLOCKS = {
     "down_block_types": ("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
@@ -59,7 +60,7 @@ def build(full: bool, device: str, dtype: torch.dtype) -> StableDiffusionPipelin
         )  # fmt: skip
     )
     pipe = StableDiffusionPipeline(
-        vae=vae, text_encoder=encoder, tokenizer=_tokenizer(), unet=unet, scheduler=make_scheduler("euler"),
+        vae=vae, text_encoder=encoder, tokenizer=tokenizer(), unet=unet, scheduler=make_scheduler("euler"),
         safety_checker=None, feature_extractor=None, requires_safety_checker=False,
     )  # fmt: skip
     pipe.set_progress_bar_config(disable=True)

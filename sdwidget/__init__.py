@@ -1,21 +1,25 @@
-"""sdwidget: watch and steer diffusers sampling by hand — live preview, pause, stop, guidance."""
+"""sdwidget: watch and steer diffusers sampling by hand — live preview, pause, stop, guidance.
+
+Rooms, each importing only the ones below it: ``widget`` (the notebook panel) → ``gallery``
+(record, export, load) → ``core`` (the run engine) → ``preview`` (latents → pixels); ``demo``
+is the shipped model, ``testing`` tiny pipelines for tests.
+"""
 
 from __future__ import annotations
 
-from ._events import Frame, RunStatus, StatusEvent, StepEvent
-from ._gallery import Gallery
-from ._preview import LatentPreview
-from ._run import Run
-from ._runner import Runner
-from ._tiny import tiny_sd_pipeline as tiny_pipeline
-from ._widget import SamplerWidget
+from .core import Run, Runner, RunStatus, StatusEvent, StepEvent
 from .demo import demo_pipeline
+from .gallery import Gallery
+from .preview import Frame, LatentPreview, NetPreview, Preview
+from .widget import SamplerWidget
 
 __version__ = "0.1.0"
 __all__ = [
     "Frame",
     "Gallery",
     "LatentPreview",
+    "NetPreview",
+    "Preview",
     "Run",
     "RunStatus",
     "Runner",
@@ -23,5 +27,4 @@ __all__ = [
     "StatusEvent",
     "StepEvent",
     "demo_pipeline",
-    "tiny_pipeline",
 ]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import queue
 
-from . import Runner, StatusEvent, StepEvent
-from ._tiny import tiny_sd_pipeline
+from .core import Runner, StatusEvent, StepEvent
+from .testing import tiny_sd_pipeline
 
 
 def main() -> None:

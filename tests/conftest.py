@@ -7,7 +7,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from sdwidget import Runner, StepEvent  # noqa: E402
-from sdwidget._tiny import tiny_sd_pipeline, tiny_sdxl_pipeline  # noqa: E402
+from sdwidget.testing import tiny_sd_pipeline, tiny_sdxl_pipeline  # noqa: E402
 
 torch.set_num_threads(2)
 

@@ -8,9 +8,11 @@ import pytest
 import torch
 
 from sdwidget import Runner, RunStatus, demo_pipeline
-from sdwidget.demo import JUDGE_PATH, MODEL_DIR, PREVIEW_FILE
-from sdwidget.demo._quality import ATTRIBUTES, evaluate, load_judge
-from sdwidget.demo._shapes import batch
+from sdwidget.demo import MODEL_DIR
+from sdwidget.demo.training import JUDGE_PATH
+from sdwidget.demo.training.quality import ATTRIBUTES, evaluate, load_judge
+from sdwidget.demo.training.shapes import batch
+from sdwidget.preview import DECODER_FILE
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,7 @@ def test_folder_is_a_small_standard_diffusers_pipeline():
     files = [p for p in MODEL_DIR.rglob("*") if p.is_file()]
     assert sum(p.stat().st_size for p in files) <= 20 * 2**20
     weights = {p.relative_to(MODEL_DIR).parts[0] for p in MODEL_DIR.rglob("*.safetensors")}
-    assert weights == {"unet", "vae", "text_encoder", PREVIEW_FILE}
+    assert weights == {"unet", "vae", "text_encoder", DECODER_FILE}
     index = json.loads((MODEL_DIR / "model_index.json").read_text())
     assert index["_class_name"] == "StableDiffusionPipeline" and index["vae"][1] == "AutoencoderKL"
     for cls in (StableDiffusionPipeline, AutoPipelineForText2Image):

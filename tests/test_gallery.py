@@ -66,8 +66,8 @@ def test_decode_step_upcasts_an_fp16_vae_and_denormalises_as_sdxl_does():
 
     import torch
 
-    from sdwidget._latents import decode_image
-    from sdwidget._tiny import tiny_sdxl_pipeline
+    from sdwidget.core import decode_image
+    from sdwidget.testing import tiny_sdxl_pipeline
 
     pipe = tiny_sdxl_pipeline()
     pipe.vae.half()  # as loaded with dtype=torch.float16; its config keeps force_upcast=True
@@ -102,9 +102,9 @@ def test_latent_budget_keeps_the_first_steps_and_says_which(sd_pipe):
 
 def test_export_then_load_round_trips_every_field(runner, tmp_path):
     run = tuned_run(runner)
-    folder = run.save_gallery(tmp_path / "g")
+    folder = Gallery.from_run(run).save(tmp_path / "g")
     loaded = Gallery.load(folder)
-    saved = run.gallery()
+    saved = Gallery.from_run(run)
     assert loaded.metadata() == saved.metadata()
     assert loaded.params == run.params and loaded.status == "finished" and loaded.run_id == run.id
     assert loaded.guidance == run.guidance and loaded.requests == [[4, 1.0], [8, 9.0]]
@@ -119,7 +119,7 @@ def test_export_then_load_round_trips_every_field(runner, tmp_path):
 
 def test_gallery_files_animations_sheet_and_png_metadata(runner, tmp_path):
     run = tuned_run(runner)
-    folder = run.save_gallery(tmp_path / "g")
+    folder = Gallery.from_run(run).save(tmp_path / "g")
     meta = json.loads((folder / "run.json").read_text())
     assert meta["files"]["steps"][0] == "steps/step-001.png" and len(meta["files"]["steps"]) == 12
     assert meta["versions"]["torch"] and meta["status"] == "finished"
@@ -142,21 +142,21 @@ def test_gallery_files_animations_sheet_and_png_metadata(runner, tmp_path):
 
 def test_existing_gallery_is_never_overwritten(runner, tmp_path):
     run = runner.generate("a red star", **ARGS)
-    folder = run.save_gallery(tmp_path / "g")
+    folder = Gallery.from_run(run).save(tmp_path / "g")
     before = (folder / "run.json").read_bytes()
     with pytest.raises(FileExistsError, match="never overwritten"):
-        runner.generate("a blue circle", **ARGS).save_gallery(folder)
+        Gallery.from_run(runner.generate("a blue circle", **ARGS)).save(folder)
     assert (folder / "run.json").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g"]  # no temporary folder left behind
 
 
 def test_a_failed_write_leaves_nothing(runner, tmp_path, monkeypatch):
-    from sdwidget import _export
+    from sdwidget.gallery import export as _export
 
     run = runner.generate("a red star", **ARGS)
     monkeypatch.setattr(_export, "contact_sheet", lambda *a: 1 / 0)
     with pytest.raises(ZeroDivisionError):
-        run.save_gallery(tmp_path / "g")
+        Gallery.from_run(run).save(tmp_path / "g")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -167,7 +167,7 @@ def test_stopped_run_gallery_and_its_exact_replay(runner, tmp_path):
     finally:
         undo()
     assert run.status is RunStatus.STOPPED and len(run.steps) == 6
-    loaded = Gallery.load(run.save_gallery(tmp_path / "g"))
+    loaded = Gallery.load(Gallery.from_run(run).save(tmp_path / "g"))
     assert loaded.status == "stopped" and len(loaded.frames) == 6 and loaded.image is not None
     again = runner.replay(loaded)
     again.wait()
@@ -188,14 +188,14 @@ def test_failed_run_gallery_keeps_the_error_and_the_recorded_steps(runner, sd_pi
         run = runner.generate("a red star", **ARGS)
     finally:
         handle.remove()
-    loaded = Gallery.load(run.save_gallery(tmp_path / "g"))
+    loaded = Gallery.load(Gallery.from_run(run).save(tmp_path / "g"))
     assert loaded.status == "failed" and loaded.error == "RuntimeError: boom in the unet"
     assert len(loaded.frames) == 2 and loaded.image is None
 
 
 def test_replay_of_a_hand_tuned_curve_is_exact(runner, tmp_path):
     run = tuned_run(runner, keep_latents=True)
-    loaded = Gallery.load(run.save_gallery(tmp_path / "g"))
+    loaded = Gallery.load(Gallery.from_run(run).save(tmp_path / "g"))
     for source in (run, loaded):
         again = runner.replay(source)
         again.wait()
@@ -253,7 +253,7 @@ def test_bad_schedules_are_refused_before_the_run(runner, schedule, error, match
 
 
 def test_replay_on_another_scheduler_warns(runner, tmp_path):
-    from sdwidget._tiny import tiny_sd_pipeline
+    from sdwidget.testing import tiny_sd_pipeline
 
     run = runner.generate("a red star", **ARGS)
     other = Runner(tiny_sd_pipeline(scheduler="ddim"))

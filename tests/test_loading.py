@@ -29,4 +29,6 @@ def test_runs_on_pipelines_loaded_from_disk(tmp_path, sd_pipe, sdxl_pipe):
         assert torch.allclose(original.latents, again.latents, atol=1e-6)
         # Loaded from a Path, the model is recorded as text and the gallery can be written.
         assert original.params["model"] is None and again.params["model"] == str(folder)
-        assert Gallery.load(again.save_gallery(tmp_path / f"gallery-{cls.__name__}")).params["model"] == str(folder)
+        assert Gallery.load(Gallery.from_run(again).save(tmp_path / f"gallery-{cls.__name__}")).params["model"] == str(
+            folder
+        )

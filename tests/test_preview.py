@@ -1,13 +1,15 @@
 """Thumbnails: published maps, fitted maps, x0 versus noisy latents, the x0 estimate itself."""
 
+from types import SimpleNamespace
+
 import torch
 from diffusers import AutoencoderKL, DDIMScheduler
 
-from sdwidget import LatentPreview, Runner
-from sdwidget._calibrate import MapFit, decode, encode, preview_for, synthetic_images
-from sdwidget._preview import SD1_FACTORS, SDXL_BIAS, known_map
-from sdwidget._tiny import make_scheduler, tiny_sd_pipeline
-from sdwidget._x0 import estimate_x0
+from sdwidget import LatentPreview, NetPreview, Runner
+from sdwidget.core.x0 import estimate_x0
+from sdwidget.preview import DECODER_FILE, FittedPreview, MapFit, auto_preview, decode, encode, synthetic_images
+from sdwidget.preview.linear import SD1_FACTORS, SDXL_BIAS, known_map
+from sdwidget.testing import make_scheduler, tiny_sd_pipeline
 
 
 def mse(preview, latents, images):
@@ -17,8 +19,8 @@ def mse(preview, latents, images):
 
 
 def test_fitted_map_beats_a_fixed_guess_on_a_held_out_latent(sd_pipe):
-    preview, fit = preview_for(sd_pipe.vae)
-    assert fit is not None, "a random tiny VAE has no published map"
+    preview = auto_preview(sd_pipe)
+    assert isinstance(preview, FittedPreview), "a random tiny VAE has no published map"
     held_out = encode(sd_pipe.vae, synthetic_images(1, 64, seed=123))
     images = decode(sd_pipe.vae, held_out)
     fixed = LatentPreview(torch.tensor(SD1_FACTORS), torch.zeros(3))
@@ -48,22 +50,34 @@ def test_published_maps_are_chosen_by_vae_architecture(sd_pipe):
 
 
 def test_calibration_is_cached_per_vae_and_refined_by_runs(sd_pipe):
-    first, fit = preview_for(sd_pipe.vae)
-    again, same_fit = preview_for(sd_pipe.vae)
-    assert same_fit is fit
-    before = fit.xtx.clone()
+    first, again = auto_preview(sd_pipe), auto_preview(sd_pipe)
+    assert again.fit is first.fit
+    before, weight = first.fit.xtx.clone(), first.weight
     runner = Runner(sd_pipe)
     runner.generate("a red star", num_inference_steps=3, seed=0, height=64, width=64)
-    assert not torch.equal(fit.xtx, before), "a finished run's decode refines the fit"
-    assert not torch.equal(runner._preview.weight, first.weight)
+    assert not torch.equal(first.fit.xtx, before), "a finished run's decode refines the fit"
+    assert not torch.equal(runner.preview.weight, weight)
+
+
+def test_a_given_preview_is_used_and_a_model_folder_decoder_is_found(sd_pipe, tmp_path):
+    mine = LatentPreview(torch.tensor(SD1_FACTORS), torch.zeros(3), max_size=8)
+    run = Runner(sd_pipe, preview=mine).generate("a red star", num_inference_steps=2, seed=0, height=64, width=64)
+    assert Runner(sd_pipe, preview=mine).preview is mine and run.frames[0].size == (8, 8)
+    from safetensors.torch import save_file
+
+    from sdwidget.preview import small_decoder
+
+    save_file(small_decoder().state_dict(), str(tmp_path / DECODER_FILE))
+    loaded_from_folder = SimpleNamespace(name_or_path=str(tmp_path), vae=sd_pipe.vae)
+    assert isinstance(auto_preview(loaded_from_folder), NetPreview)
 
 
 def test_thumbnail_is_bounded_and_x0_differs_from_noisy_latents(sd_pipe):
     small = LatentPreview(torch.tensor(SD1_FACTORS), torch.zeros(3), max_size=16)
     assert small.rgb(torch.randn(4, 100, 60)).shape == (15, 9, 3)  # stride ceil(100 / 16) = 7
     assert small.rgb(torch.randn(4, 16, 12)).shape == (16, 12, 3)
-    x0 = Runner(sd_pipe, preview="x0").generate("a red star", num_inference_steps=6, seed=1, height=64, width=64)
-    xt = Runner(sd_pipe, preview="latents").generate("a red star", num_inference_steps=6, seed=1, height=64, width=64)
+    x0 = Runner(sd_pipe, show="x0").generate("a red star", num_inference_steps=6, seed=1, height=64, width=64)
+    xt = Runner(sd_pipe, show="latents").generate("a red star", num_inference_steps=6, seed=1, height=64, width=64)
     assert torch.equal(x0.latents, xt.latents)
     first_x0, first_xt = x0.steps[0].frame.numpy(), xt.steps[0].frame.numpy()
     assert (first_x0 != first_xt).any()

@@ -5,12 +5,11 @@ import threading
 import time
 
 import numpy as np
-import pytest
 from conftest import at_step
 from PIL import Image
 
-from sdwidget import RunStatus, SamplerWidget
-from sdwidget._sender import WINDOW
+from sdwidget import Gallery, Runner, RunStatus, SamplerWidget
+from sdwidget.widget.sender import WINDOW
 
 
 class Browser:
@@ -143,11 +142,13 @@ def test_pause_and_stop_from_the_browser(sd_pipe):
     assert widget.image and len(browser.frames()) == 3
 
 
-@pytest.mark.parametrize("name", ["dom.js", "frames.js", "panel.js", "widget.js", "widget.css"])
-def test_front_end_sources_are_found(name):
-    from sdwidget import _traits
+def test_front_end_is_given_to_anywidget_as_text_unless_hot_reloading(monkeypatch):
+    from sdwidget.widget import frontend
 
-    assert (_traits._STATIC / name).stat().st_size > 500
+    assert "export" in frontend.esm() and frontend.BUNDLE.stat().st_size > 5000
+    assert isinstance(SamplerWidget._esm, str) and isinstance(SamplerWidget._css, str), "a Path leaks (anywidget#929)"
+    monkeypatch.setenv("ANYWIDGET_HMR", "1")
+    assert frontend.esm() == frontend.BUNDLE and frontend.css() == frontend.CSS
 
 
 def finished_run(widget, browser, **fields):
@@ -159,8 +160,6 @@ def finished_run(widget, browser, **fields):
 
 
 def test_save_gallery_button_writes_under_the_kernel_chosen_folder(sd_pipe, tmp_path):
-    from sdwidget import Gallery
-
     widget = SamplerWidget(sd_pipe, gallery_dir=str(tmp_path / "galleries"))
     browser = Browser(widget)
     run = finished_run(widget, browser)
@@ -178,7 +177,7 @@ def test_save_gallery_button_writes_under_the_kernel_chosen_folder(sd_pipe, tmp_
 
 
 def test_saving_one_run_twice_in_a_second_writes_a_second_folder(sd_pipe, tmp_path, monkeypatch):
-    from sdwidget import Gallery, _history
+    from sdwidget.widget import history as _history
 
     monkeypatch.setattr(_history.time, "strftime", lambda _format: "20261124-120000")
     widget = SamplerWidget(sd_pipe, gallery_dir=str(tmp_path))
@@ -189,8 +188,6 @@ def test_saving_one_run_twice_in_a_second_writes_a_second_folder(sd_pipe, tmp_pa
 
 
 def test_save_gallery_runs_off_the_message_handler_so_a_live_run_keeps_streaming(sd_pipe, tmp_path, monkeypatch):
-    from sdwidget._gallery import Gallery
-
     widget = SamplerWidget(sd_pipe, gallery_dir=str(tmp_path / "galleries"))
     browser = Browser(widget)
     first = finished_run(widget, browser)
@@ -243,8 +240,6 @@ def test_history_lists_runs_and_sends_any_run_frames_on_request(sd_pipe):
 
 
 def test_history_keeps_as_many_runs_as_the_runner(sd_pipe):
-    from sdwidget import Runner
-
     widget = SamplerWidget(Runner(sd_pipe, history=2))
     browser = Browser(widget)
     runs = [finished_run(widget, browser, steps=2) for _ in range(3)]
@@ -254,10 +249,8 @@ def test_history_keeps_as_many_runs_as_the_runner(sd_pipe):
 
 
 def test_a_gallery_shows_without_a_model(sd_pipe, tmp_path):
-    from sdwidget import Runner
-
     run = Runner(sd_pipe).generate("a blue ring", num_inference_steps=6, guidance_scale=4.0, seed=1)
-    folder = run.save_gallery(tmp_path / "g")
+    folder = Gallery.from_run(run).save(tmp_path / "g")
     widget = SamplerWidget()
     browser = Browser(widget)
     assert widget.has_model is False
@@ -271,3 +264,28 @@ def test_a_gallery_shows_without_a_model(sd_pipe, tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(decoded, gallery.frames, strict=True))
     browser.say(GENERATE)
     assert "no pipeline" in widget.message
+
+
+def test_kernel_state_reaches_every_front_end_as_an_update_message(sd_pipe):
+    """Trait assignment sends ``update``; ``set_state`` sent only ``echo_update``, which marimo drops."""
+    widget = SamplerWidget(sd_pipe)
+    Browser(widget)
+    sent, send = [], widget.comm.send
+    widget.comm.send = lambda data=None, buffers=None, **kw: (sent.append(data), send(data=data, buffers=buffers, **kw))
+    run = widget.generate("a red star", num_inference_steps=3, seed=1)
+    run.wait()
+    wait_for(lambda: widget.status == "finished")
+    updates = [msg["state"] for msg in sent if msg["method"] == "update"]
+    assert any(state.get("run_id") == run.id for state in updates)
+    assert any(state.get("status") == "finished" for state in updates)
+    assert not [msg for msg in sent if msg["method"] == "echo_update"]
+
+
+def test_close_unsubscribes_from_the_runner(sd_pipe):
+    runner = Runner(sd_pipe)
+    widget = SamplerWidget(runner)
+    assert widget._on_event in runner._observers
+    widget.close()
+    assert widget._on_event not in runner._observers
+    runner.generate("a red star", num_inference_steps=2, seed=1)
+    assert widget.step == 0 and widget._senders == {}

@@ -1,0 +1,117 @@
+"""The handle of one generation: its parameters, its steps as they arrive, its outcome."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from ..preview import Frame
+from . import validate
+from .controls import Controls
+from .events import RunStatus, StatusEvent, StepEvent
+from .latents import LatentStore
+
+
+class Run:
+    """Returned at once by ``Runner.start``; filled in by the background thread.
+
+    The controls (``pause``, ``resume``, ``stop``, ``set_guidance``) may be called from any
+    thread and take effect at the next step boundary; they hand on to ``controls``, their owner.
+    Errors never escape the thread: a failed run keeps its exception in ``error`` and the
+    formatted traceback in ``traceback``. ``Gallery.from_run(run)`` records a run and
+    ``Runner.replay(run)`` runs it again.
+    """
+
+    def __init__(
+        self,
+        run_id: int,
+        params: dict[str, Any],
+        notify: Callable[[Any], None],
+        keep: LatentStore | None = None,
+        decode: Callable[[torch.Tensor], Any] | None = None,
+    ) -> None:
+        self.id = run_id
+        self.params = params
+        """What the run was started with: prompt, negative_prompt, num_inference_steps,
+        guidance_scale, seed, height, width, scheduler (class name), scheduler_config, pipeline
+        (class name), model (name or path, if the pipeline was loaded), guidance_schedule."""
+        self.status = RunStatus.PENDING
+        self.steps: list[StepEvent] = []
+        """One event per finished step, frame included, in order."""
+        self.image: Any = None
+        """The final PIL image; for a stopped run, decoded from the last estimate of x0."""
+        self.latents: torch.Tensor | None = None
+        """The latents ``image`` was decoded from."""
+        self.error: BaseException | None = None
+        self.traceback: str | None = None
+        self.controls = Controls()
+        self._notify, self._keep, self._decode = notify, keep, decode
+        self._thread: threading.Thread | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status.done
+
+    @property
+    def requests(self) -> list[tuple[int, float]]:
+        """Guidance asked for during the run: (steps recorded at the time, value)."""
+        return self.controls.requests
+
+    @property
+    def guidance(self) -> list[float]:
+        """The guidance scale each recorded step was computed with."""
+        return [step.guidance for step in self.steps]
+
+    @property
+    def frames(self) -> list[Frame]:
+        return [step.frame for step in self.steps]
+
+    @property
+    def kept_steps(self) -> list[int]:
+        """Steps whose latents were kept (``keep_latents=True``, within the runner's budget)."""
+        return [] if self._keep is None else self._keep.steps
+
+    def decode_step(self, step: int) -> Any:
+        """The full-size PIL image of a step's x0 estimate, decoded through the VAE (in float32
+        for an fp16 VAE that asks for it, as SDXL's pipeline does)."""
+        if self._keep is None or self._decode is None:
+            raise RuntimeError("this run kept no latents; start it with keep_latents=True")
+        return self._decode(self._keep.get(validate.integer("step", step, 0, len(self.steps))))
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run's thread has ended; ``False`` if ``timeout`` passed first."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return self.done
+
+    def pause(self) -> None:
+        self.controls.pause()
+
+    def resume(self) -> None:
+        self.controls.resume()
+
+    def stop(self) -> None:
+        self.controls.stop()
+
+    def set_guidance(self, value: Any) -> float:
+        """Ask for ``value`` from the next step on; returns the validated value."""
+        return self.controls.set_guidance(value)
+
+    def emit(self, item: StepEvent | RunStatus) -> None:
+        """Record a step or a status change and pass it to the observers (runner thread only)."""
+        if isinstance(item, StepEvent):
+            self.steps.append(item)
+            self.controls.recorded(len(self.steps))
+            self._notify(item)
+            return
+        self.status = item
+        error = None if self.error is None else f"{type(self.error).__name__}: {self.error}"
+        self._notify(StatusEvent(self, item, len(self.steps), error))
+
+    def __repr__(self) -> str:
+        total = self.params.get("num_inference_steps")
+        return f"<Run {self.id} {self.status.value} {len(self.steps)}/{total} {self.params.get('prompt')!r:.60}>"

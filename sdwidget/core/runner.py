@@ -1,0 +1,181 @@
+"""Runner: one diffusers pipeline, one generation at a time, in a background thread."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import traceback
+from collections import deque
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, Literal
+
+from diffusers.callbacks import PipelineCallback
+
+from ..preview import Preview, auto_preview
+from . import validate
+from .latents import LatentStore, decode_image
+from .params import check_extra, run_params
+from .plan import RunPlan
+from .replay import Recorded, replay_kwargs
+from .run import Run
+from .schedule import Schedule, resolve
+from .threads import run_threads, use_threads
+from .work import execute
+
+
+class Runner:
+    """Drives ``pipe`` step by step with a live preview, pause, stop and guidance changes.
+
+    Developer notes: ``start`` validates everything in the caller's thread into the run's
+    ``params`` and a ``RunPlan``, then hands the work to a fresh thread and returns a ``Run``.
+    That thread encodes the prompts, wraps the scheduler to see x0 (``X0Tap``) and calls the
+    pipeline with a ``StepHook``, which at each step boundary records a frame and reads the run's
+    ``Controls``. Observers get every ``StepEvent`` and ``StatusEvent`` (each carrying its run)
+    on the runner thread and must hand heavy work elsewhere. Controls belong to the run; the
+    runner hands them on to the current one. The runner knows nothing of widgets; a widget is
+    one observer. A guidance schedule (given, or a recorded run's for ``replay``) is resolved to
+    one value per step before the thread starts and applied by the hook exactly where a hand
+    change would be, so a replay repeats the recorded arithmetic.
+    """
+
+    def __init__(
+        self,
+        pipe: Any,
+        *,
+        preview: Preview | None = None,
+        show: Literal["x0", "latents"] = "x0",
+        thumbnail_size: int = 128,
+        history: int = 16,
+        latent_budget: int = 512 << 20,
+        cpu_threads: int | None = None,
+    ) -> None:
+        """``preview``: how latents become thumbnails (default ``auto_preview(pipe, thumbnail_size)``;
+        a given one keeps its own size); ``show``: preview the model's estimate of the finished
+        image (``"x0"``) or the noisy latents as they are (``"latents"``); ``history``: how many
+        recent runs ``history`` keeps; ``latent_budget``: bytes of per-step latents each run
+        started with ``keep_latents=True`` may keep; ``cpu_threads``: torch's CPU threads in a
+        run's thread (default: 1 for small models on the CPU, where it is fastest, else torch's)."""
+        validate.pipeline(pipe)
+        if show not in ("x0", "latents"):
+            raise ValueError(f"show must be 'x0' or 'latents', got {show!r:.40}")
+        if preview is not None and not isinstance(preview, Preview):
+            raise TypeError(
+                f"preview must be an sdwidget Preview (LatentPreview, NetPreview, ...), got {preview!r:.60}"
+            )
+        self.pipe = pipe
+        self.show: Literal["x0", "latents"] = show
+        """What the preview shows: the x0 estimate or the noisy latents."""
+        self._cpu_threads = None if cpu_threads is None else validate.integer("cpu_threads", cpu_threads, 1, 1024)
+        thumbnail_size = validate.integer("thumbnail_size", thumbnail_size, 8, 1024)
+        self.preview: Preview = preview if preview is not None else auto_preview(pipe, thumbnail_size)
+        """Turns each step's latents into its thumbnail."""
+        self._observers: list[Callable[[Any], None]] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self.run: Run | None = None
+        """The current or most recent run."""
+        self.history: deque[Run] = deque(maxlen=validate.integer("history", history, 1, 10_000))
+        """Recent runs, oldest first; the oldest is dropped when it is full."""
+        self.latent_budget = validate.integer("latent_budget", latent_budget, 0, 1 << 40)
+        """Bytes of latents one run with ``keep_latents=True`` may keep."""
+        self.observer_error: str | None = None
+        """The traceback of the last exception an observer raised (observers cannot stop a run)."""
+
+    def observe(self, fn: Callable[[Any], None]) -> Callable[[], None]:
+        """Call ``fn(event)`` for every step and status event; returns a function that undoes it."""
+        self._observers.append(fn)
+        return lambda: self._observers.remove(fn)
+
+    def _notify(self, event: Any) -> None:
+        for fn in list(self._observers):
+            try:
+                fn(event)
+            except Exception:  # an observer's bug must not kill the run; it stays inspectable
+                self.observer_error = traceback.format_exc()
+
+    def start(
+        self,
+        prompt: str,
+        negative_prompt: str | None = None,
+        num_inference_steps: int = 20,
+        guidance_scale: float = 7.5,
+        seed: int | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        callbacks: Sequence[PipelineCallback] = (),
+        *,
+        guidance_schedule: Schedule | None = None,
+        keep_latents: bool = False,
+        stop_after: int | None = None,
+        **pipe_kwargs: Any,
+    ) -> Run:
+        """Start a run in the background and return its handle at once.
+
+        ``guidance_schedule``: the guidance of every step, as a list or a function of the step
+        (0-based); its first value replaces ``guidance_scale``. A hand change during the run takes
+        over from it. ``keep_latents``: keep each step's latents for ``Run.decode_step``.
+        ``stop_after``: stop once that many steps have run.
+        """
+        schedule = (
+            None if guidance_schedule is None else resolve(guidance_schedule, validate.steps(num_inference_steps))
+        )
+        if schedule is not None:
+            guidance_scale = schedule[0]
+        params = run_params(
+            self.pipe, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width
+        )
+        params["guidance_schedule"] = schedule
+        if stop_after is not None:
+            stop_after = validate.integer("stop_after", stop_after, 1, params["num_inference_steps"])
+        if not isinstance(keep_latents, bool):
+            raise TypeError(f"keep_latents must be True or False, got {type(keep_latents).__name__}")
+        check_extra(self.pipe, callbacks, pipe_kwargs)
+        keep = LatentStore(self.latent_budget) if keep_latents else None
+        plan = RunPlan(schedule, keep, stop_after, list(callbacks), pipe_kwargs)
+        with self._lock:
+            if self.run is not None and not self.run.done:
+                raise RuntimeError(f"{self.run!r} is still going: stop() it or wait() for it first")
+            run = Run(next(self._ids), params, self._notify, plan.keep, partial(decode_image, self.pipe))
+            run._thread = threading.Thread(
+                target=self._work, args=(run, plan), name=f"sdwidget-run-{run.id}", daemon=True
+            )
+            self.run = run
+            self.history.append(run)
+            run._thread.start()
+        return run
+
+    def replay(self, source: Recorded, **overrides: Any) -> Run:
+        """Run ``source`` again with its recorded guidance applied step by step (same seed and
+        prompt unless overridden; ``start`` arguments override, ``guidance_schedule`` included).
+        ``source`` is a ``Run`` or anything recorded like one, such as a loaded ``Gallery``."""
+        return self.start(**replay_kwargs(source, self.pipe, overrides))
+
+    def generate(self, prompt: str, **kwargs: Any) -> Run:
+        """``start`` and wait for the run to end; the image is ``run.image``."""
+        run = self.start(prompt, **kwargs)
+        run.wait()
+        return run
+
+    def pause(self) -> None:
+        """Pause the current run at its next step boundary."""
+        if self.run is not None:
+            self.run.pause()
+
+    def resume(self) -> None:
+        if self.run is not None:
+            self.run.resume()
+
+    def stop(self) -> None:
+        """Stop the current run at its next step boundary; a stopped run keeps its partial image."""
+        if self.run is not None:
+            self.run.stop()
+
+    def set_guidance(self, value: Any) -> float:
+        """Apply ``value`` to the current run from its next step (validated even with no run)."""
+        run = self.run
+        return validate.guidance(value) if run is None or run.done else run.set_guidance(value)
+
+    def _work(self, run: Run, plan: RunPlan) -> None:
+        use_threads(run_threads(self.pipe, self._cpu_threads))
+        execute(self.pipe, run, plan, self.preview, self.show == "x0")

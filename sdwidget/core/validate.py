@@ -1,0 +1,99 @@
+"""Checks for every value that reaches a run, whether typed in Python or sent by a browser.
+
+Each check returns the cleaned value or raises ``TypeError``/``ValueError`` with a message that
+says what to change, so nothing bad ever reaches the background thread.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from numbers import Integral, Real
+from typing import Any
+
+MAX_STEPS = 1000
+MAX_GUIDANCE = 100.0
+MAX_PROMPT_CHARS = 4000
+MAX_SIDE = 4096
+MAX_SEED = 2**63 - 1
+
+
+def shown(value: Any) -> str:
+    """A short, safe rendering of any value for a message: never Python's own limits or a
+    60-kB prompt (``repr`` of a 5000-digit int raises, a hostile ``__repr__`` may too)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return "a number too large to use"
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001
+        return f"a {type(value).__name__}"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def guidance(value: Any, name: str = "guidance") -> float:
+    """A finite guidance scale in [0, 100]."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {shown(value)}")
+    try:
+        value = float(value)
+    except (OverflowError, ValueError):
+        raise ValueError(f"{name} must be between 0 and {MAX_GUIDANCE:g}, got {shown(value)}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if not 0.0 <= value <= MAX_GUIDANCE:
+        raise ValueError(f"{name} must be between 0 and {MAX_GUIDANCE:g}, got {value:g}")
+    return value
+
+
+def integer(name: str, value: Any, low: int, high: int) -> int:
+    """An integer (Python's or numpy's; not a bool, not a float) in [low, high], as an ``int``."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {shown(value)}")
+    value = int(value)
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {shown(value)}")
+    return value
+
+
+def steps(value: Any, name: str = "num_inference_steps") -> int:
+    return integer(name, value, 1, MAX_STEPS)
+
+
+def seed(value: Any, name: str = "seed") -> int:
+    return integer(name, value, 0, MAX_SEED)
+
+
+def side(name: str, value: Any, multiple: int) -> int:
+    """An image side that the VAE and the UNet can both divide."""
+    value = integer(name, value, multiple, MAX_SIDE)
+    if value % multiple:
+        lower, upper = value - value % multiple, value - value % multiple + multiple
+        raise ValueError(f"{name} must be a multiple of {multiple}, got {value}; try {lower} or {upper}")
+    return value
+
+
+def prompt(name: str, value: Any, *, optional: bool = False) -> str | None:
+    """A text prompt of at most ``MAX_PROMPT_CHARS`` characters."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    if len(value) > MAX_PROMPT_CHARS:
+        raise ValueError(f"{name} is {len(value)} characters long; the limit is {MAX_PROMPT_CHARS}")
+    return value
+
+
+def pipeline(pipe: Any) -> None:
+    """Refuse pipelines the runner cannot hook or re-encode prompts for."""
+    if not callable(pipe) or "callback_on_step_end" not in inspect.signature(pipe).parameters:
+        raise TypeError(
+            f"{type(pipe).__name__} has no callback_on_step_end argument, so it cannot be driven "
+            "step by step; use a diffusers pipeline from 0.25 or later (StableDiffusionPipeline, "
+            "StableDiffusionXLPipeline, ...)"
+        )
+    if "prompt_embeds" not in getattr(pipe, "_callback_tensor_inputs", ()) or not hasattr(pipe, "encode_prompt"):
+        raise TypeError(
+            f"{type(pipe).__name__} does not expose prompt_embeds to step callbacks or has no "
+            "encode_prompt, so guidance cannot be switched mid-run; sdwidget drives Stable "
+            "Diffusion 1.x/2.x and SDXL text-to-image pipelines"
+        )

@@ -1,0 +1,43 @@
+"""The body of a run's thread: encode, call the pipeline with the step hook, record the outcome."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import torch
+from diffusers.callbacks import MultiPipelineCallbacks
+
+from ..preview import Preview
+from .cfg import CfgSwitch
+from .encode import encode_prompts
+from .events import RunStatus
+from .hook import StepHook
+from .plan import RunPlan
+from .run import Run
+from .x0 import X0Tap
+
+
+def execute(pipe: Any, run: Run, plan: RunPlan, preview: Preview, show_x0: bool) -> None:
+    """Never raises: a failure is kept in ``run.error``/``run.traceback`` and reported as status.
+    A finished run's own decode teaches the preview (``Preview.learn``)."""
+    p = run.params
+    try:
+        run.emit(RunStatus.RUNNING)
+        embeds, negatives = encode_prompts(pipe, p["prompt"], p["negative_prompt"])
+        with X0Tap(pipe.scheduler) as tap:
+            hook = StepHook(run, plan, CfgSwitch(pipe, negatives), preview, tap, show_x0)
+            out = pipe(
+                **embeds, **plan.pipe_kwargs, num_inference_steps=p["num_inference_steps"],
+                guidance_scale=p["guidance_scale"], height=p["height"], width=p["width"],
+                generator=torch.Generator("cpu").manual_seed(p["seed"]),
+                callback_on_step_end=MultiPipelineCallbacks([hook, *plan.callbacks]) if plan.callbacks else hook,
+            )  # fmt: skip
+        run.image, run.latents = out.images[0], hook.final_latents
+        if run.latents is not None:
+            preview.learn(run.latents, run.image)
+        stopped = run.controls.stopping and len(run.steps) < pipe.num_timesteps
+        run.emit(RunStatus.STOPPED if stopped else RunStatus.FINISHED)
+    except Exception as exc:
+        run.error, run.traceback = exc, traceback.format_exc()
+        run.emit(RunStatus.FAILED)

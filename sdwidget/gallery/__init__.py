@@ -1,0 +1,12 @@
+"""Step galleries: a run recorded apart from its pipeline, exported to a folder, loaded back.
+
+``Gallery.from_run(run)`` records; ``gallery.save(folder)`` exports (``export``: PNG per step with
+metadata, contact sheet, animations, ``run.json``); ``Gallery.load(folder)`` reads it back with
+no model; ``Runner.replay(gallery)`` runs it again exactly.
+"""
+
+from __future__ import annotations
+
+from .record import Gallery
+
+__all__ = ["Gallery"]

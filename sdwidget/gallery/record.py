@@ -1,0 +1,112 @@
+"""A run's record detached from its pipeline: what a gallery folder holds, saved and loaded."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core import Run
+from .export import write_gallery
+
+FORMAT = "sdwidget-gallery"
+VERSION = 1
+STEP_FIELDS = ("step", "total", "timestep", "guidance", "cfg", "elapsed", "duration")
+
+
+@dataclass(eq=False)
+class Gallery:
+    """Everything a run recorded, with frames as ``uint8`` arrays; ``Runner.replay`` accepts it."""
+
+    run_id: int
+    params: dict[str, Any]
+    """What the run was started with (see ``Run.params``)."""
+    status: str
+    """finished, stopped, failed — or running/paused for a snapshot taken mid-run."""
+    steps: list[dict[str, Any]]
+    """Per step: step (0-based), total, timestep, guidance, cfg, elapsed and duration in seconds."""
+    frames: list[np.ndarray]
+    """Per step, the preview thumbnail as ``height × width × 3`` uint8."""
+    image: Any = None
+    """The final PIL image, or ``None`` for a run that failed before producing one."""
+    error: str | None = None
+    requests: list[list] = field(default_factory=list)
+    """Guidance asked for by hand: [steps recorded at the time, value]."""
+    versions: dict[str, str] = field(default_factory=dict)
+    """Package versions of the process that recorded the run."""
+    folder: Path | None = None
+    """Where the gallery was loaded from or last saved to."""
+
+    @property
+    def guidance(self) -> list[float]:
+        """The guidance scale each recorded step was computed with."""
+        return [step["guidance"] for step in self.steps]
+
+    @classmethod
+    def from_run(cls, run: Run) -> Gallery:
+        """A snapshot of everything ``run`` recorded so far, detached from its pipeline."""
+        steps = list(run.steps)  # one consistent length even while the run appends
+        return cls(
+            run_id=run.id, params=json.loads(json.dumps(run.params)), status=run.status.value,
+            steps=[{name: getattr(event, name) for name in STEP_FIELDS} for event in steps],
+            frames=[event.frame.numpy().copy() for event in steps], image=run.image,
+            error=None if run.error is None else f"{type(run.error).__name__}: {run.error}",
+            requests=[list(r) for r in run.requests], versions=versions(),
+        )  # fmt: skip
+
+    def metadata(self) -> dict[str, Any]:
+        """What ``run.json`` holds, without the file names."""
+        return {
+            "format": FORMAT, "version": VERSION, "run_id": self.run_id, "params": self.params,
+            "status": self.status, "error": self.error, "steps": self.steps, "requests": self.requests,
+            "versions": self.versions,
+        }  # fmt: skip
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write PNG per step and final image, contact sheet, GIF, WebP (MP4 with imageio-ffmpeg)
+        and run.json into ``folder``, atomically; an existing non-empty folder is refused."""
+        self.folder = write_gallery(self, Path(folder))
+        return self.folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> Gallery:
+        """Read a folder written by ``save`` (no model needed)."""
+        from PIL import Image
+
+        folder = Path(folder)
+        meta_path = folder / "run.json"
+        if not meta_path.is_file():
+            raise FileNotFoundError(f"{folder} holds no run.json; is it an sdwidget gallery?")
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+            raise ValueError(f"{meta_path} is not an sdwidget gallery of version {VERSION}")
+        frames = [np.asarray(Image.open(folder / name).convert("RGB")) for name in meta["files"]["steps"]]
+        image = None
+        if meta["files"]["final"]:
+            with Image.open(folder / meta["files"]["final"]) as final:
+                image = final.convert("RGB")
+        return cls(
+            run_id=meta["run_id"], params=meta["params"], status=meta["status"], steps=meta["steps"],
+            frames=frames, image=image, error=meta["error"], requests=meta["requests"],
+            versions=meta["versions"], folder=folder,
+        )  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"<Gallery run {self.run_id} {self.status} {len(self.steps)} steps {self.params.get('prompt')!r:.60}>"
+
+
+def versions() -> dict[str, str]:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for name in ("sdwidget", "diffusers", "torch", "transformers", "pillow"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found

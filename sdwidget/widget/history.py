@@ -1,0 +1,96 @@
+"""The runs a widget has seen and the galleries loaded into it, keyed as the browser names them."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ..core import Run
+from ..gallery import Gallery
+from .sender import frame_meta
+
+
+def _png(pixels: Any) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(out, format="PNG", compress_level=1)
+    return out.getvalue()
+
+
+def gallery_name(record: Run | Gallery) -> str:
+    """``20261123-214501-run3-a-red-star-on-a-blue``: sortable, unique per second and run, readable."""
+    slug = re.sub(r"[^a-z0-9]+", "-", (record.params.get("prompt") or "").lower()).strip("-")[:40].strip("-")
+    run_id = record.id if isinstance(record, Run) else record.run_id
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-run{run_id}-{slug or 'untitled'}"
+
+
+class History:
+    """Runs (key = run id) and loaded galleries (keys -1, -2, …), newest last, runs bounded."""
+
+    def __init__(self, max_runs: int) -> None:
+        self.max_runs = max_runs
+        self._records: dict[int, Run | Gallery] = {}
+        self._pngs: dict[int, list[bytes]] = {}
+        self._next_gallery = -1
+        self._lock = threading.Lock()  # runs arrive on runner threads, entries are read on sender threads
+
+    def add_run(self, run: Run, pngs: list[bytes]) -> None:
+        """``pngs`` is the sender's list, filled as frames go out, shared rather than copied."""
+        with self._lock:
+            self._records[run.id], self._pngs[run.id] = run, pngs
+            runs = [key for key, record in self._records.items() if isinstance(record, Run)]
+            for key in runs[: max(0, len(runs) - self.max_runs)]:
+                del self._records[key], self._pngs[key]
+
+    def add_gallery(self, gallery: Gallery) -> int:
+        pngs = [_png(frame) for frame in gallery.frames]
+        with self._lock:
+            key, self._next_gallery = self._next_gallery, self._next_gallery - 1
+            self._records[key], self._pngs[key] = gallery, pngs
+        return key
+
+    def __getitem__(self, key: int) -> Run | Gallery:
+        with self._lock:
+            if key not in self._records:
+                raise ValueError(f"no run {key} in this widget's history")
+            return self._records[key]
+
+    def frames(self, key: int) -> tuple[list[dict[str, Any]], list[bytes]]:
+        """What a ``history`` message carries for ``key``: per-step metadata and PNGs."""
+        record = self[key]
+        with self._lock:
+            pngs = list(self._pngs[key])
+        if isinstance(record, Run):
+            metas = [frame_meta(event) for event in record.steps[: len(pngs)]]
+        else:
+            metas = [{"run": key, "step": s["step"], "total": s["total"], "guidance": s["guidance"], "cfg": s["cfg"],
+                      "duration": s["duration"], "t": None} for s in record.steps]  # fmt: skip
+        return metas, pngs
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The ``runs`` trait: what the browser lists, small enough to be saved with the notebook."""
+        out = []
+        with self._lock:
+            records = list(self._records.items())
+        for key, record in records:
+            status = record.status.value if isinstance(record, Run) else record.status
+            source = "run" if isinstance(record, Run) else f"gallery {record.folder.name if record.folder else ''}"
+            p = record.params
+            out.append({"key": key, "prompt": p["prompt"], "seed": p["seed"], "steps": p["num_inference_steps"],
+                        "status": status, "guidance": list(record.guidance), "source": source.strip()})  # fmt: skip
+        return out
+
+    def save(self, key: int, folder: str | Path) -> Path:
+        """Write ``key``'s gallery into a new, generated sub-folder of ``folder``; a second save
+        of one run within a second gets ``-2``, ``-3``, … rather than a refusal to overwrite."""
+        record = self[key]
+        gallery = Gallery.from_run(record) if isinstance(record, Run) else record
+        base = Path(folder) / gallery_name(record)
+        names = itertools.chain([base], (base.with_name(f"{base.name}-{n}") for n in itertools.count(2)))
+        return gallery.save(next(path for path in names if not path.exists()))

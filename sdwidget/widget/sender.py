@@ -1,0 +1,93 @@
+"""Frames to the browser off the step path, with acknowledgements and a small in-flight bound.
+
+The step hook only appends to a deque. A thread per run encodes PNGs and sends one custom
+message per batch: when the browser falls behind (two messages unacknowledged) frames wait and
+go together in the next message, so none is lost and the browser paints only the newest.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from ..core import Run, StatusEvent, StepEvent
+
+WINDOW = 2
+"""Messages that may be unacknowledged at once."""
+ACK_TIMEOUT = 2.0
+"""Seconds after which unacknowledged messages count as lost (no view open, page closed)."""
+
+
+def png(event: StepEvent) -> bytes:
+    out = io.BytesIO()
+    event.frame.image().save(out, format="PNG", compress_level=1)
+    return out.getvalue()
+
+
+def frame_meta(event: StepEvent, sent_at: float | None = None) -> dict[str, Any]:
+    return {
+        "run": event.run_id, "step": event.step, "total": event.total, "guidance": event.guidance,
+        "cfg": event.cfg, "duration": event.duration, "t": sent_at,
+    }  # fmt: skip
+
+
+class FrameSender:
+    """Sends one run's frames and status changes; its thread ends after the run's final status."""
+
+    def __init__(self, run: Run, send: Callable[[dict, list[bytes]], None], on_batch: Callable[..., None]) -> None:
+        """``send(message, buffers)`` reaches the browser; ``on_batch(run, step_events, status_or_None)``
+        updates the widget's traits from this thread after each message."""
+        self.run, self._send, self._on_batch = run, send, on_batch
+        self._queue: deque[tuple[StepEvent, float] | StatusEvent] = deque()
+        self._cond = threading.Condition()
+        self._in_flight = 0
+        self._last_ack = time.monotonic()
+        self.encoded: list[bytes] = []
+        """Every PNG sent for the current run, in step order, for views that join late."""
+        self.thread = threading.Thread(target=self._loop, name="sdwidget-frames", daemon=True)
+        self.thread.start()
+
+    def push(self, event: StepEvent | StatusEvent) -> None:
+        """Called on the runner thread: O(1), no encoding."""
+        with self._cond:
+            self._queue.append((event, time.time()) if isinstance(event, StepEvent) else event)
+            self._cond.notify()
+
+    def ack(self) -> None:
+        with self._cond:
+            self._in_flight = max(0, self._in_flight - 1)
+            self._last_ack = time.monotonic()
+            self._cond.notify()
+
+    def _ready(self) -> bool:
+        if not self._queue:
+            return False
+        if self._in_flight >= WINDOW and time.monotonic() - self._last_ack > ACK_TIMEOUT:
+            self._in_flight = 0
+        return self._in_flight < WINDOW or isinstance(self._queue[-1], StatusEvent)
+
+    def _loop(self) -> None:
+        done = False
+        while not done:
+            with self._cond:
+                while not self._ready():
+                    self._cond.wait(0.25)
+                items = list(self._queue)
+                self._queue.clear()
+                self._in_flight += 1
+            steps = [item for item in items if isinstance(item, tuple)]
+            statuses = [item for item in items if isinstance(item, StatusEvent)]
+            status = statuses[-1] if statuses else None
+            done = status is not None and status.status.done
+            if steps:
+                buffers = [png(event) for event, _ in steps]
+                self.encoded.extend(buffers)
+                self._send({"type": "frames", "frames": [frame_meta(e, t) for e, t in steps]}, buffers)
+            else:
+                with self._cond:
+                    self._in_flight -= 1  # status-only batches travel as trait changes, unacknowledged
+            self._on_batch(self.run, [event for event, _ in steps], status)

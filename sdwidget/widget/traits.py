@@ -1,0 +1,63 @@
+"""What the widget shares with the browser: its front end and its traits, each documented."""
+
+from __future__ import annotations
+
+import anywidget
+import traitlets as t
+
+from . import frontend
+
+
+class WidgetState(anywidget.AnyWidget):
+    """The synced state of a ``SamplerWidget``: status and controls of the current run, its
+    final image and the history. Per-step frames are not traits; they travel as messages."""
+
+    _esm = frontend.esm()
+    _css = frontend.css()
+
+    status = t.Unicode("idle").tag(sync=True)
+    """idle, running, paused, finished, stopped or failed."""
+    run_id = t.Int(0).tag(sync=True)
+    """Id of the current run; frames of other runs are ignored by the browser."""
+    step = t.Int(0).tag(sync=True)
+    """Steps completed in the current run."""
+    total = t.Int(0).tag(sync=True)
+    """Steps the current run will take."""
+    its = t.Float(0.0).tag(sync=True)
+    """Speed of the current run in iterations per second."""
+    guidance = t.Float(7.5).tag(sync=True)
+    """The guidance scale asked for last: the next step's value while a run goes."""
+    applied = t.List(t.Float()).tag(sync=True)
+    """The guidance scale each step of the current run was computed with."""
+    prompt = t.Unicode("").tag(sync=True)
+    """Prompt shown in the form when the widget opens."""
+    negative_prompt = t.Unicode("").tag(sync=True)
+    """Negative prompt shown in the form when the widget opens."""
+    steps = t.Int(20).tag(sync=True)
+    """Steps shown in the form when the widget opens."""
+    seed = t.Int(0).tag(sync=True)
+    """Seed shown in the form; the seed of the current run once it starts."""
+    height = t.Int(0)
+    """Image height for runs started from the browser; 0 uses the pipeline's default. Kernel only."""
+    width = t.Int(0)
+    """Image width for runs started from the browser; 0 uses the pipeline's default. Kernel only."""
+    error = t.Unicode("").tag(sync=True)
+    """The exception of a failed run, as ``Type: message``."""
+    message = t.Unicode("").tag(sync=True)
+    """Why the last input from the browser or Python was refused; empty when all was well."""
+    image = t.Bytes(b"").tag(sync=True)
+    """The final image of the current run, PNG."""
+    runs = t.List(t.Dict()).tag(sync=True)
+    """The history: per run or loaded gallery its key, prompt, seed, steps, status, guidance per
+    step and source. Runs have positive keys (their ids), galleries negative ones."""
+    view = t.Int(0).tag(sync=True)
+    """Key of the run or gallery Python asks the browser to show; 0 follows the current run."""
+    has_model = t.Bool(False).tag(sync=True)
+    """Whether a pipeline is attached; without one the widget only shows galleries."""
+    saved = t.Unicode("").tag(sync=True)
+    """Name of the last gallery written by the Save gallery button."""
+    saving = t.Bool(False).tag(sync=True)
+    """Whether the Save gallery button's gallery is being written (on a thread of its own)."""
+    gallery_dir = t.Unicode("galleries")
+    """Folder that Save gallery writes into, one generated sub-folder per save. Kernel only:
+    the browser never names a path."""

@@ -1,0 +1,150 @@
+"""SamplerWidget: the control panel in the notebook, one observer of a Runner."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..core import Run, Runner, StatusEvent, StepEvent
+from ..gallery import Gallery
+from . import messages
+from .history import History
+from .saver import BackgroundSave
+from .sender import FrameSender
+from .state import batch_state
+from .traits import WidgetState
+
+
+class SamplerWidget(WidgetState):
+    """Generate, watch, pause, stop, steer guidance and scrub steps of a diffusers pipeline.
+
+    Developer notes: the browser sends small JSON messages (generate, pause, resume, stop,
+    guidance, ack, sync, frames, save), each validated by ``messages.parse`` before it reaches
+    the runner; a refusal lands in ``message`` and the run goes on. The runner calls
+    ``_on_event`` on its thread with events that carry their run; it only queues. A
+    ``FrameSender`` thread per run encodes each step's thumbnail as PNG, sends it as a binary
+    buffer in a custom message, waits for the browser's ack (two messages in flight at most) and
+    updates the traits. Traits carry state, never frames, so a saved notebook stays small; a view
+    that opens late asks for the run's frames with ``sync``, and one browsing the history asks for
+    any run's or gallery's frames with ``frames``. A save from the browser is written on a thread
+    of its own (``saver``). Every kernel→browser state change is a trait assignment made by
+    ``_apply`` (under ``hold_sync``, one lock for all threads), which ipywidgets sends as an
+    ``update`` message to every front end.
+    """
+
+    def __init__(self, pipe_or_runner: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runner: Runner | None = None if pipe_or_runner is None else (
+            pipe_or_runner if isinstance(pipe_or_runner, Runner) else Runner(pipe_or_runner)
+        )  # fmt: skip
+        self._sync_lock = threading.RLock()
+        self._senders: dict[int, FrameSender] = {}
+        self._current: FrameSender | None = None
+        self._history = History(self.runner.history.maxlen or 0 if self.runner else 0)
+        self._saver = BackgroundSave(self._history, self._apply)
+        self._unobserve = None
+        if self.runner is not None:
+            self.has_model = True
+            self._unobserve = self.runner.observe(self._on_event)
+        self.on_msg(self._on_message)
+
+    def close(self) -> None:
+        """Stop listening to the runner and close the browser side; the runner and its runs stay."""
+        if self._unobserve is not None:
+            self._unobserve()
+            self._unobserve = None
+        super().close()
+
+    @property
+    def _live(self) -> Runner:
+        if self.runner is None:
+            raise RuntimeError("no pipeline in this widget: create it with SamplerWidget(pipe) to generate")
+        return self.runner
+
+    def _apply(self, state: dict[str, Any]) -> None:
+        """Assign traits from any thread; one lock, so two threads never interleave a sync."""
+        with self._sync_lock, self.hold_sync():
+            for name, value in state.items():
+                setattr(self, name, value)
+
+    def add_gallery(self, gallery: Gallery | str | os.PathLike) -> Gallery:
+        """Show a gallery (or the folder of one) in the history and view it; no model needed."""
+        gallery = gallery if isinstance(gallery, Gallery) else Gallery.load(gallery)
+        key = self._history.add_gallery(gallery)
+        self._apply({"runs": self._history.entries(), "view": key})
+        return gallery
+
+    def save_gallery(self, run: int | None = None) -> Path:
+        """Write the gallery of run ``run`` (default: the current one) under ``gallery_dir``."""
+        key = run if run is not None else self.run_id
+        path = self._history.save(key, self.gallery_dir)
+        self._apply({"saved": path.name})
+        return path
+
+    def generate(self, prompt: str, **kwargs: Any) -> Run:
+        """Start a run (``Runner.start`` arguments) and return its ``Run`` at once."""
+        kwargs.setdefault("guidance_scale", self.guidance)
+        kwargs.setdefault("num_inference_steps", self.steps)
+        kwargs.setdefault("height", self.height or None)
+        kwargs.setdefault("width", self.width or None)
+        return self._live.start(prompt, **kwargs)
+
+    def pause(self) -> None:
+        self._live.pause()
+
+    def resume(self) -> None:
+        self._live.resume()
+
+    def stop(self) -> None:
+        self._live.stop()
+
+    def set_guidance(self, value: Any) -> float:
+        """Apply ``value`` to the current run from its next step and show it."""
+        value = self._live.set_guidance(value)
+        self._apply({"guidance": value})
+        return value
+
+    def _on_event(self, event: StepEvent | StatusEvent) -> None:
+        """On the runner thread: route to the run's sender, made at the run's first event."""
+        sender = self._senders.get(event.run_id)
+        if sender is None:
+            sender = self._senders[event.run_id] = FrameSender(event.run, self.send, self._on_batch)
+            self._current = sender
+            self._history.add_run(event.run, sender.encoded)
+        sender.push(event)
+        if isinstance(event, StatusEvent) and event.status.done:
+            del self._senders[event.run_id]
+
+    def _on_batch(self, run: Run, steps: list[StepEvent], status: StatusEvent | None) -> None:
+        """On the sender thread, after each message: bring the traits up to date."""
+        state = batch_state(run, steps, status, self.run_id, self.applied)
+        if status is not None:
+            state["runs"] = self._history.entries()
+        self._apply(state)
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: list) -> None:
+        try:
+            kind, args = messages.parse(content)
+            if kind == "generate":
+                self.generate(args.pop("prompt"), **args)
+            elif kind == "guidance":
+                self.set_guidance(args["value"])
+            elif kind == "ack" and self._current is not None and args["run"] == self._current.run.id:
+                self._current.ack()
+            elif kind == "sync" and self._current is not None:
+                self._send_frames(self._current.run.id)
+            elif kind == "frames":
+                self._send_frames(args["run"])
+            elif kind == "save":
+                self._saver.start(args["run"], self.gallery_dir)
+            elif kind in ("pause", "resume", "stop"):
+                getattr(self, kind)()
+        except (TypeError, ValueError, RuntimeError, OSError) as exc:
+            self._apply({"message": str(exc)})
+
+    def _send_frames(self, key: int) -> None:
+        """A run's frames in one message, for a view that opened late or browses the history."""
+        metas, pngs = self._history.frames(key)
+        self.send({"type": "history", "run": key, "frames": metas}, pngs)
