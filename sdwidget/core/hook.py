@@ -11,6 +11,7 @@ from diffusers.callbacks import PipelineCallback
 from ..preview import Preview
 from .cfg import CfgSwitch
 from .events import RunStatus, StepEvent
+from .finite import FiniteCheck
 from .plan import RunPlan
 from .run import Run
 from .x0 import X0Tap
@@ -31,6 +32,7 @@ class StepHook(PipelineCallback):
         self.schedule, self.keep, self.stop_after = plan.schedule, plan.keep, plan.stop_after
         self._tensor_inputs = ["latents", *cfg.names]
         self.final_latents: torch.Tensor | None = None
+        self.finite = FiniteCheck()
         self.started = self.last = time.perf_counter()
 
     @property
@@ -55,6 +57,7 @@ class StepHook(PipelineCallback):
                 frame=self.preview.frame(shown),
             )
         )
+        self.finite.check(step_index, total, latents)  # the frame is recorded first: it shows the fault
         if self.keep is not None:
             self.keep.add(step_index, shown)
         self.final_latents = latents

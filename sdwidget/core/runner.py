@@ -91,7 +91,7 @@ class Runner:
         for fn in list(self._observers):
             try:
                 fn(event)
-            except Exception:  # an observer's bug must not kill the run; it stays inspectable
+            except BaseException:  # noqa: BLE001 - an observer's bug must not kill the run; it stays inspectable
                 self.observer_error = traceback.format_exc()
 
     def start(

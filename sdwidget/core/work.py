@@ -19,7 +19,9 @@ from .x0 import X0Tap
 
 
 def execute(pipe: Any, run: Run, plan: RunPlan, preview: Preview, show_x0: bool) -> None:
-    """Never raises: a failure is kept in ``run.error``/``run.traceback`` and reported as status.
+    """Never raises, whatever is raised inside (``KeyboardInterrupt``, ``SystemExit`` and
+    ``CancelledError`` too): the run always reaches a final status, so the runner is free again.
+    A failure is kept in ``run.error``/``run.traceback``; an interrupt ends the run as stopped.
     A finished run's own decode teaches the preview (``Preview.learn``)."""
     p = run.params
     try:
@@ -33,11 +35,12 @@ def execute(pipe: Any, run: Run, plan: RunPlan, preview: Preview, show_x0: bool)
                 generator=torch.Generator("cpu").manual_seed(p["seed"]),
                 callback_on_step_end=MultiPipelineCallbacks([hook, *plan.callbacks]) if plan.callbacks else hook,
             )  # fmt: skip
+            hook.finite.finish()
         run.image, run.latents = out.images[0], hook.final_latents
         if run.latents is not None:
             preview.learn(run.latents, run.image)
         stopped = run.controls.stopping and len(run.steps) < pipe.num_timesteps
         run.emit(RunStatus.STOPPED if stopped else RunStatus.FINISHED)
-    except Exception as exc:
+    except BaseException as exc:  # noqa: BLE001 - a thread has no one above it to catch the rest
         run.error, run.traceback = exc, traceback.format_exc()
-        run.emit(RunStatus.FAILED)
+        run.emit(RunStatus.STOPPED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import os
@@ -18,10 +20,12 @@ _LABEL_H = 14
 
 
 def write_gallery(gallery: Any, folder: Path) -> Path:
-    """Build the gallery in a hidden sibling folder, then rename it into place in one step."""
+    """Build the gallery in a hidden sibling folder, then rename it into place in one step. A
+    failed write leaves nothing behind: neither the gallery nor the parent folders it made."""
     folder = folder.expanduser().absolute()
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise FileExistsError(f"{folder} already exists and is not empty; galleries are never overwritten")
+    made = [parent for parent in reversed(folder.parents) if not parent.exists()]
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
@@ -30,9 +34,15 @@ def write_gallery(gallery: Any, folder: Path) -> Path:
         try:
             os.rename(tmp, folder)  # atomic; fails rather than replace a folder that filled up meanwhile
         except OSError as exc:
-            raise FileExistsError(f"{folder} appeared while the gallery was written; nothing was overwritten") from exc
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                appeared = f"{folder} appeared while the gallery was written; nothing was overwritten"
+                raise FileExistsError(appeared) from exc
+            raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        for parent in reversed(made):  # innermost first; rmdir refuses a folder someone else filled
+            with contextlib.suppress(OSError):
+                parent.rmdir()
         raise
     return folder
 

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from ..core import Run
+from . import schema
 from .export import write_gallery
+from .read import MAX_FRAME_SIDE, read_gallery
 
-FORMAT = "sdwidget-gallery"
-VERSION = 1
 STEP_FIELDS = ("step", "total", "timestep", "guidance", "cfg", "elapsed", "duration")
 
 
@@ -61,7 +61,7 @@ class Gallery:
     def metadata(self) -> dict[str, Any]:
         """What ``run.json`` holds, without the file names."""
         return {
-            "format": FORMAT, "version": VERSION, "run_id": self.run_id, "params": self.params,
+            "format": schema.FORMAT, "version": schema.VERSION, "run_id": self.run_id, "params": self.params,
             "status": self.status, "error": self.error, "steps": self.steps, "requests": self.requests,
             "versions": self.versions,
         }  # fmt: skip
@@ -74,29 +74,27 @@ class Gallery:
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> Gallery:
-        """Read a folder written by ``save`` (no model needed)."""
-        from PIL import Image
-
+        """Read a folder written by ``save`` (no model needed). Galleries from strangers are safe:
+        a malformed, oversized or path-escaping one raises one ``ValueError`` naming the folder."""
         folder = Path(folder)
-        meta_path = folder / "run.json"
-        if not meta_path.is_file():
-            raise FileNotFoundError(f"{folder} holds no run.json; is it an sdwidget gallery?")
-        meta = json.loads(meta_path.read_text())
-        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-            raise ValueError(f"{meta_path} is not an sdwidget gallery of version {VERSION}")
-        frames = [np.asarray(Image.open(folder / name).convert("RGB")) for name in meta["files"]["steps"]]
-        image = None
-        if meta["files"]["final"]:
-            with Image.open(folder / meta["files"]["final"]) as final:
-                image = final.convert("RGB")
-        return cls(
-            run_id=meta["run_id"], params=meta["params"], status=meta["status"], steps=meta["steps"],
-            frames=frames, image=image, error=meta["error"], requests=meta["requests"],
-            versions=meta["versions"], folder=folder,
-        )  # fmt: skip
+        return cls(**read_gallery(folder), folder=folder)
+
+    def check(self) -> None:
+        """Raise ``ValueError`` unless the record, frames and image are what a gallery folder may hold."""
+        where = str(self.folder) if self.folder else "this gallery"
+        schema.check(self.metadata(), where)
+        if len(self.frames) != len(self.steps) or not all(_is_frame(frame) for frame in self.frames):
+            raise ValueError(f"{where} needs one uint8 H×W×3 frame (at most {MAX_FRAME_SIDE} a side) per step")
 
     def __repr__(self) -> str:
         return f"<Gallery run {self.run_id} {self.status} {len(self.steps)} steps {self.params.get('prompt')!r:.60}>"
+
+
+def _is_frame(frame: Any) -> bool:
+    shape = getattr(frame, "shape", ())
+    if getattr(frame, "dtype", None) != np.uint8 or len(shape) != 3 or shape[2] != 3:
+        return False
+    return max(shape[:2]) <= MAX_FRAME_SIDE
 
 
 def versions() -> dict[str, str]:

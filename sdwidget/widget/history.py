@@ -25,8 +25,8 @@ def _png(pixels: Any) -> bytes:
 
 def gallery_name(record: Run | Gallery) -> str:
     """``20261123-214501-run3-a-red-star-on-a-blue``: sortable, unique per second and run, readable."""
-    slug = re.sub(r"[^a-z0-9]+", "-", (record.params.get("prompt") or "").lower()).strip("-")[:40].strip("-")
-    run_id = record.id if isinstance(record, Run) else record.run_id
+    slug = re.sub(r"[^a-z0-9]+", "-", str(record.params.get("prompt") or "").lower()).strip("-")[:40].strip("-")
+    run_id = int(record.id if isinstance(record, Run) else record.run_id)  # checked: an int, never a path
     return f"{time.strftime('%Y%m%d-%H%M%S')}-run{run_id}-{slug or 'untitled'}"
 
 
@@ -49,10 +49,16 @@ class History:
                 del self._records[key], self._pngs[key]
 
     def add_gallery(self, gallery: Gallery) -> int:
+        """Check ``gallery`` (``ValueError`` leaves the history as it was) and add it; the oldest
+        loaded galleries are dropped beyond ``max_runs`` of them, like runs."""
+        gallery.check()
         pngs = [_png(frame) for frame in gallery.frames]
         with self._lock:
             key, self._next_gallery = self._next_gallery, self._next_gallery - 1
             self._records[key], self._pngs[key] = gallery, pngs
+            galleries = [key for key, record in self._records.items() if not isinstance(record, Run)]
+            for old in galleries[: max(0, len(galleries) - max(self.max_runs, 1))]:
+                del self._records[old], self._pngs[old]
         return key
 
     def __getitem__(self, key: int) -> Run | Gallery:
@@ -93,4 +99,7 @@ class History:
         gallery = Gallery.from_run(record) if isinstance(record, Run) else record
         base = Path(folder) / gallery_name(record)
         names = itertools.chain([base], (base.with_name(f"{base.name}-{n}") for n in itertools.count(2)))
-        return gallery.save(next(path for path in names if not path.exists()))
+        target = next(path for path in names if not path.exists())
+        if target.resolve().parent != Path(folder).resolve():
+            raise ValueError(f"refusing to write {target}: galleries are written directly inside {folder}")
+        return gallery.save(target)

@@ -23,6 +23,8 @@ FIELDS: dict[str, frozenset[str]] = {
     "save": frozenset({"run"}),
     "frames": frozenset({"run"}),
 }
+# What a person does on purpose; when one succeeds, an earlier refusal message is stale.
+USER_ACTIONS = frozenset({"generate", "pause", "resume", "stop", "guidance", "save"})
 # The control a person uses to send each kind, named as the widget labels it.
 CONTROL = {
     "generate": "Generate", "pause": "Pause", "resume": "Resume", "stop": "Stop", "sync": "The widget",

@@ -2,7 +2,9 @@
 
 The step hook only appends to a deque. A thread per run encodes PNGs and sends one custom
 message per batch: when the browser falls behind (two messages unacknowledged) frames wait and
-go together in the next message, so none is lost and the browser paints only the newest.
+go together in the next message, so none is lost and the browser paints only the newest. A
+failed send is reported and retried with a growing pause; the thread never dies of it, and a
+message given up on stays in ``encoded`` for a view's next ``sync``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ WINDOW = 2
 """Messages that may be unacknowledged at once."""
 ACK_TIMEOUT = 2.0
 """Seconds after which unacknowledged messages count as lost (no view open, page closed)."""
+RETRIES = (0.05, 0.2, 0.5, 1.0, 2.0)
+"""Pauses before each new try of a failed send; then the message is given up."""
 
 
 def png(event: StepEvent) -> bytes:
@@ -36,19 +40,28 @@ def frame_meta(event: StepEvent, sent_at: float | None = None) -> dict[str, Any]
 
 
 class FrameSender:
-    """Sends one run's frames and status changes; its thread ends after the run's final status."""
+    """Sends one run's frames and status changes; its thread ends after the run's final status
+    or ``close``."""
 
-    def __init__(self, run: Run, send: Callable[[dict, list[bytes]], None], on_batch: Callable[..., None]) -> None:
+    def __init__(
+        self,
+        run: Run,
+        send: Callable[[dict, list[bytes]], None],
+        on_batch: Callable[..., None],
+        report: Callable[[str], None],
+    ) -> None:
         """``send(message, buffers)`` reaches the browser; ``on_batch(run, step_events, status_or_None)``
-        updates the widget's traits from this thread after each message."""
-        self.run, self._send, self._on_batch = run, send, on_batch
+        updates the widget's traits from this thread after each message; ``report(text)`` tells
+        the user that sending failed, and ``report("")`` that it works again."""
+        self.run, self._send, self._on_batch, self._report = run, send, on_batch, report
         self._queue: deque[tuple[StepEvent, float] | StatusEvent] = deque()
         self._cond = threading.Condition()
         self._in_flight = 0
         self._last_ack = time.monotonic()
+        self._closed = False
         self.encoded: list[bytes] = []
-        """Every PNG sent for the current run, in step order, for views that join late."""
-        self.thread = threading.Thread(target=self._loop, name="sdwidget-frames", daemon=True)
+        """Every PNG encoded for the run, in step order, for views that join late."""
+        self.thread = threading.Thread(target=self._loop, name=f"sdwidget-frames-{run.id}", daemon=True)
         self.thread.start()
 
     def push(self, event: StepEvent | StatusEvent) -> None:
@@ -63,22 +76,33 @@ class FrameSender:
             self._last_ack = time.monotonic()
             self._cond.notify()
 
+    def close(self) -> None:
+        """End the thread at once (the widget closed); frames not sent yet are dropped."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
     def _ready(self) -> bool:
-        if not self._queue:
-            return False
+        if self._closed or not self._queue:
+            return self._closed
         if self._in_flight >= WINDOW and time.monotonic() - self._last_ack > ACK_TIMEOUT:
             self._in_flight = 0
         return self._in_flight < WINDOW or isinstance(self._queue[-1], StatusEvent)
 
+    def _take(self) -> list[tuple[StepEvent, float] | StatusEvent] | None:
+        with self._cond:
+            while not self._ready():
+                self._cond.wait(0.25)
+            if self._closed:
+                return None
+            items = list(self._queue)
+            self._queue.clear()
+            self._in_flight += 1
+            return items
+
     def _loop(self) -> None:
         done = False
-        while not done:
-            with self._cond:
-                while not self._ready():
-                    self._cond.wait(0.25)
-                items = list(self._queue)
-                self._queue.clear()
-                self._in_flight += 1
+        while not done and (items := self._take()) is not None:
             steps = [item for item in items if isinstance(item, tuple)]
             statuses = [item for item in items if isinstance(item, StatusEvent)]
             status = statuses[-1] if statuses else None
@@ -86,8 +110,31 @@ class FrameSender:
             if steps:
                 buffers = [png(event) for event, _ in steps]
                 self.encoded.extend(buffers)
-                self._send({"type": "frames", "frames": [frame_meta(e, t) for e, t in steps]}, buffers)
+                self._deliver({"type": "frames", "frames": [frame_meta(e, t) for e, t in steps]}, buffers)
             else:
                 with self._cond:
                     self._in_flight -= 1  # status-only batches travel as trait changes, unacknowledged
-            self._on_batch(self.run, [event for event, _ in steps], status)
+            self._guarded(self._on_batch, self.run, [event for event, _ in steps], status)
+
+    def _deliver(self, message: dict, buffers: list[bytes]) -> None:
+        for attempt, pause in enumerate((*RETRIES, None)):
+            if self._guarded(self._send, message, buffers):
+                if attempt:
+                    self._guarded(self._report, "")
+                return
+            if pause is None or self._closed:
+                break
+            time.sleep(pause)
+        self._guarded(self._report, "Sending frames to the browser failed; they are kept: re-run the cell to see them")
+        with self._cond:
+            self._in_flight = max(0, self._in_flight - 1)  # never acked: do not let it block the window
+
+    def _guarded(self, fn: Callable[..., None], *args: Any) -> bool:
+        """Run ``fn``; a failure is reported to the user, never fatal to this thread."""
+        try:
+            fn(*args)
+            return True
+        except Exception as exc:  # noqa: BLE001
+            if fn is not self._report:
+                self._guarded(self._report, f"Sending to the browser failed ({type(exc).__name__}: {exc}); retrying")
+            return False

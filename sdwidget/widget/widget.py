@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,17 +45,23 @@ class SamplerWidget(WidgetState):
         self._current: FrameSender | None = None
         self._history = History(self.runner.history.maxlen or 0 if self.runner else 0)
         self._saver = BackgroundSave(self._history, self._apply)
-        self._unobserve = None
+        self._unobserve: Callable[[], None] | None = None
+        self._send_report = ""
         if self.runner is not None:
             self.has_model = True
             self._unobserve = self.runner.observe(self._on_event)
         self.on_msg(self._on_message)
 
     def close(self) -> None:
-        """Stop listening to the runner and close the browser side; the runner and its runs stay."""
+        """Stop listening to the runner, end this widget's sender threads and close the browser
+        side; the runner and its runs stay, and the widget can be garbage-collected."""
         if self._unobserve is not None:
             self._unobserve()
             self._unobserve = None
+        for sender in list(self._senders.values()):
+            sender.close()
+        self._senders.clear()
+        self._current = None
         super().close()
 
     @property
@@ -71,9 +78,13 @@ class SamplerWidget(WidgetState):
 
     def add_gallery(self, gallery: Gallery | str | os.PathLike) -> Gallery:
         """Show a gallery (or the folder of one) in the history and view it; no model needed."""
-        gallery = gallery if isinstance(gallery, Gallery) else Gallery.load(gallery)
-        key = self._history.add_gallery(gallery)
-        self._apply({"runs": self._history.entries(), "view": key})
+        try:
+            gallery = gallery if isinstance(gallery, Gallery) else Gallery.load(gallery)
+            key = self._history.add_gallery(gallery)
+        except (OSError, ValueError) as exc:
+            self._apply({"message": f"Could not add the gallery: {exc}"})
+            raise
+        self._apply({"runs": self._history.entries(), "view": key, "message": ""})
         return gallery
 
     def save_gallery(self, run: int | None = None) -> Path:
@@ -110,7 +121,8 @@ class SamplerWidget(WidgetState):
         """On the runner thread: route to the run's sender, made at the run's first event."""
         sender = self._senders.get(event.run_id)
         if sender is None:
-            sender = self._senders[event.run_id] = FrameSender(event.run, self.send, self._on_batch)
+            sender = FrameSender(event.run, self.send, self._on_batch, self._report_sending)
+            self._senders[event.run_id] = sender
             self._current = sender
             self._history.add_run(event.run, sender.encoded)
         sender.push(event)
@@ -124,25 +136,37 @@ class SamplerWidget(WidgetState):
             state["runs"] = self._history.entries()
         self._apply(state)
 
+    def _report_sending(self, text: str) -> None:
+        """A sender's failure, shown as a message; cleared when sending works again."""
+        if text or self.message == self._send_report:
+            self._send_report = text
+            self._apply({"message": text})
+
     def _on_message(self, _widget: Any, content: Any, _buffers: list) -> None:
         try:
             kind, args = messages.parse(content)
-            if kind == "generate":
-                self.generate(args.pop("prompt"), **args)
-            elif kind == "guidance":
-                self.set_guidance(args["value"])
-            elif kind == "ack" and self._current is not None and args["run"] == self._current.run.id:
-                self._current.ack()
-            elif kind == "sync" and self._current is not None:
-                self._send_frames(self._current.run.id)
-            elif kind == "frames":
-                self._send_frames(args["run"])
-            elif kind == "save":
-                self._saver.start(args["run"], self.gallery_dir)
-            elif kind in ("pause", "resume", "stop"):
-                getattr(self, kind)()
+            self._handle(kind, args)
         except (TypeError, ValueError, RuntimeError, OSError) as exc:
             self._apply({"message": str(exc)})
+        else:
+            if kind in messages.USER_ACTIONS and self.message:
+                self._apply({"message": ""})  # the user's next action worked: the old refusal is stale
+
+    def _handle(self, kind: str, args: dict[str, Any]) -> None:
+        if kind == "generate":
+            self.generate(args.pop("prompt"), **args)
+        elif kind == "guidance":
+            self.set_guidance(args["value"])
+        elif kind == "ack" and self._current is not None and args["run"] == self._current.run.id:
+            self._current.ack()
+        elif kind == "sync" and self._current is not None:
+            self._send_frames(self._current.run.id)
+        elif kind == "frames":
+            self._send_frames(args["run"])
+        elif kind == "save":
+            self._saver.start(args["run"], self.gallery_dir)
+        elif kind in ("pause", "resume", "stop"):
+            getattr(self, kind)()
 
     def _send_frames(self, key: int) -> None:
         """A run's frames in one message, for a view that opened late or browses the history."""

@@ -1,0 +1,97 @@
+"""What a ``run.json`` may hold: every field typed and bounded, checked before anything is used.
+
+Galleries come from other people. A record that passes here has the shapes the rest of
+sdwidget reads (so no ``KeyError`` three calls later), counts no larger than a run can make,
+and only file names that ``save`` writes (no paths leading out of the folder).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
+
+from ..core import validate
+
+FORMAT = "sdwidget-gallery"
+VERSION = 1
+MAX_REQUESTS = 100_000
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Guidance = Annotated[float, Field(ge=0, le=validate.MAX_GUIDANCE, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Text = Annotated[StrictStr, Field(max_length=validate.MAX_PROMPT_CHARS)]
+Name = Annotated[StrictStr, Field(max_length=200)]
+StepFile = Annotated[StrictStr, Field(pattern=r"^steps/step-[0-9]{3,4}\.png$")]
+Status = Literal["pending", "running", "paused", "finished", "stopped", "failed"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Step(_Record):
+    step: StrictInt = Field(ge=0, lt=validate.MAX_STEPS)
+    total: StrictInt = Field(ge=1, le=validate.MAX_STEPS)
+    timestep: Finite
+    guidance: Guidance
+    cfg: StrictBool
+    elapsed: Seconds
+    duration: Seconds
+
+
+class Params(_Record):
+    model_config = ConfigDict(extra="allow")  # newer versions may record more; replays read these
+
+    prompt: Text
+    negative_prompt: Text | None
+    num_inference_steps: StrictInt = Field(ge=1, le=validate.MAX_STEPS)
+    guidance_scale: Guidance
+    seed: StrictInt = Field(ge=0, le=validate.MAX_SEED)
+    height: StrictInt = Field(ge=1, le=validate.MAX_SIDE)
+    width: StrictInt = Field(ge=1, le=validate.MAX_SIDE)
+    scheduler: Name
+    scheduler_config: dict[str, Any] | None = None
+    pipeline: Name | None = None
+    model: Text | None = None
+    guidance_schedule: Annotated[list[Guidance], Field(max_length=validate.MAX_STEPS)] | None = None
+
+
+class Files(_Record):
+    steps: Annotated[list[StepFile], Field(max_length=validate.MAX_STEPS)]
+    final: Literal["final.png"] | None
+    contact_sheet: Literal["contact-sheet.png"] | None = None
+    gif: Literal["steps.gif"] | None = None
+    webp: Literal["steps.webp"] | None = None
+    mp4: Literal["steps.mp4"] | None = None
+
+
+class RunRecord(_Record):
+    format: Literal["sdwidget-gallery"]
+    version: Literal[1]
+    run_id: StrictInt = Field(ge=1, le=2**31)
+    params: Params
+    status: Status
+    error: Annotated[StrictStr, Field(max_length=100_000)] | None
+    steps: Annotated[list[Step], Field(max_length=validate.MAX_STEPS)]
+    requests: Annotated[list[tuple[StrictInt, Guidance]], Field(max_length=MAX_REQUESTS)]
+    versions: dict[Name, Name]
+    files: Files | None = None
+
+    @model_validator(mode="after")
+    def _one_file_per_step(self) -> RunRecord:
+        if self.files is not None and len(self.files.steps) != len(self.steps):
+            raise ValueError(f"{len(self.steps)} step records but {len(self.files.steps)} step files")
+        return self
+
+
+def check(record: Any, where: str) -> None:
+    """Raise one ``ValueError`` naming ``where`` and the first few problems, or return."""
+    try:
+        RunRecord.model_validate(record)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, error['loc'])) or 'the record'}: {error['msg']}" for error in exc.errors()[:3]
+        )
+        more = f" (and {exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
+        raise ValueError(f"{where} is not a valid sdwidget gallery: {problems}{more}") from None
