@@ -118,12 +118,25 @@ def tiny_sdxl_pipeline(seed: int = 0, scheduler: str = "euler") -> Any:
 
 
 def make_scheduler(name: str) -> Any:
-    """One of diffusers' schedulers with SD 1.x's noise schedule: euler, ddim or dpm."""
-    from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler
+    """One of diffusers' schedulers with SD 1.x's noise schedule: ``euler``, ``euler-a`` (ancestral:
+    draws noise every step), ``ddim``, ``dpm`` (DPM++ 2M) or ``dpm-karras`` (DPM++ 2M Karras)."""
+    from diffusers import (
+        DDIMScheduler,
+        DPMSolverMultistepScheduler,
+        EulerAncestralDiscreteScheduler,
+        EulerDiscreteScheduler,
+    )
 
     config = {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "steps_offset": 1}
-    kinds = {"euler": EulerDiscreteScheduler, "ddim": DDIMScheduler, "dpm": DPMSolverMultistepScheduler}
-    return kinds[name](**config)
+    kinds = {
+        "euler": (EulerDiscreteScheduler, {}),
+        "euler-a": (EulerAncestralDiscreteScheduler, {}),
+        "ddim": (DDIMScheduler, {}),
+        "dpm": (DPMSolverMultistepScheduler, {}),
+        "dpm-karras": (DPMSolverMultistepScheduler, {"use_karras_sigmas": True}),
+    }
+    kind, extra = kinds[name]
+    return kind(**config, **extra)
 
 
 __all__ = ["make_scheduler", "tiny_sd_pipeline", "tiny_sdxl_pipeline", "tokenizer", "write_tokenizer"]

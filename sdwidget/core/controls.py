@@ -1,29 +1,43 @@
 """The one owner of a run's hand controls: requests from any thread, read at the step boundary.
 
-``Run``, ``Runner`` and ``SamplerWidget`` hand pause, resume, stop and guidance on to here. The
-state is one small machine under one condition — running ⇄ paused, either → stopping (final) —
-so no interleaving of calls from several threads can leave a stopped run paused.
+``Run``, ``Runner`` and ``SamplerWidget`` hand pause, resume, single steps, stop, pace, guidance
+and prompt edits on to here. The state is one small machine under one condition — running ⇄
+paused, either → stopping (final) — so no interleaving of calls from several threads can leave a
+stopped run paused. Waits (a pause, a slow pace) sleep on the condition and wake at once when
+any control changes.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from . import validate
+from .encode import Embeddings
+
+
+@dataclass(frozen=True)
+class PromptEdit:
+    """A prompt asked for during a run, encoded already; ``negative_prompt`` ``None`` keeps the old."""
+
+    prompt: str
+    negative_prompt: str | None
+    embeddings: Embeddings
 
 
 class Controls:
-    """Pause, stop and guidance requests for one run.
+    """Pause, single-step, stop, pace, breakpoint, guidance and prompt requests for one run."""
 
-    A paused run sleeps on the condition rather than polling; stopping wakes it to end.
-    """
-
-    def __init__(self) -> None:
+    def __init__(self, pause_at: Iterable[int] = (), pace: float | None = None) -> None:
         self._cond = threading.Condition()
-        self._paused = False
-        self._stopping = False
+        self._paused = self._stopping = self._step_once = False
+        self._pause_at = set(pause_at)
+        self._pace = pace
         self._guidance: float | None = None
+        self._prompt: PromptEdit | None = None
         self._recorded = 0
         self.requests: list[tuple[int, float]] = []
         """Guidance asked for by hand: (steps recorded at the time, value)."""
@@ -32,17 +46,38 @@ class Controls:
         """Hold at the next step boundary (ignored once stopping)."""
         with self._cond:
             self._paused = not self._stopping
+            self._cond.notify_all()
 
     def resume(self) -> None:
         with self._cond:
-            self._paused = False
+            self._paused = self._step_once = False
             self._cond.notify_all()
 
+    def step_once(self) -> None:
+        """Paused: run exactly one more step, then hold again. Running: hold at the next boundary."""
+        with self._cond:
+            if not self._stopping:
+                self._step_once, self._paused = self._paused, not self._paused
+                self._cond.notify_all()
+
     def stop(self) -> None:
-        """End at the next step boundary, waking a paused run; final."""
+        """End at the next step boundary, waking a paused or paced run; final."""
         with self._cond:
             self._stopping, self._paused = True, False
             self._cond.notify_all()
+
+    def set_pace(self, steps_per_second: Any) -> float | None:
+        """At most this many steps a second (``None``: full speed); the result never changes."""
+        pace = None if steps_per_second is None else validate.pace(steps_per_second)
+        with self._cond:
+            self._pace = pace
+            self._cond.notify_all()
+        return pace
+
+    def set_breakpoints(self, steps: Iterable[int]) -> None:
+        """Hold after each of these step counts (1-based: 10 holds once 10 steps have run)."""
+        with self._cond:
+            self._pause_at = set(steps)
 
     def set_guidance(self, value: Any) -> float:
         """Validate ``value`` and ask for it from the next step on; returns the validated value."""
@@ -51,6 +86,10 @@ class Controls:
             self._guidance = value
             self.requests.append((self._recorded, value))
         return value
+
+    def set_prompt(self, edit: PromptEdit) -> None:
+        with self._cond:
+            self._prompt = edit
 
     def recorded(self, steps: int) -> None:
         """The run has recorded ``steps`` steps (requests are stamped with it)."""
@@ -63,6 +102,11 @@ class Controls:
             value, self._guidance = self._guidance, None
             return value
 
+    def take_prompt(self) -> PromptEdit | None:
+        with self._cond:
+            edit, self._prompt = self._prompt, None
+            return edit
+
     @property
     def paused(self) -> bool:
         with self._cond:
@@ -73,6 +117,23 @@ class Controls:
         with self._cond:
             return self._stopping
 
+    def hold(self, steps: int) -> bool:
+        """At the boundary after ``steps`` steps: pause here if a breakpoint or a single step
+        says so; ``True`` when the run is to hold."""
+        with self._cond:
+            if self._step_once or steps in self._pause_at:
+                self._step_once, self._paused = False, not self._stopping
+            return self._paused
+
     def wait_until_resumed(self) -> None:
         with self._cond:
             self._cond.wait_for(lambda: not self._paused)
+
+    def wait_for_pace(self, since: float) -> None:
+        """Sleep until ``1/pace`` seconds after ``since`` (``time.perf_counter``), or until a
+        pause, a stop or a faster pace cuts the wait short."""
+        with self._cond:
+            while self._pace and not (self._paused or self._stopping):
+                left = since + 1.0 / self._pace - time.perf_counter()
+                if left <= 0 or not self._cond.wait(left):
+                    return

@@ -1,4 +1,4 @@
-"""The step callback: record the step, then honour pause, stop and guidance requests."""
+"""The step callback: record the step, then honour pace, holds, stop, prompt and guidance changes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from diffusers.callbacks import PipelineCallback
 
 from ..preview import Preview
 from .cfg import CfgSwitch
+from .controls import PromptEdit
 from .events import RunStatus, StepEvent
 from .finite import FiniteCheck
 from .plan import RunPlan
@@ -22,14 +23,21 @@ class StepHook(PipelineCallback):
     ``MultiPipelineCallbacks``; it must come first there to read each step as it ran.
 
     Work per step: one projection of the first latent to a thumbnail and its copy to the host.
-    Everything else (encoding, sending) is the observers' job, off this path.
+    Everything else (encoding, sending) is the observers' job, off this path. A branch's first
+    ``len(plan.shared)`` steps replay its parent: they are not paced, held or steered by hand
+    (a hand change waits for the first new step), so they come out as the parent's did.
     """
 
-    def __init__(self, run: Run, plan: RunPlan, cfg: CfgSwitch, preview: Preview, tap: X0Tap, show_x0: bool) -> None:
+    def __init__(
+        self, run: Run, plan: RunPlan, cfg: CfgSwitch, preview: Preview, tap: X0Tap, show_x0: bool,
+        prompts: dict[int, PromptEdit],
+    ) -> None:  # fmt: skip
+        """``prompts``: the plan's prompt changes, encoded, by the first step they condition."""
         super().__init__()
         self.run, self.controls, self.cfg = run, run.controls, cfg
         self.preview, self.tap, self.show_x0 = preview, tap, show_x0
         self.schedule, self.keep, self.stop_after = plan.schedule, plan.keep, plan.stop_after
+        self.shared, self.prompts = len(plan.shared), prompts
         self._tensor_inputs = ["latents", *cfg.names]
         self.final_latents: torch.Tensor | None = None
         self.finite = FiniteCheck()
@@ -42,47 +50,51 @@ class StepHook(PipelineCallback):
     def callback_fn(self, pipe: Any, step_index: int, timestep: Any, callback_kwargs: dict) -> dict:
         now = time.perf_counter()
         latents, x0 = callback_kwargs["latents"], self.tap.x0
-        total = pipe.num_timesteps
+        total, done = pipe.num_timesteps, step_index + 1
         shown = x0 if self.show_x0 and x0 is not None else latents
         self.run.emit(
             StepEvent(
-                run=self.run,
-                step=step_index,
-                total=total,
-                timestep=float(timestep),
-                guidance=float(pipe.guidance_scale),
-                cfg=self.cfg.active(pipe),
-                elapsed=now - self.started,
-                duration=now - self.last,
-                frame=self.preview.frame(shown),
+                run=self.run, step=step_index, total=total, timestep=float(timestep),
+                guidance=float(pipe.guidance_scale), cfg=self.cfg.active(pipe), elapsed=now - self.started,
+                duration=now - self.last, frame=self.preview.frame(shown),
             )
-        )
+        )  # fmt: skip
         self.finite.check(step_index, total, latents)  # the frame is recorded first: it shows the fault
         if self.keep is not None:
             self.keep.add(step_index, shown)
         self.final_latents = latents
-        if self.stop_after is not None and step_index + 1 >= self.stop_after:
+        if self.stop_after is not None and done >= self.stop_after:
             self.controls.stop()
-        if self.controls.paused:
+        last_step, by_hand = done >= total, done >= self.shared
+        if by_hand and not last_step:
+            self.controls.wait_for_pace(self.last)
+        if by_hand and self.controls.hold(done):
             self.run.emit(RunStatus.PAUSED)
             self.controls.wait_until_resumed()
             if not self.controls.stopping:
                 self.run.emit(RunStatus.RUNNING)
-        last_step = step_index + 1 >= total
         if self.controls.stopping and not last_step:
             pipe._interrupt = True
             if x0 is not None:
                 # Decoding the clean estimate rather than x_t keeps a usable partial image.
                 callback_kwargs["latents"] = self.final_latents = x0
-        guidance = self._next_guidance(pipe, step_index)
+        self._next_prompt(done, by_hand, callback_kwargs, latents.shape[0])
+        guidance = self._next_guidance(pipe, step_index, by_hand)
         if guidance is not None:
             self.cfg.apply(pipe, callback_kwargs, latents.shape[0], guidance)
         self.last = time.perf_counter()
         return callback_kwargs
 
-    def _next_guidance(self, pipe: Any, step_index: int) -> float | None:
+    def _next_prompt(self, step: int, by_hand: bool, kwargs: dict, batch: int) -> None:
+        """Condition step ``step`` on a planned prompt or, once steering is by hand, an edit."""
+        edit = (self.controls.take_prompt() if by_hand else None) or self.prompts.get(step)
+        if edit is not None:
+            self.cfg.swap_prompt(kwargs, batch, edit.embeddings, edit.negative_prompt is not None)
+            self.run.record_prompt(step, edit.prompt, edit.negative_prompt)
+
+    def _next_guidance(self, pipe: Any, step_index: int, by_hand: bool) -> float | None:
         """A hand-set value wins and ends any schedule: the user has taken over the curve."""
-        asked = self.controls.take_guidance()
+        asked = self.controls.take_guidance() if by_hand else None
         if asked is not None:
             self.schedule = None
             return asked

@@ -5,9 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from diffusers.callbacks import PipelineCallback
 
 from .latents import LatentStore
+from .outputs import OutputStore
+
+
+@dataclass(frozen=True)
+class PromptChange:
+    """From step ``step`` (0-based) on, the run is conditioned on ``prompt``; a ``negative_prompt``
+    of ``None`` keeps the one before."""
+
+    step: int
+    prompt: str
+    negative_prompt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -16,10 +28,20 @@ class RunPlan:
 
     schedule: list[float] | None = None
     """Guidance per step given in advance (a schedule or a replayed curve); a hand change ends it."""
+    prompts: tuple[PromptChange, ...] = ()
+    """Prompt changes given in advance (a replay's), in step order."""
     keep: LatentStore | None = None
     """Where to keep each step's latents for ``Run.decode_step``; ``None`` keeps none."""
+    outputs: OutputStore | None = None
+    """Where to keep each step's UNet output, so the run can be branched from."""
+    shared: list[torch.Tensor] = field(default_factory=list)
+    """A branch's parent's UNet outputs: these first steps are not computed again."""
     stop_after: int | None = None
     """Stop once this many steps have run (a stopped run's replay)."""
+    pause_at: frozenset[int] = frozenset()
+    """Hold once each of these step counts is reached (breakpoints, 1-based)."""
+    pace: float | None = None
+    """At most this many steps a second; ``None`` is full speed."""
     callbacks: list[PipelineCallback] = field(default_factory=list)
     """The user's own diffusers callbacks, chained after the step hook."""
     pipe_kwargs: dict[str, Any] = field(default_factory=dict)

@@ -20,6 +20,9 @@ class Recorded(Protocol):
     def guidance(self) -> list[float]: ...
 
     @property
+    def prompts(self) -> list[dict[str, Any]]: ...
+
+    @property
     def status(self) -> Any: ...
 
 
@@ -42,6 +45,12 @@ def replay_kwargs(source: Recorded, pipe: Any, overrides: dict[str, Any]) -> dic
         kwargs["stop_after"] = len(curve)
     if "num_inference_steps" in overrides and overrides["num_inference_steps"] != recorded_steps:
         kwargs.pop("stop_after", None)
+    if "prompt" not in overrides and "prompt_schedule" not in overrides and source.prompts:
+        # Prompt edits land on the same step, or at the same progress when the step count changes.
+        scale = (overrides.get("num_inference_steps", recorded_steps) or recorded_steps) / recorded_steps
+        kwargs["prompt_schedule"] = [
+            {**change, "step": max(1, round(change["step"] * scale))} for change in source.prompts
+        ]
     kwargs.update(overrides)
     if "guidance_schedule" not in overrides:
         full = curve + [curve[-1]] * (recorded_steps - len(curve))

@@ -12,7 +12,7 @@ from ..preview import Frame
 from . import validate
 from .controls import Controls
 from .events import RunStatus, StatusEvent, StepEvent
-from .latents import LatentStore
+from .plan import RunPlan
 
 
 class Run:
@@ -30,14 +30,16 @@ class Run:
         run_id: int,
         params: dict[str, Any],
         notify: Callable[[Any], None],
-        keep: LatentStore | None = None,
+        plan: RunPlan | None = None,
         decode: Callable[[torch.Tensor], Any] | None = None,
     ) -> None:
+        plan = plan or RunPlan()
         self.id = run_id
         self.params = params
         """What the run was started with: prompt, negative_prompt, num_inference_steps,
         guidance_scale, seed, height, width, scheduler (class name), scheduler_config, pipeline
-        (class name), model (name or path, if the pipeline was loaded), guidance_schedule."""
+        (class name), model (name or path, if the pipeline was loaded), guidance_schedule; for a
+        branch also parent (the run id) and branch_step (steps shared with it)."""
         self.status = RunStatus.PENDING
         self.steps: list[StepEvent] = []
         """One event per finished step, frame included, in order."""
@@ -47,8 +49,13 @@ class Run:
         """The latents ``image`` was decoded from."""
         self.error: BaseException | None = None
         self.traceback: str | None = None
-        self.controls = Controls()
-        self._notify, self._keep, self._decode = notify, keep, decode
+        self.prompts: list[dict[str, Any]] = []
+        """Prompt changes as applied: step (0-based, the first step conditioned on it), prompt,
+        negative_prompt (``None``: unchanged)."""
+        self.plan = plan
+        """How the run is driven (its schedule, pipeline arguments, callbacks, stores)."""
+        self.controls = Controls(plan.pause_at, plan.pace)
+        self._notify, self._keep, self._decode, self._outputs = notify, plan.keep, decode, plan.outputs
         self._thread: threading.Thread | None = None
 
     @property
@@ -74,6 +81,15 @@ class Run:
         """Steps whose latents were kept (``keep_latents=True``, within the runner's budget)."""
         return [] if self._keep is None else self._keep.steps
 
+    @property
+    def branchable(self) -> int:
+        """How many of its steps a branch of this run can share (their UNet outputs were kept)."""
+        return 0 if self._outputs is None else len(self._outputs)
+
+    def shared_outputs(self, steps: int) -> list[torch.Tensor]:
+        """The UNet outputs of the first ``steps`` steps, for a branch."""
+        return [] if self._outputs is None else self._outputs.first(steps)
+
     def decode_step(self, step: int) -> Any:
         """The full-size PIL image of a step's x0 estimate, decoded through the VAE (in float32
         for an fp16 VAE that asks for it, as SDXL's pipeline does)."""
@@ -97,9 +113,19 @@ class Run:
     def stop(self) -> None:
         self.controls.stop()
 
+    def step_once(self) -> None:
+        self.controls.step_once()
+
+    def set_pace(self, steps_per_second: Any) -> float | None:
+        return self.controls.set_pace(steps_per_second)
+
     def set_guidance(self, value: Any) -> float:
         """Ask for ``value`` from the next step on; returns the validated value."""
         return self.controls.set_guidance(value)
+
+    def record_prompt(self, step: int, prompt: str, negative_prompt: str | None) -> None:
+        """Step ``step`` (0-based) is the first conditioned on ``prompt`` (runner thread only)."""
+        self.prompts.append({"step": step, "prompt": prompt, "negative_prompt": negative_prompt})
 
     def emit(self, item: StepEvent | RunStatus) -> None:
         """Record a step or a status change and pass it to the observers (runner thread only)."""

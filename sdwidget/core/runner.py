@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
+from types import EllipsisType
 from typing import Any, Literal
 
 from diffusers.callbacks import PipelineCallback
 
 from ..preview import Preview, auto_preview
 from . import validate
-from .latents import LatentStore, decode_image
-from .params import check_extra, run_params
-from .plan import RunPlan
+from .branch import branch_kwargs
+from .controls import PromptEdit
+from .encode import encode_prompts
+from .latents import decode_image
+from .plan import PromptChange, RunPlan
+from .prepare import Budgets, prepare
 from .replay import Recorded, replay_kwargs
 from .run import Run
-from .schedule import Schedule, resolve
+from .schedule import Schedule
 from .threads import run_threads, use_threads
 from .work import execute
 
@@ -48,13 +53,15 @@ class Runner:
         thumbnail_size: int = 128,
         history: int = 16,
         latent_budget: int = 512 << 20,
+        branch_budget: int = 256 << 20,
         cpu_threads: int | None = None,
     ) -> None:
         """``preview``: how latents become thumbnails (default ``auto_preview(pipe, thumbnail_size)``;
         a given one keeps its own size); ``show``: preview the model's estimate of the finished
         image (``"x0"``) or the noisy latents as they are (``"latents"``); ``history``: how many
         recent runs ``history`` keeps; ``latent_budget``: bytes of per-step latents each run
-        started with ``keep_latents=True`` may keep; ``cpu_threads``: torch's CPU threads in a
+        started with ``keep_latents=True`` may keep; ``branch_budget``: bytes of UNet outputs each
+        run keeps so it can be branched from any step it kept; ``cpu_threads``: torch's CPU threads in a
         run's thread (default: 1 for small models on the CPU, where it is fastest, else torch's)."""
         validate.pipeline(pipe)
         if show not in ("x0", "latents"):
@@ -77,8 +84,13 @@ class Runner:
         """The current or most recent run."""
         self.history: deque[Run] = deque(maxlen=validate.integer("history", history, 1, 10_000))
         """Recent runs, oldest first; the oldest is dropped when it is full."""
-        self.latent_budget = validate.integer("latent_budget", latent_budget, 0, 1 << 40)
-        """Bytes of latents one run with ``keep_latents=True`` may keep."""
+        self.budgets = Budgets(
+            validate.integer("latent_budget", latent_budget, 0, 1 << 40),
+            validate.integer("branch_budget", branch_budget, 0, 1 << 40),
+        )
+        """Bytes one run may keep: latents (``keep_latents=True``) and UNet outputs (branching)."""
+        self.pace: float | None = None
+        """Steps per second for new runs (``set_pace``); ``None`` is full speed."""
         self.observer_error: str | None = None
         """The traceback of the last exception an observer raised (observers cannot stop a run)."""
 
@@ -106,37 +118,56 @@ class Runner:
         callbacks: Sequence[PipelineCallback] = (),
         *,
         guidance_schedule: Schedule | None = None,
+        prompt_schedule: Sequence[PromptChange | Mapping[str, Any]] = (),
         keep_latents: bool = False,
         stop_after: int | None = None,
+        pause_at: Iterable[int] = (),
+        pace: float | None | EllipsisType = ...,
         **pipe_kwargs: Any,
     ) -> Run:
         """Start a run in the background and return its handle at once.
 
         ``guidance_schedule``: the guidance of every step, as a list or a function of the step
         (0-based); its first value replaces ``guidance_scale``. A hand change during the run takes
-        over from it. ``keep_latents``: keep each step's latents for ``Run.decode_step``.
-        ``stop_after``: stop once that many steps have run.
+        over from it. ``prompt_schedule``: prompt changes at given steps (``PromptChange`` or
+        ``{"step", "prompt", "negative_prompt"}``), as ``set_prompt`` makes them by hand.
+        ``keep_latents``: keep each step's latents for ``Run.decode_step``. ``stop_after``: stop
+        once that many steps have run. ``pause_at``: hold once each of these step counts is
+        reached (1-based). ``pace``: steps per second (default: the runner's ``pace``).
         """
-        schedule = (
-            None if guidance_schedule is None else resolve(guidance_schedule, validate.steps(num_inference_steps))
+        params, plan = prepare(
+            self.pipe, self.budgets, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height,
+            width, callbacks, guidance_schedule=guidance_schedule, prompt_schedule=prompt_schedule,
+            keep_latents=keep_latents, stop_after=stop_after, pause_at=pause_at,
+            pace=self.pace if pace is ... else pace, pipe_kwargs=pipe_kwargs,
+        )  # fmt: skip
+        return self._launch(params, plan)
+
+    def branch(self, run: Run, step: int, **changes: Any) -> Run:
+        """Continue ``run`` from the end of its step ``step`` (1-based; 0 starts afresh) with
+        ``changes`` from step ``step + 1``: ``guidance_scale`` or ``guidance_schedule`` (a list
+        for the remaining steps or a function of the 0-based step), ``prompt`` and
+        ``negative_prompt``, ``pace``, ``pause_at``, ``keep_latents``, ``stop_after``. The
+        shared steps are not computed again (their UNet outputs are replayed), and the result is
+        exactly the run that a fresh start with the combined guidance and prompts would give.
+        A paused ``run`` is stopped first. Unchanged guidance stays at the value of step ``step``."""
+        with self._lock:
+            going = self.run is not None and not self.run.done
+        if going and self.run is run and run.controls.paused:
+            run.stop()
+            run.wait()
+        kwargs, shared = branch_kwargs(run, step, {"pace": self.pace, **changes}, self.budgets.outputs)
+        params, plan = prepare(
+            self.pipe, self.budgets, **kwargs, callbacks=run.plan.callbacks, pipe_kwargs=dict(run.plan.pipe_kwargs)
         )
-        if schedule is not None:
-            guidance_scale = schedule[0]
-        params = run_params(
-            self.pipe, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width
-        )
-        params["guidance_schedule"] = schedule
-        if stop_after is not None:
-            stop_after = validate.integer("stop_after", stop_after, 1, params["num_inference_steps"])
-        if not isinstance(keep_latents, bool):
-            raise TypeError(f"keep_latents must be True or False, got {type(keep_latents).__name__}")
-        check_extra(self.pipe, callbacks, pipe_kwargs)
-        keep = LatentStore(self.latent_budget) if keep_latents else None
-        plan = RunPlan(schedule, keep, stop_after, list(callbacks), pipe_kwargs)
+        params.update(parent=run.id, branch_step=len(shared))
+        return self._launch(params, dataclasses.replace(plan, shared=shared))
+
+    def _launch(self, params: dict[str, Any], plan: RunPlan) -> Run:
         with self._lock:
             if self.run is not None and not self.run.done:
                 raise RuntimeError(f"{self.run!r} is still going: stop() it or wait() for it first")
-            run = Run(next(self._ids), params, self._notify, plan.keep, partial(decode_image, self.pipe))
+            run = Run(next(self._ids), params, self._notify, plan, partial(decode_image, self.pipe))
             run._thread = threading.Thread(
                 target=self._work, args=(run, plan), name=f"sdwidget-run-{run.id}", daemon=True
             )
@@ -170,6 +201,30 @@ class Runner:
         """Stop the current run at its next step boundary; a stopped run keeps its partial image."""
         if self.run is not None:
             self.run.stop()
+
+    def step_once(self) -> None:
+        """Paused: run exactly one more step and hold again."""
+        if self.run is not None:
+            self.run.step_once()
+
+    def set_pace(self, steps_per_second: Any) -> float | None:
+        """At most this many steps a second for the current run and the next ones (``None``: full
+        speed). The wait sleeps at the step boundary; pause and stop cut it short; results are the same."""
+        self.pace = None if steps_per_second is None else validate.pace(steps_per_second)
+        if self.run is not None and not self.run.done:
+            self.run.set_pace(self.pace)
+        return self.pace
+
+    def set_prompt(self, prompt: Any, negative_prompt: Any = None) -> None:
+        """Condition the current run on ``prompt`` (and ``negative_prompt``, if given) from its
+        next step. Encoded here, on the caller's thread: the step boundary only swaps tensors."""
+        prompt = validate.prompt("prompt", prompt)
+        negative_prompt = validate.prompt("negative_prompt", negative_prompt, optional=True)
+        run = self.run
+        if run is None or run.done:
+            raise RuntimeError("no run is going: give the prompt to start() instead")
+        embeddings = encode_prompts(self.pipe, prompt, negative_prompt)
+        run.controls.set_prompt(PromptEdit(prompt, negative_prompt, embeddings))
 
     def set_guidance(self, value: Any) -> float:
         """Apply ``value`` to the current run from its next step (validated even with no run)."""

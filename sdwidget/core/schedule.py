@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from . import validate
+from .plan import PromptChange
 
 Schedule = Sequence[float] | Callable[[int], float]
 
@@ -36,3 +37,25 @@ def stretch(curve: Sequence[float], steps: int) -> list[float]:
     if steps == 1 or len(curve) == 1:
         return [curve[0]] * steps
     return [curve[round(i * (len(curve) - 1) / (steps - 1))] for i in range(steps)]
+
+
+def resolve_prompts(changes: Any, steps: int) -> tuple[PromptChange, ...]:
+    """Prompt changes given in advance, as ``PromptChange``s or mappings with ``step`` (0-based,
+    the first step conditioned on it, 1 ≤ step < steps), ``prompt`` and optional ``negative_prompt``."""
+    if isinstance(changes, str | bytes) or not isinstance(changes, Sequence):
+        raise TypeError(f"prompt_schedule must be a list of prompt changes, got {type(changes).__name__}")
+    out = []
+    for change in changes:
+        if isinstance(change, Mapping):
+            if set(change) - {"step", "prompt", "negative_prompt"}:
+                raise ValueError("a prompt change has step, prompt and negative_prompt, nothing else")
+            change = PromptChange(change.get("step"), change.get("prompt"), change.get("negative_prompt"))  # type: ignore[arg-type]
+        if not isinstance(change, PromptChange):
+            raise TypeError(f"a prompt change must be a PromptChange or a mapping, got {type(change).__name__}")
+        step = validate.integer("prompt change step", change.step, 1, steps - 1)
+        prompt = validate.prompt("prompt", change.prompt)
+        negative = validate.prompt("negative_prompt", change.negative_prompt, optional=True)
+        out.append(PromptChange(step, prompt, negative))  # type: ignore[arg-type]
+    if len({change.step for change in out}) != len(out):
+        raise ValueError("prompt_schedule changes the prompt twice at one step")
+    return tuple(sorted(out, key=lambda change: change.step))

@@ -55,6 +55,24 @@ def integer(name: str, value: Any, low: int, high: int) -> int:
     return value
 
 
+MAX_PACE = 1000.0
+
+
+def pace(value: Any, name: str = "pace") -> float:
+    """Steps per second, more than 0 and at most 1000."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(
+            f"{name} must be a number of steps per second or None, got {type(value).__name__} {shown(value)}"
+        )
+    try:
+        value = float(value)
+    except (OverflowError, ValueError):
+        raise ValueError(f"{name} must be at most {MAX_PACE:g} steps per second, got {shown(value)}") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_PACE):
+        raise ValueError(f"{name} must be more than 0 and at most {MAX_PACE:g} steps per second, got {value:g}")
+    return value
+
+
 def steps(value: Any, name: str = "num_inference_steps") -> int:
     return integer(name, value, 1, MAX_STEPS)
 

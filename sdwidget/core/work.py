@@ -10,9 +10,11 @@ from diffusers.callbacks import MultiPipelineCallbacks
 
 from ..preview import Preview
 from .cfg import CfgSwitch
+from .controls import PromptEdit
 from .encode import encode_prompts
 from .events import RunStatus
 from .hook import StepHook
+from .outputs import UnetTap
 from .plan import RunPlan
 from .run import Run
 from .x0 import X0Tap
@@ -26,11 +28,18 @@ def execute(pipe: Any, run: Run, plan: RunPlan, preview: Preview, show_x0: bool)
     p = run.params
     try:
         run.emit(RunStatus.RUNNING)
-        embeds, negatives = encode_prompts(pipe, p["prompt"], p["negative_prompt"])
-        with X0Tap(pipe.scheduler) as tap:
-            hook = StepHook(run, plan, CfgSwitch(pipe, negatives), preview, tap, show_x0)
+        first = encode_prompts(pipe, p["prompt"], p["negative_prompt"])
+        # Planned prompt changes are encoded now, so their step boundaries only swap tensors.
+        planned = {
+            change.step: PromptEdit(
+                change.prompt, change.negative_prompt, encode_prompts(pipe, change.prompt, change.negative_prompt)
+            )
+            for change in plan.prompts
+        }
+        with X0Tap(pipe.scheduler) as tap, UnetTap(pipe.unet, plan.outputs, plan.shared):
+            hook = StepHook(run, plan, CfgSwitch(pipe, first.uncond), preview, tap, show_x0, planned)
             out = pipe(
-                **embeds, **plan.pipe_kwargs, num_inference_steps=p["num_inference_steps"],
+                **first.call, **plan.pipe_kwargs, num_inference_steps=p["num_inference_steps"],
                 guidance_scale=p["guidance_scale"], height=p["height"], width=p["width"],
                 generator=torch.Generator("cpu").manual_seed(p["seed"]),
                 callback_on_step_end=MultiPipelineCallbacks([hook, *plan.callbacks]) if plan.callbacks else hook,

@@ -46,7 +46,8 @@ def read_gallery(folder: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise ValueError(f"{folder} is not a valid sdwidget gallery: {_short(exc)}") from None
     names = ("run_id", "params", "status", "steps", "error", "requests", "versions")
-    return {**{name: meta[name] for name in names}, "frames": frames, "image": image}
+    record = {name: meta[name] for name in names}
+    return {**record, "prompts": meta.get("prompts", []), "frames": frames, "image": image}
 
 
 class Budget:

@@ -36,6 +36,8 @@ class Gallery:
     error: str | None = None
     requests: list[list] = field(default_factory=list)
     """Guidance asked for by hand: [steps recorded at the time, value]."""
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    """Prompt changes as applied: step (the first conditioned on it), prompt, negative_prompt."""
     versions: dict[str, str] = field(default_factory=dict)
     """Package versions of the process that recorded the run."""
     folder: Path | None = None
@@ -55,7 +57,7 @@ class Gallery:
             steps=[{name: getattr(event, name) for name in STEP_FIELDS} for event in steps],
             frames=[event.frame.numpy().copy() for event in steps], image=run.image,
             error=None if run.error is None else f"{type(run.error).__name__}: {run.error}",
-            requests=[list(r) for r in run.requests], versions=versions(),
+            requests=[list(r) for r in run.requests], prompts=[dict(c) for c in run.prompts], versions=versions(),
         )  # fmt: skip
 
     def metadata(self) -> dict[str, Any]:
@@ -63,7 +65,7 @@ class Gallery:
         return {
             "format": schema.FORMAT, "version": schema.VERSION, "run_id": self.run_id, "params": self.params,
             "status": self.status, "error": self.error, "steps": self.steps, "requests": self.requests,
-            "versions": self.versions,
+            "prompts": self.prompts, "versions": self.versions,
         }  # fmt: skip
 
     def save(self, folder: str | os.PathLike) -> Path:
@@ -91,7 +93,7 @@ class Gallery:
 
 
 def _is_frame(frame: Any) -> bool:
-    shape = getattr(frame, "shape", ())
+    shape: tuple[int, ...] = tuple(getattr(frame, "shape", ()))
     if getattr(frame, "dtype", None) != np.uint8 or len(shape) != 3 or shape[2] != 3:
         return False
     return max(shape[:2]) <= MAX_FRAME_SIDE

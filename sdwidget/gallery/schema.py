@@ -40,6 +40,12 @@ class Step(_Record):
     duration: Seconds
 
 
+class PromptChange(_Record):
+    step: StrictInt = Field(ge=1, lt=validate.MAX_STEPS)
+    prompt: Text
+    negative_prompt: Text | None
+
+
 class Params(_Record):
     model_config = ConfigDict(extra="allow")  # newer versions may record more; replays read these
 
@@ -55,6 +61,8 @@ class Params(_Record):
     pipeline: Name | None = None
     model: Text | None = None
     guidance_schedule: Annotated[list[Guidance], Field(max_length=validate.MAX_STEPS)] | None = None
+    parent: StrictInt | None = Field(default=None, ge=1, le=2**31)
+    branch_step: StrictInt | None = Field(default=None, ge=0, le=validate.MAX_STEPS)
 
 
 class Files(_Record):
@@ -75,6 +83,7 @@ class RunRecord(_Record):
     error: Annotated[StrictStr, Field(max_length=100_000)] | None
     steps: Annotated[list[Step], Field(max_length=validate.MAX_STEPS)]
     requests: Annotated[list[tuple[StrictInt, Guidance]], Field(max_length=MAX_REQUESTS)]
+    prompts: Annotated[list[PromptChange], Field(max_length=validate.MAX_STEPS)] = []
     versions: dict[Name, Name]
     files: Files | None = None
 

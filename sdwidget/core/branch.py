@@ -1,0 +1,66 @@
+"""A branch's arguments: the parent's curve and prompts up to the branch step, the changes after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from . import validate
+from .run import Run
+from .schedule import resolve
+
+CHANGES = {"guidance_scale", "guidance_schedule", "prompt", "negative_prompt"} | {
+    "pace",
+    "pause_at",
+    "keep_latents",
+    "stop_after",
+}
+
+
+def branch_kwargs(
+    run: Run, step: Any, changes: dict[str, Any], budget: int
+) -> tuple[dict[str, Any], list[torch.Tensor]]:
+    """(``prepare`` keyword arguments, the parent's UNet outputs for the shared steps)."""
+    unknown = set(changes) - CHANGES
+    if unknown:
+        raise TypeError(f"branch() takes {', '.join(sorted(CHANGES))}; not {', '.join(sorted(unknown))}")
+    step = validate.integer("step", step, 0, len(run.steps))
+    if step > run.branchable:
+        raise ValueError(
+            f"{run!r} can be branched from its first {run.branchable} steps only: it kept the UNet outputs of "
+            f"those within its branch budget ({budget >> 20} MiB); raise Runner(branch_budget=...) to go further"
+        )
+    p, total = run.params, run.params["num_inference_steps"]
+    before = run.guidance[:step]
+    if "guidance_schedule" in changes:
+        schedule = changes["guidance_schedule"]
+        after = (
+            resolve(lambda i: schedule(step + i), total - step)
+            if callable(schedule)
+            else resolve(schedule, total - step)
+        )
+    else:
+        held = before[-1] if before else p["guidance_scale"]
+        after = [validate.guidance(changes.get("guidance_scale", held))] * (total - step)
+    prompts = [change for change in run.prompts if change["step"] < step]
+    first_prompt, first_negative = p["prompt"], p["negative_prompt"]
+    if "prompt" in changes or "negative_prompt" in changes:
+        current = prompts[-1] if prompts else {"prompt": p["prompt"]}
+        change = {
+            "step": step,
+            "prompt": changes.get("prompt", current["prompt"]),
+            "negative_prompt": changes.get("negative_prompt"),
+        }
+        if step == 0:
+            first_prompt, first_negative = change["prompt"], changes.get("negative_prompt", first_negative)
+        else:
+            prompts.append(change)
+    kwargs = {
+        "prompt": first_prompt, "negative_prompt": first_negative, "num_inference_steps": total,
+        "guidance_scale": (before + after)[0], "seed": p["seed"], "height": p["height"], "width": p["width"],
+        "guidance_schedule": before + after, "prompt_schedule": prompts,
+        "keep_latents": changes.get("keep_latents", False), "stop_after": changes.get("stop_after"),
+        "pause_at": changes.get("pause_at", ()), "pace": changes.get("pace"),
+    }  # fmt: skip
+    return kwargs, run.shared_outputs(step)

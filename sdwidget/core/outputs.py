@@ -1,0 +1,85 @@
+"""The UNet's output of every step, kept so that a branch can go back to any step for free.
+
+A step's UNet output, fed back through the same scheduler with the same generator, gives the same
+latents, the same multistep state (DPM++) and the same drawn noise (ancestral samplers) as the
+step that made it. So a branch re-enters the pipeline's loop from step 0 and, for the steps it
+shares with its parent, returns the recorded output instead of calling the UNet: the scheduler and
+generator state come back exactly, whatever the scheduler, at the cost of its arithmetic alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import torch
+
+
+class OutputStore:
+    """The UNet outputs of a run's first steps, within a byte budget; keeping stops (rather than
+    evicting) once the budget is used, so a run can always go back as far as it kept."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self.full = False
+        self._outputs: list[torch.Tensor] = []
+        self._lock = threading.Lock()
+
+    def add(self, output: torch.Tensor) -> None:
+        size = output.numel() * output.element_size()
+        with self._lock:
+            if self.full or self.used + size > self.budget:
+                self.full = True
+                return
+            self._outputs.append(output.detach().clone())
+            self.used += size
+
+    def first(self, steps: int) -> list[torch.Tensor]:
+        with self._lock:
+            return self._outputs[:steps]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._outputs)
+
+
+class UnetTap:
+    """Wraps the denoiser's ``forward`` for one pipeline call: the first ``len(replay)`` calls
+    return those outputs without running it; later calls run it and add their output to ``store``.
+
+    The instance's own ``forward`` (accelerate's offload hooks put one there) is kept and put back.
+    """
+
+    def __init__(self, denoiser: Any, store: OutputStore | None, replay: list[torch.Tensor]) -> None:
+        self.denoiser, self.store, self.replay = denoiser, store, replay
+        self.calls = 0
+
+    def __enter__(self) -> UnetTap:
+        self._own = self.denoiser.__dict__.get("forward")
+        original = self.denoiser.forward
+
+        def forward(*args: Any, return_dict: bool = True, **kwargs: Any) -> Any:
+            step, self.calls = self.calls, self.calls + 1
+            if step < len(self.replay):
+                sample = self.replay[step]
+                return (sample,) if not return_dict else type(self)._wrap(sample)
+            out = original(*args, return_dict=return_dict, **kwargs)
+            if self.store is not None:
+                self.store.add(out[0] if not return_dict else out.sample)
+            return out
+
+        self.denoiser.forward = forward
+        return self
+
+    @staticmethod
+    def _wrap(sample: torch.Tensor) -> Any:
+        from diffusers.models.unets.unet_2d_condition import UNet2DConditionOutput
+
+        return UNet2DConditionOutput(sample=sample)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._own is None:
+            del self.denoiser.forward
+        else:
+            self.denoiser.forward = self._own
