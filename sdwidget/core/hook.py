@@ -37,7 +37,7 @@ class StepHook(PipelineCallback):
         self.run, self.controls, self.cfg = run, run.controls, cfg
         self.preview, self.tap, self.show_x0 = preview, tap, show_x0
         self.schedule, self.keep, self.stop_after = plan.schedule, plan.keep, plan.stop_after
-        self.shared, self.prompts = len(plan.shared), prompts
+        self.shared, self.shared_frames, self.prompts = len(plan.shared), plan.shared_frames, prompts
         self._tensor_inputs = ["latents", *cfg.names]
         self.final_latents: torch.Tensor | None = None
         self.finite = FiniteCheck()
@@ -52,14 +52,17 @@ class StepHook(PipelineCallback):
         latents, x0 = callback_kwargs["latents"], self.tap.x0
         total, done = pipe.num_timesteps, step_index + 1
         shown = x0 if self.show_x0 and x0 is not None else latents
+        shared = step_index < len(self.shared_frames)
+        frame = self.shared_frames[step_index] if shared else self.preview.frame(shown)
         self.run.emit(
             StepEvent(
                 run=self.run, step=step_index, total=total, timestep=float(timestep),
                 guidance=float(pipe.guidance_scale), cfg=self.cfg.active(pipe), elapsed=now - self.started,
-                duration=now - self.last, frame=self.preview.frame(shown),
+                duration=now - self.last, frame=frame,
             )
         )  # fmt: skip
-        self.finite.check(step_index, total, latents)  # the frame is recorded first: it shows the fault
+        if not shared:  # the parent checked its own steps
+            self.finite.check(step_index, total, latents)  # the frame is recorded first: it shows the fault
         if self.keep is not None:
             self.keep.add(step_index, shown)
         self.final_latents = latents

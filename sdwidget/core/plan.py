@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from diffusers.callbacks import PipelineCallback
 
+from ..preview import Frame
 from .latents import LatentStore
 from .outputs import OutputStore
 
@@ -36,6 +37,8 @@ class RunPlan:
     """Where to keep each step's UNet output, so the run can be branched from."""
     shared: list[torch.Tensor] = field(default_factory=list)
     """A branch's parent's UNet outputs: these first steps are not computed again."""
+    shared_frames: list[Frame] = field(default_factory=list)
+    """The parent's thumbnails of those steps, shown again rather than made again."""
     stop_after: int | None = None
     """Stop once this many steps have run (a stopped run's replay)."""
     pause_at: frozenset[int] = frozenset()

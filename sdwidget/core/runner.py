@@ -161,7 +161,7 @@ class Runner:
             self.pipe, self.budgets, **kwargs, callbacks=run.plan.callbacks, pipe_kwargs=dict(run.plan.pipe_kwargs)
         )
         params.update(parent=run.id, branch_step=len(shared))
-        return self._launch(params, dataclasses.replace(plan, shared=shared))
+        return self._launch(params, dataclasses.replace(plan, shared=shared, shared_frames=run.frames[: len(shared)]))
 
     def _launch(self, params: dict[str, Any], plan: RunPlan) -> Run:
         with self._lock:
