@@ -189,3 +189,17 @@ def test_prompt_edits_are_checked_and_need_a_run(sd_pipe):
     with pytest.raises(ValueError, match="pause_at must be between 1 and 10"):
         runner.start(PROMPT, pause_at=[11], **ARGS)
     assert threading.active_count() >= 1
+
+
+def test_planned_guidance_of_later_steps_applies_at_those_steps_exactly(sd_pipe):
+    runner = runner_for(sd_pipe)
+    undo = at_step(runner, 1, lambda run: run.plan_guidance({4: 0.8, 5: 0.8, 6: 5.0, 8: 9.0}))
+    run = runner.generate(PROMPT, guidance_scale=5.0, **ARGS)
+    undo()
+    guidance = [5.0] * 4 + [0.8, 0.8] + [5.0] * 2 + [9.0] * 2
+    assert run.guidance == guidance and [s.cfg for s in run.steps] == [g > 1 for g in guidance]
+    assert run.requests == [(4, 0.8), (5, 0.8), (6, 5.0), (8, 9.0)], "recorded as hand requests"
+    expected = reference_loop(sd_pipe, sd_conditioning, guidance, [PROMPT] * STEPS, [NEGATIVE] * STEPS)
+    assert torch.allclose(run.latents, expected, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="planned step must be between 10"):
+        run.controls.plan_guidance({3: 2.0})

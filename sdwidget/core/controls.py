@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,7 @@ class Controls:
         self._pause_at = set(pause_at)
         self._pace = pace
         self._guidance: float | None = None
+        self._planned: dict[int, float] = {}
         self._prompt: PromptEdit | None = None
         self._recorded = 0
         self.requests: list[tuple[int, float]] = []
@@ -87,6 +88,22 @@ class Controls:
             self.requests.append((self._recorded, value))
         return value
 
+    def plan_guidance(self, values: Mapping[int, Any]) -> dict[int, float]:
+        """Set the guidance of later steps (0-based step → value), as dragging the curve does; a
+        value for a step already run is refused. Each is applied, and recorded as a hand request,
+        when its step comes; a slider change meanwhile wins from the next step on."""
+        if not isinstance(values, Mapping):
+            raise TypeError(f"planned guidance must map steps to values, got {type(values).__name__}")
+        with self._cond:
+            first = self._recorded
+        checked = {
+            validate.integer("planned step", step, first, validate.MAX_STEPS - 1): validate.guidance(value)
+            for step, value in values.items()
+        }
+        with self._cond:
+            self._planned.update(checked)
+        return checked
+
     def set_prompt(self, edit: PromptEdit) -> None:
         with self._cond:
             self._prompt = edit
@@ -96,11 +113,18 @@ class Controls:
         with self._cond:
             self._recorded = steps
 
-    def take_guidance(self) -> float | None:
-        """The newest requested guidance, once; ``None`` when nothing new was asked for."""
+    def take_guidance(self, step: int) -> float | None:
+        """The guidance asked for step ``step`` (0-based), once: the newest slider value, else a
+        planned one (recorded as a hand request now); ``None`` when nothing was asked for."""
         with self._cond:
             value, self._guidance = self._guidance, None
-            return value
+            if value is not None:
+                self._planned = {k: v for k, v in self._planned.items() if k > step}
+                return value
+            planned = self._planned.pop(step, None)
+            if planned is not None:
+                self.requests.append((self._recorded, planned))
+            return planned
 
     def take_prompt(self) -> PromptEdit | None:
         with self._cond:

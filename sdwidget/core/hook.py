@@ -97,7 +97,7 @@ class StepHook(PipelineCallback):
 
     def _next_guidance(self, pipe: Any, step_index: int, by_hand: bool) -> float | None:
         """A hand-set value wins and ends any schedule: the user has taken over the curve."""
-        asked = self.controls.take_guidance() if by_hand else None
+        asked = self.controls.take_guidance(step_index + 1) if by_hand else None
         if asked is not None:
             self.schedule = None
             return asked

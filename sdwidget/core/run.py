@@ -123,6 +123,10 @@ class Run:
         """Ask for ``value`` from the next step on; returns the validated value."""
         return self.controls.set_guidance(value)
 
+    def plan_guidance(self, values: Any) -> dict[int, float]:
+        """Set the guidance of later steps (0-based step → value); see ``Controls.plan_guidance``."""
+        return self.controls.plan_guidance(values)
+
     def record_prompt(self, step: int, prompt: str, negative_prompt: str | None) -> None:
         """Step ``step`` (0-based) is the first conditioned on ``prompt`` (runner thread only)."""
         self.prompts.append({"step": step, "prompt": prompt, "negative_prompt": negative_prompt})
