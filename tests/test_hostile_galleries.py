@@ -208,7 +208,7 @@ def test_the_widget_refuses_a_bad_gallery_and_keeps_its_history(base, folder):
 def test_after_a_bad_gallery_the_widget_still_streams_a_run(sd_pipe, folder):
     """Guards against a gallery record without a seed breaking ``runs`` and so killing the
     frame sender of every later run (status stuck on running)."""
-    widget = SamplerWidget(sd_pipe)
+    widget = SamplerWidget(sd_pipe, pace=0)
     browser = Browser(widget)
     edit(folder, lambda m: m["params"].pop("seed"))
     with pytest.raises(ValueError):
@@ -259,7 +259,7 @@ def test_a_failed_save_removes_the_parent_folders_it_made(sd_pipe, tmp_path, mon
     """Guards against a failed write leaving ``a/b/c`` behind after removing only its temporary folder."""
     from sdwidget.gallery import export
 
-    widget = SamplerWidget(sd_pipe, gallery_dir=str(tmp_path / "a" / "b" / "c"))
+    widget = SamplerWidget(sd_pipe, pace=0, gallery_dir=str(tmp_path / "a" / "b" / "c"))
     browser = Browser(widget)
     run = finished_run(widget, browser)
 
@@ -280,7 +280,7 @@ def test_a_refused_rename_is_reported_as_a_permission_problem(sd_pipe, tmp_path,
 
     gallery_dir = tmp_path / "galleries"
     gallery_dir.mkdir()
-    widget = SamplerWidget(sd_pipe, gallery_dir=str(gallery_dir))
+    widget = SamplerWidget(sd_pipe, pace=0, gallery_dir=str(gallery_dir))
     browser = Browser(widget)
     run = finished_run(widget, browser)
 

@@ -105,7 +105,7 @@ def hostile(rng):
 def test_thousands_of_hostile_messages_during_a_run_are_all_refused_visibly(sd_pipe):
     """Guards against a message escaping ``_on_message``, a silent refusal, a hostile value
     reaching the run, a lost frame, and a refusal message that is never cleared."""
-    widget = SamplerWidget(sd_pipe)
+    widget = SamplerWidget(sd_pipe, pace=0)
     browser = Browser(widget)
     gates = [threading.Event() for _ in range(3)]
     for step, gate in zip((2, 5, 8), gates, strict=True):  # the run goes on, in stages, while messages arrive
@@ -224,7 +224,7 @@ def test_pause_and_stop_racing_at_a_pause_always_end_the_run(sd_pipe):
 
 def test_two_hundred_runs_leak_no_thread_and_no_run(sd_pipe):
     """Guards against sender or run threads, and runs, that outlive their use."""
-    widget = SamplerWidget(Runner(sd_pipe, history=4))
+    widget = SamplerWidget(Runner(sd_pipe, history=4), pace=0)
     browser = Browser(widget)
     for i in range(200):
         run = browser_run(widget, browser, prompt="a soak", steps=2, seed=i)
@@ -305,7 +305,7 @@ def test_a_base_exception_from_a_callback_ends_the_run(runner, exc):
 def test_a_failing_send_is_reported_and_sending_recovers(sd_pipe):
     """Guards against the frame sender's thread dying at the first OSError: frames lost and the
     status stuck on running, with nothing said."""
-    widget = SamplerWidget(sd_pipe)
+    widget = SamplerWidget(sd_pipe, pace=0)
     browser, seen = Browser(widget, failures=3), []
     widget.observe(lambda change: seen.append(change["new"]), "message")
     run = browser_run(widget, browser, steps=8)
@@ -325,7 +325,7 @@ def test_nan_from_the_unet_fails_the_run_at_the_step_it_appeared(runner, sd_pipe
 
 
 def use_and_close(pipe_or_runner, seed):
-    widget = SamplerWidget(pipe_or_runner)
+    widget = SamplerWidget(pipe_or_runner, pace=0)
     assert browser_run(widget, Browser(widget), steps=2, seed=seed).status is RunStatus.FINISHED
     widget.close()
     return weakref.ref(widget)

@@ -45,7 +45,7 @@ GENERATE = {"type": "generate", "prompt": "a red star", "negative_prompt": "", "
 
 
 def test_browser_generate_streams_one_png_per_step_and_sets_state(sd_pipe):
-    widget = SamplerWidget(sd_pipe)
+    widget = SamplerWidget(sd_pipe, pace=0)
     browser = Browser(widget)
     browser.say(GENERATE)
     run = widget.runner.run
@@ -60,7 +60,7 @@ def test_browser_generate_streams_one_png_per_step_and_sets_state(sd_pipe):
 
 
 def test_guidance_from_the_browser_applies_at_the_next_step(sd_pipe):
-    widget = SamplerWidget(sd_pipe)
+    widget = SamplerWidget(sd_pipe, pace=0)
     browser = Browser(widget)
     gate = threading.Event()
     at_step(widget.runner, 3, lambda run: gate.wait(10))
@@ -87,7 +87,7 @@ HOSTILE = [
 
 
 def test_hostile_messages_are_refused_visibly_and_the_run_goes_on(sd_pipe):
-    widget = SamplerWidget(sd_pipe)
+    widget = SamplerWidget(sd_pipe, pace=0)
     browser = Browser(widget)
     browser.say({**GENERATE, "steps": 30})
     for content in HOSTILE:
@@ -104,7 +104,7 @@ def test_hostile_messages_are_refused_visibly_and_the_run_goes_on(sd_pipe):
 
 
 def test_a_stalled_browser_gets_batches_and_loses_no_frame(sd_pipe):
-    widget = SamplerWidget(sd_pipe)
+    widget = SamplerWidget(sd_pipe, pace=0)
     browser = Browser(widget, ack=False)
     browser.say({**GENERATE, "steps": 20})
     widget.runner.run.wait()
@@ -116,7 +116,7 @@ def test_a_stalled_browser_gets_batches_and_loses_no_frame(sd_pipe):
 
 
 def test_a_late_view_gets_the_history_once_on_request(sd_pipe):
-    widget = SamplerWidget(sd_pipe)
+    widget = SamplerWidget(sd_pipe, pace=0)
     browser = Browser(widget)
     browser.say(GENERATE)
     widget.runner.run.wait()
@@ -128,7 +128,7 @@ def test_a_late_view_gets_the_history_once_on_request(sd_pipe):
 
 
 def test_pause_and_stop_from_the_browser(sd_pipe):
-    widget = SamplerWidget(sd_pipe)
+    widget = SamplerWidget(sd_pipe, pace=0)
     browser = Browser(widget)
     at_step(widget.runner, 2, lambda run: run.pause())
     browser.say({**GENERATE, "steps": 20})
@@ -160,7 +160,7 @@ def finished_run(widget, browser, **fields):
 
 
 def test_save_gallery_button_writes_under_the_kernel_chosen_folder(sd_pipe, tmp_path):
-    widget = SamplerWidget(sd_pipe, gallery_dir=str(tmp_path / "galleries"))
+    widget = SamplerWidget(sd_pipe, pace=0, gallery_dir=str(tmp_path / "galleries"))
     browser = Browser(widget)
     run = finished_run(widget, browser)
     browser.say({"type": "save", "run": run.id})
@@ -180,7 +180,7 @@ def test_saving_one_run_twice_in_a_second_writes_a_second_folder(sd_pipe, tmp_pa
     from sdwidget.widget import history as _history
 
     monkeypatch.setattr(_history.time, "strftime", lambda _format: "20261124-120000")
-    widget = SamplerWidget(sd_pipe, gallery_dir=str(tmp_path))
+    widget = SamplerWidget(sd_pipe, pace=0, gallery_dir=str(tmp_path))
     run = finished_run(widget, Browser(widget))
     first, second = widget.save_gallery(), widget.save_gallery()
     assert first.name == f"20261124-120000-run{run.id}-a-red-star" and second.name == first.name + "-2"
@@ -188,7 +188,7 @@ def test_saving_one_run_twice_in_a_second_writes_a_second_folder(sd_pipe, tmp_pa
 
 
 def test_save_gallery_runs_off_the_message_handler_so_a_live_run_keeps_streaming(sd_pipe, tmp_path, monkeypatch):
-    widget = SamplerWidget(sd_pipe, gallery_dir=str(tmp_path / "galleries"))
+    widget = SamplerWidget(sd_pipe, pace=0, gallery_dir=str(tmp_path / "galleries"))
     browser = Browser(widget)
     first = finished_run(widget, browser)
     release, real_save = threading.Event(), Gallery.save
@@ -210,7 +210,7 @@ def test_save_gallery_runs_off_the_message_handler_so_a_live_run_keeps_streaming
 def test_a_failed_save_is_shown_in_the_widget_and_the_button_is_free_again(sd_pipe, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    widget = SamplerWidget(sd_pipe, gallery_dir=str(blocker))
+    widget = SamplerWidget(sd_pipe, pace=0, gallery_dir=str(blocker))
     browser = Browser(widget)
     run = finished_run(widget, browser)
     browser.say({"type": "save", "run": run.id})
@@ -224,7 +224,7 @@ def test_a_failed_save_is_shown_in_the_widget_and_the_button_is_free_again(sd_pi
 
 
 def test_history_lists_runs_and_sends_any_run_frames_on_request(sd_pipe):
-    widget = SamplerWidget(sd_pipe)
+    widget = SamplerWidget(sd_pipe, pace=0)
     browser = Browser(widget)
     first = finished_run(widget, browser, guidance=3.0)
     second = finished_run(widget, browser, guidance=6.0, steps=5)
@@ -240,7 +240,7 @@ def test_history_lists_runs_and_sends_any_run_frames_on_request(sd_pipe):
 
 
 def test_history_keeps_as_many_runs_as_the_runner(sd_pipe):
-    widget = SamplerWidget(Runner(sd_pipe, history=2))
+    widget = SamplerWidget(Runner(sd_pipe, history=2), pace=0)
     browser = Browser(widget)
     runs = [finished_run(widget, browser, steps=2) for _ in range(3)]
     assert [r["key"] for r in widget.runs] == [runs[1].id, runs[2].id]
@@ -268,7 +268,7 @@ def test_a_gallery_shows_without_a_model(sd_pipe, tmp_path):
 
 def test_kernel_state_reaches_every_front_end_as_an_update_message(sd_pipe):
     """Trait assignment sends ``update``; ``set_state`` sent only ``echo_update``, which marimo drops."""
-    widget = SamplerWidget(sd_pipe)
+    widget = SamplerWidget(sd_pipe, pace=0)
     Browser(widget)
     sent, send = [], widget.comm.send
     widget.comm.send = lambda data=None, buffers=None, **kw: (sent.append(data), send(data=data, buffers=buffers, **kw))
@@ -283,9 +283,57 @@ def test_kernel_state_reaches_every_front_end_as_an_update_message(sd_pipe):
 
 def test_close_unsubscribes_from_the_runner(sd_pipe):
     runner = Runner(sd_pipe)
-    widget = SamplerWidget(runner)
+    widget = SamplerWidget(runner, pace=0)
     assert widget._on_event in runner._observers
     widget.close()
     assert widget._on_event not in runner._observers
     runner.generate("a red star", num_inference_steps=2, seed=1)
     assert widget.step == 0 and widget._senders == {}
+
+
+def test_steering_from_the_browser_pace_breakpoints_single_step_prompt_plan_branch_decode(sd_pipe):
+    widget = SamplerWidget(sd_pipe, pace=0)
+    browser = Browser(widget)
+    browser.say({"type": "pace", "value": 200})
+    assert widget.pace == 200.0 and widget.runner.pace == 200.0
+    browser.say({"type": "breakpoints", "steps": [3]})
+    browser.say({**GENERATE, "steps": 8})
+    run = widget.runner.run
+    wait_for(lambda: run.status is RunStatus.PAUSED and len(run.steps) == 3)
+    browser.say({"type": "step"})
+    wait_for(lambda: run.status is RunStatus.PAUSED and len(run.steps) == 4)
+    browser.say({"type": "prompt", "prompt": "a blue ring"})
+    browser.say({"type": "plan", "start": 6, "values": [1.0, 9.0]})
+    browser.say({"type": "resume"})
+    run.wait()
+    assert widget.message == "" and run.status is RunStatus.FINISHED
+    assert run.prompts == [{"step": 4, "prompt": "a blue ring", "negative_prompt": None}]
+    assert run.guidance == [5.0] * 6 + [1.0, 9.0]
+    browser.say({"type": "pace", "value": None})
+    assert widget.pace == 0.0 and widget.runner.pace is None
+    browser.say({"type": "branch", "run": run.id, "step": 4, "guidance": 2.0})
+    child = widget.runner.run
+    child.wait()
+    assert child is not run and child.params["parent"] == run.id and child.guidance == [5.0] * 4 + [2.0] * 4
+    wait_for(lambda: widget.run_id == child.id and widget.status == "finished")
+    browser.say({"type": "decode", "run": child.id, "step": 7})
+    wait_for(lambda: any(msg["type"] == "decoded" for msg, _ in browser.messages))
+    (msg, (png,)) = next((m, b) for m, b in browser.messages if m["type"] == "decoded")
+    decoded = np.asarray(Image.open(io.BytesIO(png)))
+    assert msg == {"type": "decoded", "run": child.id, "step": 7}
+    assert np.array_equal(decoded, np.asarray(child.decode_step(7))), "the exact decode of that step"
+
+
+def test_steering_refusals_name_the_control(sd_pipe):
+    widget = SamplerWidget(sd_pipe, pace=0)
+    browser = Browser(widget)
+    for message, words in [
+        ({"type": "plan", "start": 2, "values": [3.0]}, "Guidance curve: no run is going"),
+        ({"type": "pace", "value": -1}, "Pace must be more than 0"),
+        ({"type": "breakpoints", "steps": [0]}, "Breakpoints must be between 1"),
+        ({"type": "branch", "run": 99, "step": 1}, "no run 99"),
+        ({"type": "prompt", "prompt": "x"}, "no run is going"),
+        ({"type": "decode", "run": 1, "step": 0}, "no run 1"),
+    ]:
+        browser.say(message)
+        assert words in widget.message, (message, widget.message)

@@ -1,8 +1,9 @@
 """Checking what the browser sends: every message is untrusted until it passes here.
 
 One rule for every kind: a message is an object whose ``type`` is known and whose other fields
-are exactly the ones that kind takes, each validated; anything else is refused with a
-``TypeError``/``ValueError`` that names the control the user touched.
+are exactly the ones that kind takes (optional ones may be left out or null), each validated;
+anything else is refused with a ``TypeError``/``ValueError`` that names the control the user
+touched.
 """
 
 from __future__ import annotations
@@ -13,23 +14,33 @@ from ..core import validate
 
 # Each kind and the fields it takes.
 FIELDS: dict[str, frozenset[str]] = {
-    "generate": frozenset({"prompt", "negative_prompt", "steps", "seed", "guidance"}),
+    "generate": frozenset({"prompt", "negative_prompt", "steps", "seed", "guidance", "schedule"}),
     "pause": frozenset(),
     "resume": frozenset(),
     "stop": frozenset(),
+    "step": frozenset(),
     "sync": frozenset(),
     "guidance": frozenset({"value"}),
+    "plan": frozenset({"start", "values"}),
+    "pace": frozenset({"value"}),
+    "prompt": frozenset({"prompt", "negative_prompt"}),
+    "breakpoints": frozenset({"steps"}),
+    "branch": frozenset({"run", "step", "guidance", "prompt", "negative_prompt"}),
+    "decode": frozenset({"run", "step"}),
     "ack": frozenset({"run"}),
     "save": frozenset({"run"}),
     "frames": frozenset({"run"}),
 }
 # What a person does on purpose; when one succeeds, an earlier refusal message is stale.
-USER_ACTIONS = frozenset({"generate", "pause", "resume", "stop", "guidance", "save"})
+USER_ACTIONS = frozenset(FIELDS) - {"sync", "ack", "frames"}
 # The control a person uses to send each kind, named as the widget labels it.
 CONTROL = {
-    "generate": "Generate", "pause": "Pause", "resume": "Resume", "stop": "Stop", "sync": "The widget",
-    "guidance": "Guidance", "ack": "The widget", "save": "Save gallery", "frames": "Run",
+    "generate": "Generate", "pause": "Pause", "resume": "Resume", "stop": "Stop", "step": "Next step",
+    "sync": "The widget", "guidance": "Guidance", "plan": "Guidance curve", "pace": "Pace",
+    "prompt": "Apply prompt", "breakpoints": "Breakpoints", "branch": "Branch from here", "decode": "Decode step",
+    "ack": "The widget", "save": "Save gallery", "frames": "Run",
 }  # fmt: skip
+RUN = (-(2**31), 2**31)  # runs have positive keys, loaded galleries negative ones; the kernel checks they exist
 
 
 def parse(content: Any) -> tuple[str, dict[str, Any]]:
@@ -48,18 +59,58 @@ def parse(content: Any) -> tuple[str, dict[str, Any]]:
 
 def _arguments(kind: str, content: dict[str, Any]) -> dict[str, Any]:
     """The fields of ``content``, each checked under the label of the control that sets it."""
-    if kind in ("ack", "save", "frames"):
-        # Runs have positive ids, loaded galleries negative ones; the kernel checks they exist.
-        return {"run": validate.integer(f"{CONTROL[kind]}: the run", content.get("run"), -(2**31), 2**31)}
+    get, control = content.get, CONTROL[kind]
+    if kind in ("ack", "save", "frames", "decode", "branch"):
+        args: dict[str, Any] = {"run": validate.integer(f"{control}: the run", get("run"), *RUN)}
+        if kind in ("decode", "branch"):
+            args["step"] = validate.integer(f"{control}: the step", get("step"), 0, validate.MAX_STEPS)
+        if kind == "branch":
+            args.update(_optional_prompt(content, "Prompt"))
+            if get("guidance") is not None:
+                args["guidance_scale"] = validate.guidance(get("guidance"), "Guidance")
+        return args
     if kind == "guidance":
-        return {"value": validate.guidance(content.get("value"), "Guidance")}
+        return {"value": validate.guidance(get("value"), "Guidance")}
+    if kind == "pace":
+        return {"value": None if get("value") is None else validate.pace(get("value"), "Pace")}
+    if kind == "prompt":
+        return {"prompt": validate.prompt("Prompt", get("prompt")), **_optional_prompt(content, "Prompt")}
+    if kind == "breakpoints":
+        steps = _list(get("steps"), control)
+        return {"steps": sorted({validate.integer(control, step, 1, validate.MAX_STEPS) for step in steps})}
+    if kind == "plan":
+        start = validate.integer(f"{control}: the first step", get("start"), 0, validate.MAX_STEPS - 1)
+        values = _list(get("values"), control)[: validate.MAX_STEPS - start]
+        return {"values": {start + i: validate.guidance(value, control) for i, value in enumerate(values)}}
     if kind != "generate":
         return {}
-    seed = content.get("seed")
+    seed, schedule = get("seed"), get("schedule")
     return {
-        "prompt": validate.prompt("Prompt", content.get("prompt")),
-        "negative_prompt": validate.prompt("Negative prompt", content.get("negative_prompt") or None, optional=True),
-        "num_inference_steps": validate.steps(content.get("steps"), "Steps"),
+        "prompt": validate.prompt("Prompt", get("prompt")),
+        "negative_prompt": validate.prompt("Negative prompt", get("negative_prompt") or None, optional=True),
+        "num_inference_steps": validate.steps(get("steps"), "Steps"),
         "seed": None if seed is None else validate.seed(seed, "Seed"),
-        "guidance_scale": validate.guidance(content.get("guidance"), "Guidance"),
+        "guidance_scale": validate.guidance(get("guidance"), "Guidance"),
+        **(
+            {}
+            if schedule is None
+            else {
+                "guidance_schedule": [validate.guidance(v, "Guidance curve") for v in _list(schedule, "Guidance curve")]
+            }
+        ),
     }
+
+
+def _optional_prompt(content: dict[str, Any], control: str) -> dict[str, Any]:
+    """A negative prompt (and, for a branch, a prompt) only where the message carries one."""
+    out = {}
+    for name, label in (("prompt", control), ("negative_prompt", f"Negative {control.lower()}")):
+        if content.get(name) is not None and (name == "negative_prompt" or content.get("type") == "branch"):
+            out[name] = validate.prompt(label, content[name])
+    return out
+
+
+def _list(value: Any, control: str) -> list:
+    if not isinstance(value, list) or len(value) > validate.MAX_STEPS:
+        raise TypeError(f"{control} must be a list of at most {validate.MAX_STEPS} values")
+    return value

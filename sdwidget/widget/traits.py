@@ -61,3 +61,9 @@ class WidgetState(anywidget.AnyWidget):
     gallery_dir = t.Unicode("galleries")
     """Folder that Save gallery writes into, one generated sub-folder per save. Kernel only:
     the browser never names a path."""
+    pace = t.Float(10.0).tag(sync=True)
+    """Steps per second for runs from this widget (0: full speed). A slow default, so that a
+    person has time to pause, steer and single-step a fast model's run; set from the Pace control."""
+    breakpoints = t.List(t.Int()).tag(sync=True)
+    """Step counts (1-based) at which the next run from the browser holds, set by clicking the
+    guidance curve or the filmstrip."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..core import Run, Runner, StatusEvent, StepEvent
 from ..gallery import Gallery
-from . import messages
+from . import dispatch, messages
 from .history import History
 from .saver import BackgroundSave
 from .sender import FrameSender
@@ -95,12 +95,26 @@ class SamplerWidget(WidgetState):
         return path
 
     def generate(self, prompt: str, **kwargs: Any) -> Run:
-        """Start a run (``Runner.start`` arguments) and return its ``Run`` at once."""
+        """Start a run (``Runner.start`` arguments) and return its ``Run`` at once; by default at
+        the widget's pace and breakpoints, keeping each step's latents for Decode step."""
         kwargs.setdefault("guidance_scale", self.guidance)
         kwargs.setdefault("num_inference_steps", self.steps)
         kwargs.setdefault("height", self.height or None)
         kwargs.setdefault("width", self.width or None)
+        kwargs.setdefault("pace", self.pace or None)
+        kwargs.setdefault("pause_at", [b for b in self.breakpoints if b <= kwargs["num_inference_steps"]])
+        kwargs.setdefault("keep_latents", True)
         return self._live.start(prompt, **kwargs)
+
+    def branch(self, run: Run, step: int, **changes: Any) -> Run:
+        """``Runner.branch`` at the widget's pace; the branch shows as the current run."""
+        return self._live.branch(run, step, **{"pace": self.pace or None, "keep_latents": True, **changes})
+
+    def set_pace(self, steps_per_second: float | None) -> float | None:
+        """Steps per second for the current run and the next ones (``None`` or 0: full speed)."""
+        pace = self._live.set_pace(steps_per_second or None)
+        self._apply({"pace": pace or 0.0})
+        return pace
 
     def pause(self) -> None:
         self._live.pause()
@@ -145,28 +159,12 @@ class SamplerWidget(WidgetState):
     def _on_message(self, _widget: Any, content: Any, _buffers: list) -> None:
         try:
             kind, args = messages.parse(content)
-            self._handle(kind, args)
+            dispatch.handle(self, kind, args)
         except (TypeError, ValueError, RuntimeError, OSError) as exc:
             self._apply({"message": str(exc)})
         else:
             if kind in messages.USER_ACTIONS and self.message:
                 self._apply({"message": ""})  # the user's next action worked: the old refusal is stale
-
-    def _handle(self, kind: str, args: dict[str, Any]) -> None:
-        if kind == "generate":
-            self.generate(args.pop("prompt"), **args)
-        elif kind == "guidance":
-            self.set_guidance(args["value"])
-        elif kind == "ack" and self._current is not None and args["run"] == self._current.run.id:
-            self._current.ack()
-        elif kind == "sync" and self._current is not None:
-            self._send_frames(self._current.run.id)
-        elif kind == "frames":
-            self._send_frames(args["run"])
-        elif kind == "save":
-            self._saver.start(args["run"], self.gallery_dir)
-        elif kind in ("pause", "resume", "stop"):
-            getattr(self, kind)()
 
     def _send_frames(self, key: int) -> None:
         """A run's frames in one message, for a view that opened late or browses the history."""

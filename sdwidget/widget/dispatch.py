@@ -1,0 +1,85 @@
+"""What each browser message does: one small handler per kind, over the widget's public methods.
+
+The message has been validated (``messages.parse``); a handler may still refuse it with a
+``TypeError``/``ValueError``/``RuntimeError`` (no run going, an unknown run), which the widget
+shows as its message.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..core import Run
+
+if TYPE_CHECKING:
+    from .widget import SamplerWidget
+
+
+def _run(widget: SamplerWidget, key: int, control: str) -> Run:
+    record = widget._history[key]
+    if not isinstance(record, Run):
+        raise ValueError(f"{control}: run {key} is a loaded gallery; its model state was not kept")
+    return record
+
+
+def _plan(widget: SamplerWidget, values: dict[int, float]) -> None:
+    run = widget._live.run
+    if run is None or run.done:
+        raise RuntimeError("Guidance curve: no run is going; the curve of the next run is sent with Generate")
+    run.plan_guidance(values)
+
+
+def _decode(widget: SamplerWidget, run: int, step: int) -> None:
+    """Decode off the message handler (a VAE pass takes long) and send the exact image."""
+    key, record = run, _run(widget, run, "Decode step")
+    if step not in record.kept_steps:
+        raise ValueError(f"Decode step: the latents of step {step + 1} were not kept for run {key}")
+
+    def work() -> None:
+        import io
+
+        try:
+            out = io.BytesIO()
+            record.decode_step(step).save(out, format="PNG")
+            widget.send({"type": "decoded", "run": key, "step": step}, [out.getvalue()])
+        except Exception as exc:  # noqa: BLE001 - shown, never raised in a thread
+            widget._apply({"message": f"Decode step failed: {type(exc).__name__}: {exc}"})
+
+    threading.Thread(target=work, name="sdwidget-decode", daemon=True).start()
+
+
+def _ack(widget: SamplerWidget, run: int) -> None:
+    if widget._current is not None and run == widget._current.run.id:  # a late ack of an old run: ignored
+        widget._current.ack()
+
+
+def _sync(widget: SamplerWidget) -> None:
+    if widget._current is not None:
+        widget._send_frames(widget._current.run.id)
+
+
+# Return values are ignored: each handler's effect is on the run, the traits or the page.
+HANDLERS: dict[str, Callable[..., object]] = {
+    "generate": lambda w, prompt, **args: w.generate(prompt, **args),
+    "guidance": lambda w, value: w.set_guidance(value),
+    "plan": _plan,
+    "pace": lambda w, value: w.set_pace(value),
+    "prompt": lambda w, prompt, **args: w._live.set_prompt(prompt, **args),
+    "breakpoints": lambda w, steps: w._apply({"breakpoints": steps}),
+    "branch": lambda w, run, step, **changes: w.branch(_run(w, run, "Branch from here"), step, **changes),
+    "decode": _decode,
+    "pause": lambda w: w.pause(),
+    "resume": lambda w: w.resume(),
+    "stop": lambda w: w.stop(),
+    "step": lambda w: w._live.step_once(),
+    "ack": _ack,
+    "sync": _sync,
+    "frames": lambda w, run: w._send_frames(run),
+    "save": lambda w, run: w._saver.start(run, w.gallery_dir),
+}
+
+
+def handle(widget: SamplerWidget, kind: str, args: dict[str, Any]) -> None:
+    HANDLERS[kind](widget, **args)
