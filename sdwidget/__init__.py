@@ -1,8 +1,9 @@
 """sdwidget: watch and steer diffusers sampling by hand — live preview, pause, stop, guidance.
 
 Rooms, each importing only the ones below it: ``widget`` (the notebook panel) → ``gallery``
-(record, export, load) → ``core`` (the run engine) → ``preview`` (latents → pixels); ``demo``
-is the shipped model, ``testing`` tiny pipelines for tests.
+(record, export, load) → ``core`` (the run engine) → ``preview`` (latents → pixels); ``sweep``
+replays a steered run over many seeds and prompts; ``demo`` is the shipped model, ``testing``
+tiny pipelines for tests.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from .core import Run, Runner, RunStatus, StatusEvent, StepEvent
 from .demo import demo_pipeline
 from .gallery import Gallery
 from .preview import Frame, LatentPreview, NetPreview, Preview
+from .sweep import sweep
 from .widget import SamplerWidget
 
 __version__ = "0.1.0"
@@ -27,4 +29,5 @@ __all__ = [
     "StatusEvent",
     "StepEvent",
     "demo_pipeline",
+    "sweep",
 ]

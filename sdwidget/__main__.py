@@ -8,6 +8,7 @@ runner's observer fills: the runner thread itself never prints.
 from __future__ import annotations
 
 import queue
+import sys
 
 from .core import Runner, StatusEvent, StepEvent
 from .testing import tiny_sd_pipeline
@@ -50,4 +51,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["sweep"]:  # python -m sdwidget sweep ...: batch replays (sdwidget.sweep)
+        from .sweep import main as sweep_main
+
+        sys.exit(sweep_main(sys.argv[2:]))
     main()

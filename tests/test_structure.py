@@ -14,6 +14,7 @@ ALLOWED = {
     "gallery": {"core", "preview"},
     "widget": {"gallery", "core", "preview"},
     "demo": {"preview"},
+    "sweep": {"gallery", "core", "preview", "demo"},
 }
 
 

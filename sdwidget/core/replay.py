@@ -70,7 +70,7 @@ def _warn_if_different(params: dict[str, Any], pipe: Any) -> None:
             f"pipeline's {type(pipe.scheduler).__name__}; the replay will not match the recorded image",
             stacklevel=3,
         )
-    model = getattr(pipe, "name_or_path", None) or None
+    model = str(getattr(pipe, "name_or_path", None) or "") or None  # recorded as text; a Path loads too
     if params.get("model") != model:
         warnings.warn(
             f"the run was recorded on model {params.get('model')!r}, this pipeline is {model!r}; "

@@ -12,6 +12,7 @@ from functools import partial
 from types import EllipsisType
 from typing import Any, Literal
 
+import torch
 from diffusers.callbacks import PipelineCallback
 
 from ..preview import Preview, auto_preview
@@ -91,6 +92,7 @@ class Runner:
         """Bytes one run may keep: latents (``keep_latents=True``) and UNet outputs (branching)."""
         self.pace: float | None = None
         """Steps per second for new runs (``set_pace``); ``None`` is full speed."""
+        self._here = threading.local()  # generate() marks its thread: that run goes inline
         self.observer_error: str | None = None
         """The traceback of the last exception an observer raised (observers cannot stop a run)."""
 
@@ -164,16 +166,21 @@ class Runner:
         return self._launch(params, dataclasses.replace(plan, shared=shared, shared_frames=run.frames[: len(shared)]))
 
     def _launch(self, params: dict[str, Any], plan: RunPlan) -> Run:
+        inline = getattr(self._here, "inline", False)
         with self._lock:
             if self.run is not None and not self.run.done:
                 raise RuntimeError(f"{self.run!r} is still going: stop() it or wait() for it first")
             run = Run(next(self._ids), params, self._notify, plan, partial(decode_image, self.pipe))
-            run._thread = threading.Thread(
-                target=self._work, args=(run, plan), name=f"sdwidget-run-{run.id}", daemon=True
-            )
+            if not inline:
+                run._thread = threading.Thread(
+                    target=self._work, args=(run, plan), name=f"sdwidget-run-{run.id}", daemon=True
+                )
             self.run = run
             self.history.append(run)
-            run._thread.start()
+        if inline:
+            self._work_here(run, plan)
+        else:
+            run._thread.start()  # type: ignore[union-attr]
         return run
 
     def replay(self, source: Recorded, **overrides: Any) -> Run:
@@ -183,10 +190,17 @@ class Runner:
         return self.start(**replay_kwargs(source, self.pipe, overrides))
 
     def generate(self, prompt: str, **kwargs: Any) -> Run:
-        """``start`` and wait for the run to end; the image is ``run.image``."""
-        run = self.start(prompt, **kwargs)
-        run.wait()
-        return run
+        """``start``, in the calling thread, and return the ended run; the image is ``run.image``.
+
+        The calling thread (a kernel's main thread, usually) already owns torch's CPU thread pool,
+        so the run goes at the bare pipeline's speed; a team started by another thread wakes
+        slowly (pytorch/pytorch#37259). Observers, pause, stop and guidance from other threads
+        work as for ``start``."""
+        self._here.inline = True
+        try:
+            return self.start(prompt, **kwargs)
+        finally:
+            self._here.inline = False
 
     def pause(self) -> None:
         """Pause the current run at its next step boundary."""
@@ -234,3 +248,14 @@ class Runner:
     def _work(self, run: Run, plan: RunPlan) -> None:
         use_threads(run_threads(self.pipe, self._cpu_threads))
         execute(self.pipe, run, plan, self.preview, self.show == "x0")
+
+    def _work_here(self, run: Run, plan: RunPlan) -> None:
+        """The run in the caller's thread, on the same thread count as a background run (the
+        count decides the order of sums, so ``start`` and ``generate`` give identical results);
+        the caller's own count comes back after."""
+        before = torch.get_num_threads()
+        use_threads(run_threads(self.pipe, self._cpu_threads))
+        try:
+            execute(self.pipe, run, plan, self.preview, self.show == "x0")
+        finally:
+            torch.set_num_threads(before)

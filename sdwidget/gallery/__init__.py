@@ -7,6 +7,7 @@ no model; ``Runner.replay(gallery)`` runs it again exactly.
 
 from __future__ import annotations
 
+from .export import a1111_parameters
 from .record import Gallery
 
-__all__ = ["Gallery"]
+__all__ = ["Gallery", "a1111_parameters"]

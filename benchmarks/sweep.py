@@ -1,0 +1,83 @@
+"""Sweep throughput on this machine: images per second for 1 and 2 processes, demo model, CPU.
+
+    python benchmarks/sweep.py [--images 24] [--steps 20]
+
+Records a steered run (guidance 5 → 1 → 8, 64×64), then sweeps it over ``--images`` seeds with
+``python -m sdwidget.sweep`` (1 process, 1 torch thread), the same with ``--threads 2``, and
+``accelerate launch --multi_gpu --num_processes 2`` (2 processes × 1 thread; on a machine
+without GPUs ``--multi_gpu`` is what starts K CPU processes). For each it prints the rendering
+rate (images over the span from the first item's start to the last one's end, read from the
+records) and the rate over the command's whole wall time (Python, model load and process
+start included), and checks that the 2-process images equal the 1-process ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sdwidget import Gallery, Runner, StepEvent, demo_pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+PROMPT = "a small yellow circle at the top left on a black background"
+
+
+def steered_gallery(folder: Path, steps: int) -> Path:
+    runner = Runner(demo_pipeline())
+
+    def steer(event: object) -> None:
+        if isinstance(event, StepEvent) and event.step in (steps // 4, steps // 2):
+            event.run.set_guidance(1.0 if event.step == steps // 4 else 8.0)
+
+    runner.observe(steer)
+    run = runner.generate(PROMPT, num_inference_steps=steps, guidance_scale=5.0, seed=0)
+    return Gallery.from_run(run).save(folder / "gallery")
+
+
+def timed(command: list[str], out: Path, images: int) -> tuple[float, float]:
+    """(rendering images/s, whole-command images/s)."""
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    records = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
+    assert len(records) == images and all(r["status"] == "finished" for r in records)
+    span = max(r["timings"]["finished"] for r in records) - min(r["timings"]["started"] for r in records)
+    return images / span, images / wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=24)
+    parser.add_argument("--steps", type=int, default=20)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        gallery = steered_gallery(folder, args.steps)
+        sweep = ["-m", "sdwidget.sweep", str(gallery), "--seeds", f"0:{args.images}", "--no-progress"]
+        launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                  "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]  # fmt: skip
+        runs = {
+            "1 process,  1 thread ": [sys.executable, *sweep, "--out", str(folder / "one")],
+            "1 process,  2 threads": [sys.executable, *sweep, "--threads", "2", "--out", str(folder / "threads")],
+            "2 processes, 1 thread": [*launch, *sweep, "--out", str(folder / "two")],
+        }
+        print(f"demo model, {args.images} images of 64x64, {args.steps} steps each, {os.cpu_count()} CPUs")
+        for (name, command), out in zip(runs.items(), ("one", "threads", "two"), strict=True):
+            render, whole = timed(command, folder / out, args.images)
+            print(f"{name}: {render:5.2f} images/s rendering, {whole:5.2f} images/s for the whole command")
+        same = all(
+            (folder / "one" / "images" / p.name).read_bytes() == p.read_bytes()
+            for p in (folder / "two" / "images").iterdir()
+        )
+        print(f"2-process images identical to 1-process images: {same}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Sweeps: a hand-steered run replayed over many seeds and prompts, on one device or K with accelerate.
+
+``sweep(source, seeds=..., prompts=..., out=...)`` (``python -m sdwidget sweep`` on the command
+line, ``main``) replays the recorded per-step guidance and prompt edits of ``source`` for every
+(prompt, seed) pair on the recorded model and writes, per item, the final PNG (the run's
+metadata in its chunks) and a JSON record; then ``runs.jsonl`` and a captioned ``grid.png``.
+
+Files: ``inputs`` (seeds and prompts, checked), ``source`` (the recorded run), ``plan`` (the
+items and the sweep's identity), ``model`` (find and load the model), ``folder`` (the output
+folder: atomic, resumable, one writer per file), ``render`` (one item), ``grid`` (the contact
+sheet), ``progress`` (bars and lines), ``job`` (the whole run, across processes), ``cli``.
+"""
+
+from __future__ import annotations
+
+from .cli import main
+from .folder import load_records
+from .grid import caption
+from .inputs import SweepError, parse_seeds, read_prompts
+from .job import sweep
+from .plan import Item, SweepPlan
+from .progress import Progress
+from .source import Source, load_source
+
+__all__ = [
+    "Item",
+    "Progress",
+    "Source",
+    "SweepError",
+    "SweepPlan",
+    "caption",
+    "load_records",
+    "load_source",
+    "main",
+    "parse_seeds",
+    "read_prompts",
+    "sweep",
+]

@@ -1,0 +1,90 @@
+"""What a sweep is asked to render, checked before any model is loaded: seeds and prompts.
+
+Every problem raises ``SweepError`` (a ``ValueError``) with a message that says what to change,
+so a 200-image job never dies on its first item, or after its model took a minute to load.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..core import validate
+
+MAX_ITEMS = 1_000_000
+MAX_PROMPTS_BYTES = 4 << 20
+
+
+class SweepError(ValueError):
+    """Bad input to a sweep, found before any work started."""
+
+
+def parse_seeds(seeds: Any) -> list[int]:
+    """``"0:200"`` (start:stop[:step], stop excluded), ``"7"``, ``"1,5,10:20"``, an int or any
+    iterable of ints (``range(200)``). Empty, repeated or out-of-range seeds are refused."""
+    if isinstance(seeds, str):
+        out: list[int] = []
+        for part in seeds.replace(" ", "").split(","):
+            try:
+                bounds = [int(b) for b in part.split(":")]
+            except ValueError:
+                raise SweepError(f"seeds must look like 0:200, 7 or 1,5,10:20; got {seeds!r:.60}") from None
+            if len(bounds) > 3:
+                raise SweepError(f"a seed range is start:stop[:step]; got {part!r:.40}")
+            if len(bounds) == 1:
+                out.append(bounds[0])
+            else:
+                span = range(*bounds)
+                if len(span) == 0:
+                    raise SweepError(f"the seed range {part} is empty (the stop is excluded: 0:6 is 0..5)")
+                if len(out) + len(span) > MAX_ITEMS:
+                    raise SweepError(f"at most {MAX_ITEMS} seeds")
+                out.extend(span)
+        seeds = out
+    elif isinstance(seeds, int):
+        seeds = [seeds]
+    elif not isinstance(seeds, Iterable):
+        raise SweepError(f"seeds must be a range like '0:200' or a list of ints, got {type(seeds).__name__}")
+    try:
+        seeds = [validate.seed(s) for s in seeds]
+    except (TypeError, ValueError) as exc:
+        raise SweepError(str(exc)) from None
+    if not seeds:
+        raise SweepError("the seed range is empty: there is nothing to sweep")
+    if len(set(seeds)) != len(seeds):
+        raise SweepError("a seed is given twice; each (prompt, seed) pair is rendered once")
+    return seeds
+
+
+def read_prompts(prompts: Any) -> list[str] | None:
+    """A list of prompts, or a UTF-8 text file of one prompt a line (blank lines skipped);
+    ``None`` keeps the recorded prompt. A plain ``str`` is refused: a prompt or a file name?"""
+    if prompts is None:
+        return None
+    if isinstance(prompts, os.PathLike):
+        path = Path(prompts).expanduser()
+        if not path.is_file():
+            raise SweepError(f"the prompts file {path} does not exist")
+        if path.stat().st_size > MAX_PROMPTS_BYTES:
+            raise SweepError(f"the prompts file {path} is larger than {MAX_PROMPTS_BYTES >> 20} MiB")
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")  # a BOM from Windows editors is not part of the first prompt
+        except UnicodeDecodeError:
+            raise SweepError(f"the prompts file {path} is not UTF-8 text (one prompt a line)") from None
+        if "\x00" in text or any(ord(c) < 32 and c not in "\t\r\n" for c in text):
+            raise SweepError(f"the prompts file {path} holds control characters; is it a text file?")
+        prompts, where = [line.strip() for line in text.splitlines() if line.strip()], str(path)
+    elif isinstance(prompts, str) or not isinstance(prompts, Sequence):
+        raise SweepError("prompts must be a list of strings or a pathlib.Path to a text file of one prompt a line")
+    else:
+        where = "the prompts list"
+    try:
+        prompts = [validate.prompt("prompt", p) for p in prompts]
+    except (TypeError, ValueError) as exc:
+        raise SweepError(f"{where}: {exc}") from None
+    if not prompts:
+        raise SweepError(f"{where} holds no prompts")
+    return prompts

@@ -1,0 +1,109 @@
+"""The model a sweep runs on: found before any work (``locate``), loaded once per process (``load``).
+
+The model is the one the run records (``params["model"]``: the folder or hub id it was loaded
+from) unless the caller names another. The recorded scheduler and its configuration are put
+back too, because a run steered on DPM++ and swept on the folder's default Euler would not be
+the same recipe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..demo import MODEL_DIR, demo_pipeline
+from .inputs import SweepError
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def is_pipeline(model: Any) -> bool:
+    return callable(model) and hasattr(model, "scheduler") and hasattr(model, "components")
+
+
+def locate(model: Any, params: dict[str, Any]) -> str:
+    """Where the model is, checked to exist locally (nothing is downloaded mid-sweep)."""
+    if is_pipeline(model):
+        return str(getattr(model, "name_or_path", None) or type(model).__name__)
+    recorded = model is None
+    if recorded:
+        model = params.get("model")
+        if not model:
+            raise SweepError(
+                "the run records no model (its pipeline was built in Python, not loaded from a folder); "
+                "pass --model PATH (model=... in Python)"
+            )
+        whose = "the model the run records"
+    elif isinstance(model, str | os.PathLike):
+        whose = "the model"
+    else:
+        raise SweepError(f"model must be a folder, a hub id or a diffusers pipeline, got {type(model).__name__}")
+    text = str(model)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        if not (path / "model_index.json").is_file():
+            raise SweepError(f"{whose}, {path}, holds no model_index.json; is it a diffusers pipeline folder?")
+        return text
+    if _cached_hub_model(text):
+        return text
+    advice = (
+        "pass --model PATH (model=... in Python) to sweep on a model you have"
+        if recorded
+        else "check the path, or download the model first"
+    )
+    raise SweepError(
+        f"{whose}, {text!r}, cannot be found: there is no such folder and no such model in the Hugging Face "
+        f"cache; {advice}"
+    )
+
+
+def _cached_hub_model(repo_id: str) -> bool:
+    """A hub id whose pipeline index is already downloaded (a sweep only ever loads locally)."""
+    if repo_id.count("/") != 1 or repo_id.startswith(("/", ".", "~")):
+        return False
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(repo_id, "model_index.json"), str)
+    except ValueError:  # not a valid repo id
+        return False
+
+
+def load(location: str, device: torch.device | str, dtype: str) -> Any:
+    """The pipeline at ``location`` on ``device``, its per-step progress bar off (a sweep shows
+    one bar per process, of items)."""
+    if dtype not in DTYPES:
+        raise SweepError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r:.40}")
+    if Path(location).expanduser().resolve() == MODEL_DIR.resolve():
+        return demo_pipeline(device, DTYPES[dtype], Path(location))  # quiet, and recorded under the same name
+    from diffusers import AutoPipelineForText2Image
+
+    pipe = AutoPipelineForText2Image.from_pretrained(location, dtype=DTYPES[dtype], local_files_only=True)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device)
+
+
+def use_recorded_scheduler(pipe: Any, params: dict[str, Any]) -> None:
+    """Put back the scheduler the run was recorded with when the pipeline has another."""
+    import diffusers
+
+    name, config = params.get("scheduler"), params.get("scheduler_config")
+    if not name or config is None or _config(pipe.scheduler) == config and type(pipe.scheduler).__name__ == name:
+        return
+    cls = getattr(diffusers, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, diffusers.SchedulerMixin)):
+        message = f"the run's scheduler {name!r} is not a diffusers scheduler; sweeping on the model's own"
+        warnings.warn(message, stacklevel=2)
+        return
+    pipe.scheduler = cls.from_config(config)  # type: ignore[attr-defined]
+    if _config(pipe.scheduler) != config:
+        warnings.warn(f"{name} could not be rebuilt exactly as recorded; the images may differ", stacklevel=2)
+
+
+def _config(scheduler: Any) -> dict[str, Any]:
+    return json.loads(json.dumps(dict(scheduler.config), default=str))

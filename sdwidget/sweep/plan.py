@@ -1,0 +1,66 @@
+"""The (prompt, seed) pairs of a sweep, in one order every process computes alike, and its identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .source import Source
+
+FORMAT = "sdwidget-sweep"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Item:
+    """One image of a sweep: the ``index``-th pair, prompt-major (all seeds of prompt 0 first)."""
+
+    index: int
+    prompt_index: int
+    prompt: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        """The file stem of its image and record; readable, and unique within a sweep."""
+        return f"p{self.prompt_index:03d}-s{self.seed}"
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """What to render, fully resolved; two processes given the same inputs build equal plans."""
+
+    source: Source
+    prompts: list[str]
+    """The prompts swept (the recorded one when none were given)."""
+    seeds: list[int]
+    steps: int | None
+    """``num_inference_steps`` for every item; ``None`` keeps the recorded count."""
+    prompt_edits: bool
+    """Replay the recorded prompt edits (same text, same progress) on every item."""
+    model: str
+    """Where the model was loaded from (or the given pipeline's name), as recorded in sweep.json."""
+    dtype: str
+
+    def items(self) -> list[Item]:
+        return [
+            Item(len(self.seeds) * j + i, j, prompt, seed)
+            for j, prompt in enumerate(self.prompts)
+            for i, seed in enumerate(self.seeds)
+        ]
+
+    def identity(self) -> dict[str, Any]:
+        """What ``sweep.json`` holds: everything that shapes the images. A folder holding another
+        identity holds another sweep, whose files must not be mixed with or overwritten by this one."""
+        return {
+            "format": FORMAT, "version": VERSION, "source": self.source.identity(), "model": self.model,
+            "dtype": self.dtype, "prompts": self.prompts, "seeds": self.seeds, "steps": self.steps,
+            "prompt_edits": self.prompt_edits,
+        }  # fmt: skip
+
+
+def differences(ours: dict[str, Any], theirs: Any) -> list[str]:
+    """The top-level fields in which two sweep identities differ (all of them for a foreign file)."""
+    if not isinstance(theirs, dict) or theirs.get("format") != FORMAT:
+        return ["format"]
+    return [key for key in ours if ours[key] != theirs.get(key)]

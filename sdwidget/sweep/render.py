@@ -1,0 +1,90 @@
+"""One item of a sweep: the recorded run replayed with the item's prompt and seed, and its files.
+
+The replay goes through ``Runner.replay``, the same path as replaying a gallery by hand, so the
+per-step guidance and the prompt edits land exactly where the recorded run had them (stretched
+by progress under ``--steps``). The PNG holds no timings, so the same item gives the same bytes
+in a 1-process and a K-process sweep; timings go to the record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import PngImagePlugin
+
+from ..core import Run, Runner
+from ..gallery import Gallery, a1111_parameters
+from .plan import Item, SweepPlan
+
+
+@dataclass
+class Rendered:
+    """An item's outcome: its PNG (``None`` when the run failed) and its record."""
+
+    png: bytes | None
+    record: dict[str, Any]
+
+
+def render(runner: Runner, plan: SweepPlan, item: Item, worker: dict[str, Any]) -> Rendered:
+    """Replay the plan's source for ``item`` on ``runner``; ``worker`` (rank, device) goes into the timings."""
+    # The recorded model is swapped for the pipeline's own name (as it has it: diffusers keeps a
+    # Path), so that Runner.replay does not warn on every item (a --model sweep warned once).
+    params = {**plan.source.params, "prompt": item.prompt, "seed": item.seed, "model": runner.pipe.name_or_path}
+    edits = plan.source.prompts if plan.prompt_edits else []
+    source = dataclasses.replace(plan.source, params=params, prompts=edits)
+    overrides: dict[str, Any] = {} if plan.steps is None else {"num_inference_steps": plan.steps}
+    started, clock = time.time(), time.perf_counter()
+    run = runner.replay(source, pace=None, **overrides)
+    try:
+        run.wait()
+    except BaseException:  # an interrupt: end this run before the sweep stops, so no thread lingers
+        run.stop()
+        run.wait()
+        raise
+    seconds = time.perf_counter() - clock
+    record = {
+        "item": item.index, "name": item.name,
+        "image": None if run.image is None else f"images/{item.name}.png",
+        "prompt_index": item.prompt_index, "prompt": item.prompt, "seed": item.seed,
+        "negative_prompt": run.params["negative_prompt"], "status": run.status.value,
+        "error": None if run.error is None else f"{type(run.error).__name__}: {run.error}",
+        "guidance": run.guidance, "prompts": [dict(change) for change in run.prompts], "params": run.params,
+        "timings": {
+            "seconds": seconds, "steps": [step.duration for step in run.steps], "started": started,
+            "finished": time.time(), **worker,
+        },
+    }  # fmt: skip
+    return Rendered(None if run.image is None else _png(run, item, record), json.loads(json.dumps(record)))
+
+
+_VERSIONS: dict[str, str] = {}
+
+
+def _versions(run: Run) -> dict[str, str]:
+    """The package versions a gallery records, looked up once per process (6 ms each time)."""
+    if not _VERSIONS:
+        _VERSIONS.update(Gallery.from_run(run).versions)
+    return dict(_VERSIONS)
+
+
+def _png(run: Run, item: Item, record: dict[str, Any]) -> bytes:
+    """The final image with three text chunks: ``sdwidget`` (the run in the gallery's format, as
+    a gallery's final.png has it, numbered by item), ``sdwidget-sweep`` (the item's record without
+    timings) and ``parameters`` (the text AUTOMATIC1111 and most image viewers show)."""
+    gallery = Gallery(
+        run_id=item.index + 1, params=record["params"], status=record["status"], steps=[], frames=[],
+        error=record["error"], requests=[list(r) for r in run.requests], prompts=record["prompts"],
+        versions=_versions(run),
+    )  # fmt: skip
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("sdwidget", json.dumps({k: v for k, v in gallery.metadata().items() if k != "steps"}))
+    info.add_itxt("sdwidget-sweep", json.dumps({k: v for k, v in record.items() if k != "timings"}))
+    info.add_itxt("parameters", a1111_parameters(run.params, run.guidance))
+    out = io.BytesIO()
+    run.image.save(out, format="PNG", pnginfo=info)
+    return out.getvalue()

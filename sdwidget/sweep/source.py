@@ -1,0 +1,100 @@
+"""The recorded run a sweep replays, from whatever the caller holds: a gallery, a run, a record.
+
+Galleries are read (and checked against their schema) by ``Gallery.load``; a sweep's own record
+has no gallery schema, so its fields are checked here, with the runner's own checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..core import validate
+from ..gallery import Gallery
+from .inputs import SweepError
+
+MAX_RECORD_BYTES = 8 << 20
+
+
+@dataclass(frozen=True)
+class Source:
+    """The recorded run a sweep replays; ``Runner.replay`` accepts it (it is ``Recorded``)."""
+
+    params: dict[str, Any]
+    guidance: list[float]
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "finished"
+    run_id: int | None = None
+
+    def identity(self) -> dict[str, Any]:
+        """Everything about the source that shapes a sweep's images, as plain JSON values."""
+        return json.loads(json.dumps(
+            {"run_id": self.run_id, "params": self.params, "guidance": self.guidance, "prompts": self.prompts,
+             "status": self.status}
+        ))  # fmt: skip
+
+
+def load_source(source: Any) -> Source:
+    """A ``Gallery``, a ``Run``, a gallery folder, a gallery's ``run.json`` or a sweep's record
+    (``records/NAME.json``, or a mapping such as a line of ``runs.jsonl``)."""
+    if isinstance(source, str | os.PathLike):
+        path = Path(source).expanduser()
+        if path.is_dir() or path.name == "run.json" and path.is_file():
+            try:  # a gallery's run.json is read with its folder, checked against the gallery's schema
+                source = Gallery.load(path if path.is_dir() else path.parent)
+            except (OSError, ValueError) as exc:
+                raise SweepError(str(exc)) from None
+        elif path.is_file():
+            source = _read_json(path)
+        else:
+            raise SweepError(f"{path} does not exist; give a gallery folder or a run JSON file")
+    if isinstance(source, Mapping):
+        source = _from_record(dict(source))
+    try:
+        params, guidance = dict(source.params), [float(g) for g in source.guidance]
+        prompts, status = [dict(change) for change in source.prompts], getattr(source.status, "value", source.status)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise SweepError(f"a sweep replays a Run, a Gallery or a run record, not {type(source).__name__}") from exc
+    if not guidance:
+        raise SweepError("the recorded run has no steps, so there is no guidance curve to sweep")
+    if str(status) in ("pending", "running", "paused"):
+        raise SweepError(f"the run is {status}: its guidance curve is not complete; stop it or let it finish first")
+    return Source(params, guidance, prompts, str(status), getattr(source, "run_id", getattr(source, "id", None)))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if path.stat().st_size > MAX_RECORD_BYTES:
+        raise SweepError(f"{path} is larger than {MAX_RECORD_BYTES >> 20} MiB; is it a run record?")
+    try:
+        record = json.loads(path.read_bytes())
+    except (ValueError, RecursionError) as exc:
+        raise SweepError(f"{path} is not a JSON run record: {str(exc)[:200]}") from None
+    if not isinstance(record, dict):
+        raise SweepError(f"{path} is not a JSON run record (it holds a {type(record).__name__})")
+    return record
+
+
+def _from_record(record: dict[str, Any]) -> Source:
+    """A sweep item's record; its fields are checked here because no gallery schema covers them."""
+    params, guidance = record.get("params"), record.get("guidance")
+    if not isinstance(params, dict) or not isinstance(guidance, list):
+        raise SweepError("a run record needs 'params' (a mapping) and 'guidance' (a list of numbers)")
+    try:
+        validate.prompt("prompt", params.get("prompt"))
+        validate.prompt("negative_prompt", params.get("negative_prompt"), optional=True)
+        validate.steps(params.get("num_inference_steps"))
+        validate.seed(params.get("seed"))
+        for name in ("height", "width"):
+            validate.integer(name, params.get(name), 1, validate.MAX_SIDE)
+        guidance = [validate.guidance(g) for g in guidance]
+    except (TypeError, ValueError) as exc:
+        raise SweepError(f"the run record is not valid: {exc}") from None
+    prompts = record.get("prompts") or []
+    if not isinstance(prompts, list) or not all(isinstance(c, dict) for c in prompts):
+        raise SweepError("a run record's 'prompts' must be a list of prompt changes")
+    status = record.get("status", "finished")
+    return Source(params, guidance, prompts, status if isinstance(status, str) else "finished", record.get("run_id"))
