@@ -142,7 +142,9 @@ def main() -> None:
     print(f"ratio start/bare         {medians['start'] / medians['bare']:.4f}  (what a user of the widget feels)")
     if args.device == "cuda":
         base, ours_count = count_syncs(bare), count_syncs(ours)
-        print(f"host syncs over one run: bare {base}, runner {ours_count} (the runner adds {ours_count - base}; goal 0)")
+        print(
+            f"host syncs over one run: bare {base}, runner {ours_count} (the runner adds {ours_count - base}; goal 0)"
+        )
 
 
 def count_syncs(fn) -> int:
