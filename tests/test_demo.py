@@ -59,10 +59,18 @@ def test_folder_is_a_small_standard_diffusers_pipeline():
     assert weights == {"unet", "vae", "text_encoder", DECODER_FILE}
     index = json.loads((MODEL_DIR / "model_index.json").read_text())
     assert index["_class_name"] == "StableDiffusionPipeline" and index["vae"][1] == "AutoencoderKL"
-    for cls in (StableDiffusionPipeline, AutoPipelineForText2Image):
-        loaded = cls.from_pretrained(MODEL_DIR, local_files_only=True)
+    for cls, dtype in (
+        (StableDiffusionPipeline, None),
+        (AutoPipelineForText2Image, None),
+        (StableDiffusionPipeline, torch.float32),
+    ):
+        loaded = cls.from_pretrained(MODEL_DIR, local_files_only=True, **({} if dtype is None else {"dtype": dtype}))
         assert type(loaded).__name__ == "StableDiffusionPipeline"
         assert loaded.vae.config.latent_channels == 4 and loaded.unet.config.cross_attention_dim > 0
+        # As the README says a user may load it: plain from_pretrained, then generate.
+        loaded.set_progress_bar_config(disable=True)
+        image = loaded("a red star on a blue background", num_inference_steps=4, output_type="np").images[0]
+        assert image.shape == (64, 64, 3) and np.isfinite(image).all() and image.std() > 0.05
 
 
 def test_prompt_words_are_single_tokens_and_prompts_differ(pipe):
