@@ -1,8 +1,14 @@
 """End to end in a real browser: JupyterLab on localhost, Debian's Chromium driven by Playwright.
 
-Opens the quickstart notebook, runs it, and drives the widget through its accessible names.
-Leaves a screenshot of the finished widget in ``artifacts/`` and prints the median delay between
-a step's callback in the kernel and its frame painted in the page.
+Opens the quickstart notebook, runs it, and drives the widget through its accessible names, as a
+person would: mouse and keyboard, light and dark themes, a wide and a 360 px window. Each test
+below names the item of issue 12 it guards. Leaves screenshots in ``artifacts/`` (``widget-light``,
+``widget-dark``, ``widget-360``, ``widget-compare``, ``widget-paused``) and prints the median delay
+between a step's callback in the kernel and its frame painted in the page for a 600-step run.
+
+The tests share one JupyterLab page (and kernel) and run in file order; each starts the runs it
+looks at. ``tests/test_browser_hosts.py`` runs the same widget in Notebook 7 and marimo with the
+helpers defined here.
 """
 
 import json
@@ -21,49 +27,72 @@ import pytest
 playwright = pytest.importorskip("playwright.sync_api")
 
 ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    token = secrets.token_hex(16)
-    home = tmp_path_factory.mktemp("lab")
+        return s.getsockname()[1]
+
+
+def quiet_env(home: Path) -> dict:
+    """A server environment of its own: offline, its own Jupyter config, no hot reload, and
+    sdwidget importable from this checkout in kernels started anywhere."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "JUPYTER_CONFIG_DIR": str(home / "config"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws")}  # fmt: skip
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws"),
+           "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}  # fmt: skip
     env.pop("ANYWIDGET_HMR", None)
-    # No "get Jupyter news?" toast over the widget in the screenshot (and no request for news).
-    settings = home / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    # No "get Jupyter news?" toast over the widget in a screenshot, and no autosave of the
+    # notebook the test runs (its outputs would be written into the repository).
+    settings = home / "settings" / "@jupyterlab"
+    (settings / "apputils-extension").mkdir(parents=True)
+    (settings / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false", "checkForUpdates": false}'
+    )
+    (settings / "docmanager-extension").mkdir(parents=True)
+    (settings / "docmanager-extension" / "plugin.jupyterlab-settings").write_text('{"autosave": false}')
     env["JUPYTERLAB_SETTINGS_DIR"] = str(home / "settings")
-    log = (home / "lab.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--IdentityProvider.token={token}", "--LabApp.expose_app_in_browser=True", "--allow-root",
-         f"--ServerApp.root_dir={ROOT}", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-         "jupyterlab.NeverCheckForUpdate"],
-        env=env, stdout=subprocess.DEVNULL, stderr=log,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
+    return env
+
+
+def serve(argv: list[str], env: dict, ready_url: str, home: Path, timeout: float = 120):
+    """Start a server, wait until ``ready_url`` answers; a generator for a fixture to yield from."""
+    log = (home / "server.log").open("w")
+    server = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=home)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(ready_url, timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, (home / "server.log").read_text()[-3000:]
+                time.sleep(0.5)
+        yield server
+    finally:
+        server.terminate()
         try:
-            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, (home / "lab.log").read_text()[-3000:]
-            time.sleep(0.5)
-    yield url, token
-    server.terminate()
-    server.wait(30)
-    log.close()
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
 
 
+def jupyter_server(app: str, tmp_path_factory, root: Path, extra: list[str]):
+    port, token = free_port(), secrets.token_hex(16)
+    home = tmp_path_factory.mktemp(app.replace(".", "-"))
+    argv = [sys.executable, "-m", app, "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+            f"--IdentityProvider.token={token}", "--allow-root", f"--ServerApp.root_dir={root}", *extra]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in serve(argv, quiet_env(home), f"{url}/api/status?token={token}", home):
+        yield url, token
+
+
+# Runs Python in the kernel of the notebook on screen (JupyterLab and Notebook 7 alike).
 KERNEL_EVAL = """async (code) => {
   const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
   const future = kernel.requestExecute({ code, store_history: false });
@@ -76,14 +105,150 @@ KERNEL_EVAL = """async (code) => {
   return out;
 }"""
 
+# Everything inside the widget that is wider than its box or sticks out of the widget (or the
+# widget out of the window, or of the host's output area). Scrolling strips may scroll; text
+# fields scroll their own text by nature.
+OVERFLOW = """(root) => {
+  const bad = [], box = root.getBoundingClientRect();
+  const name = (e) => e.tagName.toLowerCase()
+    + (typeof e.className === "string" && e.className ? "." + e.className.split(" ").join(".") : "")
+    + (e.getAttribute("aria-label") ? `[${e.getAttribute("aria-label")}]` : "");
+  const span = (r) => `${r.left.toFixed(0)}–${r.right.toFixed(0)}`;
+  const scrolls = (e) => ["auto", "scroll"].includes(getComputedStyle(e).overflowX);
+  for (const e of [root, ...root.querySelectorAll("*")]) {
+    if (e.closest("svg") && e.tagName.toLowerCase() !== "svg") continue;
+    const style = getComputedStyle(e);
+    if (style.display === "none" || !e.getClientRects().length) continue;
+    const typed = ["input", "textarea", "select"].includes(e.tagName.toLowerCase());
+    if (!scrolls(e) && !typed && style.display !== "inline" && e.clientWidth && e.scrollWidth > e.clientWidth + 1)
+      bad.push(`${name(e)}: scrollWidth ${e.scrollWidth} > clientWidth ${e.clientWidth}`);
+    const r = e.getBoundingClientRect();
+    const inStrip = e !== root && e.parentElement.closest(".sdw-filmstrip");
+    if (!inStrip && r.width && (r.right > box.right + 1 || r.left < box.left - 1))
+      bad.push(`${name(e)}: spans ${span(r)}, the widget ${span(box)}`);
+  }
+  if (box.right > document.documentElement.clientWidth + 1)
+    bad.push(`the widget ends at ${box.right}, past the window`);
+  const host = root.parentElement;
+  if (host && host.scrollWidth > host.clientWidth + 1)
+    bad.push(`the host element: scrollWidth ${host.scrollWidth} > ${host.clientWidth}`);
+  return bad;
+}"""
 
-def test_widget_in_jupyterlab(lab):
+# The lowest text contrast (WCAG) among the widget's text, each against the background it is drawn
+# on (ancestors' backgrounds composited), with the element that has it.
+CONTRAST = """(root) => {
+  const canvas = document.createElement("canvas").getContext("2d", { willReadFrequently: true });
+  const rgba = (css) => {
+    canvas.clearRect(0, 0, 1, 1);
+    canvas.fillStyle = "#000"; canvas.fillStyle = css; canvas.fillRect(0, 0, 1, 1);
+    const [r, g, b, a] = canvas.getImageData(0, 0, 1, 1).data;
+    return [r, g, b, a / 255];
+  };
+  const over = (top, under) => top.slice(0, 3).map((c, i) => c * top[3] + under[i] * (1 - top[3])).concat(1);
+  const background = (e) => {
+    const layers = [];
+    for (let n = e; n; n = n.parentElement) {
+      const c = rgba(getComputedStyle(n).backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] === 1) break;
+    }
+    return layers.reverse().reduce((under, top) => over(top, under), [255, 255, 255, 1]);
+  };
+  const lum = (c) => {
+    const linear = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    const [r, g, b] = c.slice(0, 3).map(linear);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  let worst = { ratio: 99, what: "" };
+  for (const e of root.querySelectorAll("*")) {
+    if (e.closest("svg")) continue;
+    const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !e.getClientRects().length || getComputedStyle(e).visibility === "hidden") continue;
+    const style = getComputedStyle(e);
+    if (e.closest('[aria-disabled="true"]')) continue; // disabled controls are exempt (WCAG 1.4.3)
+    const bg = background(e), fg = over(rgba(style.color), bg);
+    const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const what = () => `${e.tagName.toLowerCase()}.${e.className} “${e.textContent.trim().slice(0, 30)}”`
+      + ` ${style.color} on rgb(${bg.slice(0, 3).map(Math.round)})`;
+    if (ratio < worst.ratio) worst = { ratio, what: what() };
+  }
+  return worst;
+}"""
+
+
+def launch(p):
+    return p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+
+
+def wait_until(predicate, timeout=30.0, every=0.1, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(every)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    yield from jupyter_server(
+        "jupyterlab", tmp_path_factory, ROOT,
+        ["--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+    )  # fmt: skip
+
+
+class Session:
+    """The quickstart open and run in one JupyterLab page: the widget's parts by their names."""
+
+    def __init__(self, page):
+        self.page = page
+        self.widget = page.locator(".sdw")
+        self.generate = page.get_by_role("button", name="Generate")
+        self.status = self.widget.get_by_role("status")
+        self.preview = page.get_by_alt_text("Live preview")
+        self.compared = page.get_by_alt_text("Compared preview")
+        self.steps = page.get_by_role("spinbutton", name="Steps")
+        self.seed = page.get_by_role("spinbutton", name="Seed")
+        self.prompt = page.get_by_role("textbox", name="Prompt", exact=True)
+        self.guidance = page.get_by_role("slider", name="Guidance")
+        self.scrub = page.get_by_role("slider", name="Step")
+        self.message = self.widget.get_by_role("alert")
+        self.strip = page.get_by_role("listbox", name="Filmstrip")
+
+    def kernel(self, code):
+        return self.page.evaluate(KERNEL_EVAL, code)
+
+    def data(self, name):
+        return self.widget.evaluate(f"el => el.dataset.{name}")
+
+    def wait_data(self, name, value, timeout=30_000):
+        self.page.wait_for_function(
+            f"document.querySelector('.sdw').dataset.{name} === {json.dumps(value)}", timeout=timeout
+        )
+
+    def show_current_run_alone(self):
+        """Run: Current run, Compare with: None — where each test after the first starts from,
+        whatever the one before left."""
+        self.page.get_by_role("combobox", name="Compare with").select_option("0")
+        self.page.get_by_role("combobox", name="Run").select_option("0")
+
+    def wait_status(self, text, timeout=60_000):
+        self.page.wait_for_function(
+            "(t) => document.querySelector('.sdw [role=status]').textContent.includes(t)", arg=text, timeout=timeout
+        )
+
+
+@pytest.fixture(scope="module")
+def jl(lab):
     url, token = lab
-    artifacts = ROOT / "artifacts"
-    artifacts.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(exist_ok=True)
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1300, "height": 1000})
         page.goto(f"{url}/lab/tree/notebooks/quickstart.ipynb?token={token}")
         page.wait_for_function(
             "window.jupyterapp && window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel",
@@ -92,102 +257,284 @@ def test_widget_in_jupyterlab(lab):
         page.wait_for_function(
             "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'", timeout=120_000
         )
+        # The notebook alone, as a person on a narrow window would have it: no side panels.
+        page.evaluate("window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight()")
         page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-
-        def kernel(code):
-            return page.evaluate(KERNEL_EVAL, code)
-
-        generate = page.get_by_role("button", name="Generate")
-        generate.wait_for(timeout=120_000)
-        widget = page.locator(".sdw")
-        status = page.get_by_role("status").filter(has_text="Step")
-        preview = page.get_by_alt_text("Live preview")
-        page.get_by_role("spinbutton", name="Steps").fill("600")  # time enough to steer by hand
-        generate.click()
-        page.wait_for_function("document.querySelector('.sdw').dataset.paints >= 5", timeout=60_000)
-        sources = set()
-        for _ in range(40):
-            sources.add(preview.get_attribute("src"))
-            if len(sources) >= 5:
-                break
-            page.wait_for_timeout(100)
-        assert len(sources) >= 5, "the live preview must change at least five times"
-
-        page.get_by_role("slider", name="Guidance").fill("2")
-        deadline = time.monotonic() + 20
-        result = None
-        while time.monotonic() < deadline:
-            result = kernel("r = widget.runner.run; (r.requests, r.guidance)")
-            if result and "2.0" in result.split("], [")[0]:
-                break
-            page.wait_for_timeout(200)
-        page.wait_for_timeout(1500)
-        check = kernel(
-            "r = widget.runner.run; seen, value = r.requests[-1]; g = r.guidance; k = g.index(2.0);"
-            "(k in (seen, seen + 1), g[k - 1] == 5.0, set(g[k:]) == {2.0}, k, seen)"
-        )
-        assert check.startswith("(True, True, True"), check
-
-        page.get_by_role("button", name="Pause").click()
-        page.wait_for_function("document.querySelector('[role=status]').textContent.includes('paused')")
-        held = status.text_content()
-        page.wait_for_timeout(2000)
-        assert status.text_content() == held and "paused" in held
-        assert kernel("len(widget.runner.run.steps)") == held.split()[1]
-        page.get_by_role("button", name="Resume").click()
-        page.wait_for_function("document.querySelector('[role=status]').textContent.includes('running')")
-        page.wait_for_timeout(1000)
-        page.get_by_role("button", name="Stop").click()
-        page.wait_for_function(
-            "document.querySelector('[role=status]').textContent.includes('stopped')", timeout=30_000
-        )
-        sizes = kernel("r = widget.runner.run; r.image.size[0], r.frames[0].size[0]")
-        final_width, frame_width = (int(v) for v in sizes.strip("()").split(","))
-        page.wait_for_function(f"document.querySelector('img[alt=\"Live preview\"]').naturalWidth === {final_width}")
-        assert kernel("widget.runner.run.status.value") == "'stopped'"
-        page.wait_for_timeout(500)
-
-        page.get_by_role("slider", name="Step").fill("1")
-        page.wait_for_function("document.querySelector('.sdw').dataset.shownStep === '1'")
-        assert page.evaluate("document.querySelector('img[alt=\"Live preview\"]').naturalWidth") == frame_width
-        recorded = int(kernel("len(widget.runner.run.steps)"))
-        strip = page.get_by_role("list", name="Filmstrip").get_by_role("listitem")
-        assert strip.count() == recorded
-        strip.nth(2).click()
-        page.wait_for_function("document.querySelector('.sdw').dataset.shownStep === '3'")
-        first_id = kernel("widget.runner.run.id")
-
-        # A short second run, then the first one beside it on the shared scrubber.
-        page.get_by_role("spinbutton", name="Steps").fill("10")
-        page.get_by_role("textbox", name="Prompt", exact=True).fill(
-            "a small green ring at the top left on a white background"
-        )
-        generate.click()
-        page.wait_for_function("document.querySelector('[role=status]').textContent.includes('Step 10 / 10')")
-        page.wait_for_function("document.querySelector('[role=status]').textContent.includes('finished')")
-        page.get_by_role("combobox", name="Compare with").select_option(first_id)
-        compared = page.get_by_alt_text("Compared preview")
-        compared.wait_for(state="visible")
-        page.get_by_role("slider", name="Step").fill("4")
-        page.wait_for_function("document.querySelector('.sdw').dataset.shownStep === '4'")
-        page.wait_for_function("document.querySelector('.sdw').dataset.compareStep === '4'")
-        assert compared.evaluate("img => img.naturalWidth") == frame_width
-
-        # Save the first run's gallery into a folder the kernel chose; the browser names no path.
-        kernel("import tempfile; widget.gallery_dir = tempfile.mkdtemp()")
-        page.get_by_role("combobox", name="Run").select_option(first_id)
-        page.wait_for_function(f"document.querySelector('.sdw').dataset.shownRun === '{first_id}'")
-        page.get_by_role("button", name="Save gallery").click()
-        widget.get_by_text("Saved gallery", exact=False).filter(has_text="-run").wait_for()
-        saved = kernel(
-            "import os; from sdwidget import Gallery; "
-            "g = Gallery.load(os.path.join(widget.gallery_dir, widget.saved)); (g.run_id, len(g.frames))"
-        )
-        assert saved == f"({first_id}, {recorded})", saved
-        widget.screenshot(path=str(artifacts / "widget.png"))
-
-        latencies = page.evaluate("window.sdwidgetStats.latencies")
-        median = statistics.median(latencies)
-        (artifacts / "latency.json").write_text(json.dumps({"median_ms": median, "frames": len(latencies)}))
-        print(f"\nkernel step callback -> painted frame: median {median:.1f} ms over {len(latencies)} frames")
+        session = Session(page)
+        session.generate.wait_for(timeout=120_000)
+        yield session
         browser.close()
+
+
+def test_empty_state_one_status_region_and_steps_refused_by_name(jl):
+    """Items 12, 13 and 4: an intentional empty state, one status region, and a refusal that
+    names the control, says what to type, and goes when the next Generate succeeds."""
+    assert jl.preview.is_hidden(), "no broken image before the first run"
+    assert "No image yet" in jl.widget.locator(".sdw-empty").first.text_content()
+    assert jl.widget.get_by_role("status").count() == 1 and jl.widget.locator("output").count() == 0
+    jl.steps.fill("0")
+    jl.generate.click()
+    assert "Steps" in jl.message.text_content() and "1 to 1000" in jl.message.text_content()
+    assert "num_inference_steps" not in jl.message.text_content()
+    assert jl.steps.get_attribute("aria-invalid") == "true"
+    assert jl.kernel("widget.runner.run is None") == "True", "a refused Generate sends nothing"
+    jl.steps.fill("8")
+    jl.generate.click()
+    jl.wait_status("finished")
+    assert jl.message.text_content() == ""
+    # A refusal from the kernel goes when the next action succeeds too.
+    jl.kernel("widget.message = 'Guidance must be between 0 and 100, got 200'")
+    jl.message.filter(has_text="Guidance").wait_for()
+    # Item 14: an empty Seed draws a new seed for each run; the field stays empty, the run's seed shows.
+    jl.steps.fill("4")
+    jl.seed.fill("")
+    jl.generate.click()
+    jl.page.wait_for_function("!document.querySelector('.sdw [role=alert]').textContent")
+    jl.wait_status("finished")
+    drawn = jl.kernel("widget.runner.run.params['seed']")
+    assert jl.seed.input_value() == "" and jl.seed.get_attribute("placeholder") == "random"
+    assert f"seed {drawn}" in jl.widget.locator(".sdw-details").text_content()
+
+
+def test_a_600_step_run_steered_by_keyboard(jl):
+    """Items 1, 2, 4, 6, 7 and 3 on a 600-step demo run, and the step → paint latency."""
+    page = jl.page
+    page.evaluate("Object.assign(window.sdwidgetStats, { latencies: [], arrivals: [], waits: [], paintMs: [] })")
+    jl.steps.fill("600")  # time enough to steer by hand
+    jl.seed.fill("5")
+    jl.generate.click()
+    page.wait_for_function("document.querySelector('.sdw').dataset.paints >= 5", timeout=60_000)
+    sources = set()
+    for _ in range(40):
+        sources.add(jl.preview.get_attribute("src"))
+        if len(sources) >= 5:
+            break
+        page.wait_for_timeout(100)
+    assert len(sources) >= 5, "the live preview must change at least five times"
+
+    # Item 4: Generate is not offered during a run; pressed anyway, it says what to do.
+    assert jl.generate.get_attribute("aria-disabled") == "true"
+    jl.generate.click(force=True)
+    text = jl.message.text_content()
+    assert "Stop" in text and "still going" not in text and "stop()" not in text, text
+    assert jl.kernel("widget.runner.run.params['num_inference_steps']") == "600"
+
+    # Item 2: a prompt and seed typed but not sent survive a guidance change.
+    # Typed key by key: in command mode "a", "c", "1"… are notebook shortcuts; here they are text.
+    cells = page.evaluate("window.jupyterapp.shell.currentWidget.content.widgets.length")
+    jl.prompt.fill("")
+    jl.prompt.press_sequentially("a purple cross, typed but not sent")
+    jl.seed.fill("")
+    jl.seed.press_sequentially("1234")
+    assert page.evaluate("window.jupyterapp.shell.currentWidget.content.widgets.length") == cells
+    # Item 1: the arrow keys move the Guidance slider; the notebook's selection stays put.
+    cell = page.evaluate("window.jupyterapp.shell.currentWidget.content.activeCellIndex")
+    jl.guidance.focus()
+    for _ in range(3):
+        jl.guidance.press("ArrowLeft")
+    assert jl.guidance.input_value() == "4.7"
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.jupyterapp.shell.currentWidget.content.activeCellIndex") == cell
+    wait_until(lambda: jl.kernel("widget.guidance") == "4.7", what="the kernel to take guidance 4.7")
+    wait_until(lambda: "4.7" in jl.kernel("widget.runner.run.guidance[-1]"), what="a step at guidance 4.7")
+    assert jl.prompt.input_value() == "a purple cross, typed but not sent"
+    assert jl.seed.input_value() == "1234"
+
+    # Pause holds the run; its speed leaves the paused time out (item 6).
+    before = float(jl.kernel("widget.its"))
+    page.get_by_role("button", name="Pause").click()
+    jl.wait_status("paused")
+    held = jl.status.text_content()
+    page.wait_for_timeout(2000)
+    assert jl.status.text_content() == held
+    steps = jl.kernel("len(widget.runner.run.steps)")
+    assert f"step {steps} / 600" in held, (held, steps)
+    jl.widget.screenshot(path=str(ARTIFACTS / "widget-paused.png"))
+    page.get_by_role("button", name="Resume").click()
+    jl.wait_status("running")
+    page.wait_for_timeout(600)
+    after = float(jl.kernel("widget.its"))
+    assert after > 0.75 * before, f"{after:.1f} it/s after a 2 s pause, {before:.1f} before: pauses must not count"
+    jl.wait_status("finished", timeout=120_000)
+    # Item 9, one scaling rule: a 64 px frame shown 2× or more draws its pixels as squares.
+    assert jl.preview.evaluate("img => img.naturalWidth * 2 <= img.clientWidth") is True
+    assert "sdw-pixels" in jl.preview.get_attribute("class")
+
+    stats = page.evaluate("window.sdwidgetStats")
+    median = statistics.median(stats["latencies"])
+    parts = {name: statistics.median(stats[name]) for name in ("arrivals", "waits", "paintMs")}
+    summary = {"median_ms": median, "frames": len(stats["latencies"]), **parts}
+    (ARTIFACTS / "latency.json").write_text(json.dumps(summary))
+    print(
+        f"\nkernel step callback -> painted frame, 600-step demo run: median {median:.1f} ms over"
+        f" {len(stats['latencies'])} frames (step -> message in the page {parts['arrivals']:.1f} ms,"
+        f" message -> painted {parts['waits']:.1f} ms; a paint takes {parts['paintMs']:.1f} ms)"
+    )
+
+    # Item 3: the end of the scrubber is the final image, labelled, and can be reached again.
+    jl.wait_data("shownStep", "final")
+    size = int(jl.kernel("len(widget.image)"))
+    shown = jl.preview.evaluate("async (img) => (await (await fetch(img.src)).blob()).size")
+    assert shown == size, "the end of the scrubber shows the kernel's final image"
+    assert "final image" in jl.widget.locator(".sdw-caption").first.text_content()
+    jl.scrub.focus()
+    jl.scrub.press("Home")  # item 1: keys on the Step slider
+    jl.wait_data("shownStep", "1")
+    assert "step 1 / 600" in jl.widget.locator(".sdw-caption").first.text_content()
+    jl.scrub.press("End")
+    jl.wait_data("shownStep", "final")
+    jl.scrub.press("ArrowLeft")
+    jl.wait_data("shownStep", "600")
+    jl.scrub.press("ArrowRight")
+    jl.wait_data("shownStep", "final")
+
+    # Item 7 and 13: every step is in the filmstrip, numbered, announced and reachable by keyboard,
+    # and the shown one is marked and in sight.
+    options = jl.strip.get_by_role("option")
+    assert options.count() == 601
+    assert options.nth(2).get_attribute("aria-label").startswith("Step 3 of 600, guidance")
+    assert options.nth(600).get_attribute("aria-label") == "Final image"
+    selected = jl.strip.locator("[aria-selected=true]")
+    assert selected.get_attribute("aria-label") == "Final image" and selected.get_attribute("tabindex") == "0"
+    selected.focus()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    jl.wait_data("shownStep", "599")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')").startswith("Step 599 of 600")
+    page.keyboard.press("Home")
+    jl.wait_data("shownStep", "1")
+    in_sight = jl.strip.evaluate(
+        "s => { const o = s.querySelector('[aria-selected=true]'); return o.offsetLeft >= s.scrollLeft"
+        " && o.offsetLeft + o.offsetWidth <= s.scrollLeft + s.clientWidth; }"
+    )
+    assert in_sight
+
+
+def test_history_shows_the_shown_runs_own_state(jl):
+    """Item 5 (and 3's like with like): browsing and comparing runs shows each run's own
+    parameters, status and steps; names tell runs apart; every image is captioned."""
+    page = jl.page
+    jl.show_current_run_alone()
+    stopped = jl.kernel(
+        "r1 = widget.generate('a small green ring at the top left on a white background', num_inference_steps=60,"
+        " seed=11, guidance_scale=3.0, stop_after=43); r1.wait(); r1.id"
+    )
+    jl.wait_status(f"#{stopped}: stopped at step 43 / 60")
+    jl.prompt.fill("a blue square on a yellow background")
+    jl.steps.fill("30")
+    jl.seed.fill("7")
+    jl.generate.click()
+    jl.wait_status("finished · 30 steps")
+    finished = jl.kernel("widget.run_id")
+
+    labels = jl.page.get_by_role("combobox", name="Run").locator("option").all_text_contents()
+    assert len(labels) == len(set(labels)), labels
+    assert any(label.startswith(f"#{stopped} · stopped 43 / 60 · seed 11") for label in labels), labels
+
+    page.get_by_role("combobox", name="Run").select_option(stopped)
+    jl.wait_data("shownRun", stopped)
+    state = jl.status.text_content()
+    assert f"#{stopped}: stopped at step 43 / 60" in state, state
+    details = jl.widget.locator(".sdw-details").text_content()
+    assert "a small green ring" in details and "seed 11" in details and "60 steps" in details, details
+    assert jl.prompt.input_value() == "a blue square on a yellow background", "the form keeps what the user typed"
+
+    # Show the finished run and compare with the stopped one: captions say what each image is.
+    page.get_by_role("combobox", name="Run").select_option(finished)
+    page.get_by_role("combobox", name="Compare with").select_option(stopped)
+    jl.compared.wait_for(state="visible")
+    jl.scrub.fill("30")
+    jl.wait_data("shownStep", "30")
+    captions = jl.widget.locator(".sdw-caption").all_text_contents()
+    assert captions[0].startswith(f"#{finished} · step 30 / 30 · guidance"), captions
+    assert captions[1].startswith(f"#{stopped} · step 43 / 60 (stopped here) · guidance 3.0"), captions
+    jl.scrub.fill("10")
+    jl.wait_data("shownStep", "10")
+    captions = jl.widget.locator(".sdw-caption").all_text_contents()
+    assert captions[1].startswith(f"#{stopped} · step 20 / 60"), "the same point of each run: 10/30 ~ 20/60"
+    assert jl.widget.locator(".sdw-legend").text_content() == f"#{finished} (shown)#{stopped} (compared)"
+    # Item 11: the curve reads out the value under the pointer (and at the scrubbed step otherwise).
+    readout = jl.widget.locator(".sdw-readout")
+    assert readout.text_content() == f"#{finished} step 10: 3.0 · #{stopped} step 20: 3.0", readout.text_content()
+    plot = jl.widget.locator(".sdw-plot").bounding_box()
+    page.mouse.move(plot["x"] + 1, plot["y"] + plot["height"] / 2)
+    page.wait_for_function("document.querySelector('.sdw-readout').textContent.includes('step 1:')")
+    page.mouse.move(0, 0)
+    jl.scrub.press("End")
+    jl.wait_data("shownStep", "final")
+    captions = jl.widget.locator(".sdw-caption").all_text_contents()
+    assert "final image" in captions[0] and "final image" in captions[1], captions
+    jl.widget.screenshot(path=str(ARTIFACTS / "widget-compare.png"))
+
+    # Saving: the outcome is in the status region, and the preview does not move (item 8).
+    box = jl.preview.bounding_box()
+    jl.kernel("import tempfile; widget.gallery_dir = tempfile.mkdtemp()")
+    page.get_by_role("combobox", name="Run").select_option(stopped)
+    jl.wait_data("shownRun", stopped)
+    page.get_by_role("button", name="Save gallery").click()
+    jl.status.filter(has_text="Saved gallery").wait_for()
+    moved = jl.preview.bounding_box()
+    assert (moved["x"], moved["y"]) == (box["x"], box["y"]), "the preview moved when the status changed"
+    saved = jl.kernel(
+        "import os; from sdwidget import Gallery; "
+        "g = Gallery.load(os.path.join(widget.gallery_dir, widget.saved)); (g.run_id, len(g.frames))"
+    )
+    assert saved == f"({stopped}, 43)", saved
+
+
+def test_light_theme_reads_and_keeps_its_layout(jl):
+    """Items 8, 9 and 10 in the light theme at 1300 px: no overflow, contrast at least 4.5:1, and
+    a bigger preview on demand."""
+    jl.show_current_run_alone()
+    jl.page.set_viewport_size({"width": 1300, "height": 1000})
+    jl.page.wait_for_timeout(300)
+    assert jl.widget.evaluate(OVERFLOW) == []
+    worst = jl.widget.evaluate(CONTRAST)
+    assert worst["ratio"] >= 4.5, worst
+    jl.widget.screenshot(path=str(ARTIFACTS / "widget-light.png"))
+    # Item 9: a way to make the preview bigger, and back.
+    enlarge = jl.page.get_by_role("button", name="Enlarge preview")
+    width = jl.preview.bounding_box()["width"]
+    enlarge.click()
+    jl.page.wait_for_timeout(200)
+    assert jl.preview.bounding_box()["width"] > 1.5 * width and enlarge.get_attribute("aria-pressed") == "true"
+    assert jl.widget.evaluate(OVERFLOW) == []
+    enlarge.click()
+    jl.page.wait_for_timeout(200)
+    assert jl.preview.bounding_box()["width"] == width
+
+
+@pytest.mark.parametrize("width", [600, 360])
+def test_narrow_window_has_no_horizontal_overflow(jl, width):
+    """Item 8: in a 600 px and a 360 px window nothing in the widget is cut off."""
+    jl.show_current_run_alone()
+    jl.page.set_viewport_size({"width": width, "height": 1000})
+    jl.page.wait_for_timeout(500)
+    jl.widget.scroll_into_view_if_needed()
+    assert jl.widget.evaluate(OVERFLOW) == []
+    page = jl.page
+    page.get_by_role("combobox", name="Compare with").select_option(index=2)
+    jl.compared.wait_for(state="visible")
+    page.wait_for_timeout(300)
+    assert jl.widget.evaluate(OVERFLOW) == []
+    if width == 360:
+        jl.page.set_viewport_size({"width": width, "height": 2400})  # the whole widget in one picture
+        jl.page.wait_for_timeout(300)
+        jl.widget.evaluate("el => el.scrollIntoView({ block: 'center' })")  # clear of the notebook's toolbar
+        jl.widget.screenshot(path=str(ARTIFACTS / "widget-360.png"))
+    page.get_by_role("combobox", name="Compare with").select_option("0")
+    jl.page.set_viewport_size({"width": 1300, "height": 1000})
+
+
+def test_dark_theme_reads(jl):
+    """Item 10: JupyterLab's dark theme; every text at least 4.5:1 against its background."""
+    page = jl.page
+    jl.show_current_run_alone()
+    page.set_viewport_size({"width": 1300, "height": 1000})
+    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+    page.wait_for_timeout(800)
+    worst = jl.widget.evaluate(CONTRAST)
+    assert worst["ratio"] >= 4.5, worst
+    jl.widget.screenshot(path=str(ARTIFACTS / "widget-dark.png"))
+    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")

@@ -114,7 +114,9 @@ def test_branch_equals_a_fresh_run_and_the_reference_loop(family, scheduler):
     assert child.params["parent"] == parent.id and child.params["branch_step"] == 4
     guidance = [5.0, 5.0, 0.8, 0.8] + [7.0] * 6
     assert child.guidance == guidance and [s.timestep for s in child.steps] == [s.timestep for s in parent.steps]
-    assert child.frames[:4] == parent.frames[:4] and child.frames[4] is not parent.frames[4], "shared steps show the parent's"
+    assert child.frames[:4] == parent.frames[:4] and child.frames[4] is not parent.frames[4], (
+        "shared steps show the parent's"
+    )
     prompts = [PROMPT] * 4 + [OTHER] * 6
     expected = reference_loop(pipe, conditioning, guidance, prompts, [NEGATIVE] * STEPS)
     assert torch.allclose(child.latents, expected, atol=1e-5, rtol=1e-5), (child.latents - expected).abs().max()

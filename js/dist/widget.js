@@ -3,7 +3,8 @@ function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value);
+    else if (value === true) node.setAttribute(key, "");
+    else if (value !== false && value != null) node.setAttribute(key, value);
   }
   node.append(...children);
   return node;
@@ -14,23 +15,77 @@ function svgNode(tag, attrs) {
   Object.entries(attrs).forEach(([k, v]) => node.setAttribute(k, v));
   return node;
 }
-function sparkline(svg, series, current, total) {
-  const width = 240, height = 40, top = Math.max(10, ...series.flat());
-  const x = (i) => total > 1 ? i / (total - 1) * (width - 8) + 4 : width / 2;
-  const y = (g) => height - 4 - g / top * (height - 8);
-  svg.replaceChildren(svgNode("line", { x1: 0, x2: width, y1: y(1), y2: y(1), class: "sdw-cfg-line" }));
-  series.forEach((values, n) => {
-    const points = values.map((g, i) => `${x(i)},${y(g)}`).join(" ");
-    svg.append(svgNode("polyline", { points, class: n ? "sdw-compare-line" : "sdw-main-line" }));
-  });
-  const main = series[0] || [];
-  if (current >= 0 && current < main.length) svg.append(svgNode("circle", { cx: x(current), cy: y(main[current]), r: 3 }));
+var W = 300;
+var H = 60;
+var PAD = 3;
+function axisTop(series) {
+  return Math.max(10, Math.ceil(Math.max(0, ...series.flat()) / 5) * 5);
+}
+function align(pos, total, other) {
+  return other === total || !total ? pos : Math.max(0, Math.round((pos + 1) / total * other) - 1);
+}
+var fmt = (g) => g == null ? "\u2013" : Number(g).toFixed(1);
+function sparkline(curve2, series, current) {
+  const top = axisTop(series.map((s) => s.values));
+  const span = (s) => Math.max(s.total || 0, s.values.length, 1);
+  const x = (i, s) => span(s) > 1 ? i / (span(s) - 1) * (W - 2 * PAD) + PAD : W / 2;
+  const y = (g) => H - PAD - Math.min(g, top) / top * (H - 2 * PAD);
+  const key = `${top}|${series.map((s) => `${s.name}:${span(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}`;
+  const [main, other] = series;
+  if (curve2.key !== key) {
+    curve2.key = key;
+    const lines = series.map((s, i) => ({ s, i })).reverse().map(({ s, i }) => svgNode("polyline", {
+      points: s.values.map((g, k) => `${x(k, s).toFixed(1)},${y(g).toFixed(1)}`).join(" "),
+      class: i ? "sdw-compare-line" : "sdw-main-line",
+      "vector-effect": "non-scaling-stroke"
+    }));
+    curve2.marker = svgNode("line", { y1: 0, y2: H, class: "sdw-marker", "vector-effect": "non-scaling-stroke" });
+    const cfg = svgNode("line", { x1: 0, x2: W, y1: y(1), y2: y(1), class: "sdw-cfg-line", "vector-effect": "non-scaling-stroke" });
+    curve2.svg.replaceChildren(cfg, ...lines, curve2.marker);
+    curve2.top.textContent = String(top);
+    curve2.cfg.style.top = `${y(1) / H * 100}%`;
+    curve2.legend.hidden = !other;
+    if (other) {
+      curve2.legend.replaceChildren(
+        h("span", { class: "sdw-key sdw-key-main" }),
+        `${main.name} (shown)`,
+        h("span", { class: "sdw-key sdw-key-compare" }),
+        `${other.name} (compared)`
+      );
+    }
+    const values2 = main?.values || [];
+    curve2.svg.setAttribute("aria-label", values2.length ? `Guidance per step of ${main.name}: ${fmt(values2[0])} at step 1, ${fmt(values2.at(-1))} at step ${values2.length}` : "Guidance per step: no steps yet");
+  }
+  curve2.n = main ? span(main) : 0;
+  const values = main?.values || [];
+  const at = Math.max(0, Math.min(current, values.length - 1));
+  curve2.marker.setAttribute("x1", x(at, main || { values }));
+  curve2.marker.setAttribute("x2", x(at, main || { values }));
+  curve2.marker.style.visibility = current >= 0 && values.length ? "visible" : "hidden";
+  let text = "";
+  if (current >= 0 && values.length) {
+    text = `Step ${at + 1}: ${fmt(values[at])}`;
+    if (!other) text += ` (CFG ${values[at] > 1 ? "on" : "off"})`;
+    else {
+      const j = align(at, span(main), span(other));
+      const theirs = j < other.values.length ? `step ${j + 1}: ${fmt(other.values[j])}` : `ended at step ${other.values.length}`;
+      text = `${main.name} ${text.toLowerCase()} \xB7 ${other.name} ${theirs}`;
+    }
+  }
+  curve2.readout.textContent = text;
+}
+function stepAt(curve2, clientX) {
+  const box = curve2.svg.getBoundingClientRect();
+  if (!box.width || !curve2.n) return null;
+  const fraction = (clientX - box.left) / box.width * W;
+  return Math.max(0, Math.min(curve2.n - 1, Math.round((fraction - PAD) / (W - 2 * PAD) * (curve2.n - 1))));
 }
 
 // src/frames.js
 var FrameStore = class {
   constructor() {
     this.byRun = /* @__PURE__ */ new Map();
+    this.finals = /* @__PURE__ */ new Map();
   }
   get(key) {
     return this.byRun.get(key) || [];
@@ -38,38 +93,150 @@ var FrameStore = class {
   has(key) {
     return this.byRun.has(key);
   }
-  add(key, metas, buffers) {
+  // Steps 0…n-1 all here: what can be shown in order (a reply may still be on its way for a gap).
+  count(key) {
+    const frames = this.get(key);
+    let n = 0;
+    while (n < frames.length && frames[n]) n++;
+    return n;
+  }
+  // `received`: when the message arrived (ms since the epoch), for the latency statistics.
+  add(key, metas, buffers, received = 0) {
     const frames = this.byRun.get(key) || [];
-    metas.forEach((meta, i) => frames[meta.step] = { ...meta, blob: new Blob([buffers[i]], { type: "image/png" }) });
+    metas.forEach((meta, i) => frames[meta.step] = { ...meta, received, blob: new Blob([buffers[i]], { type: "image/png" }) });
     this.byRun.set(key, frames);
     return frames;
   }
+  // The run's final image (PNG bytes): what the end of the scrubber shows.
+  setFinal(key, bytes) {
+    if (!this.finals.has(key)) this.finals.set(key, new Blob([bytes], { type: "image/png" }));
+  }
+  final(key) {
+    return this.finals.get(key) || null;
+  }
+  keys() {
+    return /* @__PURE__ */ new Set([...this.byRun.keys(), ...this.finals.keys()]);
+  }
+  delete(key) {
+    this.byRun.delete(key);
+    this.finals.delete(key);
+  }
 };
+function scaleRule(img, width, height) {
+  if (!img.naturalWidth || !width) return;
+  const scale = Math.min(width / img.naturalWidth, height / img.naturalHeight);
+  img.classList.toggle("sdw-pixels", scale >= 2);
+}
+var THUMB = 38;
 var Filmstrip = class {
   constructor(onPick) {
-    this.el = h("div", { class: "sdw-filmstrip", role: "list", "aria-label": "Filmstrip" });
+    this.el = h("div", {
+      class: "sdw-filmstrip",
+      role: "listbox",
+      "aria-label": "Filmstrip",
+      "aria-orientation": "horizontal",
+      style: `--sdw-thumb: ${THUMB}px`
+    });
     this.onPick = onPick;
+    this.items = [];
     this.urls = [];
+    this.steps = 0;
+    this.final = null;
+    this.current = -1;
+    this.selected = this.tabbed = null;
+    this.el.addEventListener("keydown", (event) => {
+      const last = this.items.length - 1;
+      const moves = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1, PageDown: 10, PageUp: -10 };
+      let to = null;
+      if (event.key in moves) to = Math.max(0, Math.min(last, Math.max(this.current, 0) + moves[event.key]));
+      if (event.key === "Home") to = 0;
+      if (event.key === "End") to = last;
+      if (to === null || last < 0) return;
+      event.preventDefault();
+      this.onPick(to);
+      this.mark(to);
+      this.items[to].focus({ preventScroll: true });
+    });
   }
   clear() {
     this.urls.forEach((url) => URL.revokeObjectURL(url));
     this.urls = [];
+    this.items = [];
+    this.steps = 0;
+    this.final = null;
+    this.current = -1;
+    this.selected = this.tabbed = null;
     this.el.replaceChildren();
   }
-  // Adds thumbnails for frames not shown yet; frames arrive in step order.
-  sync(frames, current) {
-    for (let i = this.urls.length; i < frames.length && frames[i]; i++) {
-      const url = URL.createObjectURL(frames[i].blob);
-      this.urls.push(url);
-      const img = h("img", { src: url, alt: `step ${i + 1}`, role: "listitem", title: `step ${i + 1} \xB7 g ${frames[i].guidance}` });
-      img.addEventListener("click", () => this.onPick(i));
-      this.el.append(img);
+  option(blob, label, caption) {
+    const url = URL.createObjectURL(blob);
+    this.urls.push(url);
+    const img = h("img", { src: url, alt: "", draggable: "false" });
+    img.addEventListener("load", () => scaleRule(img, THUMB, THUMB), { once: true });
+    const item = h(
+      "div",
+      { role: "option", tabindex: "-1", "aria-selected": "false", "aria-label": label, title: label },
+      img,
+      h("span", { class: "sdw-frame-number", "aria-hidden": "true" }, caption)
+    );
+    item.addEventListener("click", () => {
+      this.onPick(this.items.indexOf(item));
+      item.focus({ preventScroll: true });
+    });
+    return item;
+  }
+  // Adds options for the steps not listed yet (in order) and the final image once there;
+  // `current` is the index of the option shown (steps, then the final image).
+  sync(frames, count, finalBlob, current, describe) {
+    const before = this.items.length;
+    for (let i = this.steps; i < count; i++) {
+      const item = this.option(frames[i].blob, describe(i), String(i + 1));
+      this.el.insertBefore(item, this.final);
+      this.items.splice(i, 0, item);
+      this.steps = i + 1;
     }
-    [...this.el.children].forEach((img, i) => img.classList.toggle("sdw-current", i === current));
+    if (finalBlob && !this.final) {
+      this.final = this.option(finalBlob, "Final image", "final");
+      this.final.classList.add("sdw-final");
+      this.el.append(this.final);
+      this.items.push(this.final);
+    }
+    this.mark(current, before !== this.items.length);
+  }
+  // Marks option `current` as the one shown (the tab stop); scrolls it into view when it changed.
+  mark(current, moved = false) {
+    const item = this.items[current] || null;
+    if (this.selected !== item) {
+      this.selected?.setAttribute("aria-selected", "false");
+      item?.setAttribute("aria-selected", "true");
+      this.selected = item;
+      moved = true;
+    }
+    const tab = item || this.items[0];
+    if (tab && this.tabbed !== tab) {
+      if (this.tabbed) this.tabbed.tabIndex = -1;
+      tab.tabIndex = 0;
+      this.tabbed = tab;
+    }
+    this.current = current;
+    if (item && moved) {
+      if (!this.pending) requestAnimationFrame(() => this.reveal());
+      this.pending = item;
+    }
+  }
+  // Scrolls the strip, and only the strip, so that the marked option is in view.
+  reveal() {
+    const item = this.pending;
+    this.pending = null;
+    if (!item || !item.isConnected) return;
+    const strip = this.el, left = item.offsetLeft, right = left + item.offsetWidth;
+    if (left < strip.scrollLeft) strip.scrollLeft = Math.max(0, left - 8);
+    else if (right > strip.scrollLeft + strip.clientWidth) strip.scrollLeft = right - strip.clientWidth + 8;
   }
 };
 
 // src/model.js
+var DONE = ["finished", "stopped", "failed"];
 var states = /* @__PURE__ */ new Set();
 function stateOf(model) {
   const runs = model.get("runs");
@@ -88,10 +255,30 @@ function initialize({ model }) {
   function receive(msg, buffers) {
     if (msg.type !== "frames" && msg.type !== "history") return;
     const key = msg.type === "history" ? msg.run : msg.frames[0]?.run;
-    store.add(key, msg.frames, buffers);
+    store.add(key, msg.frames, buffers, Date.now());
+    if (msg.type === "history" && msg.final && buffers.length > msg.frames.length) store.setFinal(key, buffers.at(-1));
     if (msg.type === "history") requested.clear();
     if (msg.type === "frames") model.send({ type: "ack", run: key });
     watchers.forEach((watch) => watch(key));
+  }
+  function keepFinal() {
+    const bytes = model.get("image"), key = model.get("run_id");
+    if (key && bytes?.byteLength && DONE.includes(model.get("status"))) {
+      store.setFinal(key, bytes);
+      watchers.forEach((watch) => watch(key));
+    }
+  }
+  function evict() {
+    const runs = model.get("runs") || [];
+    const listed = new Set(runs.map((r) => r.key));
+    const live = model.get("run_id") || 0;
+    const newest = Math.max(live, ...runs.map((r) => r.key));
+    for (const key of store.keys()) {
+      if (!listed.has(key) && key !== live && (key < 0 || key < newest)) {
+        store.delete(key);
+        requested.delete(key);
+      }
+    }
   }
   const state = {
     model,
@@ -103,7 +290,11 @@ function initialize({ model }) {
     }
   };
   model.on("msg:custom", receive);
+  model.on("change:image", keepFinal);
+  model.on("change:status", keepFinal);
+  model.on("change:runs", evict);
   states.add(state);
+  keepFinal();
   const current = model.get("run_id");
   if (current) {
     requested.add(current);
@@ -111,104 +302,268 @@ function initialize({ model }) {
   }
   return () => {
     model.off("msg:custom", receive);
+    model.off("change:image", keepFinal);
+    model.off("change:status", keepFinal);
+    model.off("change:runs", evict);
     states.delete(state);
   };
 }
 
 // src/form.js
-function fillForm(ui, model) {
-  ui.prompt.value = model.get("prompt");
-  ui.negative.value = model.get("negative_prompt");
-  ui.steps.value = model.get("steps");
-  ui.seed.value = model.get("seed");
-  ui.guidance.value = model.get("guidance");
-  ui.guidanceValue.textContent = Number(model.get("guidance")).toFixed(1);
+var ACTIVE = ["running", "paused"];
+var FIELDS = { prompt: "prompt", negative: "negative_prompt", steps: "steps", seed: "seed", guidance: "guidance" };
+function fillField(ui, model, name, { dirty, seedRandom }) {
+  const input = ui[name];
+  if (dirty.has(name)) return;
+  const value = model.get(FIELDS[name]);
+  if (name === "seed" && (seedRandom || value == null)) input.value = "";
+  else input.value = value;
+  if (name === "guidance") ui.guidanceValue.textContent = Number(input.value).toFixed(1);
 }
-function fillRuns(ui, runs, viewKey) {
-  const label = (r) => `#${Math.abs(r.key)} ${r.source === "run" ? "" : "(gallery) "}${r.prompt.slice(0, 32)} \xB7 ${r.status}`;
-  const newest = [...runs].reverse();
+function readForm(ui) {
+  const steps = ui.steps.value.trim(), seed = ui.seed.value.trim();
+  const problems = [];
+  if (!/^\d+$/.test(steps) || Number(steps) < 1 || Number(steps) > 1e3)
+    problems.push(["steps", "Steps: enter a whole number from 1 to 1000."]);
+  if (seed && (!/^\d+$/.test(seed) || !Number.isSafeInteger(Number(seed))))
+    problems.push(["seed", `Seed: enter a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, or leave it empty for a random seed.`]);
+  return {
+    problems,
+    message: {
+      type: "generate",
+      prompt: ui.prompt.value,
+      negative_prompt: ui.negative.value,
+      steps: Number(steps),
+      seed: seed === "" ? null : Number(seed),
+      guidance: Number.parseFloat(ui.guidance.value)
+    }
+  };
+}
+function runInfo(model, key) {
+  const entry = (model.get("runs") || []).find((r) => r.key === key);
+  if (key && key === model.get("run_id")) {
+    return {
+      key,
+      name: entry?.name || `#${key}`,
+      prompt: entry?.prompt ?? model.get("prompt"),
+      negative_prompt: entry?.negative_prompt ?? model.get("negative_prompt"),
+      seed: entry?.seed ?? model.get("seed"),
+      steps: model.get("total") || entry?.steps,
+      guidance_scale: entry?.guidance_scale,
+      status: model.get("status"),
+      done: model.get("step"),
+      its: model.get("its"),
+      guidance: model.get("applied"),
+      error: model.get("error"),
+      live: true
+    };
+  }
+  if (!entry) return null;
+  return {
+    guidance_scale: entry.guidance?.[0],
+    done: entry.guidance?.length || 0,
+    its: 0,
+    ...entry,
+    live: false,
+    name: entry.name || (key > 0 ? `#${key}` : `gallery ${-key}`)
+  };
+}
+var progress = (info) => `${info.done} / ${info.steps}`;
+function runLabel(info) {
+  const state = ACTIVE.includes(info.status) ? info.status : `${info.status} ${progress(info)}`;
+  return `${info.name} \xB7 ${state} \xB7 seed ${info.seed ?? "random"} \xB7 ${info.prompt || "(no prompt)"}`;
+}
+function fillRuns(ui, model, viewKey) {
+  const live = model.get("run_id");
+  const infos = [...model.get("runs") || []].reverse().map((r) => runInfo(model, r.key));
   const fill = (select, first) => {
     const keep = select.value;
-    select.replaceChildren(h("option", { value: 0 }, first), ...newest.map((r) => h("option", { value: r.key }, label(r))));
-    select.value = newest.some((r) => String(r.key) === keep) ? keep : "0";
+    const want = [[0, first], ...infos.map((info) => [info.key, runLabel(info)])];
+    want.forEach(([value, text], i) => {
+      let option = select.options[i];
+      if (!option) select.append(option = h("option"));
+      if (option.value !== String(value)) option.value = String(value);
+      if (option.textContent !== text) option.textContent = text;
+      option.title = text;
+    });
+    while (select.options.length > want.length) select.options[select.options.length - 1].remove();
+    select.value = want.some(([value]) => String(value) === keep) ? keep : "0";
   };
-  fill(ui.pick, "Current run");
+  fill(ui.pick, live ? `Current run (#${live})` : "Current run");
   fill(ui.compare, "None");
   ui.pick.value = String(viewKey);
+  if (ui.pick.value !== String(viewKey)) ui.pick.value = "0";
 }
-function showStatus(ui, model, shown) {
-  const state = model.get("status");
-  const applied = model.get("applied");
-  const now = applied.length ? ` \xB7 guidance ${applied[applied.length - 1].toFixed(1)}` : "";
-  const error = model.get("error") ? ` \u2014 ${model.get("error")}` : "";
-  ui.status.textContent = `Step ${model.get("step")} / ${model.get("total")} \xB7 ${model.get("its").toFixed(1)} it/s${now} \xB7 ${state}${error}`;
-  const label = state === "paused" ? "Resume" : "Pause";
-  ui.pause.textContent = label;
-  ui.pause.setAttribute("aria-label", label);
-  ui.pause.disabled = ui.stop.disabled = !["running", "paused"].includes(state);
-  ui.generate.disabled = !model.get("has_model");
-  ui.save.disabled = !shown || model.get("saving");
-  ui.message.textContent = model.get("message");
-  const name = model.get("saved");
-  ui.saved.textContent = model.get("saving") ? "Saving gallery\u2026" : name ? `Saved gallery ${name}` : "";
+var speed = (its) => its > 0 ? ` \xB7 ${Number(its).toFixed(1)} it/s` : "";
+function stateText(info, model) {
+  if (!info) {
+    if (!model.get("has_model")) return "No model attached: galleries added from Python show here.";
+    return "Ready: no run yet.";
+  }
+  const where = {
+    running: `running \xB7 step ${progress(info)}`,
+    paused: `paused at step ${progress(info)}`,
+    finished: `finished \xB7 ${info.done} steps`,
+    stopped: `stopped at step ${progress(info)}`,
+    failed: `failed at step ${progress(info)}${info.error ? `: ${info.error}` : ""}`,
+    pending: "starting\u2026"
+  }[info.status] || `${info.status} \xB7 step ${progress(info)}`;
+  return `${info.name}: ${where}${speed(info.its)}`;
+}
+function detailsText(info) {
+  if (!info) return "";
+  const g = info.guidance || [];
+  const first = g.length ? g[0] : info.guidance_scale, last = g.length ? g[g.length - 1] : first;
+  const guidance = first == null ? "" : first === last ? ` \xB7 guidance ${Number(first).toFixed(1)}` : ` \xB7 guidance ${Number(first).toFixed(1)} \u2192 ${Number(last).toFixed(1)}`;
+  const negative = info.negative_prompt ? ` \xB7 not: \u201C${info.negative_prompt}\u201D` : "";
+  return `\u201C${info.prompt}\u201D${negative} \xB7 ${info.steps} steps \xB7 seed ${info.seed ?? "random"}${guidance}`;
+}
+function enable(button, on, why = "") {
+  if (button.getAttribute("aria-disabled") !== String(!on)) button.setAttribute("aria-disabled", String(!on));
+  const title = (on ? button.dataset.title : why) || "";
+  if (button.title !== title) {
+    if (title) button.title = title;
+    else button.removeAttribute("title");
+  }
 }
 
 // src/panel.js
+function figure(alt, emptyText) {
+  const img = h("img", { alt, class: "sdw-image", hidden: true, draggable: "false" });
+  const empty = h("div", { class: "sdw-empty" }, emptyText);
+  const caption = h("figcaption", { class: "sdw-caption" });
+  const el = h("figure", { class: "sdw-figure" }, h("div", { class: "sdw-frame" }, img, empty), caption);
+  return { el, img, empty, caption };
+}
+function curve() {
+  const svg = svgNode("svg", {
+    viewBox: "0 0 300 60",
+    preserveAspectRatio: "none",
+    role: "img",
+    "aria-label": "Guidance per step",
+    class: "sdw-plot"
+  });
+  const parts = {
+    svg,
+    top: h("span", { class: "sdw-axis sdw-axis-top", "aria-hidden": "true" }, "10"),
+    cfg: h("span", { class: "sdw-cfg-label", "aria-hidden": "true" }, "1.0 \xB7 CFG off below"),
+    readout: h("span", { class: "sdw-readout" }),
+    legend: h("div", { class: "sdw-legend", hidden: true })
+  };
+  parts.el = h(
+    "figure",
+    { class: "sdw-curve" },
+    h("figcaption", { class: "sdw-curve-head" }, h("span", {}, "Guidance per step"), parts.readout),
+    h(
+      "div",
+      { class: "sdw-curve-body" },
+      h("div", { class: "sdw-axis-col", "aria-hidden": "true" }, parts.top, h("span", { class: "sdw-axis" }, "0")),
+      h("div", { class: "sdw-plot-box" }, svg, parts.cfg)
+    ),
+    parts.legend
+  );
+  return parts;
+}
 function controls() {
+  const main = figure("Live preview", "No image yet: type a prompt and press Generate. Each step's preview shows here.");
+  const other = figure("Compared preview", "");
   return {
     prompt: h("textarea", { "aria-label": "Prompt", rows: 2 }),
     negative: h("textarea", { "aria-label": "Negative prompt", rows: 1 }),
-    steps: h("input", { type: "number", "aria-label": "Steps", min: 1, max: 1e3 }),
-    seed: h("input", { type: "number", "aria-label": "Seed", min: 0 }),
+    steps: h("input", { type: "number", "aria-label": "Steps", min: 1, max: 1e3, step: 1, inputmode: "numeric" }),
+    seed: h("input", {
+      type: "number",
+      "aria-label": "Seed",
+      min: 0,
+      step: 1,
+      inputmode: "numeric",
+      placeholder: "random",
+      title: "Empty: a new random seed for each run (the run's seed shows with the run)"
+    }),
     guidance: h("input", { type: "range", "aria-label": "Guidance", min: 0, max: 20, step: 0.1 }),
-    guidanceValue: h("output", { class: "sdw-guidance-value" }),
-    generate: h("button", { type: "button" }, "Generate"),
+    guidanceValue: h("span", { class: "sdw-guidance-value", "aria-hidden": "true" }),
+    generate: h("button", { type: "button", class: "sdw-primary" }, "Generate"),
     pause: h("button", { type: "button", "aria-label": "Pause" }, "Pause"),
     stop: h("button", { type: "button" }, "Stop"),
-    image: h("img", { alt: "Live preview", class: "sdw-preview" }),
-    other: h("img", { alt: "Compared preview", class: "sdw-preview", hidden: "" }),
-    scrub: h("input", { type: "range", "aria-label": "Step", min: 1, max: 1, value: 1 }),
-    stepLabel: h("span", { class: "sdw-step-label" }),
-    status: h("div", { role: "status", class: "sdw-status" }),
     message: h("div", { role: "alert", class: "sdw-message" }),
     pick: h("select", { "aria-label": "Run" }),
     compare: h("select", { "aria-label": "Compare with" }),
+    // The one status region: the shown run's state, the current run's when another is shown,
+    // and the outcome of Save gallery. Counters change every step and are not announced.
+    status: h("div", { role: "status", class: "sdw-status" }),
+    stateLine: h("div", { class: "sdw-state" }),
+    liveLine: h("div", { class: "sdw-live", hidden: true }),
+    saved: h("div", { class: "sdw-saved", hidden: true }),
+    details: h("div", { class: "sdw-details" }),
+    reuse: h(
+      "button",
+      { type: "button", "data-title": "Copy this run's prompt, steps, seed and guidance into the form" },
+      "Use these settings"
+    ),
     save: h("button", { type: "button" }, "Save gallery"),
-    saved: h("div", { class: "sdw-saved", "aria-live": "polite" }),
-    curve: svgNode("svg", { viewBox: "0 0 240 40", role: "img", "aria-label": "Guidance per step", class: "sdw-curve" })
+    enlarge: h("button", { type: "button", "aria-pressed": "false" }, "Enlarge preview"),
+    main,
+    other,
+    image: main.img,
+    scrub: h("input", { type: "range", "aria-label": "Step", min: 1, max: 1, value: 1 }),
+    stepLabel: h("span", { class: "sdw-step-label", "aria-hidden": "true" }),
+    curve: curve()
   };
+}
+function keepShortcutsOut(...nodes) {
+  nodes.forEach((node) => node.setAttribute("data-lm-suppress-shortcuts", "true"));
 }
 function layout(el, ui, strip) {
   el.classList.add("sdw");
+  keepShortcutsOut(
+    ui.steps,
+    ui.seed,
+    ui.guidance,
+    ui.generate,
+    ui.pause,
+    ui.stop,
+    ui.pick,
+    ui.compare,
+    ui.reuse,
+    ui.save,
+    ui.enlarge,
+    ui.scrub,
+    strip
+  );
+  const field = (label, input, extra = {}) => h("label", { class: "sdw-field", ...extra }, h("span", {}, label), input);
+  ui.status.append(ui.stateLine, ui.liveLine, ui.saved);
   el.append(
     h(
       "div",
       { class: "sdw-form" },
-      h("label", {}, "Prompt", ui.prompt),
-      h("label", {}, "Negative prompt", ui.negative),
-      h("div", { class: "sdw-row" }, h("label", {}, "Steps", ui.steps), h("label", {}, "Seed", ui.seed)),
-      h("div", { class: "sdw-row" }, h("label", {}, "Guidance", ui.guidance), ui.guidanceValue),
-      h("div", { class: "sdw-row" }, ui.generate, ui.pause, ui.stop),
-      ui.status,
-      ui.message,
-      h("label", {}, "Run", ui.pick),
-      h("label", {}, "Compare with", ui.compare),
-      h("div", { class: "sdw-row" }, ui.save),
-      ui.saved
+      field("Prompt", ui.prompt),
+      field("Negative prompt", ui.negative),
+      h("div", { class: "sdw-row sdw-pair" }, field("Steps", ui.steps), field("Seed", ui.seed)),
+      h(
+        "div",
+        { class: "sdw-field" },
+        h("span", { "aria-hidden": "true" }, "Guidance"),
+        h("div", { class: "sdw-row" }, ui.guidance, ui.guidanceValue)
+      ),
+      h("div", { class: "sdw-row sdw-buttons" }, ui.generate, ui.pause, ui.stop),
+      ui.message
     ),
     h(
       "div",
       { class: "sdw-view" },
-      h("div", { class: "sdw-row" }, ui.image, ui.other),
-      h("div", { class: "sdw-row" }, ui.scrub, ui.stepLabel),
-      ui.curve,
+      h("div", { class: "sdw-row sdw-pair" }, field("Run", ui.pick), field("Compare with", ui.compare)),
+      ui.status,
+      ui.details,
+      h("div", { class: "sdw-row sdw-buttons" }, ui.reuse, ui.save, ui.enlarge),
+      h("div", { class: "sdw-previews" }, ui.main.el, ui.other.el),
+      h("div", { class: "sdw-row sdw-scrubber" }, ui.scrub, ui.stepLabel),
+      ui.curve.el,
       strip
     )
   );
 }
 
 // src/view.js
-var DONE = ["finished", "stopped", "failed"];
 var STATUS_TRAITS = [
   "status",
   "step",
@@ -217,12 +572,17 @@ var STATUS_TRAITS = [
   "error",
   "message",
   "applied",
-  "image",
   "run_id",
   "saved",
   "saving",
-  "has_model"
+  "has_model",
+  "runs"
 ];
+function keepKeys(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (["Escape", "Tab"].includes(event.key) || event.key === "Enter" && event.shiftKey) return;
+  event.stopPropagation();
+}
 function render({ model, el }) {
   const ownInit = stateOf(model) ? null : initialize({ model });
   const { store, need, watch } = stateOf(model);
@@ -237,121 +597,318 @@ function render({ model, el }) {
     generate,
     pause,
     stop,
-    image,
-    other,
     scrub,
     stepLabel,
     pick,
     compare,
     save,
-    curve
+    reuse,
+    enlarge,
+    main,
+    other,
+    curve: curve2
   } = ui;
-  const stats = window.sdwidgetStats ?? (window.sdwidgetStats = { latencies: [], paints: 0 });
-  const strip = new Filmstrip((i) => {
-    pinned = true;
-    scrub.value = i + 1;
-    schedule();
-  });
+  const stats = window.sdwidgetStats ?? (window.sdwidgetStats = { latencies: [], arrivals: [], waits: [], paintMs: [], paints: 0 });
+  const strip = new Filmstrip((i) => pickStep(i));
   let viewKey = 0, stripKey = null, pinned = false, scheduled = 0;
+  let hover = null;
+  let localMessage = "";
+  let stale = true;
+  const form = { dirty: /* @__PURE__ */ new Set(), seedRandom: false };
+  let sentGuidance = [];
   const urls = /* @__PURE__ */ new Map();
+  const blobs = /* @__PURE__ */ new Map();
+  const text = (node, value) => node.textContent !== value && (node.textContent = value);
   const live = () => model.get("run_id");
   const shown = () => viewKey || live();
   const compareKey = () => Number(compare.value);
-  const entry = (key) => model.get("runs").find((r) => r.key === key);
-  const curveOf = (key) => key === live() ? model.get("applied") : entry(key)?.guidance || [];
   function put(img, blob) {
+    if (blobs.get(img) === blob) return;
+    blobs.set(img, blob);
     const url = URL.createObjectURL(blob);
     img.src = url;
+    img.hidden = false;
     if (urls.has(img)) URL.revokeObjectURL(urls.get(img));
     urls.set(img, url);
   }
+  function emptyText(key, info) {
+    if (!key) return model.get("has_model") ? "No image yet: type a prompt and press Generate. Each step's preview shows here." : "No model attached: galleries added from Python show here.";
+    if (info?.status === "failed") return `${info.name} failed before its first step.`;
+    return key === live() ? `${info?.name || "The run"}: waiting for its first step\u2026` : `Loading ${info?.name || "the run"}\u2026`;
+  }
+  function blank(fig, text2) {
+    fig.empty.textContent = text2;
+    fig.empty.hidden = false;
+    if (fig.img.hidden) return;
+    fig.img.hidden = true;
+    fig.img.removeAttribute("src");
+    blobs.delete(fig.img);
+    if (urls.has(fig.img)) URL.revokeObjectURL(urls.get(fig.img));
+    urls.delete(fig.img);
+  }
+  const box = { width: 0, height: 0 };
+  const rule = () => [main.img, other.img].forEach((img) => scaleRule(img, box.width, box.height));
+  for (const fig of [main, other]) {
+    fig.img.addEventListener("load", () => {
+      if (!fig.empty.hidden) fig.empty.hidden = true;
+      scaleRule(fig.img, box.width, box.height);
+    });
+  }
+  const g = (frame) => frame ? `guidance ${Number(frame.guidance).toFixed(1)}` : "";
+  const describe = (frames) => (i) => `Step ${i + 1} of ${frames[i].total}, guidance ${Number(frames[i].guidance).toFixed(1)}`;
+  function at(key, pos, info, final) {
+    const frames = store.get(key), n = store.count(key), fin = store.final(key);
+    const name = info?.name || `#${key}`;
+    if (final && fin) return { blob: fin, caption: [name, "final image", g(frames[n - 1])].filter(Boolean).join(" \xB7 ") };
+    if (!n) return null;
+    const i = Math.min(pos, n - 1), frame = frames[i];
+    const note = final ? " (last step)" : i >= pos ? "" : ["stopped", "failed"].includes(info?.status) ? ` (${info.status} here)` : " (last step)";
+    return { blob: frame.blob, caption: `${name} \xB7 step ${i + 1} / ${frame.total}${note} \xB7 ${g(frame)}`, index: i };
+  }
   function paint() {
+    const started = performance.now();
+    draw();
+    stats.paintMs?.push(performance.now() - started);
+  }
+  function draw() {
     scheduled = 0;
-    const key = shown(), frames = store.get(key);
+    if (stale) showState();
+    const key = shown(), frames = store.get(key), n = store.count(key), fin = store.final(key);
+    const info = runInfo(model, key);
     if (stripKey !== key) {
       strip.clear();
       stripKey = key;
     }
-    if (!frames.length) return;
-    const index = Math.min(pinned ? Number(scrub.value) - 1 : frames.length - 1, frames.length - 1);
-    const frame = frames[index];
-    if (!frame) return;
-    scrub.max = frames.length;
-    if (!pinned) scrub.value = frames.length;
-    const finalImage = key === live() && !pinned && DONE.includes(model.get("status")) && model.get("image").byteLength;
-    put(image, finalImage ? new Blob([model.get("image")], { type: "image/png" }) : frame.blob);
-    const cmp = compareKey(), theirs = store.get(cmp);
-    other.hidden = !cmp;
-    if (cmp && theirs.length) {
-      put(other, theirs[Math.min(index, theirs.length - 1)].blob);
-      el.dataset.compareStep = String(Math.min(index, theirs.length - 1) + 1);
+    const positions = n + (fin ? 1 : 0);
+    const cmp = compareKey(), cmpInfo = cmp ? runInfo(model, cmp) : null;
+    other.el.hidden = !cmp;
+    const columns = cmp ? "2" : "1";
+    if (el.style.getPropertyValue("--sdw-n") !== columns) el.style.setProperty("--sdw-n", columns);
+    if (!positions) {
+      blank(main, emptyText(key, info));
+      text(main.caption, "");
+      scrub.max = 1;
+      scrub.value = 1;
+      scrub.disabled = true;
+      text(stepLabel, "");
+      sparkline(curve2, [{ values: info?.guidance || [], total: info?.steps || 0, name: info?.name || "" }], -1);
+      el.dataset.shownRun = String(key);
+      el.dataset.shownStep = "";
+      return;
     }
-    stepLabel.textContent = `step ${index + 1}`;
-    sparkline(curve, cmp ? [curveOf(key), curveOf(cmp)] : [curveOf(key)], index, Math.max(frames.length, frame.total));
-    strip.sync(frames, index);
+    scrub.disabled = false;
+    scrub.max = positions;
+    const pos = pinned ? Math.min(Number(scrub.value) - 1, positions - 1) : positions - 1;
+    scrub.value = pos + 1;
+    const atFinal = Boolean(fin) && pos === n;
+    const mine = at(key, pos, info, atFinal);
+    put(main.img, mine.blob);
+    text(main.caption, mine.caption);
+    const total = frames[0]?.total || info?.steps || 1;
+    text(stepLabel, atFinal ? "final image" : `step ${pos + 1} / ${total}`);
+    scrub.setAttribute("aria-valuetext", atFinal ? "final image" : `step ${pos + 1} of ${total}`);
+    let theirs = null;
+    if (cmp) {
+      const cn = store.count(cmp), ctotal = store.get(cmp)[0]?.total || 0;
+      theirs = at(cmp, atFinal ? cn : align(pos, total, ctotal), cmpInfo, atFinal);
+      if (theirs) {
+        put(other.img, theirs.blob);
+        text(other.caption, theirs.caption);
+        el.dataset.compareStep = theirs.index == null ? "final" : String(theirs.index + 1);
+      } else {
+        blank(other, `Loading ${cmpInfo?.name || "the run"}\u2026`);
+        text(other.caption, "");
+      }
+    }
+    const index = atFinal ? n - 1 : pos;
+    const series = [{
+      values: info?.guidance?.length ? info.guidance : frames.slice(0, n).map((f) => f.guidance),
+      total,
+      name: info?.name || `#${key}`
+    }];
+    if (cmp) series.push({ values: cmpInfo?.guidance || [], total: cmpInfo?.steps || 0, name: cmpInfo?.name || `#${cmp}` });
+    sparkline(curve2, series, hover ?? index);
+    strip.sync(frames, n, fin, pos, describe(frames));
     stats.paints += 1;
-    if (frame.t && !frame.measured) {
-      frame.measured = true;
-      stats.latencies.push(Date.now() - frame.t * 1e3);
+    const painted = atFinal ? null : frames[pos];
+    if (painted?.t && !painted.measured) {
+      painted.measured = true;
+      const now = Date.now();
+      stats.latencies.push(now - painted.t * 1e3);
+      stats.arrivals?.push(painted.received - painted.t * 1e3);
+      stats.waits?.push(now - painted.received);
     }
-    el.dataset.shownStep = String(index + 1);
+    el.dataset.shownStep = atFinal ? "final" : String(pos + 1);
     el.dataset.shownRun = String(key);
     el.dataset.paints = String(stats.paints);
   }
   function schedule() {
     if (!scheduled) scheduled = requestAnimationFrame(paint);
   }
-  const sync = () => fillForm(ui, model);
-  const options = () => fillRuns(ui, model.get("runs"), viewKey);
-  const update = () => (showStatus(ui, model, shown()), schedule());
+  function pickStep(i) {
+    const running = shown() === live() && ACTIVE.includes(model.get("status"));
+    pinned = !(running && i === store.count(shown()) - 1);
+    scrub.value = i + 1;
+    schedule();
+  }
+  function showMessage() {
+    text(ui.message, localMessage || model.get("message"));
+  }
+  function update() {
+    stale = true;
+    schedule();
+  }
+  function showState() {
+    stale = false;
+    const key = shown(), info = runInfo(model, key), state = model.get("status");
+    const running = ACTIVE.includes(state);
+    text(ui.stateLine, stateText(info, model));
+    const liveInfo = key !== live() && running ? runInfo(model, live()) : null;
+    ui.liveLine.hidden = !liveInfo;
+    text(ui.liveLine, liveInfo ? `Current run ${stateText(liveInfo, model)}` : "");
+    text(ui.details, detailsText(info));
+    const label = state === "paused" ? "Resume" : "Pause";
+    text(pause, label);
+    pause.setAttribute("aria-label", label);
+    enable(pause, running, "No run is going");
+    enable(stop, running, "No run is going");
+    enable(
+      generate,
+      model.get("has_model") && !running,
+      running ? "A run is going: Stop it or wait for it to finish, then Generate" : "No model attached"
+    );
+    enable(save, Boolean(info) && !model.get("saving"), model.get("saving") ? "Saving a gallery\u2026" : "No run to save");
+    enable(reuse, Boolean(info), "No run shown");
+    showMessage();
+    const name = model.get("saved");
+    text(ui.saved, model.get("saving") ? "Saving gallery\u2026" : name ? `Saved gallery ${name}` : "");
+    ui.saved.hidden = !ui.saved.textContent;
+  }
+  const fill = (name) => fillField(ui, model, name, form);
+  const options = () => fillRuns(ui, model, viewKey);
   function view(key) {
-    viewKey = key;
+    const listed = (model.get("runs") || []).some((r) => r.key === key);
+    viewKey = listed ? key : 0;
     pinned = false;
-    pick.value = String(key);
+    hover = null;
+    pick.value = String(viewKey);
     need(shown());
     update();
   }
+  const disabled = (button) => button.getAttribute("aria-disabled") === "true";
   generate.addEventListener("click", () => {
-    const int = (input) => input.value === "" ? null : Number.parseInt(input.value, 10);
+    if (disabled(generate)) {
+      localMessage = generate.title;
+      return showMessage();
+    }
+    const { problems, message } = readForm(ui);
+    for (const name of ["steps", "seed"]) ui[name].setAttribute("aria-invalid", String(problems.some(([p]) => p === name)));
+    if (problems.length) {
+      localMessage = problems.map(([, text2]) => text2).join(" ");
+      ui[problems[0][0]].focus();
+      return showMessage();
+    }
+    localMessage = "";
+    form.seedRandom = message.seed === null;
+    form.dirty.clear();
     view(0);
-    model.send({
-      type: "generate",
-      prompt: prompt.value,
-      negative_prompt: negative.value,
-      steps: int(steps),
-      seed: int(seed),
-      guidance: Number.parseFloat(guidance.value)
-    });
+    model.send(message);
   });
-  pause.addEventListener("click", () => model.send({ type: model.get("status") === "paused" ? "resume" : "pause" }));
-  stop.addEventListener("click", () => model.send({ type: "stop" }));
-  save.addEventListener("click", () => model.send({ type: "save", run: shown() }));
+  const act = (button, send) => button.addEventListener("click", () => {
+    if (disabled(button)) return;
+    localMessage = "";
+    send();
+    showMessage();
+  });
+  act(pause, () => model.send({ type: model.get("status") === "paused" ? "resume" : "pause" }));
+  act(stop, () => model.send({ type: "stop" }));
+  act(save, () => model.send({ type: "save", run: shown() }));
+  act(reuse, () => {
+    const info = runInfo(model, shown());
+    prompt.value = info.prompt ?? "";
+    negative.value = info.negative_prompt ?? "";
+    steps.value = info.steps ?? "";
+    seed.value = info.seed ?? "";
+    form.seedRandom = false;
+    ["prompt", "negative", "steps", "seed"].forEach((name) => form.dirty.add(name));
+  });
+  enlarge.addEventListener("click", () => {
+    const on2 = !el.classList.contains("sdw-large");
+    el.classList.toggle("sdw-large", on2);
+    enlarge.setAttribute("aria-pressed", String(on2));
+  });
+  for (const name of ["prompt", "negative", "steps", "seed"]) {
+    ui[name].addEventListener("input", () => {
+      form.dirty.add(name);
+      if (name === "seed") form.seedRandom = false;
+      ui[name].removeAttribute("aria-invalid");
+    });
+  }
   pick.addEventListener("change", () => view(Number(pick.value)));
   compare.addEventListener("change", () => (need(compareKey()), schedule()));
   guidance.addEventListener("input", () => guidanceValue.textContent = Number(guidance.value).toFixed(1));
-  guidance.addEventListener("change", () => model.send({ type: "guidance", value: Number.parseFloat(guidance.value) }));
-  scrub.addEventListener("input", () => {
-    const running = shown() === live() && ["running", "paused"].includes(model.get("status"));
-    pinned = !(running && Number(scrub.value) === store.get(shown()).length);
+  guidance.addEventListener("change", () => {
+    localMessage = "";
+    showMessage();
+    const value = Number.parseFloat(guidance.value);
+    if (value === model.get("guidance") && !sentGuidance.length) return;
+    sentGuidance.push(value);
+    model.send({ type: "guidance", value });
+  });
+  scrub.addEventListener("input", () => pickStep(Number(scrub.value) - 1));
+  curve2.svg.addEventListener("pointermove", (event) => {
+    hover = stepAt(curve2, event.clientX);
     schedule();
   });
+  curve2.svg.addEventListener("pointerleave", () => {
+    hover = null;
+    schedule();
+  });
+  curve2.svg.addEventListener("click", (event) => {
+    const i = stepAt(curve2, event.clientX);
+    if (i !== null && i < store.count(shown())) pickStep(i);
+  });
+  el.addEventListener("keydown", keepKeys);
+  const resized = new ResizeObserver(([entry]) => {
+    ({ width: box.width, height: box.height } = entry.contentRect);
+    rule();
+  });
+  resized.observe(main.img.parentElement);
+  const stripResized = new ResizeObserver(() => strip.mark(strip.current, true));
+  stripResized.observe(strip.el);
   const offs = [];
   const on = (event, handler) => {
     model.on(event, handler);
     offs.push(() => model.off(event, handler));
   };
   offs.push(watch((key) => (key === shown() || key === compareKey()) && schedule()));
-  on("change:guidance", sync);
-  on("change:run_id", () => (sync(), viewKey || (pinned = false)));
-  on("change:runs", () => (options(), schedule()));
+  for (const [name, trait] of Object.entries(FIELDS)) if (name !== "guidance") on(`change:${trait}`, () => fill(name));
+  on("change:guidance", () => {
+    const i = sentGuidance.indexOf(model.get("guidance"));
+    sentGuidance = i < 0 ? [] : sentGuidance.slice(i + 1);
+    if (!sentGuidance.length) fill("guidance");
+  });
+  on("change:run_id", () => viewKey || (pinned = false));
+  on("change:runs", () => {
+    if (viewKey && !(model.get("runs") || []).some((r) => r.key === viewKey)) view(0);
+    options();
+  });
+  on("change:status", options);
   on("change:view", () => view(model.get("view")));
+  on("change:message", () => {
+    if (model.get("message")) localMessage = "";
+    showMessage();
+  });
   for (const name of STATUS_TRAITS) on(`change:${name}`, update);
-  sync();
+  Object.keys(FIELDS).forEach(fill);
   options();
   view(model.get("view"));
   layout(el, ui, strip.el);
   return () => {
     offs.forEach((off) => off());
+    el.removeEventListener("keydown", keepKeys);
+    resized.disconnect();
+    stripResized.disconnect();
     if (scheduled) cancelAnimationFrame(scheduled);
     scheduled = -1;
     urls.forEach((url) => URL.revokeObjectURL(url));

@@ -1,46 +1,129 @@
-// What the form shows of the model's traits: the inputs' values, the run pickers and the
-// status line. Plain writes into the elements of panel.js; the view decides when to call them.
+// What the panel shows of the model's traits: the form's inputs (never one the user is editing),
+// the run pickers, the status region and the shown run's parameters. Plain writes into the
+// elements of panel.js; the view decides when to call them.
 
 import { h } from "./dom.js";
 
-// The inputs as the kernel last set them (on open, and when a run starts or guidance changes).
-export function fillForm(ui, model) {
-  ui.prompt.value = model.get("prompt");
-  ui.negative.value = model.get("negative_prompt");
-  ui.steps.value = model.get("steps");
-  ui.seed.value = model.get("seed");
-  ui.guidance.value = model.get("guidance");
-  ui.guidanceValue.textContent = Number(model.get("guidance")).toFixed(1);
+export const ACTIVE = ["running", "paused"];
+
+// The form's inputs and the traits the kernel fills them from (on open, when a run starts, when
+// guidance is set). An input the user has typed into since the last Generate is theirs: the
+// kernel's value does not overwrite it.
+export const FIELDS = { prompt: "prompt", negative: "negative_prompt", steps: "steps", seed: "seed", guidance: "guidance" };
+
+export function fillField(ui, model, name, { dirty, seedRandom }) {
+  const input = ui[name];
+  if (dirty.has(name)) return;
+  const value = model.get(FIELDS[name]);
+  // An empty Seed (null from the kernel, or left empty when this page sent Generate) stays empty.
+  if (name === "seed" && (seedRandom || value == null)) input.value = "";
+  else input.value = value;
+  if (name === "guidance") ui.guidanceValue.textContent = Number(input.value).toFixed(1);
+}
+
+// Steps and Seed checked before anything is sent; a refusal names the field and says what to type.
+export function readForm(ui) {
+  const steps = ui.steps.value.trim(), seed = ui.seed.value.trim();
+  const problems = [];
+  if (!/^\d+$/.test(steps) || Number(steps) < 1 || Number(steps) > 1000)
+    problems.push(["steps", "Steps: enter a whole number from 1 to 1000."]);
+  if (seed && (!/^\d+$/.test(seed) || !Number.isSafeInteger(Number(seed))))
+    problems.push(["seed", `Seed: enter a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, or leave it empty for a random seed.`]);
+  return {
+    problems,
+    message: {
+      type: "generate", prompt: ui.prompt.value, negative_prompt: ui.negative.value, steps: Number(steps),
+      seed: seed === "" ? null : Number(seed), guidance: Number.parseFloat(ui.guidance.value),
+    },
+  };
+}
+
+// What is known of run `key`: its history entry, with the live traits for the current run.
+export function runInfo(model, key) {
+  const entry = (model.get("runs") || []).find((r) => r.key === key);
+  if (key && key === model.get("run_id")) {
+    return {
+      key, name: entry?.name || `#${key}`, prompt: entry?.prompt ?? model.get("prompt"),
+      negative_prompt: entry?.negative_prompt ?? model.get("negative_prompt"), seed: entry?.seed ?? model.get("seed"),
+      steps: model.get("total") || entry?.steps, guidance_scale: entry?.guidance_scale, status: model.get("status"),
+      done: model.get("step"), its: model.get("its"), guidance: model.get("applied"), error: model.get("error"),
+      live: true,
+    };
+  }
+  if (!entry) return null;
+  return { guidance_scale: entry.guidance?.[0], done: entry.guidance?.length || 0, its: 0, ...entry, live: false,
+    name: entry.name || (key > 0 ? `#${key}` : `gallery ${-key}`) };
+}
+
+const progress = (info) => `${info.done} / ${info.steps}`;
+
+// One line per run in the pickers: what tells runs apart comes first, the prompt last.
+export function runLabel(info) {
+  const state = ACTIVE.includes(info.status) ? info.status : `${info.status} ${progress(info)}`;
+  return `${info.name} · ${state} · seed ${info.seed ?? "random"} · ${info.prompt || "(no prompt)"}`;
 }
 
 // Both pickers list the history newest first; each keeps its choice while that run is listed.
-export function fillRuns(ui, runs, viewKey) {
-  const label = (r) => `#${Math.abs(r.key)} ${r.source === "run" ? "" : "(gallery) "}${r.prompt.slice(0, 32)} · ${r.status}`;
-  const newest = [...runs].reverse();
+// Options are updated in place, so an open list is not rebuilt under the pointer.
+export function fillRuns(ui, model, viewKey) {
+  const live = model.get("run_id");
+  const infos = [...(model.get("runs") || [])].reverse().map((r) => runInfo(model, r.key));
   const fill = (select, first) => {
     const keep = select.value;
-    select.replaceChildren(h("option", { value: 0 }, first), ...newest.map((r) => h("option", { value: r.key }, label(r))));
-    select.value = newest.some((r) => String(r.key) === keep) ? keep : "0";
+    const want = [[0, first], ...infos.map((info) => [info.key, runLabel(info)])];
+    want.forEach(([value, text], i) => {
+      let option = select.options[i];
+      if (!option) select.append((option = h("option")));
+      if (option.value !== String(value)) option.value = String(value);
+      if (option.textContent !== text) option.textContent = text;
+      option.title = text;
+    });
+    while (select.options.length > want.length) select.options[select.options.length - 1].remove();
+    select.value = want.some(([value]) => String(value) === keep) ? keep : "0";
   };
-  fill(ui.pick, "Current run");
+  fill(ui.pick, live ? `Current run (#${live})` : "Current run");
   fill(ui.compare, "None");
   ui.pick.value = String(viewKey);
+  if (ui.pick.value !== String(viewKey)) ui.pick.value = "0";
 }
 
-// Status line, button states and messages; `shown` is the key of the run on screen (0: none).
-export function showStatus(ui, model, shown) {
-  const state = model.get("status");
-  const applied = model.get("applied");
-  const now = applied.length ? ` · guidance ${applied[applied.length - 1].toFixed(1)}` : "";
-  const error = model.get("error") ? ` — ${model.get("error")}` : "";
-  ui.status.textContent = `Step ${model.get("step")} / ${model.get("total")} · ${model.get("its").toFixed(1)} it/s${now} · ${state}${error}`;
-  const label = state === "paused" ? "Resume" : "Pause";
-  ui.pause.textContent = label;
-  ui.pause.setAttribute("aria-label", label);
-  ui.pause.disabled = ui.stop.disabled = !["running", "paused"].includes(state);
-  ui.generate.disabled = !model.get("has_model");
-  ui.save.disabled = !shown || model.get("saving");
-  ui.message.textContent = model.get("message");
-  const name = model.get("saved");
-  ui.saved.textContent = model.get("saving") ? "Saving gallery…" : name ? `Saved gallery ${name}` : "";
+const speed = (its) => (its > 0 ? ` · ${Number(its).toFixed(1)} it/s` : "");
+
+// "#3: stopped at step 43 / 60 · 21.0 it/s" — the state of the run on screen.
+export function stateText(info, model) {
+  if (!info) {
+    if (!model.get("has_model")) return "No model attached: galleries added from Python show here.";
+    return "Ready: no run yet.";
+  }
+  const where = {
+    running: `running · step ${progress(info)}`,
+    paused: `paused at step ${progress(info)}`,
+    finished: `finished · ${info.done} steps`,
+    stopped: `stopped at step ${progress(info)}`,
+    failed: `failed at step ${progress(info)}${info.error ? `: ${info.error}` : ""}`,
+    pending: "starting…",
+  }[info.status] || `${info.status} · step ${progress(info)}`;
+  return `${info.name}: ${where}${speed(info.its)}`;
+}
+
+// The shown run's own parameters, as it was started.
+export function detailsText(info) {
+  if (!info) return "";
+  const g = info.guidance || [];
+  const first = g.length ? g[0] : info.guidance_scale, last = g.length ? g[g.length - 1] : first;
+  const guidance = first == null ? "" : first === last ? ` · guidance ${Number(first).toFixed(1)}`
+    : ` · guidance ${Number(first).toFixed(1)} → ${Number(last).toFixed(1)}`;
+  const negative = info.negative_prompt ? ` · not: “${info.negative_prompt}”` : "";
+  return `“${info.prompt}”${negative} · ${info.steps} steps · seed ${info.seed ?? "random"}${guidance}`;
+}
+
+// Buttons that cannot act now stay focusable (aria-disabled), so focus is never lost from under
+// the keyboard when a run ends, and say why in their title.
+export function enable(button, on, why = "") {
+  if (button.getAttribute("aria-disabled") !== String(!on)) button.setAttribute("aria-disabled", String(!on));
+  const title = (on ? button.dataset.title : why) || "";
+  if (button.title !== title) {
+    if (title) button.title = title;
+    else button.removeAttribute("title");
+  }
 }

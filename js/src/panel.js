@@ -1,44 +1,101 @@
-// The widget's elements, each with its accessible name, and where they sit: the form on the
-// left; the previews, scrubber, guidance curve and filmstrip on the right.
+// The widget's elements, each with its accessible name, and where they sit: the form that makes
+// a run on one side (prompt, settings, Generate/Pause/Stop, messages); on the other the run on
+// screen (run pickers, status, its parameters, previews with captions, scrubber, guidance curve,
+// filmstrip). Two columns when the widget is wide enough, one below the other when not.
 
 import { h, svgNode } from "./dom.js";
 
+function figure(alt, emptyText) {
+  const img = h("img", { alt, class: "sdw-image", hidden: true, draggable: "false" });
+  const empty = h("div", { class: "sdw-empty" }, emptyText);
+  const caption = h("figcaption", { class: "sdw-caption" });
+  const el = h("figure", { class: "sdw-figure" }, h("div", { class: "sdw-frame" }, img, empty), caption);
+  return { el, img, empty, caption };
+}
+
+function curve() {
+  const svg = svgNode("svg", { viewBox: "0 0 300 60", preserveAspectRatio: "none", role: "img",
+    "aria-label": "Guidance per step", class: "sdw-plot" });
+  const parts = {
+    svg,
+    top: h("span", { class: "sdw-axis sdw-axis-top", "aria-hidden": "true" }, "10"),
+    cfg: h("span", { class: "sdw-cfg-label", "aria-hidden": "true" }, "1.0 · CFG off below"),
+    readout: h("span", { class: "sdw-readout" }),
+    legend: h("div", { class: "sdw-legend", hidden: true }),
+  };
+  parts.el = h("figure", { class: "sdw-curve" },
+    h("figcaption", { class: "sdw-curve-head" }, h("span", {}, "Guidance per step"), parts.readout),
+    h("div", { class: "sdw-curve-body" },
+      h("div", { class: "sdw-axis-col", "aria-hidden": "true" }, parts.top, h("span", { class: "sdw-axis" }, "0")),
+      h("div", { class: "sdw-plot-box" }, svg, parts.cfg)),
+    parts.legend);
+  return parts;
+}
+
 export function controls() {
+  const main = figure("Live preview", "No image yet: type a prompt and press Generate. Each step's preview shows here.");
+  const other = figure("Compared preview", "");
   return {
     prompt: h("textarea", { "aria-label": "Prompt", rows: 2 }),
     negative: h("textarea", { "aria-label": "Negative prompt", rows: 1 }),
-    steps: h("input", { type: "number", "aria-label": "Steps", min: 1, max: 1000 }),
-    seed: h("input", { type: "number", "aria-label": "Seed", min: 0 }),
+    steps: h("input", { type: "number", "aria-label": "Steps", min: 1, max: 1000, step: 1, inputmode: "numeric" }),
+    seed: h("input", { type: "number", "aria-label": "Seed", min: 0, step: 1, inputmode: "numeric", placeholder: "random",
+      title: "Empty: a new random seed for each run (the run's seed shows with the run)" }),
     guidance: h("input", { type: "range", "aria-label": "Guidance", min: 0, max: 20, step: 0.1 }),
-    guidanceValue: h("output", { class: "sdw-guidance-value" }),
-    generate: h("button", { type: "button" }, "Generate"),
+    guidanceValue: h("span", { class: "sdw-guidance-value", "aria-hidden": "true" }),
+    generate: h("button", { type: "button", class: "sdw-primary" }, "Generate"),
     pause: h("button", { type: "button", "aria-label": "Pause" }, "Pause"),
     stop: h("button", { type: "button" }, "Stop"),
-    image: h("img", { alt: "Live preview", class: "sdw-preview" }),
-    other: h("img", { alt: "Compared preview", class: "sdw-preview", hidden: "" }),
-    scrub: h("input", { type: "range", "aria-label": "Step", min: 1, max: 1, value: 1 }),
-    stepLabel: h("span", { class: "sdw-step-label" }),
-    status: h("div", { role: "status", class: "sdw-status" }),
     message: h("div", { role: "alert", class: "sdw-message" }),
     pick: h("select", { "aria-label": "Run" }),
     compare: h("select", { "aria-label": "Compare with" }),
+    // The one status region: the shown run's state, the current run's when another is shown,
+    // and the outcome of Save gallery. Counters change every step and are not announced.
+    status: h("div", { role: "status", class: "sdw-status" }),
+    stateLine: h("div", { class: "sdw-state" }),
+    liveLine: h("div", { class: "sdw-live", hidden: true }),
+    saved: h("div", { class: "sdw-saved", hidden: true }),
+    details: h("div", { class: "sdw-details" }),
+    reuse: h("button", { type: "button", "data-title": "Copy this run's prompt, steps, seed and guidance into the form" },
+      "Use these settings"),
     save: h("button", { type: "button" }, "Save gallery"),
-    saved: h("div", { class: "sdw-saved", "aria-live": "polite" }),
-    curve: svgNode("svg", { viewBox: "0 0 240 40", role: "img", "aria-label": "Guidance per step", class: "sdw-curve" }),
+    enlarge: h("button", { type: "button", "aria-pressed": "false" }, "Enlarge preview"),
+    main, other,
+    image: main.img,
+    scrub: h("input", { type: "range", "aria-label": "Step", min: 1, max: 1, value: 1 }),
+    stepLabel: h("span", { class: "sdw-step-label", "aria-hidden": "true" }),
+    curve: curve(),
   };
+}
+
+// Buttons, sliders, pickers and the filmstrip take keys (arrows, Home, End, Enter, Space) that a
+// notebook in command mode binds too. view.js stops those keys on their way up the page; a Lumino
+// keymap listening on their way down (Notebook 7) skips the shortcuts of elements marked so.
+// Text fields are left unmarked: the notebooks already treat them as editing, and the host's
+// Shift+Enter and Ctrl+S keep working there.
+function keepShortcutsOut(...nodes) {
+  nodes.forEach((node) => node.setAttribute("data-lm-suppress-shortcuts", "true"));
 }
 
 export function layout(el, ui, strip) {
   el.classList.add("sdw");
+  keepShortcutsOut(ui.steps, ui.seed, ui.guidance, ui.generate, ui.pause, ui.stop, ui.pick, ui.compare, ui.reuse,
+    ui.save, ui.enlarge, ui.scrub, strip);
+  const field = (label, input, extra = {}) => h("label", { class: "sdw-field", ...extra }, h("span", {}, label), input);
+  ui.status.append(ui.stateLine, ui.liveLine, ui.saved);
   el.append(
     h("div", { class: "sdw-form" },
-      h("label", {}, "Prompt", ui.prompt), h("label", {}, "Negative prompt", ui.negative),
-      h("div", { class: "sdw-row" }, h("label", {}, "Steps", ui.steps), h("label", {}, "Seed", ui.seed)),
-      h("div", { class: "sdw-row" }, h("label", {}, "Guidance", ui.guidance), ui.guidanceValue),
-      h("div", { class: "sdw-row" }, ui.generate, ui.pause, ui.stop), ui.status, ui.message,
-      h("label", {}, "Run", ui.pick), h("label", {}, "Compare with", ui.compare),
-      h("div", { class: "sdw-row" }, ui.save), ui.saved),
-    h("div", { class: "sdw-view" }, h("div", { class: "sdw-row" }, ui.image, ui.other),
-      h("div", { class: "sdw-row" }, ui.scrub, ui.stepLabel), ui.curve, strip),
+      field("Prompt", ui.prompt), field("Negative prompt", ui.negative),
+      h("div", { class: "sdw-row sdw-pair" }, field("Steps", ui.steps), field("Seed", ui.seed)),
+      h("div", { class: "sdw-field" }, h("span", { "aria-hidden": "true" }, "Guidance"),
+        h("div", { class: "sdw-row" }, ui.guidance, ui.guidanceValue)),
+      h("div", { class: "sdw-row sdw-buttons" }, ui.generate, ui.pause, ui.stop), ui.message),
+    h("div", { class: "sdw-view" },
+      h("div", { class: "sdw-row sdw-pair" }, field("Run", ui.pick), field("Compare with", ui.compare)),
+      ui.status, ui.details,
+      h("div", { class: "sdw-row sdw-buttons" }, ui.reuse, ui.save, ui.enlarge),
+      h("div", { class: "sdw-previews" }, ui.main.el, ui.other.el),
+      h("div", { class: "sdw-row sdw-scrubber" }, ui.scrub, ui.stepLabel),
+      ui.curve.el, strip),
   );
 }

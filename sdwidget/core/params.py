@@ -33,6 +33,7 @@ def run_params(
         "num_inference_steps": validate.steps(steps),
         "guidance_scale": validate.guidance(guidance),
         "seed": random.randrange(2**32) if seed is None else validate.seed(seed),
+        "seed_random": seed is None,  # drawn here: a widget keeps its Seed field empty for the next run
         "height": validate.side("height", default if height is None else height, multiple),
         "width": validate.side("width", default if width is None else width, multiple),
         "scheduler": type(pipe.scheduler).__name__,

@@ -50,6 +50,13 @@ def _decode(widget: SamplerWidget, run: int, step: int) -> None:
     threading.Thread(target=work, name="sdwidget-decode", daemon=True).start()
 
 
+def _generate(widget: SamplerWidget, prompt: str, **args: Any) -> None:
+    run = widget._live.run
+    if run is not None and not run.done:  # two open pages can race past the greyed-out button
+        raise RuntimeError("Generate: a run is going; press Stop or wait for it to finish")
+    widget.generate(prompt, **args)
+
+
 def _ack(widget: SamplerWidget, run: int) -> None:
     if widget._current is not None and run == widget._current.run.id:  # a late ack of an old run: ignored
         widget._current.ack()
@@ -62,7 +69,7 @@ def _sync(widget: SamplerWidget) -> None:
 
 # Return values are ignored: each handler's effect is on the run, the traits or the page.
 HANDLERS: dict[str, Callable[..., object]] = {
-    "generate": lambda w, prompt, **args: w.generate(prompt, **args),
+    "generate": _generate,
     "guidance": lambda w, value: w.set_guidance(value),
     "plan": _plan,
     "pace": lambda w, value: w.set_pace(value),

@@ -13,6 +13,7 @@ from typing import Any
 from ..core import Run
 from ..gallery import Gallery
 from .sender import frame_meta
+from .state import speed
 
 
 def _png(pixels: Any) -> bytes:
@@ -79,17 +80,50 @@ class History:
                       "duration": s["duration"], "t": None} for s in record.steps]  # fmt: skip
         return metas, pngs
 
+    def final_png(self, key: int) -> bytes | None:
+        """``key``'s final image as PNG (``None`` while it runs, or when it failed before making
+        one): what the end of the browser's scrubber shows, sent with the run's frames."""
+        record = self[key]
+        image = record.image if not isinstance(record, Run) or record.done else None
+        if image is None:
+            return None
+        out = io.BytesIO()
+        image.save(out, format="PNG")
+        return out.getvalue()
+
     def entries(self) -> list[dict[str, Any]]:
-        """The ``runs`` trait: what the browser lists, small enough to be saved with the notebook."""
+        """The ``runs`` trait: what the browser lists, small enough to be saved with the notebook.
+
+        Each entry carries what the browser shows of that run without asking for its frames:
+        ``key``; ``name`` (``#3`` for a run, ``gallery <folder>`` for a loaded gallery, unique
+        among the entries); its own parameters (``prompt``, ``negative_prompt``, ``seed``,
+        ``steps`` asked for, ``guidance_scale`` at the start); ``status``; ``done`` (steps
+        recorded); ``its`` (steps per second of working time, pauses excluded); ``guidance`` per
+        recorded step; ``source`` (``run`` or ``gallery <folder>``)."""
         out = []
         with self._lock:
             records = list(self._records.items())
         for key, record in records:
-            status = record.status.value if isinstance(record, Run) else record.status
-            source = "run" if isinstance(record, Run) else f"gallery {record.folder.name if record.folder else ''}"
             p = record.params
-            out.append({"key": key, "prompt": p["prompt"], "seed": p["seed"], "steps": p["num_inference_steps"],
-                        "status": status, "guidance": list(record.guidance), "source": source.strip()})  # fmt: skip
+            if isinstance(record, Run):
+                steps = list(record.steps)  # one consistent length while the run appends
+                status, source, name = record.status.value, "run", f"#{key}"
+                guidance, durations = [s.guidance for s in steps], [s.duration for s in steps]
+            else:
+                folder = record.folder.name if record.folder else ""
+                status, source = record.status, f"gallery {folder}".strip()
+                name = f"gallery {folder or -key}"
+                guidance, durations = list(record.guidance), [s["duration"] for s in record.steps]
+            out.append({
+                "key": key, "name": name, "prompt": p["prompt"], "negative_prompt": p.get("negative_prompt") or "",
+                "seed": p["seed"], "steps": p["num_inference_steps"], "guidance_scale": p.get("guidance_scale"),
+                "status": status, "done": len(guidance), "its": round(speed(durations), 3), "guidance": guidance,
+                "source": source,
+            })  # fmt: skip
+        names = [entry["name"] for entry in out]
+        for entry in out:  # two galleries loaded from folders of one name: tell them apart by key
+            if names.count(entry["name"]) > 1:
+                entry["name"] = f"{entry['name']} ({-entry['key']})"
         return out
 
     def save(self, key: int, folder: str | Path) -> Path:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from typing import Any
 
 from ..core import Run, StatusEvent, StepEvent
+
+
+def speed(durations: Iterable[float]) -> float:
+    """Steps per second of working time: each step's ``duration`` excludes the time spent paused,
+    so a run paused for a minute keeps the speed it ran at."""
+    count, busy = 0, 0.0
+    for duration in durations:
+        count, busy = count + 1, busy + max(0.0, float(duration))
+    return count / busy if busy > 0 else 0.0
 
 
 def batch_state(
@@ -15,14 +25,18 @@ def batch_state(
     state: dict[str, Any] = {}
     if run.id != shown_id:
         p = run.params
+        # A seed drawn because none was asked for stays out of the form: the next run draws anew.
+        # (``seed_random`` is recorded by the run's parameters where the core provides it.)
+        seed = None if p.get("seed_random") else p["seed"]
         state.update(run_id=run.id, step=0, total=p["num_inference_steps"], applied=[], its=0.0, error="",
-                     image=b"", prompt=p["prompt"], negative_prompt=p["negative_prompt"] or "", seed=p["seed"],
+                     image=b"", prompt=p["prompt"], negative_prompt=p["negative_prompt"] or "", seed=seed,
                      steps=p["num_inference_steps"], guidance=p["guidance_scale"])  # fmt: skip
     if steps:
         last = steps[-1]
         applied = [*state.get("applied", applied), *(s.guidance for s in steps)]
         state.update(step=last.step + 1, total=last.total, applied=applied)
-        state["its"] = (last.step + 1) / last.elapsed if last.elapsed > 0 else 0.0
+        # run.steps holds every step recorded so far (this batch's included), in order.
+        state["its"] = speed(s.duration for s in run.steps[: last.step + 1])
     if status is not None:
         state.update(status=status.status.value, error=status.error or "")
         if status.status.done and run.image is not None:

@@ -24,7 +24,7 @@ class WidgetState(anywidget.AnyWidget):
     total = t.Int(0).tag(sync=True)
     """Steps the current run will take."""
     its = t.Float(0.0).tag(sync=True)
-    """Speed of the current run in iterations per second."""
+    """Speed of the current run in steps per second of working time: paused time left out."""
     guidance = t.Float(7.5).tag(sync=True)
     """The guidance scale asked for last: the next step's value while a run goes."""
     applied = t.List(t.Float()).tag(sync=True)
@@ -35,8 +35,9 @@ class WidgetState(anywidget.AnyWidget):
     """Negative prompt shown in the form when the widget opens."""
     steps = t.Int(20).tag(sync=True)
     """Steps shown in the form when the widget opens."""
-    seed = t.Int(0).tag(sync=True)
-    """Seed shown in the form; the seed of the current run once it starts."""
+    seed = t.Int(0, allow_none=True).tag(sync=True)
+    """Seed shown in the form; the seed of the current run once it starts. ``None``: the Seed
+    field is empty, a new random seed for each run (the current run's drawn seed is in ``runs``)."""
     height = t.Int(0)
     """Image height for runs started from the browser; 0 uses the pipeline's default. Kernel only."""
     width = t.Int(0)
@@ -48,8 +49,10 @@ class WidgetState(anywidget.AnyWidget):
     image = t.Bytes(b"").tag(sync=True)
     """The final image of the current run, PNG."""
     runs = t.List(t.Dict()).tag(sync=True)
-    """The history: per run or loaded gallery its key, prompt, seed, steps, status, guidance per
-    step and source. Runs have positive keys (their ids), galleries negative ones."""
+    """The history (``History.entries``): per run or loaded gallery its key, a name that tells
+    it apart (``#3``, ``gallery <folder>``), its own parameters (prompt, negative_prompt, seed,
+    steps, guidance_scale), status, steps done, speed, guidance per step and source. Runs have
+    positive keys (their ids), galleries negative ones."""
     view = t.Int(0).tag(sync=True)
     """Key of the run or gallery Python asks the browser to show; 0 follows the current run."""
     has_model = t.Bool(False).tag(sync=True)

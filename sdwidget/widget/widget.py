@@ -159,14 +159,19 @@ class SamplerWidget(WidgetState):
     def _on_message(self, _widget: Any, content: Any, _buffers: list) -> None:
         try:
             kind, args = messages.parse(content)
+            if kind in messages.USER_ACTIONS and self.message:
+                # A new action makes an old refusal stale; cleared first, so a failure that the
+                # action reports from another thread (a save) is not erased after it.
+                self._apply({"message": ""})
             dispatch.handle(self, kind, args)
         except (TypeError, ValueError, RuntimeError, OSError) as exc:
             self._apply({"message": str(exc)})
-        else:
-            if kind in messages.USER_ACTIONS and self.message:
-                self._apply({"message": ""})  # the user's next action worked: the old refusal is stale
 
     def _send_frames(self, key: int) -> None:
         """A run's frames in one message, for a view that opened late or browses the history."""
         metas, pngs = self._history.frames(key)
-        self.send({"type": "history", "run": key, "frames": metas}, pngs)
+        content: dict[str, Any] = {"type": "history", "run": key, "frames": metas}
+        final = self._history.final_png(key)
+        if final is not None:  # the end of the scrubber shows it, for runs that ended before the page opened
+            content["final"], pngs = True, [*pngs, final]
+        self.send(content, pngs)
