@@ -99,7 +99,8 @@ class History:
         among the entries); its own parameters (``prompt``, ``negative_prompt``, ``seed``,
         ``steps`` asked for, ``guidance_scale`` at the start); ``status``; ``done`` (steps
         recorded); ``its`` (steps per second of working time, pauses excluded); ``guidance`` per
-        recorded step; ``source`` (``run`` or ``gallery <folder>``)."""
+        recorded step; ``source`` (``run`` or ``gallery <folder>``); ``parent`` and ``branch_step``
+        for a branch (else ``None``)."""
         out = []
         with self._lock:
             records = list(self._records.items())
@@ -118,7 +119,7 @@ class History:
                 "key": key, "name": name, "prompt": p["prompt"], "negative_prompt": p.get("negative_prompt") or "",
                 "seed": p["seed"], "steps": p["num_inference_steps"], "guidance_scale": p.get("guidance_scale"),
                 "status": status, "done": len(guidance), "its": round(speed(durations), 3), "guidance": guidance,
-                "source": source,
+                "source": source, "parent": p.get("parent"), "branch_step": p.get("branch_step"),
             })  # fmt: skip
         names = [entry["name"] for entry in out]
         for entry in out:  # two galleries loaded from folders of one name: tell them apart by key
