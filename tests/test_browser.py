@@ -538,3 +538,129 @@ def test_dark_theme_reads(jl):
     assert worst["ratio"] >= 4.5, worst
     jl.widget.screenshot(path=str(ARTIFACTS / "widget-dark.png"))
     page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")
+
+
+def test_steering_by_hand_pace_breakpoint_next_step_prompt_branch_decode(jl):
+    """Steering by hand, through the accessible names: Pace, a breakpoint set on the curve, the
+    hold there, Next step (button and the n key), a prompt applied mid-run, Resume, Branch from
+    here at an earlier step (drawn over its parent, comparable with it) and Decode step."""
+    page = jl.page
+    jl.show_current_run_alone()
+    page.set_viewport_size({"width": 1300, "height": 1000})
+    started = time.monotonic()
+    try:
+        page.get_by_role("combobox", name="Pace").select_option(label="4 steps/s")
+        wait_until(lambda: jl.kernel("widget.pace") == "4.0", what="the kernel to take pace 4")
+        jl.prompt.fill("a red star on a blue background")
+        jl.steps.fill("12")
+        jl.seed.fill("3")
+
+        # Breakpoints mode: the curve shows the next run's 12 steps; a click at step 4 holds there.
+        toggle = page.get_by_role("button", name="Breakpoints")
+        toggle.click()
+        assert toggle.get_attribute("aria-pressed") == "true"
+        plot = jl.widget.locator(".sdw-plot").bounding_box()
+        x = plot["x"] + plot["width"] * (3 + 3 / 11 * 294) / 300  # step 4 of 12 (the plot pads 3 of 300)
+        page.mouse.click(x, plot["y"] + plot["height"] / 2)
+        wait_until(lambda: jl.kernel("widget.breakpoints") == "[4]", what="a breakpoint at step 4")
+        jl.widget.locator(".sdw-breaklist").filter(has_text="Next run holds at step 4").wait_for()
+        assert jl.widget.locator(".sdw-break").count() == 1, "the breakpoint is marked on the curve"
+
+        start = float(jl.guidance.input_value())
+        jl.generate.click()
+        wait_until(lambda: jl.kernel("widget.runner.run.status.value") == "'paused'", timeout=60, what="the hold")
+        parent = jl.kernel("widget.run_id")
+        assert jl.kernel("len(widget.runner.run.steps)") == "4"
+        jl.wait_status("paused at step 4 / 12")
+        assert jl.widget.locator(".sdw-break").count() == 1, "the run's breakpoint stays marked on its curve"
+        assert toggle.get_attribute("aria-pressed") == "false", "Generate leaves Breakpoints mode"
+
+        # Next step: one step, held again; the n key inside the widget does the same.
+        nxt = page.get_by_role("button", name="Next step")
+        assert nxt.get_attribute("aria-disabled") == "false"
+        nxt.click()
+        jl.wait_status("paused at step 5 / 12")
+        assert jl.kernel("len(widget.runner.run.steps)") == "5"
+        nxt.focus()
+        page.keyboard.press("n")
+        jl.wait_status("paused at step 6 / 12")
+        assert jl.kernel("(len(widget.runner.run.steps), widget.runner.run.status.value)") == "(6, 'paused')"
+
+        # Dragging the curve over steps not run yet (8 to 12) plans their guidance, drawn dashed.
+        plot = jl.widget.locator(".sdw-plot").bounding_box()
+        at = lambda step, g: (plot["x"] + plot["width"] * (3 + (step - 1) / 11 * 294) / 300,
+                              plot["y"] + plot["height"] * (57 - g / 10 * 54) / 60)  # fmt: skip
+        page.mouse.move(*at(8, 9))
+        page.mouse.down()
+        page.mouse.move(*at(10, 9), steps=4)
+        page.mouse.move(*at(12, 9), steps=4)
+        page.mouse.up()
+        jl.widget.locator(".sdw-plan-line").wait_for(state="attached")
+        page.mouse.move(0, 0)
+        # The prompt edited while the run holds: Apply prompt sends it for the next steps.
+        apply = page.get_by_role("button", name="Apply prompt")
+        assert apply.is_hidden()
+        jl.prompt.fill("a yellow circle on a black background")
+        jl.widget.screenshot(path=str(ARTIFACTS / "widget-steering-paused.png"))
+        apply.click()
+        apply.wait_for(state="hidden")
+        page.get_by_role("button", name="Resume").click()
+        jl.wait_status(f"#{parent}: finished · 12 steps", timeout=60_000)
+        planned = json.loads(jl.kernel("import json; json.dumps(widget.runner.run.guidance)").strip("'"))
+        assert planned[:7] == [start] * 7 and all(8.5 <= g <= 9.5 for g in planned[7:]), planned
+        prompts = jl.kernel("[(c['step'], c['prompt']) for c in widget.runner.run.prompts]")
+        assert prompts == "[(6, 'a yellow circle on a black background')]", prompts
+
+        # Branch from an earlier step with a higher guidance and the edited prompt.
+        jl.guidance.focus()
+        for _ in range(20):
+            jl.guidance.press("ArrowRight")
+        guidance = float(jl.guidance.input_value())
+        jl.scrub.fill("3")
+        jl.wait_data("shownStep", "3")
+        page.get_by_role("button", name="Branch from here").click()
+        wait_until(lambda: jl.kernel("widget.run_id") != parent, what="the branch to start")
+        child = jl.kernel("widget.run_id")
+        record = jl.kernel("(widget.runner.run.params['parent'], widget.runner.run.params['branch_step'])")
+        assert record == f"({parent}, 3)", record
+        jl.wait_status(f"#{child}: finished · 12 steps", timeout=60_000)
+        assert jl.kernel("len(widget.runner.run.steps)") == "12"
+        assert jl.kernel("[(c['step'], c['prompt']) for c in widget.runner.run.prompts]") == (
+            "[(3, 'a yellow circle on a black background')]"
+        )
+        applied = json.loads(jl.kernel("import json; json.dumps(widget.runner.run.guidance)").strip("'"))
+        assert applied[3:] == [guidance] * 9, applied
+        assert jl.widget.locator(".sdw-legend").text_content() == f"#{child} (shown)#{parent} (parent)"
+        assert jl.widget.locator(".sdw-compare-line").count() == 1, "the branch's curve is drawn over its parent's"
+        assert f"branch of #{parent} at step 3" in jl.widget.locator(".sdw-details").text_content()
+        labels = page.get_by_role("combobox", name="Run").locator("option").all_text_contents()
+        assert any(label.startswith(f"#{child} · finished") for label in labels), labels
+        page.get_by_role("combobox", name="Compare with").select_option(parent)
+        jl.compared.wait_for(state="visible")
+        jl.scrub.fill("2")
+        jl.wait_data("shownStep", "2")
+        a, b = jl.preview.get_attribute("src"), jl.compared.get_attribute("src")
+        same = page.evaluate(
+            "async ([a, b]) => { const bytes = async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer());"
+            " const [x, y] = [await bytes(a), await bytes(b)]; return x.length === y.length && x.every((v, i) => v === y[i]); }",
+            [a, b],
+        )
+        assert same, "step 2 is shared: the branch and its parent show the same image"
+
+        # Decode step: the scrubbed step decoded by the VAE, captioned, until the scrubber moves.
+        jl.scrub.fill("5")
+        jl.wait_data("shownStep", "5")
+        page.get_by_role("button", name="Decode step").click()
+        jl.wait_data("decoded", "5")
+        caption = jl.widget.locator(".sdw-caption").first.text_content()
+        assert "step 5, exact (VAE)" in caption, caption
+        assert jl.preview.evaluate("img => img.complete && img.naturalWidth > 0")
+        jl.widget.screenshot(path=str(ARTIFACTS / "widget-steering.png"))
+        jl.scrub.fill("6")
+        jl.wait_data("shownStep", "6")
+        assert "exact" not in jl.widget.locator(".sdw-caption").first.text_content()
+        assert jl.message.text_content() == ""
+    finally:
+        jl.kernel("widget.breakpoints = []; widget.set_pace(10)")
+        page.get_by_role("combobox", name="Compare with").select_option("0")
+    print(f"\nsteering by hand in the browser: {time.monotonic() - started:.1f} s")

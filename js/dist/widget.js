@@ -25,12 +25,13 @@ function align(pos, total, other) {
   return other === total || !total ? pos : Math.max(0, Math.round((pos + 1) / total * other) - 1);
 }
 var fmt = (g) => g == null ? "\u2013" : Number(g).toFixed(1);
-function sparkline(curve2, series, current) {
-  const top = axisTop(series.map((s) => s.values));
+function sparkline(curve2, series, current, extra = {}) {
+  const plan = extra.plan || /* @__PURE__ */ new Map(), breaks = extra.breaks || [];
+  const top = axisTop([...series.map((s) => s.values), [...plan.values()]]);
   const span = (s) => Math.max(s.total || 0, s.values.length, 1);
   const x = (i, s) => span(s) > 1 ? i / (span(s) - 1) * (W - 2 * PAD) + PAD : W / 2;
   const y = (g) => H - PAD - Math.min(g, top) / top * (H - 2 * PAD);
-  const key = `${top}|${series.map((s) => `${s.name}:${span(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}`;
+  const key = `${top}|${series.map((s) => `${s.name}:${s.role}:${span(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}|${[...plan].join(";")}|${breaks.join(",")}`;
   const [main, other] = series;
   if (curve2.key !== key) {
     curve2.key = key;
@@ -41,7 +42,22 @@ function sparkline(curve2, series, current) {
     }));
     curve2.marker = svgNode("line", { y1: 0, y2: H, class: "sdw-marker", "vector-effect": "non-scaling-stroke" });
     const cfg = svgNode("line", { x1: 0, x2: W, y1: y(1), y2: y(1), class: "sdw-cfg-line", "vector-effect": "non-scaling-stroke" });
-    curve2.svg.replaceChildren(cfg, ...lines, curve2.marker);
+    const steps = [...plan.keys()].sort((a, b) => a - b);
+    const planned = steps.length ? [svgNode("polyline", {
+      points: steps.map((k) => `${x(k, main).toFixed(1)},${y(plan.get(k)).toFixed(1)}`).join(" "),
+      class: "sdw-plan-line",
+      "vector-effect": "non-scaling-stroke"
+    })] : [];
+    const ticks = main ? breaks.filter((b) => b >= 1 && b <= span(main)).map((b) => svgNode("line", {
+      x1: x(b - 1, main),
+      x2: x(b - 1, main),
+      y1: 0,
+      y2: H,
+      class: "sdw-break",
+      "vector-effect": "non-scaling-stroke"
+    })) : [];
+    curve2.svg.replaceChildren(cfg, ...ticks, ...lines, ...planned, curve2.marker);
+    curve2.topValue = top;
     curve2.top.textContent = String(top);
     curve2.cfg.style.top = `${y(1) / H * 100}%`;
     curve2.legend.hidden = !other;
@@ -50,7 +66,7 @@ function sparkline(curve2, series, current) {
         h("span", { class: "sdw-key sdw-key-main" }),
         `${main.name} (shown)`,
         h("span", { class: "sdw-key sdw-key-compare" }),
-        `${other.name} (compared)`
+        `${other.name} (${other.role || "compared"})`
       );
     }
     const values2 = main?.values || [];
@@ -79,6 +95,13 @@ function stepAt(curve2, clientX) {
   if (!box.width || !curve2.n) return null;
   const fraction = (clientX - box.left) / box.width * W;
   return Math.max(0, Math.min(curve2.n - 1, Math.round((fraction - PAD) / (W - 2 * PAD) * (curve2.n - 1))));
+}
+function valueAt(curve2, clientY) {
+  const box = curve2.svg.getBoundingClientRect();
+  if (!box.height) return null;
+  const yy = (clientY - box.top) / box.height * H;
+  const g = (H - PAD - yy) / (H - 2 * PAD) * (curve2.topValue || 10);
+  return Math.round(Math.max(0, Math.min(curve2.topValue || 10, g)) * 10) / 10;
 }
 
 // src/frames.js
@@ -179,8 +202,8 @@ var Filmstrip = class {
       img,
       h("span", { class: "sdw-frame-number", "aria-hidden": "true" }, caption)
     );
-    item.addEventListener("click", () => {
-      this.onPick(this.items.indexOf(item));
+    item.addEventListener("click", (event) => {
+      this.onPick(this.items.indexOf(item), event);
       item.focus({ preventScroll: true });
     });
     return item;
@@ -355,7 +378,9 @@ function runInfo(model, key) {
       its: model.get("its"),
       guidance: model.get("applied"),
       error: model.get("error"),
-      live: true
+      live: true,
+      parent: entry?.parent ?? null,
+      branch_step: entry?.branch_step ?? null
     };
   }
   if (!entry) return null;
@@ -416,7 +441,8 @@ function detailsText(info) {
   const first = g.length ? g[0] : info.guidance_scale, last = g.length ? g[g.length - 1] : first;
   const guidance = first == null ? "" : first === last ? ` \xB7 guidance ${Number(first).toFixed(1)}` : ` \xB7 guidance ${Number(first).toFixed(1)} \u2192 ${Number(last).toFixed(1)}`;
   const negative = info.negative_prompt ? ` \xB7 not: \u201C${info.negative_prompt}\u201D` : "";
-  return `\u201C${info.prompt}\u201D${negative} \xB7 ${info.steps} steps \xB7 seed ${info.seed ?? "random"}${guidance}`;
+  const branch = info.parent ? ` \xB7 branch of #${info.parent} at step ${info.branch_step}` : "";
+  return `\u201C${info.prompt}\u201D${negative} \xB7 ${info.steps} steps \xB7 seed ${info.seed ?? "random"}${guidance}${branch}`;
 }
 function enable(button, on, why = "") {
   if (button.getAttribute("aria-disabled") !== String(!on)) button.setAttribute("aria-disabled", String(!on));
@@ -464,6 +490,7 @@ function curve() {
   );
   return parts;
 }
+var PACES = [[0, "Full speed"], [10, "10 steps/s"], [4, "4 steps/s"], [1, "1 step/s"]];
 function controls() {
   const main = figure("Live preview", "No image yet: type a prompt and press Generate. Each step's preview shows here.");
   const other = figure("Compared preview", "");
@@ -486,6 +513,37 @@ function controls() {
     pause: h("button", { type: "button", "aria-label": "Pause" }, "Pause"),
     stop: h("button", { type: "button" }, "Stop"),
     message: h("div", { role: "alert", class: "sdw-message" }),
+    // Steering by hand: pace, single steps, breakpoints, a prompt edited mid-run.
+    pace: h(
+      "select",
+      { "aria-label": "Pace", title: "Steps per second for this run and the next ones" },
+      ...PACES.map(([value, label]) => h("option", { value: String(value) }, label))
+    ),
+    next: h("button", {
+      type: "button",
+      "data-title": "Run one more step and hold again (key: n)",
+      "aria-keyshortcuts": "n"
+    }, "Next step"),
+    applyPrompt: h("button", {
+      type: "button",
+      hidden: true,
+      "data-title": "Use the edited prompt for the running run from its next step"
+    }, "Apply prompt"),
+    breakpoints: h(
+      "button",
+      {
+        type: "button",
+        "aria-pressed": "false",
+        "data-title": "Click the guidance curve or a filmstrip frame to set or clear a hold at that step of the next run"
+      },
+      "Breakpoints"
+    ),
+    breakList: h("span", { class: "sdw-breaklist" }),
+    branch: h("button", {
+      type: "button",
+      "data-title": "Continue the shown run from the shown step with the form's guidance (and prompt)"
+    }, "Branch from here"),
+    decode: h("button", { type: "button", "data-title": "Decode the shown step at full size with the VAE" }, "Decode step"),
     pick: h("select", { "aria-label": "Run" }),
     compare: h("select", { "aria-label": "Compare with" }),
     // The one status region: the shown run's state, the current run's when another is shown,
@@ -528,7 +586,13 @@ function layout(el, ui, strip) {
     ui.save,
     ui.enlarge,
     ui.scrub,
-    strip
+    strip,
+    ui.pace,
+    ui.next,
+    ui.applyPrompt,
+    ui.breakpoints,
+    ui.branch,
+    ui.decode
   );
   const field = (label, input, extra = {}) => h("label", { class: "sdw-field", ...extra }, h("span", {}, label), input);
   ui.status.append(ui.stateLine, ui.liveLine, ui.saved);
@@ -538,6 +602,7 @@ function layout(el, ui, strip) {
       { class: "sdw-form" },
       field("Prompt", ui.prompt),
       field("Negative prompt", ui.negative),
+      ui.applyPrompt,
       h("div", { class: "sdw-row sdw-pair" }, field("Steps", ui.steps), field("Seed", ui.seed)),
       h(
         "div",
@@ -546,6 +611,12 @@ function layout(el, ui, strip) {
         h("div", { class: "sdw-row" }, ui.guidance, ui.guidanceValue)
       ),
       h("div", { class: "sdw-row sdw-buttons" }, ui.generate, ui.pause, ui.stop),
+      h("div", { class: "sdw-row sdw-buttons" }, ui.next, h(
+        "label",
+        { class: "sdw-row sdw-pace" },
+        h("span", {}, "Pace"),
+        ui.pace
+      )),
       ui.message
     ),
     h(
@@ -557,6 +628,7 @@ function layout(el, ui, strip) {
       h("div", { class: "sdw-row sdw-buttons" }, ui.reuse, ui.save, ui.enlarge),
       h("div", { class: "sdw-previews" }, ui.main.el, ui.other.el),
       h("div", { class: "sdw-row sdw-scrubber" }, ui.scrub, ui.stepLabel),
+      h("div", { class: "sdw-row sdw-buttons" }, ui.decode, ui.branch, ui.breakpoints, ui.breakList),
       ui.curve.el,
       strip
     )
@@ -576,8 +648,12 @@ var STATUS_TRAITS = [
   "saved",
   "saving",
   "has_model",
-  "runs"
+  "runs",
+  "breakpoints",
+  "pace"
 ];
+var TYPED = ["TEXTAREA", "INPUT", "SELECT"];
+var BRANCHABLE = ["finished", "stopped", "paused"];
 function keepKeys(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   if (["Escape", "Tab"].includes(event.key) || event.key === "Enter" && event.shiftKey) return;
@@ -606,10 +682,23 @@ function render({ model, el }) {
     enlarge,
     main,
     other,
-    curve: curve2
+    curve: curve2,
+    pace,
+    next,
+    applyPrompt,
+    breakpoints,
+    breakList,
+    branch,
+    decode
   } = ui;
   const stats = window.sdwidgetStats ?? (window.sdwidgetStats = { latencies: [], arrivals: [], waits: [], paintMs: [], paints: 0 });
-  const strip = new Filmstrip((i) => pickStep(i));
+  const strip = new Filmstrip((i, event) => event && breakMode && !running() && i < strip.steps ? toggleBreak(i + 1) : pickStep(i));
+  let breakMode = false;
+  let pendingBreaks = [], runBreaks = { key: 0, steps: [] };
+  const plan = /* @__PURE__ */ new Map();
+  let drag = null;
+  let decoded = null;
+  let where = null;
   let viewKey = 0, stripKey = null, pinned = false, scheduled = 0;
   let hover = null;
   let localMessage = "";
@@ -622,6 +711,30 @@ function render({ model, el }) {
   const live = () => model.get("run_id");
   const shown = () => viewKey || live();
   const compareKey = () => Number(compare.value);
+  const running = () => ACTIVE.includes(model.get("status"));
+  const formSteps = () => Math.max(1, Math.min(1e3, Number.parseInt(steps.value, 10) || model.get("steps") || 1));
+  function chart(series, current, key) {
+    if (breakMode && !running()) {
+      const total = formSteps();
+      sparkline(
+        curve2,
+        [{ values: Array(total).fill(Number.parseFloat(guidance.value) || 0), total, name: "Next run" }],
+        hover ?? -1,
+        { breaks: model.get("breakpoints") || [] }
+      );
+      return;
+    }
+    const own = key === live();
+    const done = series[0]?.values.length || 0;
+    const planned = own ? new Map([...plan].filter(([k]) => k >= done - 1)) : void 0;
+    sparkline(curve2, series, current, { plan: planned, breaks: own && runBreaks.key === key ? runBreaks.steps : [] });
+  }
+  function toggleBreak(step) {
+    const set = new Set(model.get("breakpoints") || []);
+    if (set.has(step)) set.delete(step);
+    else set.add(step);
+    model.send({ type: "breakpoints", steps: [...set].sort((a, b) => a - b) });
+  }
   function put(img, blob) {
     if (blobs.get(img) === blob) return;
     blobs.set(img, blob);
@@ -691,7 +804,8 @@ function render({ model, el }) {
       scrub.value = 1;
       scrub.disabled = true;
       text(stepLabel, "");
-      sparkline(curve2, [{ values: info?.guidance || [], total: info?.steps || 0, name: info?.name || "" }], -1);
+      chart([{ values: info?.guidance || [], total: info?.steps || 0, name: info?.name || "" }], -1, key);
+      where = { key, pos: -1, n: 0, atFinal: false };
       el.dataset.shownRun = String(key);
       el.dataset.shownStep = "";
       return;
@@ -702,8 +816,11 @@ function render({ model, el }) {
     scrub.value = pos + 1;
     const atFinal = Boolean(fin) && pos === n;
     const mine = at(key, pos, info, atFinal);
-    put(main.img, mine.blob);
-    text(main.caption, mine.caption);
+    where = { key, pos, n, atFinal };
+    const exact = decoded && decoded.run === key && decoded.step === pos && !atFinal;
+    put(main.img, exact ? decoded.blob : mine.blob);
+    text(main.caption, exact ? `${info?.name || `#${key}`} \xB7 step ${pos + 1}, exact (VAE) \xB7 ${g(frames[pos])}` : mine.caption);
+    el.dataset.decoded = exact ? String(pos + 1) : "";
     const total = frames[0]?.total || info?.steps || 1;
     text(stepLabel, atFinal ? "final image" : `step ${pos + 1} / ${total}`);
     scrub.setAttribute("aria-valuetext", atFinal ? "final image" : `step ${pos + 1} of ${total}`);
@@ -727,7 +844,11 @@ function render({ model, el }) {
       name: info?.name || `#${key}`
     }];
     if (cmp) series.push({ values: cmpInfo?.guidance || [], total: cmpInfo?.steps || 0, name: cmpInfo?.name || `#${cmp}` });
-    sparkline(curve2, series, hover ?? index);
+    else if (info?.parent) {
+      const parent = runInfo(model, info.parent);
+      if (parent) series.push({ values: parent.guidance || [], total: parent.steps || 0, name: parent.name, role: "parent" });
+    }
+    chart(series, hover ?? index, key);
     strip.sync(frames, n, fin, pos, describe(frames));
     stats.paints += 1;
     const painted = atFinal ? null : frames[pos];
@@ -746,8 +867,9 @@ function render({ model, el }) {
     if (!scheduled) scheduled = requestAnimationFrame(paint);
   }
   function pickStep(i) {
-    const running = shown() === live() && ACTIVE.includes(model.get("status"));
-    pinned = !(running && i === store.count(shown()) - 1);
+    const running2 = shown() === live() && ACTIVE.includes(model.get("status"));
+    pinned = !(running2 && i === store.count(shown()) - 1);
+    if (decoded && decoded.step !== i) decoded = null;
     scrub.value = i + 1;
     schedule();
   }
@@ -761,24 +883,36 @@ function render({ model, el }) {
   function showState() {
     stale = false;
     const key = shown(), info = runInfo(model, key), state = model.get("status");
-    const running = ACTIVE.includes(state);
+    const running2 = ACTIVE.includes(state);
     text(ui.stateLine, stateText(info, model));
-    const liveInfo = key !== live() && running ? runInfo(model, live()) : null;
+    const liveInfo = key !== live() && running2 ? runInfo(model, live()) : null;
     ui.liveLine.hidden = !liveInfo;
     text(ui.liveLine, liveInfo ? `Current run ${stateText(liveInfo, model)}` : "");
     text(ui.details, detailsText(info));
     const label = state === "paused" ? "Resume" : "Pause";
     text(pause, label);
     pause.setAttribute("aria-label", label);
-    enable(pause, running, "No run is going");
-    enable(stop, running, "No run is going");
+    enable(pause, running2, "No run is going");
+    enable(stop, running2, "No run is going");
     enable(
       generate,
-      model.get("has_model") && !running,
-      running ? "A run is going: Stop it or wait for it to finish, then Generate" : "No model attached"
+      model.get("has_model") && !running2,
+      running2 ? "A run is going: Stop it or wait for it to finish, then Generate" : "No model attached"
     );
     enable(save, Boolean(info) && !model.get("saving"), model.get("saving") ? "Saving a gallery\u2026" : "No run to save");
     enable(reuse, Boolean(info), "No run shown");
+    enable(next, state === "paused", "Only while the current run is paused");
+    applyPrompt.hidden = !(running2 && (form.dirty.has("prompt") || form.dirty.has("negative")));
+    const canBranch = key > 0 && Boolean(info) && BRANCHABLE.includes(info.status) && store.count(key) > 0;
+    enable(branch, canBranch, key < 0 ? "A loaded gallery cannot be continued" : "Only a finished, stopped or paused run can be branched");
+    enable(decode, key > 0 && store.count(key) > 0, key < 0 ? "A loaded gallery's latents were not kept" : "No step shown");
+    const pacing = String(model.get("pace") || 0);
+    if (![...pace.options].some((o) => o.value === pacing)) pace.append(h("option", { value: pacing }, `${pacing} steps/s`));
+    if (pace.value !== pacing) pace.value = pacing;
+    const holds = model.get("breakpoints") || [];
+    breakpoints.setAttribute("aria-pressed", String(breakMode));
+    el.classList.toggle("sdw-breakmode", breakMode && !running2);
+    text(breakList, holds.length ? `Next run holds at step ${holds.join(", ")}` : !breakMode ? "" : running2 ? "Holds are set for the next run, once this one ends" : "Click the curve or a frame to hold there");
     showMessage();
     const name = model.get("saved");
     text(ui.saved, model.get("saving") ? "Saving gallery\u2026" : name ? `Saved gallery ${name}` : "");
@@ -791,6 +925,7 @@ function render({ model, el }) {
     viewKey = listed ? key : 0;
     pinned = false;
     hover = null;
+    decoded = null;
     pick.value = String(viewKey);
     need(shown());
     update();
@@ -812,6 +947,8 @@ function render({ model, el }) {
     form.seedRandom = message.seed === null;
     form.dirty.clear();
     view(0);
+    pendingBreaks = (model.get("breakpoints") || []).filter((b) => b <= message.steps);
+    breakMode = false;
     model.send(message);
   });
   const act = (button, send) => button.addEventListener("click", () => {
@@ -822,6 +959,49 @@ function render({ model, el }) {
   });
   act(pause, () => model.send({ type: model.get("status") === "paused" ? "resume" : "pause" }));
   act(stop, () => model.send({ type: "stop" }));
+  act(next, () => model.send({ type: "step" }));
+  act(applyPrompt, () => {
+    model.send({ type: "prompt", prompt: prompt.value, negative_prompt: negative.value });
+    form.dirty.delete("prompt");
+    form.dirty.delete("negative");
+    update();
+  });
+  act(branch, () => {
+    const key = shown(), info = runInfo(model, key);
+    if (!where || where.key !== key) return;
+    const message = {
+      type: "branch",
+      run: key,
+      step: where.atFinal ? where.n : where.pos + 1,
+      guidance: Number.parseFloat(guidance.value)
+    };
+    if (prompt.value !== (info.prompt ?? "")) message.prompt = prompt.value;
+    if (negative.value !== (info.negative_prompt ?? "")) message.negative_prompt = negative.value;
+    pendingBreaks = [];
+    view(0);
+    model.send(message);
+  });
+  act(decode, () => {
+    if (!where || where.key !== shown()) return;
+    const step = where.atFinal ? where.n - 1 : where.pos;
+    if (where.atFinal) pickStep(step);
+    model.send({ type: "decode", run: where.key, step });
+  });
+  breakpoints.addEventListener("click", () => {
+    breakMode = !breakMode;
+    breakpoints.setAttribute("aria-pressed", String(breakMode));
+    hover = null;
+    update();
+  });
+  pace.addEventListener("change", () => {
+    const value = Number(pace.value);
+    model.send({ type: "pace", value: value > 0 ? value : null });
+  });
+  const custom = (msg, buffers) => {
+    if (msg?.type !== "decoded" || !buffers?.length) return;
+    decoded = { run: msg.run, step: msg.step, blob: new Blob([buffers[0]], { type: "image/png" }) };
+    schedule();
+  };
   act(save, () => model.send({ type: "save", run: shown() }));
   act(reuse, () => {
     const info = runInfo(model, shown());
@@ -842,6 +1022,7 @@ function render({ model, el }) {
       form.dirty.add(name);
       if (name === "seed") form.seedRandom = false;
       ui[name].removeAttribute("aria-invalid");
+      if (name === "prompt" || name === "negative" || name === "steps") update();
     });
   }
   pick.addEventListener("change", () => view(Number(pick.value)));
@@ -856,19 +1037,61 @@ function render({ model, el }) {
     model.send({ type: "guidance", value });
   });
   scrub.addEventListener("input", () => pickStep(Number(scrub.value) - 1));
-  curve2.svg.addEventListener("pointermove", (event) => {
-    hover = stepAt(curve2, event.clientX);
+  const planning = () => shown() === live() && running() && !(breakMode && !running());
+  curve2.svg.addEventListener("pointerdown", (event) => {
+    const i = stepAt(curve2, event.clientX), value = valueAt(curve2, event.clientY);
+    if (!planning() || i === null || value === null || i < model.get("step")) return;
+    event.preventDefault();
+    curve2.svg.setPointerCapture(event.pointerId);
+    drag = { last: i, touched: /* @__PURE__ */ new Set([i]) };
+    plan.set(i, value);
     schedule();
   });
+  curve2.svg.addEventListener("pointermove", (event) => {
+    hover = stepAt(curve2, event.clientX);
+    if (drag && hover !== null) {
+      const value = valueAt(curve2, event.clientY), from = drag.last, first = model.get("step");
+      const dir = hover >= from ? 1 : -1, before = plan.get(from) ?? value;
+      for (let k = from; k !== hover + dir; k += dir) {
+        if (k < first) continue;
+        const t = hover === from ? 1 : (k - from) / (hover - from);
+        plan.set(k, Math.round((before + (value - before) * t) * 10) / 10);
+        drag.touched.add(k);
+      }
+      drag.last = hover;
+    }
+    schedule();
+  });
+  const endDrag = () => {
+    if (!drag) return;
+    const first = model.get("step"), touched = [...drag.touched].filter((k) => k >= first).sort((a, b) => a - b);
+    drag = null;
+    if (!touched.length) return;
+    const start = touched[0], end = touched.at(-1), values = [];
+    for (let k = start; k <= end; k++) values.push(plan.get(k) ?? model.get("guidance"));
+    localMessage = "";
+    showMessage();
+    model.send({ type: "plan", start, values });
+  };
+  curve2.svg.addEventListener("pointerup", endDrag);
+  curve2.svg.addEventListener("pointercancel", endDrag);
   curve2.svg.addEventListener("pointerleave", () => {
     hover = null;
     schedule();
   });
   curve2.svg.addEventListener("click", (event) => {
     const i = stepAt(curve2, event.clientX);
+    if (breakMode && !running()) return i !== null && toggleBreak(i + 1);
     if (i !== null && i < store.count(shown())) pickStep(i);
   });
   el.addEventListener("keydown", keepKeys);
+  const nextKey = (event) => {
+    if (event.key !== "n" || event.ctrlKey || event.metaKey || event.altKey || TYPED.includes(event.target.tagName)) return;
+    event.preventDefault();
+    next.click();
+  };
+  el.addEventListener("keydown", nextKey);
+  model.on("msg:custom", custom);
   const resized = new ResizeObserver(([entry]) => {
     ({ width: box.width, height: box.height } = entry.contentRect);
     rule();
@@ -888,7 +1111,12 @@ function render({ model, el }) {
     sentGuidance = i < 0 ? [] : sentGuidance.slice(i + 1);
     if (!sentGuidance.length) fill("guidance");
   });
-  on("change:run_id", () => viewKey || (pinned = false));
+  on("change:run_id", () => {
+    plan.clear();
+    runBreaks = { key: live(), steps: pendingBreaks };
+    pendingBreaks = [];
+    return viewKey || (pinned = false);
+  });
   on("change:runs", () => {
     if (viewKey && !(model.get("runs") || []).some((r) => r.key === viewKey)) view(0);
     options();
@@ -907,6 +1135,8 @@ function render({ model, el }) {
   return () => {
     offs.forEach((off) => off());
     el.removeEventListener("keydown", keepKeys);
+    el.removeEventListener("keydown", nextKey);
+    model.off("msg:custom", custom);
     resized.disconnect();
     stripResized.disconnect();
     if (scheduled) cancelAnimationFrame(scheduled);

@@ -44,12 +44,16 @@ const fmt = (g) => (g == null ? "–" : Number(g).toFixed(1));
 // (dashed, drawn beneath, each run across the whole width: compared at the same point of their
 // schedules); `current`: the shown run's step marked and read out, -1 for none.
 // The 1.0 line is labelled: below it classifier-free guidance is off.
-export function sparkline(curve, series, current) {
-  const top = axisTop(series.map((s) => s.values));
+// `extra`: { plan: Map(0-based step → planned value) drawn dashed over the steps not yet run,
+// breaks: 1-based step counts at which the run holds, drawn as ticks along the top }.
+export function sparkline(curve, series, current, extra = {}) {
+  const plan = extra.plan || new Map(), breaks = extra.breaks || [];
+  const top = axisTop([...series.map((s) => s.values), [...plan.values()]]);
   const span = (s) => Math.max(s.total || 0, s.values.length, 1);
   const x = (i, s) => (span(s) > 1 ? (i / (span(s) - 1)) * (W - 2 * PAD) + PAD : W / 2);
   const y = (g) => H - PAD - (Math.min(g, top) / top) * (H - 2 * PAD);
-  const key = `${top}|${series.map((s) => `${s.name}:${span(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}`;
+  const key = `${top}|${series.map((s) => `${s.name}:${s.role}:${span(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}`
+    + `|${[...plan].join(";")}|${breaks.join(",")}`;
   const [main, other] = series;
   if (curve.key !== key) {
     curve.key = key;
@@ -60,14 +64,23 @@ export function sparkline(curve, series, current) {
       }));
     curve.marker = svgNode("line", { y1: 0, y2: H, class: "sdw-marker", "vector-effect": "non-scaling-stroke" });
     const cfg = svgNode("line", { x1: 0, x2: W, y1: y(1), y2: y(1), class: "sdw-cfg-line", "vector-effect": "non-scaling-stroke" });
-    curve.svg.replaceChildren(cfg, ...lines, curve.marker);
+    const steps = [...plan.keys()].sort((a, b) => a - b);
+    const planned = steps.length ? [svgNode("polyline", {
+      points: steps.map((k) => `${x(k, main).toFixed(1)},${y(plan.get(k)).toFixed(1)}`).join(" "),
+      class: "sdw-plan-line", "vector-effect": "non-scaling-stroke",
+    })] : [];
+    const ticks = main ? breaks.filter((b) => b >= 1 && b <= span(main)).map((b) =>
+      svgNode("line", { x1: x(b - 1, main), x2: x(b - 1, main), y1: 0, y2: H, class: "sdw-break",
+        "vector-effect": "non-scaling-stroke" })) : [];
+    curve.svg.replaceChildren(cfg, ...ticks, ...lines, ...planned, curve.marker);
+    curve.topValue = top;
     curve.top.textContent = String(top);
     curve.cfg.style.top = `${(y(1) / H) * 100}%`;
     curve.legend.hidden = !other;
     if (other) {
       curve.legend.replaceChildren(
         h("span", { class: "sdw-key sdw-key-main" }), `${main.name} (shown)`,
-        h("span", { class: "sdw-key sdw-key-compare" }), `${other.name} (compared)`);
+        h("span", { class: "sdw-key sdw-key-compare" }), `${other.name} (${other.role || "compared"})`);
     }
     const values = main?.values || [];
     curve.svg.setAttribute("aria-label", values.length
@@ -99,4 +112,13 @@ export function stepAt(curve, clientX) {
   if (!box.width || !curve.n) return null;
   const fraction = ((clientX - box.left) / box.width) * W;
   return Math.max(0, Math.min(curve.n - 1, Math.round(((fraction - PAD) / (W - 2 * PAD)) * (curve.n - 1))));
+}
+
+// The guidance value at height `clientY` of the plot (the inverse of the curve's y axis).
+export function valueAt(curve, clientY) {
+  const box = curve.svg.getBoundingClientRect();
+  if (!box.height) return null;
+  const yy = ((clientY - box.top) / box.height) * H;
+  const g = ((H - PAD - yy) / (H - 2 * PAD)) * (curve.topValue || 10);
+  return Math.round(Math.max(0, Math.min(curve.topValue || 10, g)) * 10) / 10;
 }

@@ -47,7 +47,7 @@ export function runInfo(model, key) {
       negative_prompt: entry?.negative_prompt ?? model.get("negative_prompt"), seed: entry?.seed ?? model.get("seed"),
       steps: model.get("total") || entry?.steps, guidance_scale: entry?.guidance_scale, status: model.get("status"),
       done: model.get("step"), its: model.get("its"), guidance: model.get("applied"), error: model.get("error"),
-      live: true,
+      live: true, parent: entry?.parent ?? null, branch_step: entry?.branch_step ?? null,
     };
   }
   if (!entry) return null;
@@ -114,7 +114,8 @@ export function detailsText(info) {
   const guidance = first == null ? "" : first === last ? ` · guidance ${Number(first).toFixed(1)}`
     : ` · guidance ${Number(first).toFixed(1)} → ${Number(last).toFixed(1)}`;
   const negative = info.negative_prompt ? ` · not: “${info.negative_prompt}”` : "";
-  return `“${info.prompt}”${negative} · ${info.steps} steps · seed ${info.seed ?? "random"}${guidance}`;
+  const branch = info.parent ? ` · branch of #${info.parent} at step ${info.branch_step}` : "";
+  return `“${info.prompt}”${negative} · ${info.steps} steps · seed ${info.seed ?? "random"}${guidance}${branch}`;
 }
 
 // Buttons that cannot act now stay focusable (aria-disabled), so focus is never lost from under

@@ -104,8 +104,8 @@ export class Filmstrip {
     img.addEventListener("load", () => scaleRule(img, THUMB, THUMB), { once: true });
     const item = h("div", { role: "option", tabindex: "-1", "aria-selected": "false", "aria-label": label, title: label },
       img, h("span", { class: "sdw-frame-number", "aria-hidden": "true" }, caption));
-    item.addEventListener("click", () => {
-      this.onPick(this.items.indexOf(item));
+    item.addEventListener("click", (event) => {
+      this.onPick(this.items.indexOf(item), event);
       item.focus({ preventScroll: true });
     });
     return item;

@@ -32,6 +32,9 @@ function curve() {
   return parts;
 }
 
+// The Pace control's choices: steps per second, 0 for full speed.
+export const PACES = [[0, "Full speed"], [10, "10 steps/s"], [4, "4 steps/s"], [1, "1 step/s"]];
+
 export function controls() {
   const main = figure("Live preview", "No image yet: type a prompt and press Generate. Each step's preview shows here.");
   const other = figure("Compared preview", "");
@@ -47,6 +50,20 @@ export function controls() {
     pause: h("button", { type: "button", "aria-label": "Pause" }, "Pause"),
     stop: h("button", { type: "button" }, "Stop"),
     message: h("div", { role: "alert", class: "sdw-message" }),
+    // Steering by hand: pace, single steps, breakpoints, a prompt edited mid-run.
+    pace: h("select", { "aria-label": "Pace", title: "Steps per second for this run and the next ones" },
+      ...PACES.map(([value, label]) => h("option", { value: String(value) }, label))),
+    next: h("button", { type: "button", "data-title": "Run one more step and hold again (key: n)",
+      "aria-keyshortcuts": "n" }, "Next step"),
+    applyPrompt: h("button", { type: "button", hidden: true,
+      "data-title": "Use the edited prompt for the running run from its next step" }, "Apply prompt"),
+    breakpoints: h("button", { type: "button", "aria-pressed": "false",
+      "data-title": "Click the guidance curve or a filmstrip frame to set or clear a hold at that step of the next run" },
+    "Breakpoints"),
+    breakList: h("span", { class: "sdw-breaklist" }),
+    branch: h("button", { type: "button",
+      "data-title": "Continue the shown run from the shown step with the form's guidance (and prompt)" }, "Branch from here"),
+    decode: h("button", { type: "button", "data-title": "Decode the shown step at full size with the VAE" }, "Decode step"),
     pick: h("select", { "aria-label": "Run" }),
     compare: h("select", { "aria-label": "Compare with" }),
     // The one status region: the shown run's state, the current run's when another is shown,
@@ -80,22 +97,26 @@ function keepShortcutsOut(...nodes) {
 export function layout(el, ui, strip) {
   el.classList.add("sdw");
   keepShortcutsOut(ui.steps, ui.seed, ui.guidance, ui.generate, ui.pause, ui.stop, ui.pick, ui.compare, ui.reuse,
-    ui.save, ui.enlarge, ui.scrub, strip);
+    ui.save, ui.enlarge, ui.scrub, strip,
+    ui.pace, ui.next, ui.applyPrompt, ui.breakpoints, ui.branch, ui.decode);
   const field = (label, input, extra = {}) => h("label", { class: "sdw-field", ...extra }, h("span", {}, label), input);
   ui.status.append(ui.stateLine, ui.liveLine, ui.saved);
   el.append(
     h("div", { class: "sdw-form" },
-      field("Prompt", ui.prompt), field("Negative prompt", ui.negative),
+      field("Prompt", ui.prompt), field("Negative prompt", ui.negative), ui.applyPrompt,
       h("div", { class: "sdw-row sdw-pair" }, field("Steps", ui.steps), field("Seed", ui.seed)),
       h("div", { class: "sdw-field" }, h("span", { "aria-hidden": "true" }, "Guidance"),
         h("div", { class: "sdw-row" }, ui.guidance, ui.guidanceValue)),
-      h("div", { class: "sdw-row sdw-buttons" }, ui.generate, ui.pause, ui.stop), ui.message),
+      h("div", { class: "sdw-row sdw-buttons" }, ui.generate, ui.pause, ui.stop),
+      h("div", { class: "sdw-row sdw-buttons" }, ui.next, h("label", { class: "sdw-row sdw-pace" },
+        h("span", {}, "Pace"), ui.pace)), ui.message),
     h("div", { class: "sdw-view" },
       h("div", { class: "sdw-row sdw-pair" }, field("Run", ui.pick), field("Compare with", ui.compare)),
       ui.status, ui.details,
       h("div", { class: "sdw-row sdw-buttons" }, ui.reuse, ui.save, ui.enlarge),
       h("div", { class: "sdw-previews" }, ui.main.el, ui.other.el),
       h("div", { class: "sdw-row sdw-scrubber" }, ui.scrub, ui.stepLabel),
+      h("div", { class: "sdw-row sdw-buttons" }, ui.decode, ui.branch, ui.breakpoints, ui.breakList),
       ui.curve.el, strip),
   );
 }

@@ -3,14 +3,16 @@
 // frame is kept, but only the newest is painted, once per animation frame, so a slow page never
 // lags. The view only draws and forwards input; it never acks.
 
-import { align, sparkline, stepAt } from "./dom.js";
+import { align, h, sparkline, stepAt, valueAt } from "./dom.js";
 import { ACTIVE, detailsText, enable, FIELDS, fillField, fillRuns, readForm, runInfo, stateText } from "./form.js";
 import { Filmstrip, scaleRule } from "./frames.js";
 import { initialize, stateOf } from "./model.js";
 import { controls, layout } from "./panel.js";
 
 const STATUS_TRAITS = ["status", "step", "total", "its", "error", "message", "applied", "run_id", "saved", "saving",
-  "has_model", "runs"];
+  "has_model", "runs", "breakpoints", "pace"];
+const TYPED = ["TEXTAREA", "INPUT", "SELECT"]; // where the letter n is text, not Next step
+const BRANCHABLE = ["finished", "stopped", "paused"];
 
 // Keys that the widget's own controls use stay inside the widget: a notebook in command mode
 // would otherwise take the arrow keys (and letters) for its own shortcuts. Combinations with
@@ -30,12 +32,21 @@ export function render({ model, el }) {
   const { store, need, watch } = stateOf(model);
   const ui = controls();
   const { prompt, negative, steps, seed, guidance, guidanceValue, generate, pause, stop, scrub, stepLabel, pick,
-    compare, save, reuse, enlarge, main, other, curve } = ui;
+    compare, save, reuse, enlarge, main, other, curve, pace, next, applyPrompt, breakpoints, breakList, branch,
+    decode } = ui;
 
   // Kernel step → painted frame (ms), and its parts: kernel step → message received, received →
   // painted; the time each paint takes.
   const stats = (window.sdwidgetStats ??= { latencies: [], arrivals: [], waits: [], paintMs: [], paints: 0 });
-  const strip = new Filmstrip((i) => pickStep(i));
+  // A click on a frame in Breakpoints mode (no run going) sets or clears a hold at that step of the next run.
+  const strip = new Filmstrip((i, event) =>
+    (event && breakMode && !running() && i < strip.steps ? toggleBreak(i + 1) : pickStep(i)));
+  let breakMode = false; // the Breakpoints toggle: the curve shows the next run, clicks set holds
+  let pendingBreaks = [], runBreaks = { key: 0, steps: [] }; // holds sent with Generate, then the run's
+  const plan = new Map(); // 0-based step → guidance planned by dragging the curve of the running run
+  let drag = null; // { last: step } while dragging the curve
+  let decoded = null; // { run, step, blob }: the VAE decode of a step, shown until the scrubber moves
+  let where = null; // what draw() showed last: { key, pos, n, atFinal }
   let viewKey = 0, stripKey = null, pinned = false, scheduled = 0; // scheduled: the pending rAF id
   let hover = null; // the step under the pointer on the guidance curve
   let localMessage = ""; // a refusal of the form's own checks, until the next action
@@ -49,6 +60,29 @@ export function render({ model, el }) {
   const live = () => model.get("run_id");
   const shown = () => viewKey || live();
   const compareKey = () => Number(compare.value);
+  const running = () => ACTIVE.includes(model.get("status"));
+  const formSteps = () => Math.max(1, Math.min(1000, Number.parseInt(steps.value, 10) || model.get("steps") || 1));
+
+  // The guidance curve: the next run's plan in Breakpoints mode, else the shown run (with the
+  // planned values dragged over its steps not run yet and the holds it was started with).
+  function chart(series, current, key) {
+    if (breakMode && !running()) {
+      const total = formSteps();
+      sparkline(curve, [{ values: Array(total).fill(Number.parseFloat(guidance.value) || 0), total, name: "Next run" }],
+        hover ?? -1, { breaks: model.get("breakpoints") || [] });
+      return;
+    }
+    const own = key === live();
+    const done = series[0]?.values.length || 0;
+    const planned = own ? new Map([...plan].filter(([k]) => k >= done - 1)) : undefined;
+    sparkline(curve, series, current, { plan: planned, breaks: own && runBreaks.key === key ? runBreaks.steps : [] });
+  }
+  function toggleBreak(step) {
+    const set = new Set(model.get("breakpoints") || []);
+    if (set.has(step)) set.delete(step);
+    else set.add(step);
+    model.send({ type: "breakpoints", steps: [...set].sort((a, b) => a - b) });
+  }
 
   function put(img, blob) {
     if (blobs.get(img) === blob) return;
@@ -130,7 +164,8 @@ export function render({ model, el }) {
       scrub.value = 1;
       scrub.disabled = true;
       text(stepLabel, "");
-      sparkline(curve, [{ values: info?.guidance || [], total: info?.steps || 0, name: info?.name || "" }], -1);
+      chart([{ values: info?.guidance || [], total: info?.steps || 0, name: info?.name || "" }], -1, key);
+      where = { key, pos: -1, n: 0, atFinal: false };
       el.dataset.shownRun = String(key);
       el.dataset.shownStep = "";
       return;
@@ -141,8 +176,11 @@ export function render({ model, el }) {
     scrub.value = pos + 1;
     const atFinal = Boolean(fin) && pos === n;
     const mine = at(key, pos, info, atFinal);
-    put(main.img, mine.blob);
-    text(main.caption, mine.caption);
+    where = { key, pos, n, atFinal };
+    const exact = decoded && decoded.run === key && decoded.step === pos && !atFinal;
+    put(main.img, exact ? decoded.blob : mine.blob);
+    text(main.caption, exact ? `${info?.name || `#${key}`} · step ${pos + 1}, exact (VAE) · ${g(frames[pos])}` : mine.caption);
+    el.dataset.decoded = exact ? String(pos + 1) : "";
     const total = frames[0]?.total || info?.steps || 1; // no frames yet: a final image known on its own
     text(stepLabel, atFinal ? "final image" : `step ${pos + 1} / ${total}`);
     scrub.setAttribute("aria-valuetext", atFinal ? "final image" : `step ${pos + 1} of ${total}`);
@@ -166,7 +204,12 @@ export function render({ model, el }) {
     const series = [{ values: info?.guidance?.length ? info.guidance : frames.slice(0, n).map((f) => f.guidance), total,
       name: info?.name || `#${key}` }];
     if (cmp) series.push({ values: cmpInfo?.guidance || [], total: cmpInfo?.steps || 0, name: cmpInfo?.name || `#${cmp}` });
-    sparkline(curve, series, hover ?? index);
+    else if (info?.parent) {
+      // A branch's curve is drawn over its parent's.
+      const parent = runInfo(model, info.parent);
+      if (parent) series.push({ values: parent.guidance || [], total: parent.steps || 0, name: parent.name, role: "parent" });
+    }
+    chart(series, hover ?? index, key);
     strip.sync(frames, n, fin, pos, describe(frames));
     stats.paints += 1;
     const painted = atFinal ? null : frames[pos];
@@ -189,6 +232,7 @@ export function render({ model, el }) {
   function pickStep(i) {
     const running = shown() === live() && ACTIVE.includes(model.get("status"));
     pinned = !(running && i === store.count(shown()) - 1);
+    if (decoded && decoded.step !== i) decoded = null;
     scrub.value = i + 1;
     schedule();
   }
@@ -222,6 +266,21 @@ export function render({ model, el }) {
       running ? "A run is going: Stop it or wait for it to finish, then Generate" : "No model attached");
     enable(save, Boolean(info) && !model.get("saving"), model.get("saving") ? "Saving a gallery…" : "No run to save");
     enable(reuse, Boolean(info), "No run shown");
+    enable(next, state === "paused", "Only while the current run is paused");
+    applyPrompt.hidden = !(running && (form.dirty.has("prompt") || form.dirty.has("negative")));
+    const canBranch = key > 0 && Boolean(info) && BRANCHABLE.includes(info.status) && store.count(key) > 0;
+    enable(branch, canBranch, key < 0 ? "A loaded gallery cannot be continued"
+      : "Only a finished, stopped or paused run can be branched");
+    enable(decode, key > 0 && store.count(key) > 0, key < 0 ? "A loaded gallery's latents were not kept" : "No step shown");
+    const pacing = String(model.get("pace") || 0);
+    if (![...pace.options].some((o) => o.value === pacing)) pace.append(h("option", { value: pacing }, `${pacing} steps/s`));
+    if (pace.value !== pacing) pace.value = pacing;
+    const holds = model.get("breakpoints") || [];
+    breakpoints.setAttribute("aria-pressed", String(breakMode));
+    el.classList.toggle("sdw-breakmode", breakMode && !running);
+    text(breakList, holds.length ? `Next run holds at step ${holds.join(", ")}`
+      : !breakMode ? "" : running ? "Holds are set for the next run, once this one ends"
+        : "Click the curve or a frame to hold there");
     showMessage();
     const name = model.get("saved");
     text(ui.saved, model.get("saving") ? "Saving gallery…" : name ? `Saved gallery ${name}` : "");
@@ -236,6 +295,7 @@ export function render({ model, el }) {
     viewKey = listed ? key : 0;
     pinned = false;
     hover = null;
+    decoded = null;
     pick.value = String(viewKey);
     need(shown());
     update();
@@ -258,6 +318,8 @@ export function render({ model, el }) {
     form.seedRandom = message.seed === null;
     form.dirty.clear(); // what the form holds is what was sent; the run's values will match it
     view(0);
+    pendingBreaks = (model.get("breakpoints") || []).filter((b) => b <= message.steps);
+    breakMode = false;
     model.send(message);
   });
   const act = (button, send) => button.addEventListener("click", () => {
@@ -268,6 +330,45 @@ export function render({ model, el }) {
   });
   act(pause, () => model.send({ type: model.get("status") === "paused" ? "resume" : "pause" }));
   act(stop, () => model.send({ type: "stop" }));
+  act(next, () => model.send({ type: "step" }));
+  act(applyPrompt, () => {
+    model.send({ type: "prompt", prompt: prompt.value, negative_prompt: negative.value });
+    form.dirty.delete("prompt");
+    form.dirty.delete("negative");
+    update();
+  });
+  act(branch, () => {
+    const key = shown(), info = runInfo(model, key);
+    if (!where || where.key !== key) return;
+    const message = { type: "branch", run: key, step: where.atFinal ? where.n : where.pos + 1,
+      guidance: Number.parseFloat(guidance.value) };
+    if (prompt.value !== (info.prompt ?? "")) message.prompt = prompt.value;
+    if (negative.value !== (info.negative_prompt ?? "")) message.negative_prompt = negative.value;
+    pendingBreaks = [];
+    view(0);
+    model.send(message);
+  });
+  act(decode, () => {
+    if (!where || where.key !== shown()) return;
+    const step = where.atFinal ? where.n - 1 : where.pos;
+    if (where.atFinal) pickStep(step); // the decode of the last step shows at that step
+    model.send({ type: "decode", run: where.key, step });
+  });
+  breakpoints.addEventListener("click", () => {
+    breakMode = !breakMode;
+    breakpoints.setAttribute("aria-pressed", String(breakMode));
+    hover = null;
+    update();
+  });
+  pace.addEventListener("change", () => {
+    const value = Number(pace.value);
+    model.send({ type: "pace", value: value > 0 ? value : null });
+  });
+  const custom = (msg, buffers) => {
+    if (msg?.type !== "decoded" || !buffers?.length) return;
+    decoded = { run: msg.run, step: msg.step, blob: new Blob([buffers[0]], { type: "image/png" }) };
+    schedule();
+  };
   act(save, () => model.send({ type: "save", run: shown() }));
   act(reuse, () => {
     const info = runInfo(model, shown());
@@ -288,6 +389,7 @@ export function render({ model, el }) {
       form.dirty.add(name);
       if (name === "seed") form.seedRandom = false;
       ui[name].removeAttribute("aria-invalid");
+      if (name === "prompt" || name === "negative" || name === "steps") update();
     });
   }
   pick.addEventListener("change", () => view(Number(pick.value)));
@@ -302,19 +404,63 @@ export function render({ model, el }) {
     model.send({ type: "guidance", value });
   });
   scrub.addEventListener("input", () => pickStep(Number(scrub.value) - 1));
-  curve.svg.addEventListener("pointermove", (event) => {
-    hover = stepAt(curve, event.clientX);
+  // Dragging over the running run's steps not yet run plans their guidance (sent on release).
+  const planning = () => shown() === live() && running() && !(breakMode && !running());
+  curve.svg.addEventListener("pointerdown", (event) => {
+    const i = stepAt(curve, event.clientX), value = valueAt(curve, event.clientY);
+    if (!planning() || i === null || value === null || i < model.get("step")) return;
+    event.preventDefault();
+    curve.svg.setPointerCapture(event.pointerId);
+    drag = { last: i, touched: new Set([i]) };
+    plan.set(i, value);
     schedule();
   });
+  curve.svg.addEventListener("pointermove", (event) => {
+    hover = stepAt(curve, event.clientX);
+    if (drag && hover !== null) {
+      const value = valueAt(curve, event.clientY), from = drag.last, first = model.get("step");
+      const dir = hover >= from ? 1 : -1, before = plan.get(from) ?? value;
+      for (let k = from; k !== hover + dir; k += dir) {
+        if (k < first) continue;
+        const t = hover === from ? 1 : (k - from) / (hover - from);
+        plan.set(k, Math.round((before + (value - before) * t) * 10) / 10);
+        drag.touched.add(k);
+      }
+      drag.last = hover;
+    }
+    schedule();
+  });
+  const endDrag = () => {
+    if (!drag) return;
+    const first = model.get("step"), touched = [...drag.touched].filter((k) => k >= first).sort((a, b) => a - b);
+    drag = null;
+    if (!touched.length) return;
+    const start = touched[0], end = touched.at(-1), values = [];
+    for (let k = start; k <= end; k++) values.push(plan.get(k) ?? model.get("guidance"));
+    localMessage = "";
+    showMessage();
+    model.send({ type: "plan", start, values });
+  };
+  curve.svg.addEventListener("pointerup", endDrag);
+  curve.svg.addEventListener("pointercancel", endDrag);
   curve.svg.addEventListener("pointerleave", () => {
     hover = null;
     schedule();
   });
   curve.svg.addEventListener("click", (event) => {
     const i = stepAt(curve, event.clientX);
+    if (breakMode && !running()) return i !== null && toggleBreak(i + 1);
     if (i !== null && i < store.count(shown())) pickStep(i);
   });
   el.addEventListener("keydown", keepKeys);
+  // n: Next step, anywhere in the widget but a text field or picker.
+  const nextKey = (event) => {
+    if (event.key !== "n" || event.ctrlKey || event.metaKey || event.altKey || TYPED.includes(event.target.tagName)) return;
+    event.preventDefault();
+    next.click();
+  };
+  el.addEventListener("keydown", nextKey);
+  model.on("msg:custom", custom);
   // The pixel rule depends on the size shown, which changes with the widget's width.
   const resized = new ResizeObserver(([entry]) => {
     ({ width: box.width, height: box.height } = entry.contentRect);
@@ -340,7 +486,12 @@ export function render({ model, el }) {
     sentGuidance = i < 0 ? [] : sentGuidance.slice(i + 1);
     if (!sentGuidance.length) fill("guidance");
   });
-  on("change:run_id", () => viewKey || (pinned = false));
+  on("change:run_id", () => {
+    plan.clear();
+    runBreaks = { key: live(), steps: pendingBreaks };
+    pendingBreaks = [];
+    return viewKey || (pinned = false);
+  });
   on("change:runs", () => {
     if (viewKey && !(model.get("runs") || []).some((r) => r.key === viewKey)) view(0); // it left the history
     options();
@@ -360,6 +511,8 @@ export function render({ model, el }) {
   return () => {
     offs.forEach((off) => off());
     el.removeEventListener("keydown", keepKeys);
+    el.removeEventListener("keydown", nextKey);
+    model.off("msg:custom", custom);
     resized.disconnect();
     stripResized.disconnect();
     if (scheduled) cancelAnimationFrame(scheduled);
