@@ -112,9 +112,7 @@ def test_every_item_replays_the_recorded_curve_and_edit_with_its_own_prompt_and_
         assert load_source(source).guidance == records[0]["guidance"] and load_source(source).status == "finished"
 
 
-# core.replay compares the recorded model (text) with pipe.name_or_path (a Path for demo_pipeline())
-# and warns that they differ although they are the same folder; the sweep itself avoids it.
-@pytest.mark.filterwarnings("ignore:the run was recorded on model")
+@pytest.mark.filterwarnings("error:the run was recorded on model")  # same model: no false warning
 def test_a_record_replays_its_item_exactly(one_process, demo):
     out, records = one_process
     again = Runner(demo).replay(load_source(out / "records" / f"{records[9]['name']}.json"))

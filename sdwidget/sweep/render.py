@@ -34,7 +34,7 @@ def render(runner: Runner, plan: SweepPlan, item: Item, worker: dict[str, Any]) 
     """Replay the plan's source for ``item`` on ``runner``; ``worker`` (rank, device) goes into the timings."""
     # The recorded model is swapped for the pipeline's own name (as it has it: diffusers keeps a
     # Path), so that Runner.replay does not warn on every item (a --model sweep warned once).
-    params = {**plan.source.params, "prompt": item.prompt, "seed": item.seed, "model": runner.pipe.name_or_path}
+    params = {**plan.source.params, "prompt": item.prompt, "seed": item.seed, "model": str(runner.pipe.name_or_path)}
     edits = plan.source.prompts if plan.prompt_edits else []
     source = dataclasses.replace(plan.source, params=params, prompts=edits)
     overrides: dict[str, Any] = {} if plan.steps is None else {"num_inference_steps": plan.steps}
