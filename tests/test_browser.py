@@ -664,3 +664,39 @@ def test_steering_by_hand_pace_breakpoint_next_step_prompt_branch_decode(jl):
         jl.kernel("widget.breakpoints = []; widget.set_pace(10)")
         page.get_by_role("combobox", name="Compare with").select_option("0")
     print(f"\nsteering by hand in the browser: {time.monotonic() - started:.1f} s")
+
+
+def test_guidance_curve_drawn_for_the_next_run(jl):
+    """With no run going, dragging the curve plans the next run's guidance per step (the form's
+    Steps), drawn dashed; Clear curve shows while a plan exists; Generate sends it as the schedule."""
+    page = jl.page
+    jl.show_current_run_alone()
+    page.get_by_role("combobox", name="Pace").select_option(label="Full speed")
+    wait_until(lambda: jl.kernel("widget.pace in (None, 0)") == "True", what="the kernel to take full speed")
+    wait_until(lambda: jl.generate.get_attribute("aria-disabled") == "false", timeout=60, what="no run going")
+    jl.steps.fill("8")
+    start = float(jl.guidance.input_value())
+    clear = page.get_by_role("button", name="Clear curve")
+    assert clear.is_hidden()
+    plot = jl.widget.locator(".sdw-plot").bounding_box()
+    at = lambda step, g: (plot["x"] + plot["width"] * (3 + (step - 1) / 7 * 294) / 300,
+                          plot["y"] + plot["height"] * (57 - g / 10 * 54) / 60)  # fmt: skip
+    page.mouse.move(*at(5, 0.8))
+    page.mouse.down()
+    page.mouse.move(*at(8, 0.8), steps=6)
+    page.mouse.up()
+    page.mouse.move(0, 0)
+    jl.widget.locator(".sdw-plan-line").wait_for(state="attached")
+    clear.wait_for(state="visible")
+    assert "Next run" in jl.widget.locator(".sdw-plot").get_attribute("aria-label")
+    before = jl.kernel("widget.run_id")
+    jl.generate.click()
+    wait_until(lambda: jl.kernel("widget.run_id") != before, what="the planned run to start")
+    run = jl.kernel("widget.run_id")
+    jl.wait_status(f"#{run}: finished · 8 steps", timeout=60_000)
+    applied = json.loads(jl.kernel("import json; json.dumps(widget.runner.run.guidance)").strip("'"))
+    assert len(applied) == 8 and applied[:4] == [start] * 4 and all(g <= 1.2 for g in applied[4:]), applied
+    assert jl.kernel("widget.runner.run.params['guidance_schedule'] is not None") == "True"
+    assert clear.is_hidden(), "Generate drops the plan"
+    assert jl.widget.locator(".sdw-plan-line").count() == 0
+    assert jl.message.text_content() == ""

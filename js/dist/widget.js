@@ -539,6 +539,11 @@ function controls() {
       "Breakpoints"
     ),
     breakList: h("span", { class: "sdw-breaklist" }),
+    clearPlan: h("button", {
+      type: "button",
+      hidden: true,
+      "data-title": "Drop the guidance curve drawn for the next run: it runs at the form's Guidance"
+    }, "Clear curve"),
     branch: h("button", {
       type: "button",
       "data-title": "Continue the shown run from the shown step with the form's guidance (and prompt)"
@@ -592,7 +597,8 @@ function layout(el, ui, strip) {
     ui.applyPrompt,
     ui.breakpoints,
     ui.branch,
-    ui.decode
+    ui.decode,
+    ui.clearPlan
   );
   const field = (label, input, extra = {}) => h("label", { class: "sdw-field", ...extra }, h("span", {}, label), input);
   ui.status.append(ui.stateLine, ui.liveLine, ui.saved);
@@ -628,7 +634,7 @@ function layout(el, ui, strip) {
       h("div", { class: "sdw-row sdw-buttons" }, ui.reuse, ui.save, ui.enlarge),
       h("div", { class: "sdw-previews" }, ui.main.el, ui.other.el),
       h("div", { class: "sdw-row sdw-scrubber" }, ui.scrub, ui.stepLabel),
-      h("div", { class: "sdw-row sdw-buttons" }, ui.decode, ui.branch, ui.breakpoints, ui.breakList),
+      h("div", { class: "sdw-row sdw-buttons" }, ui.decode, ui.branch, ui.breakpoints, ui.clearPlan, ui.breakList),
       ui.curve.el,
       strip
     )
@@ -689,14 +695,18 @@ function render({ model, el }) {
     breakpoints,
     breakList,
     branch,
-    decode
+    decode,
+    clearPlan
   } = ui;
   const stats = window.sdwidgetStats ?? (window.sdwidgetStats = { latencies: [], arrivals: [], waits: [], paintMs: [], paints: 0 });
   const strip = new Filmstrip((i, event) => event && breakMode && !running() && i < strip.steps ? toggleBreak(i + 1) : pickStep(i));
   let breakMode = false;
   let pendingBreaks = [], runBreaks = { key: 0, steps: [] };
   const plan = /* @__PURE__ */ new Map();
+  const nextPlan = /* @__PURE__ */ new Map();
   let drag = null;
+  let press = null;
+  let dragged = false;
   let decoded = null;
   let where = null;
   let viewKey = 0, stripKey = null, pinned = false, scheduled = 0;
@@ -713,17 +723,22 @@ function render({ model, el }) {
   const compareKey = () => Number(compare.value);
   const running = () => ACTIVE.includes(model.get("status"));
   const formSteps = () => Math.max(1, Math.min(1e3, Number.parseInt(steps.value, 10) || model.get("steps") || 1));
+  const nextSchedule = () => {
+    const base = Number.parseFloat(guidance.value) || 0;
+    return Array.from({ length: formSteps() }, (_, k) => nextPlan.get(k) ?? base);
+  };
+  const showsNext = () => !running() && (breakMode || nextPlan.size > 0 || Boolean(drag?.next));
+  function chartNext() {
+    const total = formSteps();
+    sparkline(
+      curve2,
+      [{ values: nextSchedule(), total, name: "Next run" }],
+      hover ?? -1,
+      { plan: new Map([...nextPlan].filter(([k]) => k < total)), breaks: model.get("breakpoints") || [] }
+    );
+  }
   function chart(series, current, key) {
-    if (breakMode && !running()) {
-      const total = formSteps();
-      sparkline(
-        curve2,
-        [{ values: Array(total).fill(Number.parseFloat(guidance.value) || 0), total, name: "Next run" }],
-        hover ?? -1,
-        { breaks: model.get("breakpoints") || [] }
-      );
-      return;
-    }
+    if (showsNext()) return chartNext();
     const own = key === live();
     const done = series[0]?.values.length || 0;
     const planned = own ? new Map([...plan].filter(([k]) => k >= done - 1)) : void 0;
@@ -909,6 +924,8 @@ function render({ model, el }) {
     const pacing = String(model.get("pace") || 0);
     if (![...pace.options].some((o) => o.value === pacing)) pace.append(h("option", { value: pacing }, `${pacing} steps/s`));
     if (pace.value !== pacing) pace.value = pacing;
+    clearPlan.hidden = !(nextPlan.size > 0 && !running2);
+    el.classList.toggle("sdw-planmode", !running2 && !breakMode && nextPlan.size > 0);
     const holds = model.get("breakpoints") || [];
     breakpoints.setAttribute("aria-pressed", String(breakMode));
     el.classList.toggle("sdw-breakmode", breakMode && !running2);
@@ -937,6 +954,10 @@ function render({ model, el }) {
       return showMessage();
     }
     const { problems, message } = readForm(ui);
+    if (nextPlan.size && !problems.length) {
+      message.schedule = nextSchedule();
+      message.guidance = message.schedule[0];
+    }
     for (const name of ["steps", "seed"]) ui[name].setAttribute("aria-invalid", String(problems.some(([p]) => p === name)));
     if (problems.length) {
       localMessage = problems.map(([, text2]) => text2).join(" ");
@@ -949,6 +970,7 @@ function render({ model, el }) {
     view(0);
     pendingBreaks = (model.get("breakpoints") || []).filter((b) => b <= message.steps);
     breakMode = false;
+    nextPlan.clear();
     model.send(message);
   });
   const act = (button, send) => button.addEventListener("click", () => {
@@ -987,6 +1009,10 @@ function render({ model, el }) {
     if (where.atFinal) pickStep(step);
     model.send({ type: "decode", run: where.key, step });
   });
+  act(clearPlan, () => {
+    nextPlan.clear();
+    update();
+  });
   breakpoints.addEventListener("click", () => {
     breakMode = !breakMode;
     breakpoints.setAttribute("aria-pressed", String(breakMode));
@@ -1022,12 +1048,16 @@ function render({ model, el }) {
       form.dirty.add(name);
       if (name === "seed") form.seedRandom = false;
       ui[name].removeAttribute("aria-invalid");
+      if (name === "steps") nextPlan.clear();
       if (name === "prompt" || name === "negative" || name === "steps") update();
     });
   }
   pick.addEventListener("change", () => view(Number(pick.value)));
   compare.addEventListener("change", () => (need(compareKey()), schedule()));
-  guidance.addEventListener("input", () => guidanceValue.textContent = Number(guidance.value).toFixed(1));
+  guidance.addEventListener("input", () => {
+    guidanceValue.textContent = Number(guidance.value).toFixed(1);
+    if (showsNext()) schedule();
+  });
   guidance.addEventListener("change", () => {
     localMessage = "";
     showMessage();
@@ -1038,7 +1068,26 @@ function render({ model, el }) {
   });
   scrub.addEventListener("input", () => pickStep(Number(scrub.value) - 1));
   const planning = () => shown() === live() && running() && !(breakMode && !running());
+  const planningNext = () => !running() && !breakMode && model.get("has_model");
+  const startNext = (x, y) => {
+    drag = { next: true, last: null, touched: /* @__PURE__ */ new Set() };
+    chartNext();
+    const i = stepAt(curve2, x), value = valueAt(curve2, y);
+    if (i === null || value === null) return;
+    nextPlan.set(i, value);
+    drag.last = i;
+    dragged = true;
+    update();
+  };
   curve2.svg.addEventListener("pointerdown", (event) => {
+    dragged = false;
+    if (planningNext() && event.button === 0) {
+      event.preventDefault();
+      curve2.svg.setPointerCapture(event.pointerId);
+      if (nextPlan.size) startNext(event.clientX, event.clientY);
+      else press = { x: event.clientX, y: event.clientY };
+      return;
+    }
     const i = stepAt(curve2, event.clientX), value = valueAt(curve2, event.clientY);
     if (!planning() || i === null || value === null || i < model.get("step")) return;
     event.preventDefault();
@@ -1048,8 +1097,20 @@ function render({ model, el }) {
     schedule();
   });
   curve2.svg.addEventListener("pointermove", (event) => {
+    if (press && Math.hypot(event.clientX - press.x, event.clientY - press.y) > 4) {
+      startNext(press.x, press.y);
+      press = null;
+    }
     hover = stepAt(curve2, event.clientX);
-    if (drag && hover !== null) {
+    if (drag?.next && hover !== null && drag.last !== null) {
+      const value = valueAt(curve2, event.clientY), from = drag.last, before = nextPlan.get(from) ?? value;
+      const dir = hover >= from ? 1 : -1;
+      for (let k = from; k !== hover + dir; k += dir) {
+        const t = hover === from ? 1 : (k - from) / (hover - from);
+        nextPlan.set(k, Math.round((before + (value - before) * t) * 10) / 10);
+      }
+      drag.last = hover;
+    } else if (drag && !drag.next && hover !== null) {
       const value = valueAt(curve2, event.clientY), from = drag.last, first = model.get("step");
       const dir = hover >= from ? 1 : -1, before = plan.get(from) ?? value;
       for (let k = from; k !== hover + dir; k += dir) {
@@ -1063,6 +1124,11 @@ function render({ model, el }) {
     schedule();
   });
   const endDrag = () => {
+    press = null;
+    if (drag?.next) {
+      drag = null;
+      return update();
+    }
     if (!drag) return;
     const first = model.get("step"), touched = [...drag.touched].filter((k) => k >= first).sort((a, b) => a - b);
     drag = null;
@@ -1081,6 +1147,7 @@ function render({ model, el }) {
   });
   curve2.svg.addEventListener("click", (event) => {
     const i = stepAt(curve2, event.clientX);
+    if (dragged || nextPlan.size && !running() && !breakMode) return dragged = false;
     if (breakMode && !running()) return i !== null && toggleBreak(i + 1);
     if (i !== null && i < store.count(shown())) pickStep(i);
   });

@@ -61,6 +61,8 @@ export function controls() {
       "data-title": "Click the guidance curve or a filmstrip frame to set or clear a hold at that step of the next run" },
     "Breakpoints"),
     breakList: h("span", { class: "sdw-breaklist" }),
+    clearPlan: h("button", { type: "button", hidden: true,
+      "data-title": "Drop the guidance curve drawn for the next run: it runs at the form's Guidance" }, "Clear curve"),
     branch: h("button", { type: "button",
       "data-title": "Continue the shown run from the shown step with the form's guidance (and prompt)" }, "Branch from here"),
     decode: h("button", { type: "button", "data-title": "Decode the shown step at full size with the VAE" }, "Decode step"),
@@ -98,7 +100,7 @@ export function layout(el, ui, strip) {
   el.classList.add("sdw");
   keepShortcutsOut(ui.steps, ui.seed, ui.guidance, ui.generate, ui.pause, ui.stop, ui.pick, ui.compare, ui.reuse,
     ui.save, ui.enlarge, ui.scrub, strip,
-    ui.pace, ui.next, ui.applyPrompt, ui.breakpoints, ui.branch, ui.decode);
+    ui.pace, ui.next, ui.applyPrompt, ui.breakpoints, ui.branch, ui.decode, ui.clearPlan);
   const field = (label, input, extra = {}) => h("label", { class: "sdw-field", ...extra }, h("span", {}, label), input);
   ui.status.append(ui.stateLine, ui.liveLine, ui.saved);
   el.append(
@@ -116,7 +118,7 @@ export function layout(el, ui, strip) {
       h("div", { class: "sdw-row sdw-buttons" }, ui.reuse, ui.save, ui.enlarge),
       h("div", { class: "sdw-previews" }, ui.main.el, ui.other.el),
       h("div", { class: "sdw-row sdw-scrubber" }, ui.scrub, ui.stepLabel),
-      h("div", { class: "sdw-row sdw-buttons" }, ui.decode, ui.branch, ui.breakpoints, ui.breakList),
+      h("div", { class: "sdw-row sdw-buttons" }, ui.decode, ui.branch, ui.breakpoints, ui.clearPlan, ui.breakList),
       ui.curve.el, strip),
   );
 }

@@ -33,7 +33,7 @@ export function render({ model, el }) {
   const ui = controls();
   const { prompt, negative, steps, seed, guidance, guidanceValue, generate, pause, stop, scrub, stepLabel, pick,
     compare, save, reuse, enlarge, main, other, curve, pace, next, applyPrompt, breakpoints, breakList, branch,
-    decode } = ui;
+    decode, clearPlan } = ui;
 
   // Kernel step → painted frame (ms), and its parts: kernel step → message received, received →
   // painted; the time each paint takes.
@@ -44,7 +44,12 @@ export function render({ model, el }) {
   let breakMode = false; // the Breakpoints toggle: the curve shows the next run, clicks set holds
   let pendingBreaks = [], runBreaks = { key: 0, steps: [] }; // holds sent with Generate, then the run's
   const plan = new Map(); // 0-based step → guidance planned by dragging the curve of the running run
+  // 0-based step → guidance planned for the next run by dragging the curve while no run is going;
+  // sent as the `schedule` of Generate (steps not dragged keep the form's Guidance), then cleared.
+  const nextPlan = new Map();
   let drag = null; // { last: step } while dragging the curve
+  let press = null; // { x, y, id }: a press on the curve with no run going, a drag of the next run's plan once it moves
+  let dragged = false; // the last press planned the next run: its click picks no step
   let decoded = null; // { run, step, blob }: the VAE decode of a step, shown until the scrubber moves
   let where = null; // what draw() showed last: { key, pos, n, atFinal }
   let viewKey = 0, stripKey = null, pinned = false, scheduled = 0; // scheduled: the pending rAF id
@@ -63,15 +68,23 @@ export function render({ model, el }) {
   const running = () => ACTIVE.includes(model.get("status"));
   const formSteps = () => Math.max(1, Math.min(1000, Number.parseInt(steps.value, 10) || model.get("steps") || 1));
 
-  // The guidance curve: the next run's plan in Breakpoints mode, else the shown run (with the
-  // planned values dragged over its steps not run yet and the holds it was started with).
+  // The next run's guidance per step: the form's Guidance where the curve was not dragged.
+  const nextSchedule = () => {
+    const base = Number.parseFloat(guidance.value) || 0;
+    return Array.from({ length: formSteps() }, (_, k) => nextPlan.get(k) ?? base);
+  };
+  // The curve shows the next run (from the form's Steps) in Breakpoints mode and while it is planned.
+  const showsNext = () => !running() && (breakMode || nextPlan.size > 0 || Boolean(drag?.next));
+  function chartNext() {
+    const total = formSteps();
+    sparkline(curve, [{ values: nextSchedule(), total, name: "Next run" }], hover ?? -1,
+      { plan: new Map([...nextPlan].filter(([k]) => k < total)), breaks: model.get("breakpoints") || [] });
+  }
+
+  // The guidance curve: the next run's plan in Breakpoints mode or once dragged, else the shown run
+  // (with the planned values dragged over its steps not run yet and the holds it was started with).
   function chart(series, current, key) {
-    if (breakMode && !running()) {
-      const total = formSteps();
-      sparkline(curve, [{ values: Array(total).fill(Number.parseFloat(guidance.value) || 0), total, name: "Next run" }],
-        hover ?? -1, { breaks: model.get("breakpoints") || [] });
-      return;
-    }
+    if (showsNext()) return chartNext();
     const own = key === live();
     const done = series[0]?.values.length || 0;
     const planned = own ? new Map([...plan].filter(([k]) => k >= done - 1)) : undefined;
@@ -275,6 +288,8 @@ export function render({ model, el }) {
     const pacing = String(model.get("pace") || 0);
     if (![...pace.options].some((o) => o.value === pacing)) pace.append(h("option", { value: pacing }, `${pacing} steps/s`));
     if (pace.value !== pacing) pace.value = pacing;
+    clearPlan.hidden = !(nextPlan.size > 0 && !running);
+    el.classList.toggle("sdw-planmode", !running && !breakMode && nextPlan.size > 0);
     const holds = model.get("breakpoints") || [];
     breakpoints.setAttribute("aria-pressed", String(breakMode));
     el.classList.toggle("sdw-breakmode", breakMode && !running);
@@ -308,6 +323,10 @@ export function render({ model, el }) {
       return showMessage();
     }
     const { problems, message } = readForm(ui);
+    if (nextPlan.size && !problems.length) {
+      message.schedule = nextSchedule();
+      message.guidance = message.schedule[0];
+    }
     for (const name of ["steps", "seed"]) ui[name].setAttribute("aria-invalid", String(problems.some(([p]) => p === name)));
     if (problems.length) {
       localMessage = problems.map(([, text]) => text).join(" ");
@@ -320,6 +339,7 @@ export function render({ model, el }) {
     view(0);
     pendingBreaks = (model.get("breakpoints") || []).filter((b) => b <= message.steps);
     breakMode = false;
+    nextPlan.clear();
     model.send(message);
   });
   const act = (button, send) => button.addEventListener("click", () => {
@@ -353,6 +373,10 @@ export function render({ model, el }) {
     const step = where.atFinal ? where.n - 1 : where.pos;
     if (where.atFinal) pickStep(step); // the decode of the last step shows at that step
     model.send({ type: "decode", run: where.key, step });
+  });
+  act(clearPlan, () => {
+    nextPlan.clear();
+    update();
   });
   breakpoints.addEventListener("click", () => {
     breakMode = !breakMode;
@@ -389,12 +413,16 @@ export function render({ model, el }) {
       form.dirty.add(name);
       if (name === "seed") form.seedRandom = false;
       ui[name].removeAttribute("aria-invalid");
+      if (name === "steps") nextPlan.clear(); // a plan for another number of steps is dropped
       if (name === "prompt" || name === "negative" || name === "steps") update();
     });
   }
   pick.addEventListener("change", () => view(Number(pick.value)));
   compare.addEventListener("change", () => (need(compareKey()), schedule()));
-  guidance.addEventListener("input", () => (guidanceValue.textContent = Number(guidance.value).toFixed(1)));
+  guidance.addEventListener("input", () => {
+    guidanceValue.textContent = Number(guidance.value).toFixed(1);
+    if (showsNext()) schedule(); // the next run's steps not dragged follow the slider
+  });
   guidance.addEventListener("change", () => {
     localMessage = "";
     showMessage();
@@ -406,7 +434,29 @@ export function render({ model, el }) {
   scrub.addEventListener("input", () => pickStep(Number(scrub.value) - 1));
   // Dragging over the running run's steps not yet run plans their guidance (sent on release).
   const planning = () => shown() === live() && running() && !(breakMode && !running());
+  // With no run going (and Breakpoints off), dragging plans the next run instead: the curve turns
+  // into the next run's once the pointer moves (a plain click still picks a step of the shown run),
+  // or at once when a plan is drawn already.
+  const planningNext = () => !running() && !breakMode && model.get("has_model");
+  const startNext = (x, y) => {
+    drag = { next: true, last: null, touched: new Set() };
+    chartNext(); // the next run's steps and axis, for the pointer's step and value
+    const i = stepAt(curve, x), value = valueAt(curve, y);
+    if (i === null || value === null) return;
+    nextPlan.set(i, value);
+    drag.last = i;
+    dragged = true;
+    update();
+  };
   curve.svg.addEventListener("pointerdown", (event) => {
+    dragged = false;
+    if (planningNext() && event.button === 0) {
+      event.preventDefault();
+      curve.svg.setPointerCapture(event.pointerId);
+      if (nextPlan.size) startNext(event.clientX, event.clientY);
+      else press = { x: event.clientX, y: event.clientY };
+      return;
+    }
     const i = stepAt(curve, event.clientX), value = valueAt(curve, event.clientY);
     if (!planning() || i === null || value === null || i < model.get("step")) return;
     event.preventDefault();
@@ -416,8 +466,20 @@ export function render({ model, el }) {
     schedule();
   });
   curve.svg.addEventListener("pointermove", (event) => {
+    if (press && Math.hypot(event.clientX - press.x, event.clientY - press.y) > 4) {
+      startNext(press.x, press.y);
+      press = null;
+    }
     hover = stepAt(curve, event.clientX);
-    if (drag && hover !== null) {
+    if (drag?.next && hover !== null && drag.last !== null) {
+      const value = valueAt(curve, event.clientY), from = drag.last, before = nextPlan.get(from) ?? value;
+      const dir = hover >= from ? 1 : -1;
+      for (let k = from; k !== hover + dir; k += dir) {
+        const t = hover === from ? 1 : (k - from) / (hover - from);
+        nextPlan.set(k, Math.round((before + (value - before) * t) * 10) / 10);
+      }
+      drag.last = hover;
+    } else if (drag && !drag.next && hover !== null) {
       const value = valueAt(curve, event.clientY), from = drag.last, first = model.get("step");
       const dir = hover >= from ? 1 : -1, before = plan.get(from) ?? value;
       for (let k = from; k !== hover + dir; k += dir) {
@@ -431,6 +493,11 @@ export function render({ model, el }) {
     schedule();
   });
   const endDrag = () => {
+    press = null;
+    if (drag?.next) {
+      drag = null;
+      return update();
+    }
     if (!drag) return;
     const first = model.get("step"), touched = [...drag.touched].filter((k) => k >= first).sort((a, b) => a - b);
     drag = null;
@@ -449,6 +516,7 @@ export function render({ model, el }) {
   });
   curve.svg.addEventListener("click", (event) => {
     const i = stepAt(curve, event.clientX);
+    if (dragged || (nextPlan.size && !running() && !breakMode)) return (dragged = false);
     if (breakMode && !running()) return i !== null && toggleBreak(i + 1);
     if (i !== null && i < store.count(shown())) pickStep(i);
   });
