@@ -588,8 +588,11 @@ def test_steering_by_hand_pace_breakpoint_next_step_prompt_branch_decode(jl):
 
         # Dragging the curve over steps not run yet (8 to 12) plans their guidance, drawn dashed.
         plot = jl.widget.locator(".sdw-plot").bounding_box()
-        at = lambda step, g: (plot["x"] + plot["width"] * (3 + (step - 1) / 11 * 294) / 300,
-                              plot["y"] + plot["height"] * (57 - g / 10 * 54) / 60)  # fmt: skip
+
+        def at(step, g):  # the chart's point for (step, guidance), as dom.js draws it
+            x = plot["x"] + plot["width"] * (3 + (step - 1) / 11 * 294) / 300
+            return x, plot["y"] + plot["height"] * (57 - g / 10 * 54) / 60
+
         page.mouse.move(*at(8, 9))
         page.mouse.down()
         page.mouse.move(*at(10, 9), steps=4)
@@ -642,7 +645,8 @@ def test_steering_by_hand_pace_breakpoint_next_step_prompt_branch_decode(jl):
         a, b = jl.preview.get_attribute("src"), jl.compared.get_attribute("src")
         same = page.evaluate(
             "async ([a, b]) => { const bytes = async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer());"
-            " const [x, y] = [await bytes(a), await bytes(b)]; return x.length === y.length && x.every((v, i) => v === y[i]); }",
+            " const [x, y] = [await bytes(a), await bytes(b)];"
+            " return x.length === y.length && x.every((v, i) => v === y[i]); }",
             [a, b],
         )
         assert same, "step 2 is shared: the branch and its parent show the same image"
@@ -679,8 +683,11 @@ def test_guidance_curve_drawn_for_the_next_run(jl):
     clear = page.get_by_role("button", name="Clear curve")
     assert clear.is_hidden()
     plot = jl.widget.locator(".sdw-plot").bounding_box()
-    at = lambda step, g: (plot["x"] + plot["width"] * (3 + (step - 1) / 7 * 294) / 300,
-                          plot["y"] + plot["height"] * (57 - g / 10 * 54) / 60)  # fmt: skip
+
+    def at(step, g):  # the chart's point for (step, guidance), as dom.js draws it
+        x = plot["x"] + plot["width"] * (3 + (step - 1) / 7 * 294) / 300
+        return x, plot["y"] + plot["height"] * (57 - g / 10 * 54) / 60
+
     page.mouse.move(*at(5, 0.8))
     page.mouse.down()
     page.mouse.move(*at(8, 0.8), steps=6)
