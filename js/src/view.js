@@ -8,6 +8,7 @@ import { ACTIVE, detailsText, enable, FIELDS, fillField, fillRuns, readForm, run
 import { Filmstrip, scaleRule } from "./frames.js";
 import { initialize, stateOf } from "./model.js";
 import { controls, layout } from "./panel.js";
+import { sweepPanel } from "./sweep.js";
 
 const STATUS_TRAITS = ["status", "step", "total", "its", "error", "message", "applied", "run_id", "saved", "saving",
   "has_model", "runs", "breakpoints", "pace"];
@@ -576,7 +577,10 @@ export function render({ model, el }) {
   view(model.get("view"));
 
   layout(el, ui, strip.el);
+  const sweep = sweepPanel(model, () => view(0)); // a clicked item's replay shows as the current run
+  el.append(sweep.el);
   return () => {
+    sweep.close();
     offs.forEach((off) => off());
     el.removeEventListener("keydown", keepKeys);
     el.removeEventListener("keydown", nextKey);

@@ -67,6 +67,13 @@ def _sync(widget: SamplerWidget) -> None:
         widget._send_frames(widget._current.run.id)
 
 
+def _sweep_grid(widget: SamplerWidget) -> None:
+    """The grid image as a binary buffer, tagged with the sweep's key (an older reply is ignored)."""
+    if widget._sweep is None:
+        raise RuntimeError("Sweep: no sweep in this widget; add one with add_sweep(folder)")
+    widget.send({"type": "sweep_grid", "key": widget.sweep["key"]}, [widget._sweep.grid])
+
+
 # Return values are ignored: each handler's effect is on the run, the traits or the page.
 HANDLERS: dict[str, Callable[..., object]] = {
     "generate": _generate,
@@ -85,6 +92,8 @@ HANDLERS: dict[str, Callable[..., object]] = {
     "sync": _sync,
     "frames": lambda w, run: w._send_frames(run),
     "save": lambda w, run: w._saver.start(run, w.gallery_dir),
+    "sweep_grid": _sweep_grid,
+    "sweep_item": lambda w, item: w.replay_sweep(item),
 }
 
 

@@ -30,15 +30,18 @@ FIELDS: dict[str, frozenset[str]] = {
     "ack": frozenset({"run"}),
     "save": frozenset({"run"}),
     "frames": frozenset({"run"}),
+    "sweep_grid": frozenset(),
+    "sweep_item": frozenset({"item"}),
 }
 # What a person does on purpose; when one succeeds, an earlier refusal message is stale.
-USER_ACTIONS = frozenset(FIELDS) - {"sync", "ack", "frames"}
+USER_ACTIONS = frozenset(FIELDS) - {"sync", "ack", "frames", "sweep_grid"}
 # The control a person uses to send each kind, named as the widget labels it.
 CONTROL = {
     "generate": "Generate", "pause": "Pause", "resume": "Resume", "stop": "Stop", "step": "Next step",
     "sync": "The widget", "guidance": "Guidance", "plan": "Guidance curve", "pace": "Pace",
     "prompt": "Apply prompt", "breakpoints": "Breakpoints", "branch": "Branch from here", "decode": "Decode step",
-    "ack": "The widget", "save": "Save gallery", "frames": "Run",
+    "ack": "The widget", "save": "Save gallery", "frames": "Run", "sweep_grid": "The widget",
+    "sweep_item": "Sweep item",
 }  # fmt: skip
 RUN = (-(2**31), 2**31)  # runs have positive keys, loaded galleries negative ones; the kernel checks they exist
 
@@ -69,6 +72,8 @@ def _arguments(kind: str, content: dict[str, Any]) -> dict[str, Any]:
             if get("guidance") is not None:
                 args["guidance_scale"] = validate.guidance(get("guidance"), "Guidance")
         return args
+    if kind == "sweep_item":  # the kernel checks that the sweep has it
+        return {"item": validate.integer(control, get("item"), 0, 2**31 - 1)}
     if kind == "guidance":
         return {"value": validate.guidance(get("value"), "Guidance")}
     if kind == "pace":

@@ -70,3 +70,8 @@ class WidgetState(anywidget.AnyWidget):
     breakpoints = t.List(t.Int()).tag(sync=True)
     """Step counts (1-based) at which the next run from the browser holds, set by clicking the
     guidance curve or the filmstrip."""
+    sweep = t.Dict().tag(sync=True)
+    """The sweep shown under the run (``add_sweep``), empty for none: its ``key`` (new for each
+    sweep added), folder ``name``, grid ``size`` in pixels, ``cells`` (item, box, caption) and the
+    ``selected`` item's ``record`` (seed, prompt, guidance per step, timings). The grid image is
+    sent as a message when the browser asks; the folder's path never reaches the browser."""

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..core import Run, Runner, StatusEvent, StepEvent
+from ..core import Run, Runner, StatusEvent, StepEvent, validate
 from ..gallery import Gallery
 from . import dispatch, messages
 from .history import History
 from .saver import BackgroundSave
 from .sender import FrameSender
 from .state import batch_state
+from .sweeps import Sweep
 from .traits import WidgetState
 
 
@@ -47,6 +48,7 @@ class SamplerWidget(WidgetState):
         self._saver = BackgroundSave(self._history, self._apply)
         self._unobserve: Callable[[], None] | None = None
         self._send_report = ""
+        self._sweep: Sweep | None = None
         if self.runner is not None:
             self.has_model = True
             self._unobserve = self.runner.observe(self._on_event)
@@ -86,6 +88,31 @@ class SamplerWidget(WidgetState):
             raise
         self._apply({"runs": self._history.entries(), "view": key, "message": ""})
         return gallery
+
+    def add_sweep(self, folder: str | os.PathLike) -> None:
+        """Show the grid of a sweep's ``--out`` folder under the run (no model needed to look);
+        clicking an image shows that item's record and replays it here (``replay_sweep``)."""
+        try:
+            sweep = Sweep(folder)
+        except (OSError, ValueError) as exc:
+            self._apply({"message": f"Could not add the sweep: {exc}"})
+            raise
+        self._sweep = sweep
+        self._apply({"sweep": sweep.state(self.sweep.get("key", 0) + 1), "message": ""})
+
+    def replay_sweep(self, item: int) -> Run:
+        """Show the record of the shown sweep's item ``item`` and replay it as the current run, at the
+        widget's pace: its frames paint live, and its final image is the sweep's, pixel for pixel."""
+        item = validate.integer("Sweep item", item, 0, 2**31 - 1)
+        if self._sweep is None:
+            raise RuntimeError("Sweep item: no sweep in this widget; add one with add_sweep(folder)")
+        record = self._sweep.item(item)
+        self._apply({"sweep": self._sweep.state(self.sweep["key"], item)})
+        if self.runner is None:
+            raise RuntimeError("Sweep item: no pipeline to replay with; create the widget with SamplerWidget(pipe)")
+        if self.runner.run is not None and not self.runner.run.done:
+            raise RuntimeError("Sweep item: a run is going; press Stop or wait for it to finish")
+        return self.runner.replay(record, pace=self.pace or None, keep_latents=True)
 
     def save_gallery(self, run: int | None = None) -> Path:
         """Write the gallery of run ``run`` (default: the current one) under ``gallery_dir``."""
