@@ -719,7 +719,10 @@ function sweepPanel(model, onReplay) {
       img.alt = `Sweep grid of ${plural(s.cells.length, "image")}, captioned with seed and prompt`;
       cells.replaceChildren(...s.cells.map((c) => cell(c, s.size)));
     }
-    title.textContent = `Sweep ${s.name}: ${plural(s.cells.length, "image")}. Click one to see its record and replay it.`;
+    title.replaceChildren(
+      h("strong", {}, `Sweep ${s.name}`),
+      ` \xB7 ${plural(s.cells.length, "image")} \xB7 click one to see its record and replay it`
+    );
     for (const button of cells.children) button.setAttribute("aria-pressed", String(button.dataset.item === String(s.selected)));
     if (s.record !== shownRecord) {
       shownRecord = s.record;
