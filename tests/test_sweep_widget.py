@@ -142,6 +142,8 @@ HOSTILE = {
     "grid.png not a PNG": ("grid.png", b"GIF89a" + b"\0" * 100, "grid.png is not an image"),
     "grid.json not JSON": ("grid.json", "nope", "grid.json is not JSON"),
     "not a sweep.json": ("sweep.json", '{"format": "sdwidget-gallery"}', "its format is not sdwidget-sweep"),
+    "symlinked sweep.json": ("sweep.json", "->/etc/hostname", "sweep.json is not a regular file"),
+    "sweep.json not JSON": ("sweep.json", "[" * 100_000, "sweep.json is not JSON"),
 }
 
 

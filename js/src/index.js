@@ -6,7 +6,8 @@
 // anywidget calls `render` once per view (a notebook output, a second view of the same widget):
 // it builds the controls and paints the newest frame of the shown run once per animation frame,
 // from the shared store, and sends the user's input (generate, pause, guidance, `frames {run}`
-// for a run it wants to show…). Each returns a cleanup that removes what it added.
+// for a run it wants to show, `sweep_item {item}` for a clicked image of a sweep's grid…). Each
+// returns a cleanup that removes what it added.
 
 import { initialize } from "./model.js";
 import { render } from "./view.js";

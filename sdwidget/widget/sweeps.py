@@ -41,10 +41,12 @@ class Sweep:
             identity = _json(self._read("sweep.json", MAX_JSON_BYTES), "sweep.json")
         except FileNotFoundError:
             raise FileNotFoundError(f"{self.folder} holds no sweep.json; is it a sweep's --out folder?") from None
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{self.folder} is not a readable sweep: {_short(exc)}") from None
         if not isinstance(identity, dict) or identity.get("format") != "sdwidget-sweep":
             raise ValueError(f"{self.folder}/sweep.json is not a sweep's: its format is not sdwidget-sweep")
         try:
-            lines = self._read("runs.jsonl", MAX_RECORDS_BYTES).decode().splitlines()
+            lines = self._read("runs.jsonl", MAX_RECORDS_BYTES).decode().split("\n")
             layout = _json(self._read("grid.json", MAX_JSON_BYTES), "grid.json")
             self.grid = self._read("grid.png", MAX_GRID_BYTES)
         except FileNotFoundError as exc:

@@ -31,7 +31,9 @@ class SamplerWidget(WidgetState):
     updates the traits. Traits carry state, never frames, so a saved notebook stays small; a view
     that opens late asks for the run's frames with ``sync``, and one browsing the history asks for
     any run's or gallery's frames with ``frames``. A save from the browser is written on a thread
-    of its own (``saver``). Every kernel→browser state change is a trait assignment made by
+    of its own (``saver``). A sweep added with ``add_sweep`` is read by ``sweeps`` (the kernel keeps
+    the folder); the browser asks for its grid image with ``sweep_grid`` and names a clicked item
+    by number with ``sweep_item``. Every kernel→browser state change is a trait assignment made by
     ``_apply`` (under ``hold_sync``, one lock for all threads), which ipywidgets sends as an
     ``update`` message to every front end.
     """
