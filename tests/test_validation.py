@@ -72,7 +72,7 @@ def test_pipeline_without_step_callbacks_is_refused():
 def test_bad_runner_options(sd_pipe):
     with pytest.raises(ValueError, match="show must be"):
         Runner(sd_pipe, show="vae")
-    with pytest.raises(TypeError, match="preview must be an sdwidget Preview"):
+    with pytest.raises(TypeError, match="preview must be a sdwidget Preview or a diffusers AutoencoderTiny"):
         Runner(sd_pipe, preview="x0")
     with pytest.raises(ValueError, match="thumbnail_size"):
         Runner(sd_pipe, thumbnail_size=4)

@@ -31,8 +31,10 @@ class PromptEdit:
 class Controls:
     """Pause, single-step, stop, pace, breakpoint, guidance and prompt requests for one run."""
 
-    def __init__(self, pause_at: Iterable[int] = (), pace: float | None = None) -> None:
-        self._cond = threading.Condition()
+    def __init__(self, pause_at: Iterable[int] = (), pace: float | None = None, cond: Any = None) -> None:
+        """``cond``: what waits sleep on, a ``threading.Condition`` by default (a loop-hosted
+        run passes one whose waits suspend the run instead, see ``loop.py``)."""
+        self._cond = cond if cond is not None else threading.Condition()
         self._paused = self._stopping = self._step_once = False
         self._pause_at = set(pause_at)
         self._pace = pace
@@ -155,8 +157,11 @@ class Controls:
 
     def wait_for_pace(self, since: float) -> None:
         """Sleep until ``1/pace`` seconds after ``since`` (``time.perf_counter``), or until a
-        pause, a stop or a faster pace cuts the wait short."""
+        pause, a stop or a faster pace cuts the wait short. A loop-hosted run first gives the
+        kernel one turn (``wait(0)``), so messages are handled between any two steps; on a thread
+        that wait returns at once."""
         with self._cond:
+            self._cond.wait(0)
             while self._pace and not (self._paused or self._stopping):
                 left = since + 1.0 / self._pace - time.perf_counter()
                 if left <= 0 or not self._cond.wait(left):

@@ -12,6 +12,7 @@ from ..preview import Frame
 from . import validate
 from .controls import Controls
 from .events import RunStatus, StatusEvent, StepEvent
+from .loop import LoopCondition, LoopHost
 from .plan import RunPlan
 
 
@@ -32,7 +33,9 @@ class Run:
         notify: Callable[[Any], None],
         plan: RunPlan | None = None,
         decode: Callable[[torch.Tensor], Any] | None = None,
+        host: LoopHost | None = None,
     ) -> None:
+        """``host``: the kernel loop this run takes turns with (``None``: it gets a thread)."""
         plan = plan or RunPlan()
         self.id = run_id
         self.params = params
@@ -54,9 +57,10 @@ class Run:
         negative_prompt (``None``: unchanged)."""
         self.plan = plan
         """How the run is driven (its schedule, pipeline arguments, callbacks, stores)."""
-        self.controls = Controls(plan.pause_at, plan.pace)
+        self.controls = Controls(plan.pause_at, plan.pace, host and LoopCondition(host))
         self._notify, self._keep, self._decode, self._outputs = notify, plan.keep, decode, plan.outputs
         self._thread: threading.Thread | None = None
+        self._host = host
 
     @property
     def done(self) -> bool:
@@ -98,7 +102,10 @@ class Run:
         return self._decode(self._keep.get(validate.integer("step", step, 0, len(self.steps))))
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the run's thread has ended; ``False`` if ``timeout`` passed first."""
+        """Block until the run's thread has ended; ``False`` if ``timeout`` passed first. A run
+        hosted on the kernel's loop is driven by this wait when called on the kernel's thread."""
+        if self._host is not None:
+            return self._host.wait(timeout)
         if self._thread is not None:
             self._thread.join(timeout)
             return not self._thread.is_alive()

@@ -1,13 +1,15 @@
-"""Runner: one diffusers pipeline, one generation at a time, in a background thread."""
+"""Runner: one diffusers pipeline, one generation at a time, in a background thread or taking
+turns with the kernel's event loop."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from types import EllipsisType
 from typing import Any, Literal
@@ -15,12 +17,13 @@ from typing import Any, Literal
 import torch
 from diffusers.callbacks import PipelineCallback
 
-from ..preview import Preview, auto_preview
+from ..preview import Preview, as_preview, auto_preview
 from . import validate
 from .branch import branch_kwargs
 from .controls import PromptEdit
 from .encode import encode_prompts
 from .latents import decode_image
+from .loop import LoopHost
 from .plan import PromptChange, RunPlan
 from .prepare import Budgets, prepare
 from .replay import Recorded, replay_kwargs
@@ -34,8 +37,9 @@ class Runner:
     """Drives ``pipe`` step by step with a live preview, pause, stop and guidance changes.
 
     Developer notes: ``start`` validates everything in the caller's thread into the run's
-    ``params`` and a ``RunPlan``, then hands the work to a fresh thread and returns a ``Run``.
-    That thread encodes the prompts, wraps the scheduler to see x0 (``X0Tap``) and calls the
+    ``params`` and a ``RunPlan``, then hands the work to a fresh thread (or, inside ``on_kernel``,
+    to a greenlet on the kernel's own thread, see ``loop.py``) and returns a ``Run``. The work
+    encodes the prompts, wraps the scheduler to see x0 (``X0Tap``) and calls the
     pipeline with a ``StepHook``, which at each step boundary records a frame and reads the run's
     ``Controls``. Observers get every ``StepEvent`` and ``StatusEvent`` (each carrying its run)
     on the runner thread and must hand heavy work elsewhere. Controls belong to the run; the
@@ -49,7 +53,7 @@ class Runner:
         self,
         pipe: Any,
         *,
-        preview: Preview | None = None,
+        preview: Preview | Any = None,
         show: Literal["x0", "latents"] = "x0",
         thumbnail_size: int = 128,
         history: int = 16,
@@ -58,7 +62,8 @@ class Runner:
         cpu_threads: int | None = None,
     ) -> None:
         """``preview``: how latents become thumbnails (default ``auto_preview(pipe, thumbnail_size)``;
-        a given one keeps its own size); ``show``: preview the model's estimate of the finished
+        a given ``Preview`` keeps its own size; a diffusers ``AutoencoderTiny`` (TAESD family) decodes
+        x0 on the device at ``thumbnail_size``); ``show``: preview the model's estimate of the finished
         image (``"x0"``) or the noisy latents as they are (``"latents"``); ``history``: how many
         recent runs ``history`` keeps; ``latent_budget``: bytes of per-step latents each run
         started with ``keep_latents=True`` may keep; ``branch_budget``: bytes of UNet outputs each
@@ -67,16 +72,14 @@ class Runner:
         validate.pipeline(pipe)
         if show not in ("x0", "latents"):
             raise ValueError(f"show must be 'x0' or 'latents', got {show!r:.40}")
-        if preview is not None and not isinstance(preview, Preview):
-            raise TypeError(
-                f"preview must be an sdwidget Preview (LatentPreview, NetPreview, ...), got {preview!r:.60}"
-            )
         self.pipe = pipe
         self.show: Literal["x0", "latents"] = show
         """What the preview shows: the x0 estimate or the noisy latents."""
         self._cpu_threads = None if cpu_threads is None else validate.integer("cpu_threads", cpu_threads, 1, 1024)
         thumbnail_size = validate.integer("thumbnail_size", thumbnail_size, 8, 1024)
-        self.preview: Preview = preview if preview is not None else auto_preview(pipe, thumbnail_size)
+        self.preview: Preview = (
+            as_preview(preview, thumbnail_size) if preview is not None else auto_preview(pipe, thumbnail_size)
+        )
         """Turns each step's latents into its thumbnail."""
         self._observers: list[Callable[[Any], None]] = []
         self._lock = threading.Lock()
@@ -165,13 +168,27 @@ class Runner:
         params.update(parent=run.id, branch_step=len(shared))
         return self._launch(params, dataclasses.replace(plan, shared=shared, shared_frames=run.frames[: len(shared)]))
 
+    @contextlib.contextmanager
+    def on_kernel(self) -> Iterator[None]:
+        """Runs started inside this block take turns with the calling thread's event loop, when
+        that is the main thread with an asyncio loop running (a Jupyter kernel's): the pipeline
+        runs on the thread that owns torch's CPU pool, at the bare pipeline's speed, and hands the
+        thread back to the kernel at every step boundary (messages are handled, cells can run).
+        Elsewhere they get a thread as usual. The widget starts its runs this way."""
+        self._here.loop = True
+        try:
+            yield
+        finally:
+            self._here.loop = False
+
     def _launch(self, params: dict[str, Any], plan: RunPlan) -> Run:
         inline = getattr(self._here, "inline", False)
+        host = LoopHost.here() if getattr(self._here, "loop", False) and not inline else None
         with self._lock:
             if self.run is not None and not self.run.done:
                 raise RuntimeError(f"{self.run!r} is still going: stop() it or wait() for it first")
-            run = Run(next(self._ids), params, self._notify, plan, partial(decode_image, self.pipe))
-            if not inline:
+            run = Run(next(self._ids), params, self._notify, plan, partial(decode_image, self.pipe), host)
+            if not inline and host is None:
                 run._thread = threading.Thread(
                     target=self._work, args=(run, plan), name=f"sdwidget-run-{run.id}", daemon=True
                 )
@@ -179,6 +196,8 @@ class Runner:
             self.history.append(run)
         if inline:
             self._work_here(run, plan)
+        elif host is not None:
+            host.start(partial(self._work_here, run, plan))
         else:
             run._thread.start()  # type: ignore[union-attr]
         return run

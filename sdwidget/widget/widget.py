@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -192,7 +193,10 @@ class SamplerWidget(WidgetState):
                 # A new action makes an old refusal stale; cleared first, so a failure that the
                 # action reports from another thread (a save) is not erased after it.
                 self._apply({"message": ""})
-            dispatch.handle(self, kind, args)
+            # A run the browser starts takes turns with the kernel's loop, on the thread that owns
+            # torch's CPU pool: a background thread's pool is up to 1.6× slower (core/loop.py).
+            with self.runner.on_kernel() if self.runner is not None else contextlib.nullcontext():
+                dispatch.handle(self, kind, args)
         except (TypeError, ValueError, RuntimeError, OSError) as exc:
             self._apply({"message": str(exc)})
 

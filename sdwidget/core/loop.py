@@ -1,0 +1,170 @@
+"""A run on the kernel's own thread: a greenlet that takes turns with the running asyncio loop.
+
+Why: torch's CPU thread pool belongs to the thread that first drove it, in a notebook the
+kernel's main thread. A run on another thread makes OpenMP start a second team whose workers
+wake slowly (pytorch/pytorch#37259): an SD-shaped model ran 1.64× slower than the bare pipeline.
+Here the pipeline runs on the main thread itself, inside a greenlet. At every step boundary the
+run hands the thread back to the event loop for one turn (or for the pace's wait, or until a
+control wakes a pause), so widget messages are handled and cells can run between steps; a loop
+callback then switches back into the run.
+
+What a user gives up: while a cell executes, the run waits for it (the thread is the cell's). A
+cell that waits for the run (``run.wait()``) drives it to the end; widget messages that arrive
+meanwhile are handled after the cell, as for any busy cell.
+
+Thread-local torch state (grad mode, thread count) is swapped at every switch: the pipeline's
+``no_grad`` must not leak into the user's cells, nor their settings into the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import greenlet
+import torch
+
+POLL = 0.01
+"""Seconds between looks at the run while a waiting cell drives a paused or paced run."""
+
+
+def _torch_state() -> tuple[bool, int]:
+    return torch.is_grad_enabled(), torch.get_num_threads()
+
+
+def _set_torch_state(state: tuple[bool, int]) -> None:
+    torch.set_grad_enabled(state[0])
+    if torch.get_num_threads() != state[1]:
+        torch.set_num_threads(state[1])
+
+
+class LoopHost:
+    """Runs one piece of work as a greenlet on ``loop``'s thread, switching at ``suspend``."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.finished = threading.Event()
+        self._run: greenlet.greenlet | None = None
+        self._token = 0  # which suspension a resume is for: stale timers and wakes are ignored
+        self._due: float | None = None  # when the current suspension ends by itself (None: on a wake)
+        self._woken = -1  # the token a wake was for, read by a cell that drives the run
+        self._outer = _torch_state()
+        self.woken = False
+        """Whether the last suspension ended on a wake rather than its timeout."""
+
+    @staticmethod
+    def here() -> LoopHost | None:
+        """A host for the calling thread: the main thread, with an asyncio loop running on it."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        try:
+            return LoopHost(asyncio.get_running_loop())
+        except RuntimeError:
+            return None
+
+    def start(self, work: Callable[[], None]) -> None:
+        """Run ``work`` from the loop's next turn (not inside the caller: it may hold locks)."""
+
+        def body() -> None:
+            try:
+                work()
+            finally:
+                self.finished.set()
+                _set_torch_state(self._outer)
+
+        self._run = greenlet.greenlet(body)
+        self._token += 1
+        self._due = time.perf_counter()
+        self.loop.call_soon(self._resume, self._token)
+
+    def inside(self) -> bool:
+        return self._run is not None and greenlet.getcurrent() is self._run
+
+    def prepare(self) -> int:
+        """Start a suspension (under the waiter's lock, so no wake between it and ``suspend`` is lost)."""
+        self._token += 1
+        return self._token
+
+    def suspend(self, token: int, timeout: float | None) -> bool:
+        """From inside the run: give the thread to the loop until ``timeout`` seconds pass
+        (``None``: until ``wake``); ``0`` is one turn of the loop. ``True`` if woken."""
+        assert self._run is not None and self.inside()
+        inner = _torch_state()
+        self._due = None if timeout is None else time.perf_counter() + max(timeout, 0.0)
+        if timeout is not None:
+            self.loop.call_later(max(timeout, 0.0), self._resume, token)
+        _set_torch_state(self._outer)
+        parent = self._run.parent
+        assert parent is not None
+        parent.switch()
+        _set_torch_state(inner)
+        return self.woken
+
+    def wake(self) -> None:
+        """From any thread: end the current suspension now (a control changed)."""
+        token = self._token
+        self._woken = token
+        if not self.finished.is_set():
+            self.loop.call_soon_threadsafe(self._resume, token, True)
+
+    def _resume(self, token: int, woken: bool = False) -> None:
+        if token != self._token or self._run is None or self._run.dead or self.inside():
+            return
+        self._token += 1
+        self._outer, self.woken = _torch_state(), woken
+        self._run.parent = greenlet.getcurrent()  # the run comes back here, at its next suspension or its end
+        self._run.switch()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Until the work has ended; ``False`` if ``timeout`` passed first. On the loop's own
+        thread (a cell waiting) the loop cannot turn, so this drives the run itself."""
+        if self.inside() or threading.current_thread() is not threading.main_thread():
+            return self.finished.wait(None if self.inside() else timeout)
+        deadline = None if timeout is None else time.perf_counter() + timeout
+        while not self.finished.is_set():
+            now = time.perf_counter()
+            if deadline is not None and now >= deadline:
+                return False
+            token = self._token
+            if self._woken == token or (self._due is not None and now >= self._due):
+                self._resume(token, self._woken == token)
+            else:
+                time.sleep(POLL if self._due is None else min(POLL, self._due - now))
+        return True
+
+
+class LoopCondition:
+    """A ``threading.Condition`` whose waits, inside a hosted run, suspend the run rather than
+    block the thread (blocking would stop the very loop that delivers the wake)."""
+
+    def __init__(self, host: LoopHost) -> None:
+        self._cond = threading.Condition(threading.Lock())  # not reentrant: released once to suspend
+        self._host = host
+
+    def __enter__(self) -> bool:
+        return self._cond.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._cond.__exit__(*exc)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if not self._host.inside():
+            return self._cond.wait(timeout)
+        token = self._host.prepare()
+        self._cond.release()
+        try:
+            return self._host.suspend(token, timeout)
+        finally:
+            self._cond.acquire()
+
+    def wait_for(self, predicate: Callable[[], bool]) -> bool:
+        while not predicate():
+            self.wait()
+        return True
+
+    def notify_all(self) -> None:
+        self._cond.notify_all()
+        self._host.wake()
