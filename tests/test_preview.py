@@ -97,3 +97,56 @@ def test_dpm_scheduler_gets_x0_previews():
     run = Runner(pipe).generate("a red star", num_inference_steps=5, seed=2, height=64, width=64)
     assert run.status.value == "finished" and len(run.frames) == 5
     assert "step" not in vars(pipe.scheduler)
+
+
+def test_fitted_maps_say_how_rough_they_are_and_runs_measure_them(sd_pipe):
+    preview = auto_preview(sd_pipe)
+    assert isinstance(preview, FittedPreview)
+    assert preview.error is not None and 0 < preview.error < 255, "known from the calibration fit"
+    before = LatentPreview(preview.weight, preview.bias)
+    run = Runner(sd_pipe, preview=preview).generate("a red star", num_inference_steps=3, seed=4, height=64, width=64)
+    # Measured before the run refined the map: a held-out figure, as the widget may show it.
+    assert preview.error == before.measure(run.latents, run.image)
+    published = LatentPreview(torch.tensor(SD1_FACTORS), torch.zeros(3))
+    assert published.error is None, "nothing measured yet"
+    published.learn(run.latents, run.image)
+    assert published.error == published.measure(run.latents, run.image)
+
+
+def test_a_batch_is_shown_as_a_grid_as_small_as_one_image():
+    preview = LatentPreview(torch.randn(4, 3), torch.tensor([0.1, 0.0, -0.1]), max_size=16)
+    latents = torch.randn(3, 4, 8, 8)
+    shown = preview.frame(latents).numpy()
+    tiles = [preview.rgb(x).numpy() for x in latents]
+    assert shown.shape == (16, 16, 3)  # 2 columns, 2 rows, the fourth cell empty
+    assert (shown[:8, :8] == tiles[0]).all() and (shown[:8, 8:] == tiles[1]).all()
+    assert (shown[8:, :8] == tiles[2]).all() and (shown[8:, 8:] == 0).all()
+    assert (preview.frame(latents[:1]).numpy() == tiles[0]).all(), "one image is shown alone"
+    four = torch.randn(4, 4, 16, 16)  # four 16-px images: a 32-px grid shrunk by area to 16 px
+    shown = preview.frame(four).numpy().astype(float)
+    first = preview.rgb(four[0]).numpy().astype(float)
+    assert shown.shape == (16, 16, 3)
+    expected = first.reshape(8, 2, 8, 2, 3).mean(axis=(1, 3))
+    assert abs(shown[:8, :8] - expected).max() <= 0.5
+
+
+class Recording(LatentPreview):
+    """Notes which steps it was told were the run's last."""
+
+    def __init__(self) -> None:
+        super().__init__(torch.randn(4, 3), torch.zeros(3), max_size=16)
+        self.lasts: list[bool] = []
+
+    def frame(self, latents, *, last=False):
+        self.lasts.append(last)
+        return super().frame(latents, last=last)
+
+
+def test_the_step_hook_tells_the_preview_which_step_is_the_last(sd_pipe):
+    preview = Recording()
+    runner = Runner(sd_pipe, preview=preview)
+    runner.generate("a red star", num_inference_steps=4, seed=0, height=64, width=64)
+    assert preview.lasts == [False, False, False, True]
+    preview.lasts.clear()
+    runner.generate("a red star", num_inference_steps=4, seed=0, height=64, width=64, stop_after=2)
+    assert preview.lasts == [False, True], "a run stopped early ends on its last step's frame"

@@ -53,7 +53,9 @@ class StepHook(PipelineCallback):
         total, done = pipe.num_timesteps, step_index + 1
         shown = x0 if self.show_x0 and x0 is not None else latents
         shared = step_index < len(self.shared_frames)
-        frame = self.shared_frames[step_index] if shared else self.preview.frame(shown)
+        # Whether this step's frame is the run's last: a preview that skips steps shows it anyway.
+        last = done >= total or self.controls.stopping or (self.stop_after is not None and done >= self.stop_after)
+        frame = self.shared_frames[step_index] if shared else self.preview.frame(shown, last=last)
         self.run.emit(
             StepEvent(
                 run=self.run, step=step_index, total=total, timestep=float(timestep),

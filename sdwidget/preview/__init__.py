@@ -2,7 +2,9 @@
 
 A ``Preview`` turns a step's latents into a small RGB ``Frame``. ``LatentPreview`` is a linear map
 per latent pixel (published for SD's VAEs, ``FittedPreview`` fitted for others), ``NetPreview`` a
-tiny decoder net. ``auto_preview(pipe)`` picks one; ``Runner(pipe, preview=...)`` takes any.
+tiny decoder net, ``TinyPreview`` a TAESD-family ``AutoencoderTiny``. ``auto_preview(pipe)`` picks
+one; ``as_preview(obj)`` makes one of what a user hands ``Runner(pipe, preview=...)``. Each says
+how rough it is (``Preview.error``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from .base import Preview
 from .fit import FittedPreview, MapFit, calibrate, decode, encode, synthetic_images
 from .frame import Frame
 from .linear import LatentPreview, known_map
-from .net import DECODER_FILE, NetPreview, small_decoder
+from .net import DECODER_FILE, NetPreview, PreviewDecoder, small_decoder
+from .tiny import TinyPreview, as_preview
 
 __all__ = [
     "DECODER_FILE",
@@ -22,6 +25,9 @@ __all__ = [
     "MapFit",
     "NetPreview",
     "Preview",
+    "PreviewDecoder",
+    "TinyPreview",
+    "as_preview",
     "auto_preview",
     "calibrate",
     "decode",

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections import deque
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .frame import Frame
 
+MEASURED_RUNS = 16
+"""``Preview.error`` is the mean over this many most recent finished runs."""
+
 
 class Preview:
-    """Projects the first latent of a batch to a small RGB frame (subclasses say how).
+    """Projects latents to a small RGB frame (subclasses say how, for one image: ``rgb``).
 
     Pass one to ``Runner(pipe, preview=...)``; without one the runner picks ``auto_preview``.
     Only the thumbnail leaves the device: on CUDA through a pinned buffer with a non-blocking
@@ -22,16 +28,52 @@ class Preview:
     max_size: int
     """The longest side of a frame, in pixels."""
 
+    error: float | None = None
+    """How rough the preview is: the mean absolute difference, in 0–255 units per channel, of its
+    frames from the VAE's decode of the same latents (shrunk to the frame's size by area); ``None``
+    while unknown. It is measured on each finished run (``learn``: its final latents against its
+    image, the mean over the last ``MEASURED_RUNS`` runs); before any run, it is what the preview
+    came with: a fitted map's error on its calibration images, a shipped decoder's error measured
+    on held-out runs when it was trained."""
+
     def rgb(self, latents: torch.Tensor) -> torch.Tensor:
         """``(C, h, w)`` latents → ``(h', w', 3)`` uint8 on the same device, h', w' ≤ max_size."""
         raise NotImplementedError
 
     def learn(self, latents: torch.Tensor, image: Any) -> None:
-        """Called with each finished run's final latents and image (PIL); previews that can
-        improve from a real decode do so here, the others ignore it."""
+        """Called with each finished run's final latents and image (PIL). The preview is measured
+        on them (``error``); previews that can improve from a real decode also do so here."""
+        self.measure_quietly(latents, image)
 
-    def frame(self, latents: torch.Tensor) -> Frame:
-        rgb = self.rgb(latents[0])
+    def measure_quietly(self, latents: torch.Tensor, image: Any) -> None:
+        """``note_error(measure(...))``, where a failure only leaves ``error`` as it was: a finished
+        run must not fail over its preview's score."""
+        with contextlib.suppress(Exception):  # the run's image is done; its preview's score is a nicety
+            self.note_error(self.measure(latents, image))
+
+    def measure(self, latents: torch.Tensor, image: Any) -> float:
+        """The mean absolute difference (0–255 units) of this preview of ``latents[0]`` from
+        ``image``, the VAE's decode of them, shrunk to the frame's size by area."""
+        rgb = self.rgb(latents[0]).cpu().numpy().astype(np.float32)
+        height, width = rgb.shape[:2]
+        target = image.convert("RGB")
+        if target.size != (width, height):
+            from PIL import Image
+
+            target = target.resize((width, height), Image.Resampling.BOX)
+        return float(np.abs(rgb - np.asarray(target, dtype=np.float32)).mean())
+
+    def note_error(self, value: float) -> None:
+        """Count one measurement into ``error``."""
+        measured = self.__dict__.setdefault("_measured", deque(maxlen=MEASURED_RUNS))
+        measured.append(float(value))
+        self.error = sum(measured) / len(measured)  # one assignment: readers on other threads see a whole value
+
+    def frame(self, latents: torch.Tensor, *, last: bool = False) -> Frame:
+        """The thumbnail of ``latents`` ``(N, C, h, w)``: one image, or a batch's images as a grid
+        that fits ``max_size`` as one image would. ``last``: this is the run's last step (a
+        preview that skips steps, such as ``TinyPreview``, always shows that one)."""
+        rgb = self.rgb(latents[0]) if len(latents) == 1 else grid([self.rgb(x) for x in latents], self.max_size)
         if rgb.device.type != "cuda":
             return Frame(rgb)
         host = torch.empty(rgb.shape, dtype=torch.uint8, pin_memory=True)
@@ -41,6 +83,17 @@ class Preview:
         return Frame(host, ready)
 
 
+def grid(images: list[torch.Tensor], max_size: int) -> torch.Tensor:
+    """``(H, W, 3)`` uint8 images, as many columns as rows (or one more), shrunk by area to at
+    most ``max_size`` a side: the frame stays as small on the wire as a single image's."""
+    columns = math.ceil(math.sqrt(len(images)))
+    blank = torch.zeros_like(images[0])
+    images = images + [blank] * (-len(images) % columns)
+    rows = [torch.cat(images[i : i + columns], dim=1) for i in range(0, len(images), columns)]
+    tiled = torch.cat(rows, dim=0).permute(2, 0, 1).float()
+    return pool(tiled, max_size).round_().permute(1, 2, 0).to(torch.uint8)
+
+
 def pool(x: torch.Tensor, max_size: int) -> torch.Tensor:
     """``(C, H, W)`` average-pooled to at most ``max_size`` a side."""
     stride = math.ceil(max(x.shape[-2:]) / max_size)
@@ -48,5 +101,5 @@ def pool(x: torch.Tensor, max_size: int) -> torch.Tensor:
 
 
 def to_uint8(rgb: torch.Tensor) -> torch.Tensor:
-    """``(3, H, W)`` in [-1, 1] → ``(H, W, 3)`` uint8."""
-    return ((rgb.permute(1, 2, 0) + 1.0) * 127.5).clamp_(0, 255).to(torch.uint8)
+    """``(3, H, W)`` in [-1, 1] → ``(H, W, 3)`` uint8, rounded as the pipeline rounds its images."""
+    return ((rgb.permute(1, 2, 0) + 1.0) * 127.5 + 0.5).clamp_(0, 255).to(torch.uint8)

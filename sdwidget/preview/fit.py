@@ -22,15 +22,28 @@ class MapFit:
     def __init__(self, channels: int) -> None:
         self.xtx = torch.zeros(channels + 1, channels + 1, dtype=torch.float64)
         self.xty = torch.zeros(channels + 1, 3, dtype=torch.float64)
+        self.error: float | None = None
+        """The fitted map's mean absolute error (0–255 units) on the examples it was calibrated on."""
 
-    def add(self, latents: torch.Tensor, images: torch.Tensor) -> None:
-        """``latents`` (N, C, h, w) as the sampling loop holds them; ``images`` (N, 3, H, W) in [-1, 1]."""
+    @staticmethod
+    def _rows(latents: torch.Tensor, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         images = F.adaptive_avg_pool2d(images.double().cpu(), (latents.shape[-2], latents.shape[-1]))
         x = latents.double().cpu().permute(0, 2, 3, 1).reshape(-1, latents.shape[1])
         x = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], dim=1)
-        y = images.permute(0, 2, 3, 1).reshape(-1, 3)
+        return x, images.permute(0, 2, 3, 1).reshape(-1, 3)
+
+    def add(self, latents: torch.Tensor, images: torch.Tensor) -> None:
+        """``latents`` (N, C, h, w) as the sampling loop holds them; ``images`` (N, 3, H, W) in [-1, 1]."""
+        x, y = self._rows(latents, images)
         self.xtx += x.T @ x
         self.xty += x.T @ y
+
+    def residual(self, latents: torch.Tensor, images: torch.Tensor) -> float:
+        """The current map's mean absolute error (0–255 units) on these examples, at latent size."""
+        x, y = self._rows(latents, images)
+        weight, bias = self.solve()
+        solution = torch.cat([weight, bias[None]]).double()
+        return float(((x @ solution).clamp(-1, 1) - y).abs().mean() * 127.5)
 
     def solve(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(weight C×3, bias 3); a small ridge keeps dead latent channels from blowing up."""
@@ -75,8 +88,9 @@ def calibrate(vae: Any, count: int = 6, latent_size: int = 32) -> MapFit:
     """Fit a map from ``count`` synthetic images round-tripped through ``vae``."""
     factor = 2 ** (len(vae.config.block_out_channels) - 1)
     latents = encode(vae, synthetic_images(count, latent_size * factor))
-    fit = MapFit(latents.shape[1])
-    fit.add(latents, decode(vae, latents))
+    fit, images = MapFit(latents.shape[1]), decode(vae, latents)
+    fit.add(latents, images)
+    fit.error = fit.residual(latents, images)
     return fit
 
 
@@ -86,8 +100,11 @@ class FittedPreview(LatentPreview):
     def __init__(self, fit: MapFit, max_size: int = 128) -> None:
         super().__init__(*fit.solve(), max_size=max_size)
         self.fit = fit
+        self.error = fit.error
 
     def learn(self, latents: torch.Tensor, image: Any) -> None:
+        """Measure the map on the run (before it has seen it: a held-out figure), then refine it."""
+        self.measure_quietly(latents, image)
         pixels = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None]
         self.fit.add(latents[:1], pixels.float() / 127.5 - 1)
         weight, bias = self.fit.solve()
