@@ -57,7 +57,7 @@ def test_a_hosted_run_lets_cells_run_between_steps_and_obeys_them(kernel):
         """
 with runner.on_kernel():
     run = runner.start("a red square", num_inference_steps=12, seed=3, pace=8)
-print(json.dumps({"hosted": run._host is not None, "steps": len(run.steps), "main": threading.current_thread() is threading.main_thread()}))
+print(json.dumps({"hosted": run.on_kernel, "steps": len(run.steps), "main": threading.current_thread() is threading.main_thread()}))
 """.replace("json.dumps", "__import__('json').dumps"),
     )
     assert started == {"hosted": True, "steps": 0, "main": True}  # the cell returned before any step
@@ -92,7 +92,7 @@ again.wait()
 import numpy as np
 same = bool(np.array_equal(np.asarray(run.image), np.asarray(again.image)))
 print(__import__('json').dumps({"ended": ended, "status": run.status.value, "steps": len(run.steps), "same": same,
-    "thread": again._host is None, "hosted on main": sorted(on_main[run.id]), "thread on main": sorted(on_main[again.id])}))
+    "thread": not again.on_kernel, "hosted on main": sorted(on_main[run.id]), "thread on main": sorted(on_main[again.id])}))
 """,
     )
     assert done == {

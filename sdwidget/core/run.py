@@ -101,6 +101,12 @@ class Run:
             raise RuntimeError("this run kept no latents; start it with keep_latents=True")
         return self._decode(self._keep.get(validate.integer("step", step, 0, len(self.steps))))
 
+    @property
+    def on_kernel(self) -> bool:
+        """Whether the run takes turns with the kernel's loop on its thread (``Runner.on_kernel``)
+        rather than running in a thread of its own."""
+        return self._host is not None
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run's thread has ended; ``False`` if ``timeout`` passed first. A run
         hosted on the kernel's loop is driven by this wait when called on the kernel's thread."""
