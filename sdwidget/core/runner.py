@@ -9,12 +9,11 @@ import itertools
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from types import EllipsisType
 from typing import Any, Literal
 
-import torch
 from diffusers.callbacks import PipelineCallback
 
 from ..preview import Preview, as_preview, auto_preview
@@ -23,13 +22,12 @@ from .branch import branch_kwargs
 from .controls import PromptEdit
 from .encode import encode_prompts
 from .latents import decode_image
-from .loop import LoopHost
+from .launch import Launcher
 from .plan import PromptChange, RunPlan
 from .prepare import Budgets, prepare
 from .replay import Recorded, replay_kwargs
 from .run import Run
 from .schedule import Schedule
-from .threads import run_threads, use_threads
 from .work import execute
 
 
@@ -75,7 +73,7 @@ class Runner:
         self.pipe = pipe
         self.show: Literal["x0", "latents"] = show
         """What the preview shows: the x0 estimate or the noisy latents."""
-        self._cpu_threads = None if cpu_threads is None else validate.integer("cpu_threads", cpu_threads, 1, 1024)
+        cpu_threads = None if cpu_threads is None else validate.integer("cpu_threads", cpu_threads, 1, 1024)
         thumbnail_size = validate.integer("thumbnail_size", thumbnail_size, 8, 1024)
         self.preview: Preview = (
             as_preview(preview, thumbnail_size) if preview is not None else auto_preview(pipe, thumbnail_size)
@@ -95,7 +93,7 @@ class Runner:
         """Bytes one run may keep: latents (``keep_latents=True``) and UNet outputs (branching)."""
         self.pace: float | None = None
         """Steps per second for new runs (``set_pace``); ``None`` is full speed."""
-        self._here = threading.local()  # generate() marks its thread: that run goes inline
+        self._launcher = Launcher(pipe, cpu_threads)
         self.observer_error: str | None = None
         """The traceback of the last exception an observer raised (observers cannot stop a run)."""
 
@@ -168,38 +166,25 @@ class Runner:
         params.update(parent=run.id, branch_step=len(shared))
         return self._launch(params, dataclasses.replace(plan, shared=shared, shared_frames=run.frames[: len(shared)]))
 
-    @contextlib.contextmanager
-    def on_kernel(self) -> Iterator[None]:
+    def on_kernel(self) -> contextlib.AbstractContextManager[None]:
         """Runs started inside this block take turns with the calling thread's event loop, when
         that is the main thread with an asyncio loop running (a Jupyter kernel's): the pipeline
         runs on the thread that owns torch's CPU pool, at the bare pipeline's speed, and hands the
         thread back to the kernel at every step boundary (messages are handled, cells can run).
         Elsewhere they get a thread as usual. The widget starts its runs this way."""
-        self._here.loop = True
-        try:
-            yield
-        finally:
-            self._here.loop = False
+        return self._launcher.on_kernel()
 
     def _launch(self, params: dict[str, Any], plan: RunPlan) -> Run:
-        inline = getattr(self._here, "inline", False)
-        host = LoopHost.here() if getattr(self._here, "loop", False) and not inline else None
+        host = self._launcher.host()
         with self._lock:
             if self.run is not None and not self.run.done:
                 raise RuntimeError(f"{self.run!r} is still going: stop() it or wait() for it first")
             run = Run(next(self._ids), params, self._notify, plan, partial(decode_image, self.pipe), host)
-            if not inline and host is None:
-                run._thread = threading.Thread(
-                    target=self._work, args=(run, plan), name=f"sdwidget-run-{run.id}", daemon=True
-                )
+            work = partial(execute, self.pipe, run, plan, self.preview, self.show == "x0")
+            self._launcher.prepare(run, work)
             self.run = run
             self.history.append(run)
-        if inline:
-            self._work_here(run, plan)
-        elif host is not None:
-            host.start(partial(self._work_here, run, plan))
-        else:
-            run._thread.start()  # type: ignore[union-attr]
+        self._launcher.go(run, work, host)
         return run
 
     def replay(self, source: Recorded, **overrides: Any) -> Run:
@@ -215,11 +200,8 @@ class Runner:
         so the run goes at the bare pipeline's speed; a team started by another thread wakes
         slowly (pytorch/pytorch#37259). Observers, pause, stop and guidance from other threads
         work as for ``start``."""
-        self._here.inline = True
-        try:
+        with self._launcher.inline():
             return self.start(prompt, **kwargs)
-        finally:
-            self._here.inline = False
 
     def pause(self) -> None:
         """Pause the current run at its next step boundary."""
@@ -263,18 +245,3 @@ class Runner:
         """Apply ``value`` to the current run from its next step (validated even with no run)."""
         run = self.run
         return validate.guidance(value) if run is None or run.done else run.set_guidance(value)
-
-    def _work(self, run: Run, plan: RunPlan) -> None:
-        use_threads(run_threads(self.pipe, self._cpu_threads))
-        execute(self.pipe, run, plan, self.preview, self.show == "x0")
-
-    def _work_here(self, run: Run, plan: RunPlan) -> None:
-        """The run in the caller's thread, on the same thread count as a background run (the
-        count decides the order of sums, so ``start`` and ``generate`` give identical results);
-        the caller's own count comes back after."""
-        before = torch.get_num_threads()
-        use_threads(run_threads(self.pipe, self._cpu_threads))
-        try:
-            execute(self.pipe, run, plan, self.preview, self.show == "x0")
-        finally:
-            torch.set_num_threads(before)

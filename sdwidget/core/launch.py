@@ -1,0 +1,73 @@
+"""Where a run's work goes: the caller's thread, the kernel's loop, or a thread of its own."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+
+from .loop import LoopHost
+from .run import Run
+from .threads import run_threads, use_threads
+
+
+class Launcher:
+    """Picks a run's home from the caller's context and starts its work there.
+
+    ``inline()`` (``Runner.generate``): the calling thread, blocking. ``on_kernel()`` (the
+    widget): a greenlet taking turns with the kernel's asyncio loop on the main thread, when
+    there is one (``loop.py``). Otherwise a daemon thread. Every home runs on the same torch
+    thread count (``threads.py``): the count decides the order of sums, so a run's result does
+    not depend on where it ran. The caller's own count is restored after an inline run.
+    """
+
+    def __init__(self, pipe: Any, cpu_threads: int | None) -> None:
+        self.pipe, self.cpu_threads = pipe, cpu_threads
+        self._here = threading.local()  # per calling thread: which context manager it is inside
+
+    @contextlib.contextmanager
+    def _mark(self, name: str) -> Iterator[None]:
+        setattr(self._here, name, True)
+        try:
+            yield
+        finally:
+            setattr(self._here, name, False)
+
+    def inline(self) -> contextlib.AbstractContextManager[None]:
+        return self._mark("inline")
+
+    def on_kernel(self) -> contextlib.AbstractContextManager[None]:
+        return self._mark("loop")
+
+    def host(self) -> LoopHost | None:
+        """The loop the next run takes turns with, or ``None`` (a thread, or inline)."""
+        if getattr(self._here, "inline", False) or not getattr(self._here, "loop", False):
+            return None
+        return LoopHost.here()
+
+    def prepare(self, run: Run, work: Callable[[], None]) -> None:
+        """Give ``run`` its thread, if it gets one (before it is published: ``wait`` joins it)."""
+        if not getattr(self._here, "inline", False) and not run.on_kernel:
+            run._thread = threading.Thread(
+                target=self._counted, args=(work,), name=f"sdwidget-run-{run.id}", daemon=True
+            )
+
+    def go(self, run: Run, work: Callable[[], None], host: LoopHost | None) -> None:
+        """Start ``work`` where ``prepare`` and ``host`` said; inline, return once it has ended."""
+        if host is not None:
+            host.start(lambda: self._counted(work))
+        elif run._thread is not None:
+            run._thread.start()
+        else:
+            self._counted(work)
+
+    def _counted(self, work: Callable[[], None]) -> None:
+        before = torch.get_num_threads()
+        use_threads(run_threads(self.pipe, self.cpu_threads))
+        try:
+            work()
+        finally:
+            torch.set_num_threads(before)
