@@ -1,8 +1,10 @@
 """A tiny autoencoder (TAESD family: diffusers' ``AutoencoderTiny``) as the preview.
 
-``madebyollin/taesd`` (SD 1.x/2.x), ``taesdxl``, ``taesd3`` and ``taef1`` decode latents to nearly
-the VAE's image at a small share of its cost: what ComfyUI and AUTOMATIC1111 preview with.
-``Runner(pipe, preview=AutoencoderTiny.from_pretrained("madebyollin/taesd"))`` uses one.
+``madebyollin/taesd`` (SD 1.x/2.x) and ``madebyollin/taesdxl`` (SDXL), the families the runner
+steers, decode latents to nearly the VAE's image at a small share of its cost: what ComfyUI and
+AUTOMATIC1111 preview with. ``Runner(pipe, preview=AutoencoderTiny.from_pretrained("madebyollin/taesd"))``
+uses one. (``taesd3`` and ``taef1`` decode too, from their configs' scaling and shift, for
+pipelines whose latents are ``(N, C, h, w)``; Flux packs its latents, which ``rgb`` refuses.)
 """
 
 from __future__ import annotations
