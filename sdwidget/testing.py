@@ -77,17 +77,34 @@ _UNET = {
 }  # fmt: skip
 
 
-def tiny_sd_pipeline(seed: int = 0, scheduler: str = "euler") -> Any:
-    """A ``StableDiffusionPipeline`` with random weights, about 0.3 M parameters, on the CPU."""
-    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+SD_KINDS = ("text2img", "img2img", "inpaint", "inpaint4", "controlnet", "multi-controlnet")
+
+
+def tiny_sd_pipeline(seed: int = 0, scheduler: str = "euler", kind: str = "text2img") -> Any:
+    """A Stable Diffusion pipeline with random weights, about 0.3 M parameters, on the CPU: ``kind``
+    is one of ``SD_KINDS`` (``inpaint`` has a 9-channel UNet, ``inpaint4`` a 4-channel one;
+    ``multi-controlnet`` two ControlNets)."""
+    import diffusers
+    from diffusers import ControlNetModel, UNet2DConditionModel
     from transformers import CLIPTextModel
 
     torch.manual_seed(seed)
-    unet = UNet2DConditionModel(**_UNET, cross_attention_dim=32)
-    pipe = StableDiffusionPipeline(
+    unet = UNet2DConditionModel(**{**_UNET, "in_channels": 9 if kind == "inpaint" else 4}, cross_attention_dim=32)
+    extra: dict[str, Any] = {}
+    if kind.endswith("controlnet"):
+        nets = [
+            ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(8, 16))
+            for _ in range(2 if kind.startswith("multi") else 1)
+        ]
+        for param in (param for net in nets for param in net.parameters() if not param.any()):
+            torch.nn.init.normal_(param, std=0.05)  # ControlNets start at zero: the control would show nowhere
+        extra["controlnet"] = nets if len(nets) > 1 else nets[0]
+    kinds = {"text2img": "", "img2img": "Img2Img", "inpaint": "Inpaint", "inpaint4": "Inpaint"}
+    name = "StableDiffusionControlNetPipeline" if "controlnet" in extra else f"StableDiffusion{kinds[kind]}Pipeline"
+    pipe = getattr(diffusers, name)(
         vae=_vae(), text_encoder=CLIPTextModel(_text_config(32)), tokenizer=tokenizer(),
         unet=unet, scheduler=make_scheduler(scheduler), safety_checker=None,
-        feature_extractor=None, requires_safety_checker=False,
+        feature_extractor=None, requires_safety_checker=False, **extra,
     )  # fmt: skip
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -139,4 +156,4 @@ def make_scheduler(name: str) -> Any:
     return kind(**config, **extra)
 
 
-__all__ = ["make_scheduler", "tiny_sd_pipeline", "tiny_sdxl_pipeline", "tokenizer", "write_tokenizer"]
+__all__ = ["SD_KINDS", "make_scheduler", "tiny_sd_pipeline", "tiny_sdxl_pipeline", "tokenizer", "write_tokenizer"]

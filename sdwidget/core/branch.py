@@ -32,17 +32,18 @@ def branch_kwargs(
             f"those within its branch budget ({budget >> 20} MiB); raise Runner(branch_budget=...) to go further"
         )
     p, total = run.params, run.params["num_inference_steps"]
+    length = p.get("steps_run", total)  # the curve has a value per step run (img2img runs fewer)
     before = run.guidance[:step]
     if "guidance_schedule" in changes:
         schedule = changes["guidance_schedule"]
         after = (
-            resolve(lambda i: schedule(step + i), total - step)
+            resolve(lambda i: schedule(step + i), length - step)
             if callable(schedule)
-            else resolve(schedule, total - step)
+            else resolve(schedule, length - step)
         )
     else:
         held = before[-1] if before else p["guidance_scale"]
-        after = [validate.guidance(changes.get("guidance_scale", held))] * (total - step)
+        after = [validate.guidance(changes.get("guidance_scale", held))] * (length - step)
     prompts = [change for change in run.prompts if change["step"] < step]
     first_prompt, first_negative = p["prompt"], p["negative_prompt"]
     if "prompt" in changes or "negative_prompt" in changes:

@@ -1,10 +1,19 @@
 """Switching classifier-free guidance off and on between two steps.
 
-Under CFG the pipelines batch ``[unconditional, conditional]`` in a few tensors. Switching off
-keeps the conditional half (``chunk(2)[1]``, which unlike ``[-1:]`` also works for batches of
-several images); switching on rebuilds the pair from the negative embeddings the runner encoded
-before the run. Whether the tensors are doubled is read off their batch size each time, so a
-user's own callback (``SDXLCFGCutoffCallback``, say) may switch CFG too without confusing us.
+Under CFG the pipelines batch ``[unconditional, conditional]`` in every tensor they list in
+``_callback_tensor_inputs`` besides the latents and the ``negative_*`` ones: the prompt
+embeddings, SDXL's pooled embeddings and time ids, inpainting's ``mask`` and
+``masked_image_latents``, ControlNet's conditioning ``image``. Switching off keeps the
+conditional half (``chunk(2)[1]``, which unlike ``[-1:]`` also works for batches) and remembers
+the unconditional one; switching on rebuilds the pair from the negative embeddings the runner
+encoded before the run or from the halves remembered. Whether the tensors are doubled is read
+off their batch size each time, so a user's own callback (``SDXLCFGCutoffCallback``, say) may
+switch CFG too without confusing us.
+
+ControlNet's guess mode is the one exception: its conditioning image stays single under CFG
+(the ControlNet sees only the conditional latents). It is read off the layout the first time
+CFG is seen on, else off the ControlNet's ``global_pool_conditions`` (which forces guess mode);
+``prepare`` refuses ``guess_mode=True`` for a run that starts without CFG, where neither tells.
 """
 
 from __future__ import annotations
@@ -15,16 +24,30 @@ import torch
 
 from .encode import Embeddings
 
-# The tensors SD 1.x/2.x and SDXL double under CFG, in the order the pipelines build them.
-DOUBLED = ("prompt_embeds", "add_text_embeds", "add_time_ids")
+# ControlNet conditioning images, single in guess mode; a list of tensors with several ControlNets.
+CONTROL_IMAGES = ("image", "control_image")
+
+
+def fit(tensor: torch.Tensor, batch: int) -> torch.Tensor:
+    """``tensor`` repeated to ``batch`` rows as the pipelines repeat embeddings for
+    ``num_images_per_prompt``: each row ``batch // rows`` times in a row."""
+    rows = tensor.shape[0]
+    return tensor if rows == batch else tensor.repeat_interleave(batch // rows, dim=0)
 
 
 class CfgSwitch:
     def __init__(self, pipe: Any, negatives: dict[str, torch.Tensor]) -> None:
         """``negatives`` maps a doubled tensor's name to its unconditional half; a missing name
-        (``add_time_ids``) has the same unconditional and conditional halves."""
-        self.names = [name for name in DOUBLED if name in pipe._callback_tensor_inputs]
+        (``mask``, ``add_time_ids``) takes the half seen when CFG went off, else its own value."""
+        inputs = list(pipe._callback_tensor_inputs)
+        # prompt_embeds first: its batch size says whether CFG is on.
+        self.names = ["prompt_embeds"] + [
+            name for name in inputs if name not in ("latents", "prompt_embeds") and not name.startswith("negative_")
+        ]
         self.negatives = dict(negatives)
+        self.guess: bool | None = None
+        nets = getattr(getattr(pipe, "controlnet", None), "nets", None) or [getattr(pipe, "controlnet", None)]
+        self._pooled = any(getattr(getattr(net, "config", None), "global_pool_conditions", False) for net in nets)
 
     @staticmethod
     def active(pipe: Any) -> bool:
@@ -32,7 +55,11 @@ class CfgSwitch:
         return bool(pipe.do_classifier_free_guidance)
 
     def doubled(self, kwargs: dict, batch: int) -> bool:
-        return kwargs[self.names[0]].shape[0] == 2 * batch
+        doubled = kwargs["prompt_embeds"].shape[0] == 2 * batch
+        for name in CONTROL_IMAGES:
+            if doubled and self.guess is None and name in kwargs:
+                self.guess = _rows(kwargs[name]) != 2 * batch
+        return doubled
 
     def swap_prompt(self, kwargs: dict, batch: int, embeddings: Embeddings, negative: bool) -> None:
         """Put a new prompt's halves in ``kwargs`` (and, with ``negative``, its unconditional
@@ -42,17 +69,33 @@ class CfgSwitch:
         doubled = self.doubled(kwargs, batch)
         for name, cond in embeddings.cond.items():
             if name in kwargs:
-                uncond = self.negatives.get(name, cond)
+                cond = fit(cond.to(kwargs[name].device), batch)
+                uncond = fit(self.negatives.get(name, cond).to(cond.device), batch)
                 kwargs[name] = torch.cat([uncond, cond]) if doubled else cond
 
     def apply(self, pipe: Any, kwargs: dict, batch: int, guidance: float) -> None:
         """Set ``guidance`` for the next step, reshaping the batched tensors in ``kwargs``."""
         pipe._guidance_scale = guidance
         want, have = self.active(pipe), self.doubled(kwargs, batch)
-        if want and not have:
-            for name in self.names:
-                cond = kwargs[name]
-                kwargs[name] = torch.cat([self.negatives.get(name, cond).to(cond.device), cond])
-        elif have and not want:
-            for name in self.names:
-                kwargs[name] = kwargs[name].chunk(2)[1]
+        if want == have:
+            return
+        guess = self._pooled if self.guess is None else self.guess
+        for name in self.names:
+            if name in CONTROL_IMAGES and guess:
+                continue
+            value = kwargs[name]
+            if isinstance(value, list | tuple):  # several ControlNets: one image each
+                kwargs[name] = [self._switch(f"{name}.{i}", v, batch, want) for i, v in enumerate(value)]
+            else:
+                kwargs[name] = self._switch(name, value, batch, want)
+
+    def _switch(self, name: str, value: torch.Tensor, batch: int, on: bool) -> torch.Tensor:
+        if not on:
+            uncond, cond = value.chunk(2)
+            self.negatives.setdefault(name, uncond)
+            return cond
+        return torch.cat([fit(self.negatives.get(name, value).to(value.device), batch), value])
+
+
+def _rows(value: Any) -> int:
+    return (value[0] if isinstance(value, list | tuple) else value).shape[0]

@@ -25,7 +25,8 @@ class Embeddings:
 
 
 @torch.no_grad()
-def encode_prompts(pipe: Any, prompt: str, negative_prompt: str | None) -> Embeddings:
+def encode_prompts(pipe: Any, prompt: str | list[str], negative_prompt: str | list[str] | None) -> Embeddings:
+    """Both halves, one row per prompt: the pipeline repeats them for ``num_images_per_prompt``."""
     out = pipe.encode_prompt(
         prompt=prompt,
         device=pipe._execution_device,

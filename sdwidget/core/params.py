@@ -12,37 +12,66 @@ import numpy as np
 from diffusers.callbacks import PipelineCallback
 
 from . import validate
+from .inputs import image_size, steps_run
 
 # Arguments the runner owns; a user passing them would break the hook or the replayability.
 _RESERVED = {
     "prompt", "negative_prompt", "prompt_embeds", "negative_prompt_embeds", "pooled_prompt_embeds",
     "negative_pooled_prompt_embeds", "callback_on_step_end", "callback_on_step_end_tensor_inputs",
-    "generator", "output_type", "num_images_per_prompt", "return_dict", "latents",
+    "generator", "output_type", "return_dict", "latents",
 }  # fmt: skip
+# Tensors the pipeline doubles for CFG once and never shows to step callbacks: switching CFG
+# mid-run would leave them with the wrong batch size.
+_HIDDEN = {"ip_adapter_image", "ip_adapter_image_embeds"}
 
 
 def run_params(
-    pipe: Any, prompt: Any, negative_prompt: Any, steps: Any, guidance: Any, seed: Any, height: Any, width: Any
-) -> dict[str, Any]:
-    """The run's recorded parameters, each validated; a missing seed is drawn here, so it is recorded."""
+    pipe: Any, prompt: Any, negative_prompt: Any, steps: Any, guidance: Any, seed: Any, height: Any, width: Any,
+    pipe_kwargs: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    """The run's recorded parameters, each validated; a missing seed is drawn here, so it is
+    recorded. The size is the one the pipeline will really use: the image's, for pipelines that
+    take an image, unless given. ``steps_run`` is how many steps the loop runs (fewer than
+    ``num_inference_steps`` with an img2img ``strength`` below 1); schedules have one value each."""
     multiple = int(np.lcm(8, pipe.vae_scale_factor))
-    default = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    prompt = validate.prompts("prompt", prompt)
+    negative_prompt = validate.prompts("negative_prompt", negative_prompt, optional=True)
+    if isinstance(prompt, list) and isinstance(negative_prompt, str):
+        negative_prompt = [negative_prompt] * len(prompt)  # the pipelines want one per prompt
+    if isinstance(negative_prompt, list) and not isinstance(prompt, list):
+        raise TypeError("negative_prompt must be a string when prompt is one string, not a list")
+    if isinstance(negative_prompt, list) and len(negative_prompt) != len(prompt):
+        raise ValueError("negative_prompt must be one string, or a list with one per prompt in a list of prompts")
+    steps = validate.steps(steps)
+    height, width = image_size(pipe, pipe_kwargs, height, width, multiple)
     return {
-        "prompt": validate.prompt("prompt", prompt),
-        "negative_prompt": validate.prompt("negative_prompt", negative_prompt, optional=True),
-        "num_inference_steps": validate.steps(steps),
+        "prompt": prompt,
+        "negative_prompt": negative_prompt,
+        "num_inference_steps": steps,
+        "steps_run": steps_run(pipe, steps, pipe_kwargs),
         "guidance_scale": validate.guidance(guidance),
         "seed": random.randrange(2**32) if seed is None else validate.seed(seed),
         "seed_random": seed is None,  # drawn here: a widget keeps its Seed field empty for the next run
-        "height": validate.side("height", default if height is None else height, multiple),
-        "width": validate.side("width", default if width is None else width, multiple),
+        "height": height,
+        "width": width,
         "scheduler": type(pipe.scheduler).__name__,
         # A JSON round trip, so the record holds plain values that a gallery can write and compare.
         "scheduler_config": json.loads(json.dumps(dict(pipe.scheduler.config), default=str)),
         "pipeline": type(pipe).__name__,
         # from_pretrained keeps what it was given, a Path included; a record holds text.
         "model": str(getattr(pipe, "name_or_path", None) or "") or None,
+        # Every plain argument (guidance_rescale, eta, strength, ...), so a replay passes it again;
+        # images and tensors are named only: a run keeps them in its plan, a gallery as files.
+        "pipe_kwargs": {name: value for name, value in pipe_kwargs.items() if _plain(value)},
+        "inputs": sorted(name for name, value in pipe_kwargs.items() if not _plain(value)),
     }
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is JSON text, numbers, booleans, ``None`` or lists of them."""
+    if isinstance(value, list | tuple):
+        return all(_plain(item) for item in value)
+    return value is None or isinstance(value, bool | int | float | str)
 
 
 def check_extra(pipe: Any, callbacks: Sequence[Any], pipe_kwargs: dict[str, Any]) -> None:
@@ -51,5 +80,15 @@ def check_extra(pipe: Any, callbacks: Sequence[Any], pipe_kwargs: dict[str, Any]
             raise TypeError(f"callbacks must be diffusers PipelineCallback objects, got {type(callback).__name__}")
     accepted = inspect.signature(pipe.__call__).parameters
     for name in pipe_kwargs:
+        if name in _HIDDEN:
+            raise TypeError(
+                f"{name!r} cannot be passed through the runner: the pipeline doubles IP-Adapter image embeddings "
+                "for CFG once and never shows them to step callbacks, so guidance could not cross 1.0"
+            )
         if name in _RESERVED or name not in accepted:
             raise TypeError(f"{name!r} cannot be passed to {type(pipe).__name__} through the runner")
+    if "num_images_per_prompt" in pipe_kwargs:
+        validate.integer("num_images_per_prompt", pipe_kwargs["num_images_per_prompt"], 1, validate.MAX_BATCH)
+    for name in ("image", "mask_image", "control_image"):
+        if name in accepted and pipe_kwargs.get(name) is None:
+            raise TypeError(f"{type(pipe).__name__} needs {name}=...: pass it to start() or replay()")

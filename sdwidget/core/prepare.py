@@ -31,12 +31,20 @@ def prepare(
     pipe_kwargs: dict[str, Any],
 ) -> tuple[dict[str, Any], RunPlan]:  # fmt: skip
     """(params recorded with the run, plan driving it); ``TypeError``/``ValueError`` on bad input."""
-    steps = validate.steps(num_inference_steps)
+    check_extra(pipe, callbacks, pipe_kwargs)
+    params = run_params(
+        pipe, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width, pipe_kwargs
+    )
+    steps = params["steps_run"]  # schedules, breakpoints and stops count the steps that really run
     schedule = None if guidance_schedule is None else resolve(guidance_schedule, steps)
     if schedule is not None:
-        guidance_scale = schedule[0]
-    params = run_params(pipe, prompt, negative_prompt, steps, guidance_scale, seed, height, width)
+        params["guidance_scale"] = schedule[0]
     params["guidance_schedule"] = schedule
+    if pipe_kwargs.get("guess_mode") and params["guidance_scale"] <= 1:
+        raise ValueError(
+            "guess_mode=True needs guidance above 1 at the start: a run started without CFG cannot tell "
+            "the ControlNet's guess-mode batch layout when guidance is raised later"
+        )
     if stop_after is not None:
         stop_after = validate.integer("stop_after", stop_after, 1, steps)
     if not isinstance(keep_latents, bool):
@@ -44,7 +52,6 @@ def prepare(
     if isinstance(pause_at, str | bytes) or not isinstance(pause_at, Iterable):
         raise TypeError(f"pause_at must be a list of step counts, got {type(pause_at).__name__}")
     breakpoints = frozenset(validate.integer("pause_at", step, 1, steps) for step in pause_at)
-    check_extra(pipe, callbacks, pipe_kwargs)
     plan = RunPlan(
         schedule=schedule,
         prompts=resolve_prompts(prompt_schedule or (), steps),

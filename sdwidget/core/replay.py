@@ -6,7 +6,9 @@ import json
 import warnings
 from typing import Any, Protocol
 
+from . import validate
 from .events import RunStatus
+from .inputs import steps_run
 from .schedule import stretch
 
 
@@ -27,20 +29,37 @@ class Recorded(Protocol):
 
 
 _KEPT = ("prompt", "negative_prompt", "num_inference_steps", "seed", "height", "width")
+# ``Runner.start``'s own arguments; every other keyword goes to the pipeline.
+_STARTS = {
+    *_KEPT,
+    "guidance_scale",
+    "callbacks",
+    "guidance_schedule",
+    "prompt_schedule",
+    "keep_latents",
+    "stop_after",
+    "pause_at",
+    "pace",
+}
 
 
 def replay_kwargs(source: Recorded, pipe: Any, overrides: dict[str, Any]) -> dict[str, Any]:
     """``Runner.start`` keyword arguments from a ``Run`` or ``Gallery`` and the caller's overrides.
 
-    The recorded curve is padded with its last value where a run ended early, and stretched
-    by progress where the step count changes. A stopped run's replay stops at the same step
-    unless the step count or ``stop_after`` is overridden.
+    Every plain pipeline argument the run was started with is passed again, and its images (a
+    run's own, a gallery's saved ones) unless overridden. The recorded curve is padded with its
+    last value where a run ended early, and stretched by progress where the number of steps run
+    changes. A stopped run's replay stops at the same step unless the step count or
+    ``stop_after`` is overridden.
     """
     p, curve = source.params, list(source.guidance)
     if not curve:
         raise ValueError("the recorded run has no steps, so there is no guidance curve to replay")
     kwargs: dict[str, Any] = {name: p[name] for name in _KEPT}
+    kwargs.update(p.get("pipe_kwargs") or {})
+    kwargs.update(_images(source, overrides))
     recorded_steps = p["num_inference_steps"]
+    recorded_run = p.get("steps_run", recorded_steps)
     if RunStatus(source.status) is RunStatus.STOPPED:
         kwargs["stop_after"] = len(curve)
     if "num_inference_steps" in overrides and overrides["num_inference_steps"] != recorded_steps:
@@ -53,11 +72,34 @@ def replay_kwargs(source: Recorded, pipe: Any, overrides: dict[str, Any]) -> dic
         ]
     kwargs.update(overrides)
     if "guidance_schedule" not in overrides:
-        full = curve + [curve[-1]] * (recorded_steps - len(curve))
-        steps = kwargs["num_inference_steps"]
-        kwargs["guidance_schedule"] = stretch(full, steps) if isinstance(steps, int) and steps > 0 else full
+        full = curve + [curve[-1]] * (recorded_run - len(curve))
+        steps = _steps_run(pipe, kwargs)
+        kwargs["guidance_schedule"] = stretch(full, steps) if steps else full
     _warn_if_different(p, pipe)
     return kwargs
+
+
+def _images(source: Recorded, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The recorded run's image arguments: a ``Run`` keeps them in its plan, a ``Gallery`` loads them."""
+    plan = getattr(source, "plan", None)
+    held = dict(plan.pipe_kwargs) if plan is not None else dict(getattr(source, "inputs", None) or {})
+    wanted = [name for name in source.params.get("inputs") or () if name not in overrides]
+    missing = [name for name in wanted if name not in held]
+    if missing:
+        raise ValueError(
+            f"the recorded run was started with {', '.join(missing)}, which this record does not hold; "
+            f"pass {', '.join(f'{name}=...' for name in missing)} to replay()"
+        )
+    return {name: held[name] for name in wanted}
+
+
+def _steps_run(pipe: Any, kwargs: dict[str, Any]) -> int | None:
+    """Steps the replay will run, or ``None`` for arguments that ``start`` will refuse anyway."""
+    extra = {name: value for name, value in kwargs.items() if name not in _STARTS}
+    try:
+        return steps_run(pipe, validate.steps(kwargs["num_inference_steps"]), extra)
+    except (TypeError, ValueError):
+        return None
 
 
 def _warn_if_different(params: dict[str, Any], pipe: Any) -> None:

@@ -11,6 +11,8 @@ import math
 from numbers import Integral, Real
 from typing import Any
 
+from . import families
+
 MAX_STEPS = 1000
 MAX_GUIDANCE = 100.0
 MAX_PROMPT_CHARS = 4000
@@ -112,6 +114,20 @@ def pipeline(pipe: Any) -> None:
     if "prompt_embeds" not in getattr(pipe, "_callback_tensor_inputs", ()) or not hasattr(pipe, "encode_prompt"):
         raise TypeError(
             f"{type(pipe).__name__} does not expose prompt_embeds to step callbacks or has no "
-            "encode_prompt, so guidance cannot be switched mid-run; sdwidget drives Stable "
-            "Diffusion 1.x/2.x and SDXL text-to-image pipelines"
+            f"encode_prompt, so guidance cannot be switched mid-run; sdwidget steers {families.SUPPORTED}"
         )
+    why = families.refusal(pipe)
+    if why is not None:
+        raise TypeError(why)
+
+
+MAX_BATCH = 64
+
+
+def prompts(name: str, value: Any, *, optional: bool = False) -> str | list[str] | None:
+    """A prompt, or a list of 1 to ``MAX_BATCH`` prompts (one image each)."""
+    if not isinstance(value, list | tuple):
+        return prompt(name, value, optional=optional)
+    if not 1 <= len(value) <= MAX_BATCH:
+        raise ValueError(f"{name} must hold 1 to {MAX_BATCH} prompts, got {len(value)}")
+    return [prompt(f"{name}[{i}]", text) for i, text in enumerate(value)]  # type: ignore[misc]
