@@ -2,7 +2,8 @@
 
 Stages, each checkpointed under ``--work`` so an interrupted run resumes where it stopped:
 VAE → encode a fixed set of drawings → UNet with text encoder → shape classifier for the tests →
-preview decoder for live thumbnails → export (fp16 safetensors, preview decoder in fp32) into ``--out``.
+export (fp16 safetensors) into ``--out`` → preview decoder for live thumbnails, trained on the
+exported pipeline's own sampling runs and written (fp32) into ``--out`` last.
 """
 
 from __future__ import annotations
@@ -15,18 +16,18 @@ from pathlib import Path
 
 import torch
 
-from ...preview import DECODER_FILE
-from .. import MODEL_DIR
+from ...preview import DECODER_FILE, NetPreview
+from .. import MODEL_DIR, demo_pipeline
 from . import JUDGE_PATH, models
 from .judge import train_classifier
+from .train_preview import STEPS as PREVIEW_STEPS
 from .train_preview import train_preview
 from .train_unet import encode_dataset, train_unet
 from .train_vae import train_vae
 
 
-def export(out: Path, vae, parts, tokenizer, preview) -> None:
+def export(out: Path, vae, parts, tokenizer) -> None:
     from diffusers import EulerDiscreteScheduler, StableDiffusionPipeline
-    from safetensors.torch import save_file
 
     pipe = StableDiffusionPipeline(
         vae=vae, text_encoder=parts["text_encoder"], tokenizer=tokenizer, unet=parts["unet"],
@@ -36,7 +37,10 @@ def export(out: Path, vae, parts, tokenizer, preview) -> None:
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     pipe.to(torch.float16).save_pretrained(tmp, safe_serialization=True)
-    save_file(preview.state_dict(), str(tmp / DECODER_FILE))
+    # transformers records the dtype it saved in, and plain ``from_pretrained`` would then load the
+    # text encoder in float16 beside a float32 UNet and VAE (which diffusers loads as float32).
+    config = tmp / "text_encoder" / "config.json"
+    config.write_text(config.read_text().replace('"dtype": "float16"', '"dtype": "float32"'))
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
 
@@ -55,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--drawings", type=int, default=48_000)
     parser.add_argument("--unet-steps", type=int, default=4000)
     parser.add_argument("--judge-steps", type=int, default=400)
-    parser.add_argument("--preview-steps", type=int, default=1500)
+    parser.add_argument("--preview-steps", type=int, default=PREVIEW_STEPS)
     args = parser.parse_args(argv)
     from safetensors.torch import save_file
     from transformers import CLIPTokenizer
@@ -77,7 +81,11 @@ def main(argv: list[str] | None = None) -> None:
     parts = train_unet(args.work, data, tokenizer, args.seed, args.unet_steps, log)
     judge = train_classifier(args.judge_steps, args.seed, log)
     save_file(judge.state_dict(), str(args.judge))
-    export(args.out, vae, parts, tokenizer, train_preview(vae, args.seed, args.preview_steps, log))
+    export(args.out, vae, parts, tokenizer)
+    preview, errors = train_preview(demo_pipeline(path=args.out), args.work, args.seed, args.preview_steps, log)
+    NetPreview(preview, error=float(errors.mean())).save(
+        args.out / DECODER_FILE, steps=args.preview_steps, seed=args.seed, worst=f"{errors.max():.3f}"
+    )
     log(f"done: {args.out} in {(time.monotonic() - began) / 60:.1f} min of this session")
 
 

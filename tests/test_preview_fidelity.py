@@ -1,0 +1,81 @@
+"""The demo model's live preview shows what each step holds: judged through the public ``Runner`` on
+prompts and seeds its decoder never trained on, worst case rather than mean."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sdwidget import Runner, demo_pipeline
+from sdwidget.demo.training.preview_data import EVAL_PROMPTS, EVAL_SEED, PLAN, chunk_prompts
+from sdwidget.preview import NetPreview, PreviewDecoder, small_decoder
+from sdwidget.preview.net import load_decoder
+
+WORST_FRAME = 10.0  # /255, any frame against the VAE's decode of its own step's latents
+WORST_LAST = 6.0  # /255, the last step's frame against the final image
+GRAIN = 5.0  # /255, a frame's grain where the VAE's decode is flat (checkerboards, blocks)
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return Runner(demo_pipeline())
+
+
+def pixels(image) -> np.ndarray:
+    return np.asarray(image, dtype=np.float32)
+
+
+def grain(frame: np.ndarray, decoded: np.ndarray) -> float:
+    """Where the decode is flat (every channel within 6 levels over 5×5), the mean deviation of the
+    frame from its own 3×3 average: about 1 for the VAE itself, 4 to 11 for a checkered preview."""
+    frame_t, decoded_t = (torch.from_numpy(a).permute(2, 0, 1)[None] for a in (frame, decoded))
+    spread = F.max_pool2d(decoded_t, 5, 1, 2) + F.max_pool2d(-decoded_t, 5, 1, 2)
+    flat = spread.amax(1)[0] <= 6
+    local = (frame_t - F.avg_pool2d(frame_t, 3, 1, 1, count_include_pad=False)).abs().amax(1)[0]
+    return float(local[flat].mean()) if flat.any() else 0.0
+
+
+def test_held_out_prompts_are_not_trained_on():
+    trained = {prompt for i in range(len(PLAN)) for prompt in chunk_prompts(0, i)}
+    assert len(trained) > 200 and not trained & set(EVAL_PROMPTS)
+
+
+@pytest.mark.parametrize("steps,prompts", [(20, EVAL_PROMPTS), (60, EVAL_PROMPTS[::2])])
+def test_every_frame_shows_its_step_and_the_last_the_final_image(runner, steps, prompts):
+    worst, worst_last, worst_grain = (0.0, ""), (0.0, ""), (0.0, "")
+    for i, prompt in enumerate(prompts):
+        run = runner.generate(prompt, num_inference_steps=steps, guidance_scale=7.5, seed=EVAL_SEED + 7 + i,
+                              keep_latents=True)  # fmt: skip
+        assert run.status.value == "finished" and run.frames[0].size == (64, 64)
+        for k, frame in enumerate(run.frames):
+            shown, decoded = frame.numpy().astype(np.float32), pixels(run.decode_step(k))
+            worst = max(worst, (float(np.abs(shown - decoded).mean()), f"{prompt!r} step {k}"))
+            worst_grain = max(worst_grain, (grain(shown, decoded), f"{prompt!r} step {k}"))
+        last = float(np.abs(run.frames[-1].numpy() - pixels(run.image)).mean())
+        worst_last = max(worst_last, (last, repr(prompt)))
+    print(f"\n{steps} steps: worst frame {worst}, worst last frame {worst_last}, worst grain {worst_grain}")
+    assert worst[0] <= WORST_FRAME, worst
+    assert worst_last[0] <= WORST_LAST, worst_last
+    assert worst_grain[0] <= GRAIN, worst_grain
+
+
+def test_the_demo_preview_is_the_shipped_decoder_and_knows_its_error(runner):
+    """Its cost is printed by ``benchmarks/preview_fidelity.py`` (no timed assertions here)."""
+    preview = runner.preview
+    assert isinstance(preview, NetPreview) and isinstance(preview.net, PreviewDecoder)
+    assert preview.error is not None and preview.error < 6, "measured on validation runs when it was trained"
+
+
+def test_decoder_files_round_trip_and_first_demo_decoders_still_load(tmp_path):
+    from safetensors.torch import save_file
+
+    net = PreviewDecoder(width=16, blocks=1, mid=8)
+    NetPreview(net, error=3.25).save(tmp_path / "new.safetensors")
+    loaded = NetPreview.from_file(tmp_path / "new.safetensors", max_size=32)
+    latents = torch.randn(1, 4, 16, 16)
+    assert loaded.error == 3.25 and loaded.net.config == net.config
+    assert torch.equal(loaded.rgb(latents[0]), NetPreview(net, max_size=32).rgb(latents[0]))
+    save_file(small_decoder().state_dict(), str(tmp_path / "old.safetensors"))  # no metadata, as first shipped
+    old, meta = load_decoder(tmp_path / "old.safetensors")
+    assert isinstance(old, torch.nn.Sequential) and "error" not in meta
+    assert NetPreview.from_file(tmp_path / "old.safetensors").rgb(latents[0]).shape == (64, 64, 3)
