@@ -18,7 +18,8 @@ from .inputs import image_size, steps_run
 _RESERVED = {
     "prompt", "negative_prompt", "prompt_embeds", "negative_prompt_embeds", "pooled_prompt_embeds",
     "negative_pooled_prompt_embeds", "callback_on_step_end", "callback_on_step_end_tensor_inputs",
-    "generator", "output_type", "return_dict", "latents",
+    "generator", "output_type", "return_dict", "latents", "prompt_2", "negative_prompt_2", "prompt_3",
+    "negative_prompt_3",
 }  # fmt: skip
 # Tensors the pipeline doubles for CFG once and never shows to step callbacks: switching CFG
 # mid-run would leave them with the wrong batch size.

@@ -56,7 +56,8 @@ def replay_kwargs(source: Recorded, pipe: Any, overrides: dict[str, Any]) -> dic
     if not curve:
         raise ValueError("the recorded run has no steps, so there is no guidance curve to replay")
     kwargs: dict[str, Any] = {name: p[name] for name in _KEPT}
-    kwargs.update(p.get("pipe_kwargs") or {})
+    # Pipeline arguments only: a record from a stranger cannot set the replay's own (pause_at, ...).
+    kwargs.update({k: v for k, v in (p.get("pipe_kwargs") or {}).items() if k not in _STARTS})
     kwargs.update(_images(source, overrides))
     recorded_steps = p["num_inference_steps"]
     recorded_run = p.get("steps_run", recorded_steps)

@@ -59,6 +59,7 @@ def _write_files(gallery: Any, tmp: Path) -> dict:
         names.append(name)
     files: dict[str, Any] = {"steps": names}
     files.update(dict.fromkeys(("final", "contact_sheet", "gif", "webp", "mp4")))
+    files["inputs"] = _write_inputs(gallery.inputs, tmp)
     if gallery.image is not None:
         gallery.image.save(tmp / "final.png", pnginfo=_pnginfo(gallery, meta, None))
         files["final"] = "final.png"
@@ -75,6 +76,23 @@ def _write_files(gallery: Any, tmp: Path) -> dict:
     return files
 
 
+def _write_inputs(inputs: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    """``inputs/<argument>.png``, or ``inputs/<argument>-<i>.png`` for a list; their names by argument."""
+    if inputs:
+        (tmp / "inputs").mkdir()
+    names: dict[str, Any] = {}
+    for argument, value in inputs.items():
+        images = value if isinstance(value, list) else [value]
+        files = [
+            f"inputs/{argument}-{i}.png" if isinstance(value, list) else f"inputs/{argument}.png"
+            for i in range(len(images))
+        ]
+        for image, name in zip(images, files, strict=True):
+            image.save(tmp / name)
+        names[argument] = files if isinstance(value, list) else files[0]
+    return names
+
+
 def _pnginfo(gallery: Any, meta: str, step: dict | None) -> PngImagePlugin.PngInfo:
     info = PngImagePlugin.PngInfo()
     info.add_itxt("sdwidget", meta)
@@ -86,9 +104,9 @@ def _pnginfo(gallery: Any, meta: str, step: dict | None) -> PngImagePlugin.PngIn
 
 def a1111_parameters(params: dict, guidance: list[float]) -> str:
     """The ``parameters`` text AUTOMATIC1111 and most image viewers show."""
-    lines = [params.get("prompt") or ""]
+    lines = [_text(params.get("prompt"))]
     if params.get("negative_prompt"):
-        lines.append(f"Negative prompt: {params['negative_prompt']}")
+        lines.append(f"Negative prompt: {_text(params['negative_prompt'])}")
     curve = " ".join(f"{g:g}" for g in guidance)
     lines.append(
         f"Steps: {params.get('num_inference_steps')}, Sampler: {params.get('scheduler')}, "
@@ -96,6 +114,11 @@ def a1111_parameters(params: dict, guidance: list[float]) -> str:
         f"Size: {params.get('width')}x{params.get('height')}, Model: {params.get('model')}, CFG schedule: {curve}"
     )
     return "\n".join(lines)
+
+
+def _text(prompt: str | list[str] | None) -> str:
+    """A batch's prompts on one line, as A1111's prompt matrix writes them."""
+    return " | ".join(prompt) if isinstance(prompt, list) else prompt or ""
 
 
 def contact_sheet(frames: list[Image.Image], steps: list[dict]) -> Image.Image:

@@ -43,11 +43,17 @@ def read_gallery(folder: Path) -> dict[str, Any]:
         pixels = Budget()
         frames = [np.asarray(_image(folder, name, MAX_FRAME_SIDE, pixels)) for name in files["steps"]]
         image = _image(folder, files["final"], MAX_IMAGE_SIDE, pixels) if files["final"] else None
+        inputs = {
+            argument: [_image(folder, n, MAX_IMAGE_SIDE, pixels) for n in name]
+            if isinstance(name, list)
+            else _image(folder, name, MAX_IMAGE_SIDE, pixels)
+            for argument, name in (files.get("inputs") or {}).items()
+        }
     except (OSError, ValueError) as exc:
         raise ValueError(f"{folder} is not a valid sdwidget gallery: {_short(exc)}") from None
     names = ("run_id", "params", "status", "steps", "error", "requests", "versions")
     record = {name: meta[name] for name in names}
-    return {**record, "prompts": meta.get("prompts", []), "frames": frames, "image": image}
+    return {**record, "prompts": meta.get("prompts", []), "frames": frames, "image": image, "inputs": inputs}
 
 
 class Budget:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from ..core import Run
 from . import schema
@@ -40,6 +41,9 @@ class Gallery:
     """Prompt changes as applied: step (the first conditioned on it), prompt, negative_prompt."""
     versions: dict[str, str] = field(default_factory=dict)
     """Package versions of the process that recorded the run."""
+    inputs: dict[str, Any] = field(default_factory=dict)
+    """The run's image arguments (init image, mask, control images) as PIL images by argument
+    name, a list where the run had several; ``Runner.replay`` passes them again."""
     folder: Path | None = None
     """Where the gallery was loaded from or last saved to."""
 
@@ -58,6 +62,7 @@ class Gallery:
             frames=[event.frame.numpy().copy() for event in steps], image=run.image,
             error=None if run.error is None else f"{type(run.error).__name__}: {run.error}",
             requests=[list(r) for r in run.requests], prompts=[dict(c) for c in run.prompts], versions=versions(),
+            inputs=pil_inputs(run.plan.pipe_kwargs),
         )  # fmt: skip
 
     def metadata(self) -> dict[str, Any]:
@@ -97,6 +102,20 @@ def _is_frame(frame: Any) -> bool:
     if getattr(frame, "dtype", None) != np.uint8 or len(shape) != 3 or shape[2] != 3:
         return False
     return max(shape[:2]) <= MAX_FRAME_SIDE
+
+
+def pil_inputs(pipe_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The PIL images (or lists of them) among a run's arguments; tensors and arrays are not kept,
+    so a replay of the gallery asks for them by name."""
+
+    def pil(value: Any) -> bool:
+        return isinstance(value, Image.Image) or (
+            isinstance(value, list | tuple) and bool(value) and all(isinstance(v, Image.Image) for v in value)
+        )
+
+    return {
+        name: list(value) if isinstance(value, tuple) else value for name, value in pipe_kwargs.items() if pil(value)
+    }
 
 
 def versions() -> dict[str, str]:

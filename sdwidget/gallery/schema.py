@@ -21,8 +21,11 @@ Finite = Annotated[float, Field(allow_inf_nan=False)]
 Guidance = Annotated[float, Field(ge=0, le=validate.MAX_GUIDANCE, allow_inf_nan=False)]
 Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Text = Annotated[StrictStr, Field(max_length=validate.MAX_PROMPT_CHARS)]
+Prompts = Annotated[list[Text], Field(min_length=1, max_length=validate.MAX_BATCH)]  # a batch
 Name = Annotated[StrictStr, Field(max_length=200)]
 StepFile = Annotated[StrictStr, Field(pattern=r"^steps/step-[0-9]{3,4}\.png$")]
+Argument = Annotated[StrictStr, Field(pattern=r"^[a-z_][a-z0-9_]{0,39}$")]  # a pipeline argument's name
+InputFile = Annotated[StrictStr, Field(pattern=r"^inputs/[a-z_][a-z0-9_]{0,39}(-[0-9]{1,2})?\.png$")]
 Status = Literal["pending", "running", "paused", "finished", "stopped", "failed"]
 
 
@@ -49,8 +52,8 @@ class PromptChange(_Record):
 class Params(_Record):
     model_config = ConfigDict(extra="allow")  # newer versions may record more; replays read these
 
-    prompt: Text
-    negative_prompt: Text | None
+    prompt: Text | Prompts
+    negative_prompt: Text | Prompts | None
     num_inference_steps: StrictInt = Field(ge=1, le=validate.MAX_STEPS)
     guidance_scale: Guidance
     seed: StrictInt = Field(ge=0, le=validate.MAX_SEED)
@@ -61,6 +64,9 @@ class Params(_Record):
     pipeline: Name | None = None
     model: Text | None = None
     guidance_schedule: Annotated[list[Guidance], Field(max_length=validate.MAX_STEPS)] | None = None
+    steps_run: StrictInt | None = Field(default=None, ge=1, le=validate.MAX_STEPS)
+    pipe_kwargs: Annotated[dict[Argument, Any], Field(max_length=100)] | None = None
+    inputs: Annotated[list[Argument], Field(max_length=8)] | None = None
     parent: StrictInt | None = Field(default=None, ge=1, le=2**31)
     branch_step: StrictInt | None = Field(default=None, ge=0, le=validate.MAX_STEPS)
 
@@ -72,6 +78,10 @@ class Files(_Record):
     gif: Literal["steps.gif"] | None = None
     webp: Literal["steps.webp"] | None = None
     mp4: Literal["steps.mp4"] | None = None
+    inputs: Annotated[
+        dict[Argument, InputFile | Annotated[list[InputFile], Field(max_length=validate.MAX_BATCH)]],
+        Field(max_length=8),
+    ] = {}
 
 
 class RunRecord(_Record):
