@@ -217,3 +217,16 @@ def test_guess_mode_needs_cfg_at_the_start(pipes):
     runner = Runner(pipes["controlnet"])
     with pytest.raises(ValueError, match="guess_mode=True needs guidance above 1 at the start"):
         runner.start("a", image=CONTROLS[0], guess_mode=True, guidance_scale=1.0)
+
+
+@pytest.mark.parametrize("kind", ["img2img", "inpaint4", "controlnet", "sdxl-inpaint"])
+def test_branch_across_one_equals_a_fresh_run(kind, pipes):
+    runner = Runner(pipes[kind], cpu_threads=1)
+    args = {"num_inference_steps": STEPS, "seed": SEED, **INPUTS[kind]}
+    parent = runner.generate(PROMPT, guidance_scale=5.0, **args)
+    child = runner.branch(parent, 3, guidance_scale=0.8)  # the run's image arguments go with it
+    assert child.wait(60) and child.status is RunStatus.FINISHED, child.traceback
+    ran = parent.params["steps_run"]
+    assert child.guidance == [5.0] * 3 + [0.8] * (ran - 3)
+    fresh = runner.generate(PROMPT, guidance_schedule=child.guidance, **args)
+    assert torch.equal(child.latents, fresh.latents)
