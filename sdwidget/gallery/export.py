@@ -14,6 +14,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
+from .inputs import write_inputs
+
 FRAME_MS = 80
 LAST_FRAME_MS = 1000
 _LABEL_H = 14
@@ -59,7 +61,7 @@ def _write_files(gallery: Any, tmp: Path) -> dict:
         names.append(name)
     files: dict[str, Any] = {"steps": names}
     files.update(dict.fromkeys(("final", "contact_sheet", "gif", "webp", "mp4")))
-    files["inputs"] = _write_inputs(gallery.inputs, tmp)
+    files["inputs"] = write_inputs(gallery.inputs, tmp)
     if gallery.image is not None:
         gallery.image.save(tmp / "final.png", pnginfo=_pnginfo(gallery, meta, None))
         files["final"] = "final.png"
@@ -74,23 +76,6 @@ def _write_files(gallery: Any, tmp: Path) -> dict:
         if _write_mp4(movie, tmp / "steps.mp4"):
             files["mp4"] = "steps.mp4"
     return files
-
-
-def _write_inputs(inputs: dict[str, Any], tmp: Path) -> dict[str, Any]:
-    """``inputs/<argument>.png``, or ``inputs/<argument>-<i>.png`` for a list; their names by argument."""
-    if inputs:
-        (tmp / "inputs").mkdir()
-    names: dict[str, Any] = {}
-    for argument, value in inputs.items():
-        images = value if isinstance(value, list) else [value]
-        files = [
-            f"inputs/{argument}-{i}.png" if isinstance(value, list) else f"inputs/{argument}.png"
-            for i in range(len(images))
-        ]
-        for image, name in zip(images, files, strict=True):
-            image.save(tmp / name)
-        names[argument] = files if isinstance(value, list) else files[0]
-    return names
 
 
 def _pnginfo(gallery: Any, meta: str, step: dict | None) -> PngImagePlugin.PngInfo:

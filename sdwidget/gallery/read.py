@@ -44,10 +44,10 @@ def read_gallery(folder: Path) -> dict[str, Any]:
         frames = [np.asarray(_image(folder, name, MAX_FRAME_SIDE, pixels)) for name in files["steps"]]
         image = _image(folder, files["final"], MAX_IMAGE_SIDE, pixels) if files["final"] else None
         inputs = {
-            argument: [_image(folder, n, MAX_IMAGE_SIDE, pixels) for n in name]
+            argument: [_image(folder, one, MAX_IMAGE_SIDE, pixels) for one in name]
             if isinstance(name, list)
             else _image(folder, name, MAX_IMAGE_SIDE, pixels)
-            for argument, name in (files.get("inputs") or {}).items()
+            for argument, name in (files.get("inputs") or {}).items()  # galleries from before inputs have none
         }
     except (OSError, ValueError) as exc:
         raise ValueError(f"{folder} is not a valid sdwidget gallery: {_short(exc)}") from None

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from ..core import Run
 from . import schema
 from .export import write_gallery
+from .inputs import pil_inputs
 from .read import MAX_FRAME_SIDE, read_gallery
 
 STEP_FIELDS = ("step", "total", "timestep", "guidance", "cfg", "elapsed", "duration")
@@ -102,20 +102,6 @@ def _is_frame(frame: Any) -> bool:
     if getattr(frame, "dtype", None) != np.uint8 or len(shape) != 3 or shape[2] != 3:
         return False
     return max(shape[:2]) <= MAX_FRAME_SIDE
-
-
-def pil_inputs(pipe_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The PIL images (or lists of them) among a run's arguments; tensors and arrays are not kept,
-    so a replay of the gallery asks for them by name."""
-
-    def pil(value: Any) -> bool:
-        return isinstance(value, Image.Image) or (
-            isinstance(value, list | tuple) and bool(value) and all(isinstance(v, Image.Image) for v in value)
-        )
-
-    return {
-        name: list(value) if isinstance(value, tuple) else value for name, value in pipe_kwargs.items() if pil(value)
-    }
 
 
 def versions() -> dict[str, str]:
