@@ -1,8 +1,8 @@
 """Tiny random-weight pipelines built offline, for testing your own code with sdwidget.
 
-``tiny_sd_pipeline()`` and ``tiny_sdxl_pipeline()`` build a ``StableDiffusionPipeline`` and a
-``StableDiffusionXLPipeline`` from configs in well under a second, with no download: real
-diffusers code paths (CFG, SDXL's pooled embeddings and time ids, schedulers from
+``tiny_sd_pipeline()`` (text-to-image, img2img, inpainting, ControlNet: ``SD_KINDS``) and
+``tiny_sdxl_pipeline()`` build pipelines from configs in well under a second, with no download:
+real diffusers code paths (CFG, SDXL's pooled embeddings and time ids, schedulers from
 ``make_scheduler``) at a size where a 20-step run takes milliseconds. Their pictures are noise.
 
     from sdwidget import Runner
@@ -92,10 +92,8 @@ def tiny_sd_pipeline(seed: int = 0, scheduler: str = "euler", kind: str = "text2
     unet = UNet2DConditionModel(**{**_UNET, "in_channels": 9 if kind == "inpaint" else 4}, cross_attention_dim=32)
     extra: dict[str, Any] = {}
     if kind.endswith("controlnet"):
-        nets = [
-            ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(8, 16))
-            for _ in range(2 if kind.startswith("multi") else 1)
-        ]
+        count = 2 if kind.startswith("multi") else 1
+        nets = [ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(8, 16)) for _ in range(count)]
         for param in (param for net in nets for param in net.parameters() if not param.any()):
             torch.nn.init.normal_(param, std=0.05)  # ControlNets start at zero: the control would show nowhere
         extra["controlnet"] = nets if len(nets) > 1 else nets[0]
@@ -117,13 +115,9 @@ def tiny_sdxl_pipeline(seed: int = 0, scheduler: str = "euler") -> Any:
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
-        **_UNET,
-        use_linear_projection=True,
-        addition_embed_type="text_time",
-        addition_time_embed_dim=8,
-        projection_class_embeddings_input_dim=6 * 8 + 32,
-        cross_attention_dim=64,
-    )
+        **_UNET, use_linear_projection=True, addition_embed_type="text_time", addition_time_embed_dim=8,
+        projection_class_embeddings_input_dim=6 * 8 + 32, cross_attention_dim=64,
+    )  # fmt: skip
     pipe = StableDiffusionXLPipeline(
         vae=_vae(), text_encoder=CLIPTextModel(_text_config(32)), tokenizer=tokenizer(),
         text_encoder_2=CLIPTextModelWithProjection(_text_config(32, projection=32)),
@@ -137,23 +131,18 @@ def tiny_sdxl_pipeline(seed: int = 0, scheduler: str = "euler") -> Any:
 def make_scheduler(name: str) -> Any:
     """One of diffusers' schedulers with SD 1.x's noise schedule: ``euler``, ``euler-a`` (ancestral:
     draws noise every step), ``ddim``, ``dpm`` (DPM++ 2M) or ``dpm-karras`` (DPM++ 2M Karras)."""
-    from diffusers import (
-        DDIMScheduler,
-        DPMSolverMultistepScheduler,
-        EulerAncestralDiscreteScheduler,
-        EulerDiscreteScheduler,
-    )
+    import diffusers
 
     config = {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "steps_offset": 1}
     kinds = {
-        "euler": (EulerDiscreteScheduler, {}),
-        "euler-a": (EulerAncestralDiscreteScheduler, {}),
-        "ddim": (DDIMScheduler, {}),
-        "dpm": (DPMSolverMultistepScheduler, {}),
-        "dpm-karras": (DPMSolverMultistepScheduler, {"use_karras_sigmas": True}),
+        "euler": ("EulerDiscreteScheduler", {}),
+        "euler-a": ("EulerAncestralDiscreteScheduler", {}),
+        "ddim": ("DDIMScheduler", {}),
+        "dpm": ("DPMSolverMultistepScheduler", {}),
+        "dpm-karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True}),
     }
     kind, extra = kinds[name]
-    return kind(**config, **extra)
+    return getattr(diffusers, kind)(**config, **extra)
 
 
 __all__ = ["SD_KINDS", "make_scheduler", "tiny_sd_pipeline", "tiny_sdxl_pipeline", "tokenizer", "write_tokenizer"]
