@@ -23,6 +23,7 @@ import asyncio
 import gc
 import os
 import statistics
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -50,7 +51,7 @@ class Sink:
 
     def __init__(self, widget: SamplerWidget) -> None:
         self.widget, self.frames = widget, 0
-        widget.send = self.receive  # type: ignore[method-assign]
+        widget.send = self.receive
 
     def receive(self, message: dict[str, Any], buffers: list[bytes] | None = None) -> None:
         if message["type"] == "frames":
@@ -76,7 +77,7 @@ async def one_run(sink: Sink, steps: int, seed: int) -> Run:
     return run
 
 
-def slope(values: list[float]) -> float:
+def slope(values: Sequence[float]) -> float:
     """Least-squares growth per sample."""
     if len(values) < 2:
         return 0.0

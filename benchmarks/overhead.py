@@ -11,10 +11,9 @@ start/bare-thread is the runner's own cost and the others are what a user feels:
 runs in the calling thread, ``start()`` in a background one, and "widget" is hosted on an asyncio
 loop on the main thread (``Runner.on_kernel``), as the widget's runs are in a kernel.
 
-On CUDA it then runs the runner once with CUDA events recorded on the current stream around
-every step callback (its GPU time against its host time, and one step's timeline), and counts
-host synchronisations over one run, bare and through the runner, with
-``torch.cuda.set_sync_debug_mode("warn")`` (goal: the runner adds none).
+On CUDA it then records CUDA events on the current stream around every step callback of one run
+(GPU time against host time, one step's timeline) and counts host syncs over one run, bare and
+through the runner, with ``torch.cuda.set_sync_debug_mode("warn")`` (goal: the runner adds none).
 """
 
 from __future__ import annotations
@@ -32,10 +31,8 @@ from pipelines import MODELS, SIZES, build, ways
 from sdwidget import Runner
 from sdwidget.core import hook as _hook
 
-
-def is_sync(warning: warnings.WarningMessage) -> bool:
-    """Torch's warning for a synchronizing CUDA operation under sync-debug mode ``"warn"``."""
-    return "synchroniz" in str(warning.message)
+SYNC = "synchronizing CUDA operation"
+"""What torch's warning for a host sync says under sync-debug mode ``"warn"``."""
 
 
 class CallbackClock:
@@ -63,7 +60,7 @@ class CallbackClock:
                 pair[1].record()
                 self.events.append(pair)
             if self.caught is not None:
-                self.syncs.append(sum(map(is_sync, self.caught[seen:])))
+                self.syncs.append(sum(SYNC in str(w.message) for w in self.caught[seen:]))
             return out
 
         return timed
@@ -99,7 +96,7 @@ def count_syncs(fn: Callable[[], None], clock: CallbackClock) -> int:
         finally:
             torch.cuda.set_sync_debug_mode(0)
             clock.caught = None
-    return sum(map(is_sync, caught))
+    return sum(SYNC in str(w.message) for w in caught)
 
 
 def main() -> None:
