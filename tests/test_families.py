@@ -103,7 +103,8 @@ def reference_loop(pipe, kind, schedule, n):
         if g > 1:
             uncond_eps, cond_eps = eps.chunk(2)
             eps = uncond_eps + g * (cond_eps - uncond_eps)
-        latents = scheduler.step(eps, t, latents).prev_sample
+        extra = {"generator": generator} if "generator" in scheduler.step.__code__.co_varnames else {}
+        latents = scheduler.step(eps, t, latents, **extra).prev_sample
         if kind in ("inpaint4", "sdxl-inpaint"):  # outside the mask: the image, noised to the next step's level
             proper = image_latents
             if i < len(timesteps) - 1:
@@ -124,20 +125,29 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def pipes():
-    sdxl = tiny_sdxl_pipeline().components
-    built = {kind: tiny_sd_pipeline(kind=kind) for kind in INPUTS if not kind.startswith("sdxl")}
-    return {
-        **built,
-        "sdxl-img2img": StableDiffusionXLImg2ImgPipeline(**sdxl),
-        "sdxl-inpaint": StableDiffusionXLInpaintPipeline(**sdxl),
-    }
+    """Each kind's pipeline with Euler, and with other schedulers on request (``pipes[kind, name]``)."""
+
+    class Built(dict):
+        def __missing__(self, key):
+            kind, scheduler = key if isinstance(key, tuple) else (key, "euler")
+            if not kind.startswith("sdxl"):
+                return self.setdefault(key, tiny_sd_pipeline(kind=kind, scheduler=scheduler))
+            kinds = {"sdxl-img2img": StableDiffusionXLImg2ImgPipeline, "sdxl-inpaint": StableDiffusionXLInpaintPipeline}
+            return self.setdefault(key, kinds[kind](**tiny_sdxl_pipeline(scheduler=scheduler).components))
+
+    return Built()
 
 
-@pytest.mark.parametrize("n", [1, 2])
-@pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("kind", INPUTS)
-def test_guidance_crossing_one_matches_reference_loop(kind, case, n, pipes):
-    pipe = pipes[kind]
+# Every kind, case and batch with Euler; multistep (DPM++ 2M Karras) and ancestral (Euler a,
+# which draws noise from the run's generator every step) for each kind too.
+RUNS = [(kind, case, n, "euler") for kind in INPUTS for case in CASES for n in (1, 2)] + [
+    (kind, "starts-off", 2, scheduler) for kind in INPUTS for scheduler in ("dpm-karras", "euler-a")
+]
+
+
+@pytest.mark.parametrize(("kind", "case", "n", "scheduler"), RUNS)
+def test_guidance_crossing_one_matches_reference_loop(kind, case, n, scheduler, pipes):
+    pipe = pipes[kind, scheduler]
     start, *changes = CASES[case]
     runner = Runner(pipe, cpu_threads=1)
     for step, value in changes:
@@ -155,7 +165,7 @@ def test_guidance_crossing_one_matches_reference_loop(kind, case, n, pipes):
     assert run.guidance == schedule and [s.cfg for s in run.steps] == [g > 1 for g in schedule]
     expected = reference_loop(pipe, kind, schedule, n)
     difference = (run.latents - expected).abs().max().item()
-    print(f"{kind} {case} n={n}: max difference {difference:.3g}")
+    print(f"{kind} {scheduler} {case} n={n}: max difference {difference:.3g}")
     assert run.latents.shape[0] == n and difference <= 1e-5
     # The same loop without the crossings gives other latents: the test can tell them apart.
     assert not torch.allclose(run.latents, reference_loop(pipe, kind, [start] * ran, n), atol=1e-3)
