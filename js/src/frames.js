@@ -5,6 +5,12 @@
 
 import { h } from "./dom.js";
 
+// The kernel sends small frames as PNG and large ones as WebP (sender.py); the first byte tells.
+export function imageBlob(bytes) {
+  const first = new Uint8Array(bytes.buffer ?? bytes, bytes.byteOffset ?? 0, 1)[0];
+  return new Blob([bytes], { type: first === 0x89 ? "image/png" : "image/webp" });
+}
+
 export class FrameStore {
   constructor() {
     this.byRun = new Map();
@@ -26,13 +32,13 @@ export class FrameStore {
   // `received`: when the message arrived (ms since the epoch), for the latency statistics.
   add(key, metas, buffers, received = 0) {
     const frames = this.byRun.get(key) || [];
-    metas.forEach((meta, i) => (frames[meta.step] = { ...meta, received, blob: new Blob([buffers[i]], { type: "image/png" }) }));
+    metas.forEach((meta, i) => (frames[meta.step] = { ...meta, received, blob: imageBlob(buffers[i]) }));
     this.byRun.set(key, frames);
     return frames;
   }
   // The run's final image (PNG bytes): what the end of the scrubber shows.
   setFinal(key, bytes) {
-    if (!this.finals.has(key)) this.finals.set(key, new Blob([bytes], { type: "image/png" }));
+    if (!this.finals.has(key)) this.finals.set(key, imageBlob(bytes));
   }
   final(key) {
     return this.finals.get(key) || null;

@@ -12,16 +12,14 @@ from typing import Any
 
 from ..core import Run
 from ..gallery import Gallery
-from .sender import frame_meta
+from .sender import encode, frame_meta
 from .state import speed
 
 
-def _png(pixels: Any) -> bytes:
+def _encoded(pixels: Any) -> bytes:
     from PIL import Image
 
-    out = io.BytesIO()
-    Image.fromarray(pixels, "RGB").save(out, format="PNG", compress_level=1)
-    return out.getvalue()
+    return encode(Image.fromarray(pixels, "RGB"))
 
 
 def gallery_name(record: Run | Gallery) -> str:
@@ -53,7 +51,7 @@ class History:
         """Check ``gallery`` (``ValueError`` leaves the history as it was) and add it; the oldest
         loaded galleries are dropped beyond ``max_runs`` of them, like runs."""
         gallery.check()
-        pngs = [_png(frame) for frame in gallery.frames]
+        pngs = [_encoded(frame) for frame in gallery.frames]
         with self._lock:
             key, self._next_gallery = self._next_gallery, self._next_gallery - 1
             self._records[key], self._pngs[key] = gallery, pngs
