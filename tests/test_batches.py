@@ -86,7 +86,10 @@ def test_batch_steered_and_edited_matches_reference_loop(family, n, sd_pipe, sdx
     assert not torch.allclose(run.latents[0], run.latents[-1], atol=1e-3), "the rows are different images"
     unedited = reference_loop(pipe, conditioning, guidance, [PROMPTS] * STEPS, NEGATIVES, n)
     assert not torch.allclose(run.latents, unedited, atol=1e-3), "the edit shows in the result"
-    again = runner.replay(Gallery.load(Gallery.from_run(run).save(tmp_path / "g")))
+    assert len(run.images) == 2 * n and run.image is run.images[0]
+    loaded = Gallery.load(Gallery.from_run(run).save(tmp_path / "g"))
+    assert [image.tobytes() for image in loaded.images] == [image.tobytes() for image in run.images]
+    again = runner.replay(loaded)
     assert again.wait(60) and again.status is RunStatus.FINISHED, again.traceback
     assert torch.equal(again.latents, run.latents), "a gallery replays the batch, prompts and edit included"
 

@@ -15,7 +15,12 @@ import numpy as np
 import pytest
 import torch
 from conftest import at_step
-from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline
+from diffusers import (
+    ControlNetModel,
+    StableDiffusionXLControlNetPipeline,
+    StableDiffusionXLImg2ImgPipeline,
+    StableDiffusionXLInpaintPipeline,
+)
 from PIL import Image
 from test_guidance_oracle import cat_conditioning, sd_conditioning, sdxl_conditioning
 
@@ -35,6 +40,8 @@ INPUTS = {
     "multi-controlnet": {"image": CONTROLS},
     "sdxl-img2img": {"image": IMAGE, "strength": STRENGTH},
     "sdxl-inpaint": {"image": IMAGE, "mask_image": MASK, "strength": STRENGTH},  # 4-channel UNet
+    "sdxl-controlnet": {"image": CONTROLS[0]},  # weights CFG by its argument: sdwidget combines it
+    "sdxl-multi-controlnet": {"image": CONTROLS},
 }
 CASES = {"starts-on": (5.0, (2, 0.8), (5, 6.5)), "starts-off": (1.0, (1, 4.0), (6, 0.5))}
 
@@ -94,7 +101,8 @@ def reference_loop(pipe, kind, schedule, n):
         for net, control in zip(nets, controls, strict=True):  # MultiControlNetModel sums each net's residuals
             hidden = embeddings["encoder_hidden_states"]
             down, mid = net(model_input, t, encoder_hidden_states=hidden, controlnet_cond=both(control),
-                            conditioning_scale=1.0, return_dict=False)  # fmt: skip
+                            conditioning_scale=1.0, added_cond_kwargs=embeddings.get("added_cond_kwargs"),
+                            return_dict=False)  # fmt: skip
             if residuals:
                 down = [a + b for a, b in zip(residuals["down_block_additional_residuals"], down, strict=True)]
                 mid = residuals["mid_block_additional_residual"] + mid
@@ -132,8 +140,17 @@ def pipes():
             kind, scheduler = key if isinstance(key, tuple) else (key, "euler")
             if not kind.startswith("sdxl"):
                 return self.setdefault(key, tiny_sd_pipeline(kind=kind, scheduler=scheduler))
+            sdxl = tiny_sdxl_pipeline(scheduler=scheduler).components
+            if kind.endswith("controlnet"):
+                count = 2 if "multi" in kind else 1
+                nets = [ControlNetModel.from_unet(sdxl["unet"], conditioning_embedding_out_channels=(8, 16))
+                        for _ in range(count)]  # fmt: skip
+                for param in (param for net in nets for param in net.parameters() if not param.any()):
+                    torch.nn.init.normal_(param, std=0.05)  # a ControlNet starts at zero: it would show nowhere
+                controlnet = nets if count > 1 else nets[0]
+                return self.setdefault(key, StableDiffusionXLControlNetPipeline(**sdxl, controlnet=controlnet))
             kinds = {"sdxl-img2img": StableDiffusionXLImg2ImgPipeline, "sdxl-inpaint": StableDiffusionXLInpaintPipeline}
-            return self.setdefault(key, kinds[kind](**tiny_sdxl_pipeline(scheduler=scheduler).components))
+            return self.setdefault(key, kinds[kind](**sdxl))
 
     return Built()
 
@@ -175,18 +192,15 @@ def refused_pipelines():
     """Tiny pipelines built from configs (no weights loaded, text encoders left out: refusal
     happens before any is used)."""
     from diffusers import (
-        ControlNetModel,
         FlowMatchEulerDiscreteScheduler,
         FluxPipeline,
         FluxTransformer2DModel,
         SD3Transformer2DModel,
         StableDiffusion3Pipeline,
+        StableDiffusionControlNetImg2ImgPipeline,
         StableDiffusionPAGPipeline,
-        StableDiffusionXLControlNetPipeline,
         UNet2DConditionModel,
     )  # fmt: skip
-
-    from sdwidget.testing import tiny_sdxl_pipeline
 
     none = dict.fromkeys(("vae", "text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2"))
     sd3 = SD3Transformer2DModel(
@@ -197,7 +211,7 @@ def refused_pipelines():
         patch_size=1, in_channels=4, num_layers=1, num_single_layers=1, attention_head_dim=16, num_attention_heads=2,
         joint_attention_dim=32, pooled_projection_dim=32, axes_dims_rope=[4, 4, 8],
     )  # fmt: skip
-    sd, sdxl = tiny_sd_pipeline(), tiny_sdxl_pipeline()
+    sd = tiny_sd_pipeline()
     lcm = dict(sd.components, unet=UNet2DConditionModel(**{**sd.unet.config, "time_cond_proj_dim": 8}))
     return {
         "StableDiffusion3Pipeline has no unet (it denoises with a transformer)": StableDiffusion3Pipeline(
@@ -206,8 +220,8 @@ def refused_pipelines():
         "FluxPipeline has no unet (it denoises with a transformer)": FluxPipeline(
             transformer=flux, scheduler=FlowMatchEulerDiscreteScheduler(), **none
         ),
-        "StableDiffusionXLControlNetPipeline computes classifier-free guidance from its guidance_scale argument": (
-            StableDiffusionXLControlNetPipeline(**sdxl.components, controlnet=ControlNetModel.from_unet(sdxl.unet))
+        "StableDiffusionControlNetImg2ImgPipeline computes classifier-free guidance from its guidance_scale argument": (
+            StableDiffusionControlNetImg2ImgPipeline(**tiny_sd_pipeline(kind="controlnet").components)
         ),
         "StableDiffusionPAGPipeline has a denoising loop sdwidget has not checked": StableDiffusionPAGPipeline(
             **sd.components
@@ -229,7 +243,7 @@ def test_guess_mode_needs_cfg_at_the_start(pipes):
         runner.start("a", image=CONTROLS[0], guess_mode=True, guidance_scale=1.0)
 
 
-@pytest.mark.parametrize("kind", ["img2img", "inpaint4", "controlnet", "sdxl-inpaint"])
+@pytest.mark.parametrize("kind", ["img2img", "inpaint4", "controlnet", "sdxl-inpaint", "sdxl-controlnet"])
 def test_branch_across_one_equals_a_fresh_run(kind, pipes):
     runner = Runner(pipes[kind], cpu_threads=1)
     args = {"num_inference_steps": STEPS, "seed": SEED, **INPUTS[kind]}

@@ -13,7 +13,7 @@ import pytest
 from jupyter_client.manager import start_new_kernel
 
 SETUP = """
-import threading, time, torch
+import json, threading, time, torch
 from sdwidget import Runner
 from sdwidget.testing import tiny_sd_pipeline
 pipe = tiny_sd_pipeline()
@@ -57,8 +57,9 @@ def test_a_hosted_run_lets_cells_run_between_steps_and_obeys_them(kernel):
         """
 with runner.on_kernel():
     run = runner.start("a red square", num_inference_steps=12, seed=3, pace=8)
-print(json.dumps({"hosted": run.on_kernel, "steps": len(run.steps), "main": threading.current_thread() is threading.main_thread()}))
-""".replace("json.dumps", "__import__('json').dumps"),
+main = threading.current_thread() is threading.main_thread()
+print(json.dumps({"hosted": run.on_kernel, "steps": len(run.steps), "main": main}))
+""",
     )
     assert started == {"hosted": True, "steps": 0, "main": True}  # the cell returned before any step
     # A cell between steps: the user's torch state is theirs (no no_grad, no thread count leaked).
@@ -68,7 +69,8 @@ print(json.dumps({"hosted": run.on_kernel, "steps": len(run.steps), "main": thre
 time.sleep(0.5)
 seen = len(run.steps)
 run.pause()
-print(__import__('json').dumps({"seen": seen, "grad": torch.is_grad_enabled(), "threads": torch.get_num_threads() == user_threads}))
+threads = torch.get_num_threads() == user_threads
+print(json.dumps({"seen": seen, "grad": torch.is_grad_enabled(), "threads": threads}))
 """,
     )
     assert 1 <= between["seen"] < 12, between
@@ -78,7 +80,7 @@ print(__import__('json').dumps({"seen": seen, "grad": torch.is_grad_enabled(), "
         """
 time.sleep(0.6)
 a = len(run.steps); time.sleep(0.4); b = len(run.steps)
-print(__import__('json').dumps({"a": a, "b": b, "status": run.status.value}))
+print(json.dumps({"a": a, "b": b, "status": run.status.value}))
 """,
     )
     assert held["status"] == "paused" and held["a"] == held["b"] < 12, held
@@ -91,8 +93,9 @@ again = runner.start("a red square", num_inference_steps=12, seed=3, pace=None) 
 again.wait()
 import numpy as np
 same = bool(np.array_equal(np.asarray(run.image), np.asarray(again.image)))
-print(__import__('json').dumps({"ended": ended, "status": run.status.value, "steps": len(run.steps), "same": same,
-    "thread": not again.on_kernel, "hosted on main": sorted(on_main[run.id]), "thread on main": sorted(on_main[again.id])}))
+print(json.dumps({"ended": ended, "status": run.status.value, "steps": len(run.steps), "same": same,
+    "thread": not again.on_kernel, "hosted on main": sorted(on_main[run.id]),
+    "thread on main": sorted(on_main[again.id])}))
 """,
     )
     assert done == {

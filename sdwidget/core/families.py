@@ -18,11 +18,11 @@ import diffusers
 STEERED = (
     "StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline",
     "StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline",
-    "StableDiffusionControlNetPipeline",
+    "StableDiffusionControlNetPipeline", "StableDiffusionXLControlNetPipeline",
 )  # fmt: skip
 SUPPORTED = (
     "Stable Diffusion 1.x/2.x and SDXL text-to-image, image-to-image and inpainting (4- and 9-channel "
-    "UNets), and Stable Diffusion ControlNet text-to-image with one or several ControlNets"
+    "UNets), and SD and SDXL ControlNet text-to-image with one or several ControlNets"
 )
 
 

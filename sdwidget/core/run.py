@@ -48,6 +48,8 @@ class Run:
         """One event per finished step, frame included, in order."""
         self.image: Any = None
         """The final PIL image; for a stopped run, decoded from the last estimate of x0."""
+        self.images: list[Any] = []
+        """Every final PIL image, prompt by prompt, ``num_images_per_prompt`` each; ``image`` is the first."""
         self.latents: torch.Tensor | None = None
         """The latents ``image`` was decoded from."""
         self.error: BaseException | None = None

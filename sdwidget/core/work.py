@@ -17,6 +17,7 @@ from .hook import StepHook
 from .outputs import UnetTap
 from .plan import RunPlan
 from .run import Run
+from .weight import GuidanceWeight
 from .x0 import X0Tap
 
 
@@ -36,7 +37,7 @@ def execute(pipe: Any, run: Run, plan: RunPlan, preview: Preview, show_x0: bool)
             )
             for change in plan.prompts
         }
-        with X0Tap(pipe.scheduler) as tap, UnetTap(pipe.unet, plan.outputs, plan.shared):
+        with X0Tap(pipe.scheduler) as tap, UnetTap(pipe.unet, plan.outputs, plan.shared), GuidanceWeight(pipe):
             hook = StepHook(run, plan, CfgSwitch(pipe, first.uncond), preview, tap, show_x0, planned)
             out = pipe(
                 **first.call, **plan.pipe_kwargs, num_inference_steps=p["num_inference_steps"],
@@ -45,7 +46,8 @@ def execute(pipe: Any, run: Run, plan: RunPlan, preview: Preview, show_x0: bool)
                 callback_on_step_end=MultiPipelineCallbacks([hook, *plan.callbacks]) if plan.callbacks else hook,
             )  # fmt: skip
             hook.finite.finish()
-        run.image, run.latents = out.images[0], hook.final_latents
+        run.images, run.latents = list(out.images), hook.final_latents
+        run.image = run.images[0]
         if run.latents is not None:
             preview.learn(run.latents, run.image)
         stopped = run.controls.stopping and len(run.steps) < pipe.num_timesteps

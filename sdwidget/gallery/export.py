@@ -65,6 +65,9 @@ def _write_files(gallery: Any, tmp: Path) -> dict:
     if gallery.image is not None:
         gallery.image.save(tmp / "final.png", pnginfo=_pnginfo(gallery, meta, None))
         files["final"] = "final.png"
+        files["batch"] = [f"final-{i}.png" for i in range(2, len(gallery.images) + 1)]
+        for image, name in zip(gallery.images[1:], files["batch"], strict=True):
+            image.save(tmp / name, pnginfo=_pnginfo(gallery, meta, None))
     if frames:
         contact_sheet(frames, gallery.steps).save(tmp / "contact-sheet.png", pnginfo=_pnginfo(gallery, meta, None))
         movie = [captioned(frame, step) for frame, step in zip(frames, gallery.steps, strict=True)]

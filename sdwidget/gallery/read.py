@@ -43,6 +43,7 @@ def read_gallery(folder: Path) -> dict[str, Any]:
         pixels = Budget()
         frames = [np.asarray(_image(folder, name, MAX_FRAME_SIDE, pixels)) for name in files["steps"]]
         image = _image(folder, files["final"], MAX_IMAGE_SIDE, pixels) if files["final"] else None
+        batch = [_image(folder, name, MAX_IMAGE_SIDE, pixels) for name in files.get("batch") or ()]
         inputs = {
             argument: [_image(folder, one, MAX_IMAGE_SIDE, pixels) for one in name]
             if isinstance(name, list)
@@ -53,7 +54,14 @@ def read_gallery(folder: Path) -> dict[str, Any]:
         raise ValueError(f"{folder} is not a valid sdwidget gallery: {_short(exc)}") from None
     names = ("run_id", "params", "status", "steps", "error", "requests", "versions")
     record = {name: meta[name] for name in names}
-    return {**record, "prompts": meta.get("prompts", []), "frames": frames, "image": image, "inputs": inputs}
+    return {
+        **record,
+        "prompts": meta.get("prompts", []),
+        "frames": frames,
+        "image": image,
+        "images": [image, *batch] if image else [],
+        "inputs": inputs,
+    }
 
 
 class Budget:

@@ -34,6 +34,8 @@ class Gallery:
     """Per step, the preview thumbnail as ``height × width × 3`` uint8."""
     image: Any = None
     """The final PIL image, or ``None`` for a run that failed before producing one."""
+    images: list[Any] = field(default_factory=list)
+    """Every final image of a batch, ``image`` first (``final.png``, ``final-2.png``, ...)."""
     error: str | None = None
     requests: list[list] = field(default_factory=list)
     """Guidance asked for by hand: [steps recorded at the time, value]."""
@@ -59,7 +61,7 @@ class Gallery:
         return cls(
             run_id=run.id, params=json.loads(json.dumps(run.params)), status=run.status.value,
             steps=[{name: getattr(event, name) for name in STEP_FIELDS} for event in steps],
-            frames=[event.frame.numpy().copy() for event in steps], image=run.image,
+            frames=[event.frame.numpy().copy() for event in steps], image=run.image, images=list(run.images),
             error=None if run.error is None else f"{type(run.error).__name__}: {run.error}",
             requests=[list(r) for r in run.requests], prompts=[dict(c) for c in run.prompts], versions=versions(),
             inputs=pil_inputs(run.plan.pipe_kwargs),

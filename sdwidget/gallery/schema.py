@@ -26,6 +26,7 @@ Name = Annotated[StrictStr, Field(max_length=200)]
 StepFile = Annotated[StrictStr, Field(pattern=r"^steps/step-[0-9]{3,4}\.png$")]
 Argument = Annotated[StrictStr, Field(pattern=r"^[a-z_][a-z0-9_]{0,39}$")]  # a pipeline argument's name
 InputFile = Annotated[StrictStr, Field(pattern=r"^inputs/[a-z_][a-z0-9_]{0,39}(-[0-9]{1,2})?\.png$")]
+BatchFile = Annotated[StrictStr, Field(pattern=r"^final-[0-9]{1,4}\.png$")]  # a batch's later images
 Status = Literal["pending", "running", "paused", "finished", "stopped", "failed"]
 
 
@@ -74,6 +75,7 @@ class Params(_Record):
 class Files(_Record):
     steps: Annotated[list[StepFile], Field(max_length=validate.MAX_STEPS)]
     final: Literal["final.png"] | None
+    batch: Annotated[list[BatchFile], Field(max_length=validate.MAX_BATCH * validate.MAX_BATCH)] = []
     contact_sheet: Literal["contact-sheet.png"] | None = None
     gif: Literal["steps.gif"] | None = None
     webp: Literal["steps.webp"] | None = None

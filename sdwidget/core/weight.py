@@ -1,0 +1,54 @@
+"""Guidance for pipelines that weight CFG by their own ``guidance_scale`` argument.
+
+The SDXL ControlNet pipeline combines the UNet's two halves as ``uncond + guidance_scale ×
+(cond − uncond)`` with the value it was called with, so setting ``pipe._guidance_scale`` at a
+step boundary switches CFG on and off but leaves the weight where it started. While a run is in
+progress the UNet's output is combined here instead, with the current ``pipe.guidance_scale``
+and the same formula, and handed back as both halves: the pipeline's own combination of two
+equal halves, ``D + w × (D − D)``, is then exactly ``D`` whatever its ``w``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+# The loops read and checked (tests/test_families.py) that weight CFG by their argument.
+OWN_WEIGHT = ("StableDiffusionXLControlNetPipeline",)
+
+
+class GuidanceWeight:
+    """Wraps the UNet's ``forward`` for one pipeline call of an ``OWN_WEIGHT`` pipeline; a no-op otherwise.
+    Enter it after ``UnetTap``, so a branch's replayed outputs are combined with the branch's guidance."""
+
+    def __init__(self, pipe: Any) -> None:
+        self.pipe = pipe
+        self.needed = type(pipe).__name__ in OWN_WEIGHT
+
+    def __enter__(self) -> GuidanceWeight:
+        if not self.needed:
+            return self
+        unet, pipe = self.pipe.unet, self.pipe
+        self._own = unet.__dict__.get("forward")
+        original = unet.forward
+
+        def forward(*args: Any, return_dict: bool = True, **kwargs: Any) -> Any:
+            out = original(*args, return_dict=return_dict, **kwargs)
+            if not pipe.do_classifier_free_guidance:
+                return out
+            uncond, cond = (out.sample if return_dict else out[0]).chunk(2)
+            combined = uncond + pipe.guidance_scale * (cond - uncond)
+            both = torch.cat([combined, combined])
+            return type(out)(sample=both) if return_dict else (both,)
+
+        unet.forward = forward
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.needed:
+            return
+        if self._own is None:
+            del self.pipe.unet.forward
+        else:
+            self.pipe.unet.forward = self._own
