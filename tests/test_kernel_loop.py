@@ -102,3 +102,30 @@ print(json.dumps({"ended": ended, "status": run.status.value, "steps": len(run.s
         "ended": True, "status": "finished", "steps": 12, "same": True, "thread": True,
         "hosted on main": [True], "thread on main": [False],
     }  # fmt: skip
+
+
+def test_a_run_asked_for_on_another_thread_still_runs_on_the_kernels_thread(kernel):
+    """JupyterLab may route a widget's messages to a subshell's thread: a run started there with
+    ``on_kernel`` is still hosted by the kernel's own loop (the one the runner was made under)."""
+    cell(kernel, SETUP)
+    asked = cell(
+        kernel,
+        """
+def ask():
+    global run
+    with runner.on_kernel():
+        run = runner.start("a red square", num_inference_steps=6, seed=3)
+asker = threading.Thread(target=ask)
+asker.start(); asker.join()
+print(json.dumps({"hosted": run.on_kernel}))
+""",
+    )
+    assert asked == {"hosted": True}
+    done = cell(
+        kernel,
+        """
+ended = run.wait(60)
+print(json.dumps({"ended": ended, "status": run.status.value, "on main": sorted(on_main[run.id])}))
+""",
+    )
+    assert done == {"ended": True, "status": "finished", "on main": [True]}

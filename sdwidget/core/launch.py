@@ -27,6 +27,8 @@ class Launcher:
     def __init__(self, pipe: Any, cpu_threads: int | None) -> None:
         self.pipe, self.cpu_threads = pipe, cpu_threads
         self._here = threading.local()  # per calling thread: which context manager it is inside
+        # The kernel's loop, if this is made in a cell: widget messages may arrive on another thread.
+        self._kernel_loop = LoopHost.main_loop()
 
     @contextlib.contextmanager
     def _mark(self, name: str) -> Iterator[None]:
@@ -46,7 +48,8 @@ class Launcher:
         """The loop the next run takes turns with, or ``None`` (a thread, or inline)."""
         if getattr(self._here, "inline", False) or not getattr(self._here, "loop", False):
             return None
-        return LoopHost.here()
+        loop = LoopHost.main_loop() or self._kernel_loop
+        return LoopHost(loop) if loop is not None and loop.is_running() else None
 
     def prepare(self, run: Run, work: Callable[[], None]) -> None:
         """Give ``run`` its thread, if it gets one (before it is published: ``wait`` joins it)."""

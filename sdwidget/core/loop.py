@@ -48,6 +48,7 @@ class LoopHost:
         self.loop = loop
         self.finished = threading.Event()
         self._run: greenlet.greenlet | None = None
+        self._work: Callable[[], None] = lambda: None
         self._token = 0  # which suspension a resume is for: stale timers and wakes are ignored
         self._due: float | None = None  # when the current suspension ends by itself (None: on a wake)
         self._woken = -1  # the token a wake was for, read by a cell that drives the run
@@ -56,29 +57,29 @@ class LoopHost:
         """Whether the last suspension ended on a wake rather than its timeout."""
 
     @staticmethod
-    def here() -> LoopHost | None:
-        """A host for the calling thread: the main thread, with an asyncio loop running on it."""
+    def main_loop() -> asyncio.AbstractEventLoop | None:
+        """The asyncio loop running on the calling thread if that is the main thread, else ``None``."""
         if threading.current_thread() is not threading.main_thread():
             return None
         try:
-            return LoopHost(asyncio.get_running_loop())
+            return asyncio.get_running_loop()
         except RuntimeError:
             return None
 
     def start(self, work: Callable[[], None]) -> None:
-        """Run ``work`` from the loop's next turn (not inside the caller: it may hold locks)."""
-
-        def body() -> None:
-            try:
-                work()
-            finally:
-                self.finished.set()
-                _set_torch_state(self._outer)
-
-        self._run = greenlet.greenlet(body)
+        """Run ``work`` from the loop's next turn, whichever thread asks (JupyterLab may route
+        widget messages to a subshell's thread); never inside the caller, which may hold locks."""
+        self._work = work
         self._token += 1
         self._due = time.perf_counter()
-        self.loop.call_soon(self._resume, self._token)
+        self.loop.call_soon_threadsafe(self._resume, self._token)
+
+    def _body(self) -> None:
+        try:
+            self._work()
+        finally:
+            self.finished.set()
+            _set_torch_state(self._outer)
 
     def inside(self) -> bool:
         return self._run is not None and greenlet.getcurrent() is self._run
@@ -111,8 +112,10 @@ class LoopHost:
             self.loop.call_soon_threadsafe(self._resume, token, True)
 
     def _resume(self, token: int, woken: bool = False) -> None:
-        if token != self._token or self._run is None or self._run.dead or self.inside():
+        if token != self._token or self.finished.is_set() or self.inside():
             return
+        if self._run is None:  # made here, on the loop's thread: a greenlet cannot switch threads
+            self._run = greenlet.greenlet(self._body)
         self._token += 1
         self._outer, self.woken = _torch_state(), woken
         self._run.parent = greenlet.getcurrent()  # the run comes back here, at its next suspension or its end
