@@ -7,7 +7,16 @@ from diffusers import AutoencoderKL, DDIMScheduler
 
 from sdwidget import LatentPreview, NetPreview, Runner
 from sdwidget.core.x0 import estimate_x0
-from sdwidget.preview import DECODER_FILE, FittedPreview, MapFit, auto_preview, decode, encode, synthetic_images
+from sdwidget.preview import (
+    DECODER_FILE,
+    DecodedPreview,
+    FittedPreview,
+    MapFit,
+    auto_preview,
+    decode,
+    encode,
+    synthetic_images,
+)
 from sdwidget.preview.linear import SD1_FACTORS, SDXL_BIAS, known_map
 from sdwidget.testing import make_scheduler, tiny_sd_pipeline
 
@@ -69,7 +78,8 @@ def test_a_given_preview_is_used_and_a_model_folder_decoder_is_found(sd_pipe, tm
 
     save_file(small_decoder().state_dict(), str(tmp_path / DECODER_FILE))
     loaded_from_folder = SimpleNamespace(name_or_path=str(tmp_path), vae=sd_pipe.vae)
-    assert isinstance(auto_preview(loaded_from_folder), NetPreview)
+    found = auto_preview(loaded_from_folder)
+    assert isinstance(found, DecodedPreview) and found.vae is sd_pipe.vae and isinstance(found.fallback, NetPreview)
 
 
 def test_thumbnail_is_bounded_and_x0_differs_from_noisy_latents(sd_pipe):

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from sdwidget import Runner, demo_pipeline
 from sdwidget.demo.training.preview_data import EVAL_PROMPTS, EVAL_SEED, PLAN, chunk_prompts
-from sdwidget.preview import NetPreview, PreviewDecoder, small_decoder
+from sdwidget.preview import DecodedPreview, NetPreview, PreviewDecoder, small_decoder
 from sdwidget.preview.net import load_decoder
 
 # /255, any frame against the VAE's decode of its own step's latents. Met on these runs (9.6 at 20
@@ -19,8 +19,19 @@ GRAIN = 5.0  # /255, a frame's grain where the VAE's decode is flat (checkerboar
 
 
 @pytest.fixture(scope="module")
-def runner():
-    return Runner(demo_pipeline())
+def pipe():
+    return demo_pipeline()
+
+
+@pytest.fixture(scope="module")
+def runner(pipe):
+    return Runner(pipe)
+
+
+@pytest.fixture(scope="module")
+def net_runner(pipe, runner):
+    """The shipped decoder alone: what the default preview falls back on when its decodes lag."""
+    return Runner(pipe, preview=runner.preview.fallback)
 
 
 def pixels(image) -> np.ndarray:
@@ -42,8 +53,12 @@ def test_held_out_prompts_are_not_trained_on():
     assert len(trained) > 200 and not trained & set(EVAL_PROMPTS)
 
 
+@pytest.mark.parametrize("kind", ["default", "net"])
 @pytest.mark.parametrize("steps,prompts", [(20, EVAL_PROMPTS), (60, EVAL_PROMPTS[::2])])
-def test_every_frame_shows_its_step_and_the_last_the_final_image(runner, steps, prompts):
+def test_every_frame_shows_its_step_and_the_last_the_final_image(runner, net_runner, kind, steps, prompts):
+    """The default preview decodes exactly off the step path and falls back on the shipped
+    decoder when its decodes lag; the decoder alone is held to the same bars."""
+    runner = runner if kind == "default" else net_runner
     worst, worst_last, worst_grain = (0.0, ""), (0.0, ""), (0.0, "")
     for i, prompt in enumerate(prompts):
         run = runner.generate(prompt, num_inference_steps=steps, guidance_scale=7.5, seed=EVAL_SEED + 7 + i,
@@ -61,11 +76,21 @@ def test_every_frame_shows_its_step_and_the_last_the_final_image(runner, steps, 
     assert worst_grain[0] <= GRAIN, worst_grain
 
 
-def test_the_demo_preview_is_the_shipped_decoder_and_knows_its_error(runner):
-    """Its cost is printed by ``benchmarks/preview_fidelity.py`` (no timed assertions here)."""
+def test_the_demo_preview_decodes_exactly_and_falls_back_on_the_shipped_decoder(runner):
+    """Costs are printed by ``benchmarks/preview_fidelity.py`` (no timed assertions here)."""
     preview = runner.preview
-    assert isinstance(preview, NetPreview) and isinstance(preview.net, PreviewDecoder)
-    assert preview.error is not None and preview.error < 6, "measured on validation runs when it was trained"
+    assert isinstance(preview, DecodedPreview) and preview.vae is runner.pipe.vae and preview.error == 0.0
+    fallback = preview.fallback
+    assert isinstance(fallback, NetPreview) and isinstance(fallback.net, PreviewDecoder)
+    assert fallback.error is not None and fallback.error < 6, "measured on validation runs when it was trained"
+
+
+def test_with_time_to_decode_every_frame_is_the_vae_decode_of_its_step(pipe, runner):
+    exact = Runner(pipe, preview=DecodedPreview(pipe.vae, runner.preview.fallback, behind=10_000))
+    run = exact.generate(EVAL_PROMPTS[0], num_inference_steps=12, seed=EVAL_SEED + 3, keep_latents=True)
+    differences = [np.abs(f.numpy().astype(np.float32) - pixels(run.decode_step(k))) for k, f in enumerate(run.frames)]
+    assert exact.preview.fallback_frames == 0 and max(d.max() for d in differences) <= 1.0  # rounding only
+    assert float(np.abs(run.frames[-1].numpy() - pixels(run.image)).mean()) <= 0.5
 
 
 def test_decoder_files_round_trip_and_first_demo_decoders_still_load(tmp_path):

@@ -14,7 +14,8 @@ class Frame:
     """A step's thumbnail: ``height × width × 3`` uint8 RGB on the host.
 
     On a GPU the copy to the host is non-blocking; ``ready`` is the CUDA event that marks its
-    arrival, waited for only by whoever reads the pixels, never by the step callback.
+    arrival, waited for only by whoever reads the pixels, never by the step callback. A frame a
+    worker is still decoding (``DecodedPreview``) has a ``ready`` of the same kind.
     """
 
     pixels: torch.Tensor
@@ -33,5 +34,6 @@ class Frame:
 
     @property
     def size(self) -> tuple[int, int]:
-        """(width, height) in pixels, like PIL."""
-        return int(self.pixels.shape[1]), int(self.pixels.shape[0])
+        """(width, height) in pixels, like PIL (once they are there: see ``ready``)."""
+        height, width = self.numpy().shape[:2]
+        return int(width), int(height)
