@@ -11,15 +11,17 @@ worst frame, and the worst last frame against the final image. Then each kind's 
 (one ``Preview.frame`` on one thread, as a runner's thread runs the demo model), also as a share
 of a bare pipeline step.
 
-Kinds: the shipped net decoder (what ``Runner(demo_pipeline())`` uses), a linear map fitted to
-the demo VAE (``calibrate``, as for any VAE without published factors), the VAE's own decode (the
-exact preview), ``--decoder`` files, and for cost only an ``AutoencoderTiny`` of TAESD's
-architecture built from its config (untrained: no weights are downloaded, so its error would say
-nothing; its cost is TAESD's).
+Kinds: the default of ``Runner(demo_pipeline())`` (``DecodedPreview``: the VAE's own decode on a
+worker thread, judged live, with the count of frames its fallback drew when decodes lagged), the
+shipped net decoder (that fallback), a linear map fitted to the demo VAE (``calibrate``, as for
+any VAE without published factors), the VAE's decode on the step path, ``--decoder`` files, and
+for cost only an ``AutoencoderTiny`` of TAESD's architecture built from its config (untrained: no
+weights are downloaded, so its error would say nothing; its cost is TAESD's).
 
 Last, the bytes per frame on the wire: a demo run, and a run with SD's 512×512 latent shape
 (64×64×4; the demo model at 256×256) previewed to a 128-px thumbnail, each as the widget's sender
-encodes frames (PNG) and, for comparison, as WebP and JPEG at quality 85. The goal is at most 16 KB per 128-px frame.
+encodes frames (PNG, or WebP q90 when the PNG is over 16 KB) and, for comparison, as PNG, WebP and
+JPEG at quality 85. The goal is at most 16 KB per 128-px frame.
 """
 
 from __future__ import annotations
@@ -28,15 +30,14 @@ import argparse
 import io
 import statistics
 import time
-from types import SimpleNamespace
 
 import torch
 
 from sdwidget import Runner, demo_pipeline
 from sdwidget.demo.training.preview_data import EVAL_PROMPTS, EVAL_SEED
-from sdwidget.preview import FittedPreview, NetPreview, Preview, TinyPreview, calibrate
+from sdwidget.preview import DecodedPreview, FittedPreview, NetPreview, Preview, TinyPreview, calibrate
 from sdwidget.preview.base import pool, to_uint8
-from sdwidget.widget.sender import png
+from sdwidget.widget.sender import encode
 
 
 class Recorder(Preview):
@@ -123,19 +124,46 @@ def fidelity(pipe, kinds: dict[str, Preview], prompts, steps: int, seeds: int) -
     }
 
 
+def live(pipe, prompts, steps: int, seeds: int) -> dict[str, float]:
+    """The default preview as a run shows it: its frames (decoded off the step path, or from the
+    fallback when decodes lag) against the VAE decode of the same step."""
+    runner = Runner(pipe)
+    errors, last, fallbacks = [], [], 0
+
+    def error(frame, image) -> float:
+        return float((torch.from_numpy(frame.numpy()).float() - torch.from_numpy(numpy_of(image))).abs().mean())
+
+    for prompt in prompts:
+        for seed in range(EVAL_SEED, EVAL_SEED + seeds):
+            before = runner.preview.fallback_frames
+            run = runner.generate(prompt, num_inference_steps=steps, guidance_scale=7.5, seed=seed, keep_latents=True)
+            fallbacks += runner.preview.fallback_frames - before
+            errors += [error(frame, run.decode_step(k)) for k, frame in enumerate(run.frames)]
+            last.append(error(run.frames[-1], run.image))
+    return {"median": statistics.median(errors), "worst": max(errors), "last": max(last), "fallbacks": fallbacks,
+            "frames": len(errors)}  # fmt: skip
+
+
+def numpy_of(image):
+    import numpy as np
+
+    return np.asarray(image.convert("RGB"), dtype=np.float32)
+
+
 def encoded(frame, fmt: str) -> int:
-    """Bytes of ``frame`` as the sender encodes it (``"PNG"``), or in a lossy format at quality 85."""
-    if fmt == "PNG":
-        return len(png(SimpleNamespace(frame=frame)))
+    """Bytes of ``frame`` as the sender encodes it (``"sent"``: PNG, WebP q90 over 16 KB), as PNG,
+    or in a lossy format at quality 85."""
+    if fmt == "sent":
+        return len(encode(frame.image()))
     out = io.BytesIO()
-    frame.image().save(out, format=fmt, quality=85)
+    frame.image().save(out, format=fmt, **({"compress_level": 1} if fmt == "PNG" else {"quality": 85}))
     return len(out.getvalue())
 
 
 def wire_bytes(label: str, frames) -> None:
-    for fmt in ("PNG", "WEBP", "JPEG"):
+    for fmt in ("sent", "PNG", "WEBP", "JPEG"):
         sizes = [encoded(frame, fmt) for frame in frames]
-        name = f"{label}, {fmt}{'' if fmt == 'PNG' else ' q85'}"
+        name = f"{label}, {fmt}{'' if fmt in ('sent', 'PNG') else ' q85'}"
         print(f"  {name:56} mean {statistics.mean(sizes):7.0f}  max {max(sizes):6d}")
 
 
@@ -151,12 +179,14 @@ def main() -> None:
     from diffusers import AutoencoderTiny
 
     pipe = demo_pipeline()
-    shipped = Runner(pipe).preview
+    default = Runner(pipe).preview
+    assert isinstance(default, DecodedPreview)
+    shipped = default.fallback
     torch.manual_seed(0)
     kinds: dict[str, Preview] = {
         "net decoder (shipped)": shipped,
         "fitted linear map": FittedPreview(calibrate(pipe.vae)),
-        "VAE decode (exact)": VaePreview(pipe.vae),
+        "VAE decode on the step path": VaePreview(pipe.vae),
     }
     for path in args.decoder:
         kinds[f"decoder {path}"] = NetPreview.from_file(path)
@@ -168,9 +198,15 @@ def main() -> None:
         for name, row in fidelity(pipe, kinds, prompts, steps, args.seeds).items():
             print(f"{name:40} {steps:5d} {row['median']:7.2f} {row['worst']:7.2f} {row['last']:20.2f}")
     print(f"shipped decoder's own Preview.error: {shipped.error}")
+    for steps in args.steps:
+        row = live(pipe, prompts, steps, args.seeds)
+        name = "default, live: VAE decode off the step path"
+        print(f"{name:40} {steps:5d} {row['median']:7.2f} {row['worst']:7.2f} {row['last']:20.2f}"
+              f"   ({row['fallbacks']:.0f} of {row['frames']:.0f} frames from the fallback)")  # fmt: skip
 
     print("TAESD from config: untrained (no weights offline), so its error says nothing; cost only")
     kinds["TAESD from config (untrained)"] = TinyPreview(AutoencoderTiny(), share=1.0)
+    kinds["default: decode off the step path (the step's share)"] = DecodedPreview(pipe.vae, shipped)
     bare = bare_step_ms(pipe)
     print(f"\ncost per step, one thread, median of {args.calls} (bare pipeline step: {bare:.2f} ms):")
     for name, preview in kinds.items():
@@ -181,7 +217,7 @@ def main() -> None:
         big = cost_ms(kinds[name], torch.randn(1, 4, 64, 64), min(3, args.calls))  # TAESD takes seconds here
         print(f"  {name:40} {big:8.3f} ms")
 
-    print("\nbytes per frame on the wire (PNG as the widget's sender encodes it; WebP and JPEG beside):")
+    print("\nbytes per frame on the wire (as the widget's sender encodes them; PNG, WebP and JPEG beside):")
     run = Runner(pipe).generate(prompts[0], num_inference_steps=args.wire_steps, guidance_scale=7.5, seed=EVAL_SEED)
     wire_bytes(f"demo run, {run.frames[0].size[0]} px, x0", run.frames)
     for show in ("x0", "latents"):
