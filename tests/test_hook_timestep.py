@@ -1,0 +1,28 @@
+"""The step's timestep is read without a host sync on a device: from the schedule, copied once."""
+
+from types import SimpleNamespace
+
+import torch
+from PIL import Image
+
+from sdwidget import Runner
+from sdwidget.core.hook import StepHook
+from sdwidget.testing import tiny_sd_pipeline
+
+
+def test_a_device_timestep_is_read_from_the_schedule_copied_once():
+    schedule = torch.tensor([999.0, 749.0, 499.0, 249.0])
+    pipe = SimpleNamespace(scheduler=SimpleNamespace(timesteps=schedule), num_timesteps=3)  # an img2img tail
+    hook = SimpleNamespace(_timesteps=None)
+    on_device = torch.empty((), device="meta")  # float() of it would fail: the schedule must be used
+    assert [StepHook._timestep(hook, pipe, i, on_device) for i in range(3)] == [749.0, 499.0, 249.0]
+    schedule[:] = 0  # copied once: later steps do not read the device again
+    assert StepHook._timestep(hook, pipe, 0, on_device) == 749.0
+
+
+def test_the_schedule_offset_matches_what_img2img_runs():
+    runner = Runner(tiny_sd_pipeline(kind="img2img"))
+    run = runner.generate("a red star", image=Image.new("RGB", (64, 64), "navy"), strength=0.6, num_inference_steps=10)
+    full = runner.pipe.scheduler.timesteps.tolist()
+    assert len(run.steps) == 6 < len(full)
+    assert [event.timestep for event in run.steps] == full[len(full) - len(run.steps) :]
