@@ -10,14 +10,26 @@ from the ``fallback`` preview instead, so a run is never slowed and the worker c
 
 from __future__ import annotations
 
+import atexit
 import queue
 import threading
+import weakref
 from typing import Any
 
 import torch
 
 from .base import Preview, pool, to_uint8
 from .frame import Frame
+
+_LIVE: weakref.WeakSet[DecodedPreview] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_workers() -> None:
+    """A thread still inside torch when the interpreter ends aborts the process ("terminate
+    called without an active exception"): each worker is stopped and joined first."""
+    for preview in list(_LIVE):
+        preview._stop()
 
 
 class _Pending:
@@ -47,6 +59,7 @@ class DecodedPreview(Preview):
         self._waiting = 0
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
+        self._stopping = False
 
     @torch.no_grad()
     def rgb(self, latents: torch.Tensor) -> torch.Tensor:
@@ -72,11 +85,21 @@ class DecodedPreview(Preview):
         if self._worker is None:
             self._worker = threading.Thread(target=self._work, name="sdwidget-preview-decode", daemon=True)
             self._worker.start()
+            _LIVE.add(self)
+
+    def _stop(self) -> None:
+        """End the worker after the frame it is decoding; frames still queued stay blank."""
+        if self._worker is not None:
+            self._stopping = True
+            self._jobs.put(None)
+            self._worker.join(timeout=30)
 
     def _work(self) -> None:
         torch.set_num_threads(1)  # this thread's count only; one thread keeps the run's cores free
         while True:
             job = self._jobs.get()
+            if job is None or self._stopping:
+                return
             try:
                 # A batch is a grid, as Preview.frame draws it; the base class does the tiling.
                 rgb = Preview.frame(self, job.latents).numpy()
