@@ -19,8 +19,9 @@ _FITS: weakref.WeakKeyDictionary[Any, MapFit] = weakref.WeakKeyDictionary()
 
 def auto_preview(pipe: Any, max_size: int = 128) -> Preview:
     """In order: where the model's folder ships a decoder (``preview_decoder.safetensors``, as the
-    demo model does), the VAE's own decode off the step path with that decoder as fallback, the published map of SD 1.x/2.x and SDXL's VAEs, else a map fitted to this
-    VAE and refined by every finished run."""
+    demo model does), the VAE's own decode off the step path with that decoder as fallback; the
+    published map of SD 1.x/2.x and SDXL's VAEs; else a map fitted to this VAE and refined by
+    every finished run."""
     folder = getattr(pipe, "name_or_path", None)
     if folder and (Path(folder) / DECODER_FILE).is_file():
         # A model that ships a preview decoder has a VAE small enough to decode every step off

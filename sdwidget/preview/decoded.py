@@ -55,7 +55,7 @@ class DecodedPreview(Preview):
         self.error = 0.0
         self.fallback_frames = 0
         """Frames the fallback drew because the worker was behind (or the latents on a GPU)."""
-        self._jobs: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()  # None: stop
         self._waiting = 0
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
