@@ -26,3 +26,18 @@ def test_the_schedule_offset_matches_what_img2img_runs():
     full = runner.pipe.scheduler.timesteps.tolist()
     assert len(run.steps) == 6 < len(full)
     assert [event.timestep for event in run.steps] == full[len(full) - len(run.steps) :]
+
+
+def test_x0_for_dpm_reads_the_schedule_on_the_host_not_the_device_timestep():
+    from diffusers import DPMSolverMultistepScheduler
+
+    from sdwidget.core.x0 import X0Tap, estimate_x0
+
+    scheduler = DPMSolverMultistepScheduler()
+    scheduler.set_timesteps(5)
+    sample, output = torch.randn(1, 4, 8, 8), torch.randn(1, 4, 8, 8)
+    tap = X0Tap(scheduler)
+    on_device = torch.empty((), device="meta")  # int() of it would fail: the host schedule must be used
+    for index in range(3):
+        expected = estimate_x0(scheduler, output, scheduler.timesteps[index], sample, index)
+        assert torch.equal(estimate_x0(scheduler, output, tap._host(on_device, index), sample, index), expected)

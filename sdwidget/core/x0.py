@@ -45,6 +45,16 @@ class X0Tap:
     def __init__(self, scheduler) -> None:
         self.scheduler = scheduler
         self.x0: torch.Tensor | None = None
+        self._timesteps: list[float] | None = None
+
+    def _host(self, timestep, index):
+        """``timestep`` as a number without a host sync: ``int()`` of a GPU tensor waits for the
+        step's work, so the schedule is copied to the host once and read at the step index."""
+        if not isinstance(timestep, torch.Tensor) or timestep.device.type == "cpu" or index is None:
+            return timestep
+        if self._timesteps is None:
+            self._timesteps = self.scheduler.timesteps.tolist()
+        return self._timesteps[index]
 
     def __enter__(self) -> X0Tap:
         original = self.scheduler.step
@@ -55,7 +65,7 @@ class X0Tap:
             out = original(model_output, timestep, sample, *args, return_dict=True, **kwargs)
             x0 = getattr(out, "pred_original_sample", None)
             if x0 is None:
-                x0 = estimate_x0(self.scheduler, model_output, timestep, sample, index)
+                x0 = estimate_x0(self.scheduler, model_output, self._host(timestep, index), sample, index)
             self.x0 = x0
             return out if return_dict else out.to_tuple()
 
