@@ -138,11 +138,11 @@ HOSTILE = {
     "nested brackets": ("runs.jsonl", "[" * 100_000 + "\n", "line 1 is not a sweep record"),
     "a list record": ("runs.jsonl", "[1, 2]\n", "a record must be an object, got list"),
     "huge runs.jsonl": ("runs.jsonl", b" " * (MAX_RECORDS_BYTES + 1), "runs.jsonl is larger than 64 MiB"),
-    "symlinked runs.jsonl": ("runs.jsonl", "->/etc/passwd", "runs.jsonl is not a regular file"),
+    "symlinked runs.jsonl": ("runs.jsonl", "->/etc/passwd", "runs.jsonl is reached through a symbolic link"),
     "grid.png not a PNG": ("grid.png", b"GIF89a" + b"\0" * 100, "grid.png is not an image"),
     "grid.json not JSON": ("grid.json", "nope", "grid.json is not JSON"),
     "not a sweep.json": ("sweep.json", '{"format": "sdwidget-gallery"}', "its format is not sdwidget-sweep"),
-    "symlinked sweep.json": ("sweep.json", "->/etc/hostname", "sweep.json is not a regular file"),
+    "symlinked sweep.json": ("sweep.json", "->/etc/hostname", "sweep.json is reached through a symbolic link"),
     "sweep.json not JSON": ("sweep.json", "[" * 100_000, "sweep.json is not JSON"),
 }
 

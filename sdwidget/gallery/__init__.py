@@ -8,6 +8,7 @@ no model; ``Runner.replay(gallery)`` runs it again exactly.
 from __future__ import annotations
 
 from .export import a1111_parameters
+from .read import read_bounded
 from .record import Gallery
 
-__all__ = ["Gallery", "a1111_parameters"]
+__all__ = ["Gallery", "a1111_parameters", "read_bounded"]

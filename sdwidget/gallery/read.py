@@ -32,7 +32,7 @@ def read_gallery(folder: Path) -> dict[str, Any]:
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder; is it an sdwidget gallery?")
     try:
-        meta = json.loads(_read(folder, "run.json", MAX_JSON_BYTES))
+        meta = json.loads(read_bounded(folder, "run.json", MAX_JSON_BYTES))
     except FileNotFoundError:
         raise FileNotFoundError(f"{folder} holds no run.json; is it an sdwidget gallery?") from None
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
@@ -79,7 +79,7 @@ class Budget:
 def _image(folder: Path, name: str, max_side: int, budget: Budget) -> Any:
     from PIL import Image
 
-    with Image.open(io.BytesIO(_read(folder, name, MAX_PNG_BYTES))) as image:
+    with Image.open(io.BytesIO(read_bounded(folder, name, MAX_PNG_BYTES))) as image:
         if image.format != "PNG":
             raise ValueError(f"{name} is not a PNG")
         if max(image.size) > max_side:
@@ -88,8 +88,9 @@ def _image(folder: Path, name: str, max_side: int, budget: Budget) -> Any:
         return image.convert("RGB")
 
 
-def _read(folder: Path, name: str, limit: int) -> bytes:
-    """The bytes of ``folder/name`` (a name ``save`` writes: relative, no ``..``)."""
+def read_bounded(folder: Path, name: str, limit: int) -> bytes:
+    """The bytes of ``folder/name`` (relative, no ``..``): a regular file reached through no
+    symbolic link, at most ``limit`` bytes, else a ``ValueError`` that names it."""
     path = folder
     for part in name.split("/"):
         path = path / part

@@ -15,10 +15,10 @@ from __future__ import annotations
 import io
 import json
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
+from ..gallery import read_bounded
 from .sweep_record import SweepItem, parse_item
 
 MAX_JSON_BYTES = 8 << 20  # sweep.json, grid.json
@@ -26,7 +26,6 @@ MAX_RECORDS_BYTES = 64 << 20  # runs.jsonl: some 30 kB a record at most, so thou
 MAX_ITEMS = 10_000
 MAX_GRID_BYTES = 64 << 20
 MAX_GRID_PIXELS = 1 << 26  # hundreds of 256-px cells; more is no picture a browser should decode
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 class Sweep:
@@ -100,18 +99,7 @@ class Sweep:
         return size, out
 
     def _read(self, name: str, limit: int) -> bytes:
-        """The bytes of ``folder/name``: a regular file, no link, at most ``limit`` bytes."""
-        path = self.folder / name
-        info = os.lstat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"{name} is not a regular file")
-        with os.fdopen(os.open(path, _OPEN_FLAGS), "rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # swapped after the check above
-                raise ValueError(f"{name} is not a regular file")
-            data = file.read(limit + 1)
-        if len(data) > limit:
-            raise ValueError(f"{name} is larger than {limit >> 20} MiB")
-        return data
+        return read_bounded(self.folder, name, limit)
 
     def item(self, number: int) -> SweepItem:
         if number not in self.items:
