@@ -248,3 +248,15 @@ def test_a_failed_item_is_recorded_captioned_and_rendered_again_on_resume(steere
     seen = []
     again = sweep(steered, seeds=range(3), out=tmp_path, model=demo, steps=2, progress=False, callback=seen.append)
     assert [r["status"] for r in again] == ["finished"] * 3 and (seen[-1].done, seen[-1].skipped) == (1, 2)
+
+
+def test_load_records_reads_only_a_regular_bounded_file(tmp_path):
+    from sdwidget.sweep import load_records
+
+    (tmp_path / "elsewhere.jsonl").write_text('{"item": 0}\n')
+    (tmp_path / "runs.jsonl").symlink_to(tmp_path / "elsewhere.jsonl")
+    with pytest.raises(ValueError, match="runs.jsonl is reached through a symbolic link"):
+        load_records(tmp_path)
+    (tmp_path / "runs.jsonl").unlink()
+    (tmp_path / "runs.jsonl").write_text('{"item": 0}\n\n{"item": 1}\n')
+    assert load_records(tmp_path) == [{"item": 0}, {"item": 1}]

@@ -22,8 +22,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..gallery import read_bounded
 from .inputs import SweepError
 from .plan import Item, differences
+
+MAX_RECORDS_BYTES = 64 << 20
+"""The most ``load_records`` reads: about 30 kB a record, so thousands of items."""
 
 DONE = ("finished", "stopped")
 """Statuses whose image is kept; a failed item is recorded but rendered again on resume."""
@@ -124,4 +128,5 @@ def load_records(out: str | os.PathLike) -> list[dict[str, Any]]:
     path = Path(out).expanduser() / "runs.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{path.parent} holds no runs.jsonl; is it a finished sweep's folder?")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    text = read_bounded(path.parent, path.name, MAX_RECORDS_BYTES).decode("utf-8")
+    return [json.loads(line) for line in text.split("\n") if line.strip()]
