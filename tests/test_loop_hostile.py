@@ -345,14 +345,9 @@ def test_a_cell_interrupted_while_waiting_leaves_the_paused_run_resumable(runner
     assert held == (RunStatus.PAUSED, 2) and (run.status, len(run.steps)) == (RunStatus.FINISHED, 6)
 
 
-# Known bugs: each xfail(strict) test below fails today (see its reason); the fix flips it to a pass.
+# Bugs this review found, fixed: nested on_kernel blocks, a run outliving its loop, a run waiting for itself.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Launcher._mark sets the flag to False on exit instead of restoring the outer value: "
-    "leaving a nested on_kernel() block ends the outer one, and the next start gets a thread",
-)
 def test_leaving_a_nested_on_kernel_block_keeps_the_outer_one(runner):
     async def body():
         with runner.on_kernel():
@@ -414,21 +409,11 @@ def test_the_process_exits_with_a_run_suspended_on_a_finished_loop(loop_ended):
     assert loop_ended["suspended"] == "running"  # in_process asserted a clean, prompt exit
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="once the loop is closed, LoopHost.wake (call_soon_threadsafe) makes run.stop() raise "
-    "'Event loop is closed', and LoopHost.suspend (call_later) fails a run that wait() drives",
-)
 def test_a_run_outliving_its_loop_can_still_be_stopped_or_driven_by_wait(loop_ended):
     assert loop_ended["stop_error"] is None and loop_ended["stopped"] == ["stopped", "None"]
     assert loop_ended["driven"] == ["finished", "None", 6]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LoopHost.wait inside the run blocks on finished.wait(None), ignoring the timeout: an "
-    "observer calling run.wait(0.05) hangs the kernel's thread for good (a thread run raises instead)",
-)
 def test_a_run_waiting_for_itself_does_not_hang_the_loop():
     out = in_process(
         """

@@ -32,11 +32,12 @@ class Launcher:
 
     @contextlib.contextmanager
     def _mark(self, name: str) -> Iterator[None]:
+        outer = getattr(self._here, name, False)  # nested blocks: leaving the inner keeps the outer
         setattr(self._here, name, True)
         try:
             yield
         finally:
-            setattr(self._here, name, False)
+            setattr(self._here, name, outer)
 
     def inline(self) -> contextlib.AbstractContextManager[None]:
         return self._mark("inline")

@@ -95,7 +95,7 @@ class LoopHost:
         assert self._run is not None and self.inside()
         inner = _torch_state()
         self._due = None if timeout is None else time.perf_counter() + max(timeout, 0.0)
-        if timeout is not None:
+        if timeout is not None and not self.loop.is_closed():  # a closed loop: only wait() drives the run
             self.loop.call_later(max(timeout, 0.0), self._resume, token)
         _set_torch_state(self._outer)
         parent = self._run.parent
@@ -108,7 +108,7 @@ class LoopHost:
         """From any thread: end the current suspension now (a control changed)."""
         token = self._token
         self._woken = token
-        if not self.finished.is_set():
+        if not self.finished.is_set() and not self.loop.is_closed():  # closed: wait() sees _woken
             self.loop.call_soon_threadsafe(self._resume, token, True)
 
     def _resume(self, token: int, woken: bool = False) -> None:
@@ -124,8 +124,10 @@ class LoopHost:
     def wait(self, timeout: float | None = None) -> bool:
         """Until the work has ended; ``False`` if ``timeout`` passed first. On the loop's own
         thread (a cell waiting) the loop cannot turn, so this drives the run itself."""
-        if self.inside() or threading.current_thread() is not threading.main_thread():
-            return self.finished.wait(None if self.inside() else timeout)
+        if self.inside():
+            raise RuntimeError("a run cannot wait for itself (from its own observer or callback)")
+        if threading.current_thread() is not threading.main_thread():
+            return self.finished.wait(timeout)
         deadline = None if timeout is None else time.perf_counter() + timeout
         while not self.finished.is_set():
             now = time.perf_counter()
