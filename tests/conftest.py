@@ -5,6 +5,7 @@ os.environ.pop("ANYWIDGET_HMR", None)
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from diffusers.callbacks import PipelineCallback  # noqa: E402
 
 from sdwidget import Runner, StepEvent  # noqa: E402
 from sdwidget.testing import tiny_sd_pipeline, tiny_sdxl_pipeline  # noqa: E402
@@ -35,3 +36,18 @@ def at_step(runner, step, action):
             action(runner.run)
 
     return runner.observe(observer)
+
+
+class Raising(PipelineCallback):
+    """A user's callback that raises ``exc`` at the second step."""
+
+    tensor_inputs = []
+
+    def __init__(self, exc):
+        super().__init__()
+        self.exc = exc
+
+    def callback_fn(self, pipe, step_index, timestep, callback_kwargs):
+        if step_index == 1:
+            raise self.exc
+        return callback_kwargs

@@ -20,7 +20,7 @@ import threading
 import numpy as np
 import pytest
 import torch
-from diffusers.callbacks import PipelineCallback
+from conftest import Raising
 
 from sdwidget import Runner, RunStatus, StepEvent
 from sdwidget.testing import tiny_sd_pipeline
@@ -55,19 +55,6 @@ def hosted(runner, prompt="a red star", **kwargs):
 
 def same(a, b):
     return np.array_equal(np.asarray(a.image), np.asarray(b.image)) and torch.equal(a.latents, b.latents)
-
-
-class Raising(PipelineCallback):
-    tensor_inputs = []
-
-    def __init__(self, exc):
-        super().__init__()
-        self.exc = exc
-
-    def callback_fn(self, pipe, step_index, timestep, callback_kwargs):
-        if step_index == 1:
-            raise self.exc
-        return callback_kwargs
 
 
 def test_pause_then_stop_while_hosted_keeps_the_partial_run_and_frees_the_runner(runner):

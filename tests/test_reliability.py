@@ -13,8 +13,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from conftest import at_step
-from diffusers.callbacks import PipelineCallback
+from conftest import Raising, at_step
 
 from sdwidget import Runner, RunStatus, SamplerWidget, StepEvent
 from sdwidget.core import Run
@@ -276,19 +275,6 @@ def test_an_observer_error_is_kept_and_the_run_finishes(runner):
     run = runner.generate("a red star", num_inference_steps=4, seed=1)
     assert run.status is RunStatus.FINISHED and len(run.steps) == 4
     assert "Traceback" in runner.observer_error and "ZeroDivisionError" in runner.observer_error
-
-
-class Raising(PipelineCallback):
-    tensor_inputs = []
-
-    def __init__(self, exc):
-        super().__init__()
-        self.exc = exc
-
-    def callback_fn(self, pipe, step_index, timestep, callback_kwargs):
-        if step_index == 1:
-            raise self.exc
-        return callback_kwargs
 
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt(), SystemExit(3), asyncio.CancelledError()], ids=type)
