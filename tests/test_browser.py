@@ -242,6 +242,12 @@ class Session:
         )
 
 
+def chart_point(plot: dict, steps: int, step: int, guidance: float) -> tuple[float, float]:
+    """The page point of (step, guidance) on the guidance chart of a ``steps``-step run, as dom.js draws it."""
+    x = plot["x"] + plot["width"] * (3 + (step - 1) / (steps - 1) * 294) / 300
+    return x, plot["y"] + plot["height"] * (57 - guidance / 10 * 54) / 60
+
+
 @pytest.fixture(scope="module")
 def jl(lab):
     url, token = lab
@@ -592,9 +598,8 @@ def test_steering_by_hand_pace_breakpoint_next_step_prompt_branch_decode(jl):
         # Dragging the curve over steps not run yet (8 to 12) plans their guidance, drawn dashed.
         plot = jl.widget.locator(".sdw-plot").bounding_box()
 
-        def at(step, g):  # the chart's point for (step, guidance), as dom.js draws it
-            x = plot["x"] + plot["width"] * (3 + (step - 1) / 11 * 294) / 300
-            return x, plot["y"] + plot["height"] * (57 - g / 10 * 54) / 60
+        def at(step, g):
+            return chart_point(plot, 12, step, g)
 
         page.mouse.move(*at(8, 9))
         page.mouse.down()
@@ -687,9 +692,8 @@ def test_guidance_curve_drawn_for_the_next_run(jl):
     assert clear.is_hidden()
     plot = jl.widget.locator(".sdw-plot").bounding_box()
 
-    def at(step, g):  # the chart's point for (step, guidance), as dom.js draws it
-        x = plot["x"] + plot["width"] * (3 + (step - 1) / 7 * 294) / 300
-        return x, plot["y"] + plot["height"] * (57 - g / 10 * 54) / 60
+    def at(step, g):
+        return chart_point(plot, 8, step, g)
 
     page.mouse.move(*at(5, 0.8))
     page.mouse.down()

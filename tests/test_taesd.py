@@ -53,17 +53,23 @@ class Clock:
         return self.now
 
 
-def test_a_decode_slower_than_a_step_runs_every_kth_step_and_always_on_the_last(monkeypatch):
+def timed_autoencoder(monkeypatch, seconds: float) -> tuple[Clock, object]:
+    """A tiny autoencoder whose every decode moves the tiny module's clock on by ``seconds``."""
     clock = Clock()
     monkeypatch.setattr(tiny_module.time, "perf_counter", clock)
     vae = tiny_autoencoder()
     decode = vae.decode
 
-    def slow_decode(*args, **kwargs):
-        clock.now += 0.030  # a decode takes 30 ms
+    def timed_decode(*args, **kwargs):
+        clock.now += seconds
         return decode(*args, **kwargs)
 
-    monkeypatch.setattr(vae, "decode", slow_decode)
+    monkeypatch.setattr(vae, "decode", timed_decode)
+    return clock, vae
+
+
+def test_a_decode_slower_than_a_step_runs_every_kth_step_and_always_on_the_last(monkeypatch):
+    clock, vae = timed_autoencoder(monkeypatch, 0.030)  # a decode takes 30 ms
     preview = TinyPreview(vae, max_size=8)  # share 0.25: a decode every 120 ms at most
     frames = []
     for step in range(40):
@@ -83,16 +89,7 @@ def test_a_decode_slower_than_a_step_runs_every_kth_step_and_always_on_the_last(
 
 
 def test_a_decode_faster_than_a_step_runs_every_step(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(tiny_module.time, "perf_counter", clock)
-    vae = tiny_autoencoder()
-    decode = vae.decode
-
-    def quick_decode(*args, **kwargs):
-        clock.now += 0.002
-        return decode(*args, **kwargs)
-
-    monkeypatch.setattr(vae, "decode", quick_decode)
+    clock, vae = timed_autoencoder(monkeypatch, 0.002)
     preview = TinyPreview(vae, max_size=8)
     for _ in range(10):
         preview.frame(torch.randn(1, 4, 8, 8))
