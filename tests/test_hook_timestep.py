@@ -7,13 +7,15 @@ from PIL import Image
 
 from sdwidget import Runner
 from sdwidget.core.hook import StepHook
+from sdwidget.core.x0 import X0Tap
 from sdwidget.testing import tiny_sd_pipeline
 
 
 def test_a_device_timestep_is_read_from_the_schedule_copied_once():
     schedule = torch.tensor([999.0, 749.0, 499.0, 249.0])
-    pipe = SimpleNamespace(scheduler=SimpleNamespace(timesteps=schedule), num_timesteps=3)  # an img2img tail
-    hook = SimpleNamespace(_timesteps=None)
+    scheduler = SimpleNamespace(timesteps=schedule)
+    pipe = SimpleNamespace(scheduler=scheduler, num_timesteps=3)  # an img2img tail
+    hook = SimpleNamespace(tap=X0Tap(scheduler))
     on_device = torch.empty((), device="meta")  # float() of it would fail: the schedule must be used
     assert [StepHook._timestep(hook, pipe, i, on_device) for i in range(3)] == [749.0, 499.0, 249.0]
     schedule[:] = 0  # copied once: later steps do not read the device again
@@ -31,7 +33,7 @@ def test_the_schedule_offset_matches_what_img2img_runs():
 def test_x0_for_dpm_reads_the_schedule_on_the_host_not_the_device_timestep():
     from diffusers import DPMSolverMultistepScheduler
 
-    from sdwidget.core.x0 import X0Tap, estimate_x0
+    from sdwidget.core.x0 import estimate_x0
 
     scheduler = DPMSolverMultistepScheduler()
     scheduler.set_timesteps(5)

@@ -40,7 +40,6 @@ class StepHook(PipelineCallback):
         self.shared, self.shared_frames, self.prompts = len(plan.shared), plan.shared_frames, prompts
         self._tensor_inputs = ["latents", *cfg.names]
         self.final_latents: torch.Tensor | None = None
-        self._timesteps: list[float] | None = None
         self.finite = FiniteCheck()
         self.started = self.last = time.perf_counter()
 
@@ -93,13 +92,12 @@ class StepHook(PipelineCallback):
 
     def _timestep(self, pipe: Any, step_index: int, timestep: Any) -> float:
         """The step's timestep as a number. On a GPU ``float(timestep)`` would wait for the step's
-        work to finish, a host sync every step; the schedule is copied to the host once, at the
-        first step, and read there (the loop runs over its last ``num_timesteps`` entries)."""
+        work to finish, a host sync every step; it is read from the tap's host copy of the schedule
+        instead (the loop runs over its last ``num_timesteps`` entries)."""
         if not isinstance(timestep, torch.Tensor) or timestep.device.type == "cpu":
             return float(timestep)
-        if self._timesteps is None:
-            self._timesteps = pipe.scheduler.timesteps.tolist()
-        return float(self._timesteps[len(self._timesteps) - pipe.num_timesteps + step_index])
+        timesteps = self.tap.host_timesteps()
+        return float(timesteps[len(timesteps) - pipe.num_timesteps + step_index])
 
     def _next_prompt(self, step: int, by_hand: bool, kwargs: dict, batch: int) -> None:
         """Condition step ``step`` on a planned prompt or, once steering is by hand, an edit."""

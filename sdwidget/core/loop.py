@@ -51,10 +51,8 @@ class LoopHost:
         self._work: Callable[[], None] = lambda: None
         self._token = 0  # which suspension a resume is for: stale timers and wakes are ignored
         self._due: float | None = None  # when the current suspension ends by itself (None: on a wake)
-        self._woken = -1  # the token a wake was for, read by a cell that drives the run
+        self._woken = -1  # the token of the suspension a wake was for
         self._outer = _torch_state()
-        self.woken = False
-        """Whether the last suspension ended on a wake rather than its timeout."""
 
     @staticmethod
     def main_loop() -> asyncio.AbstractEventLoop | None:
@@ -102,22 +100,22 @@ class LoopHost:
         assert parent is not None
         parent.switch()
         _set_torch_state(inner)
-        return self.woken
+        return self._woken == token
 
     def wake(self) -> None:
         """From any thread: end the current suspension now (a control changed)."""
         token = self._token
         self._woken = token
         if not self.finished.is_set() and not self.loop.is_closed():  # closed: wait() sees _woken
-            self.loop.call_soon_threadsafe(self._resume, token, True)
+            self.loop.call_soon_threadsafe(self._resume, token)
 
-    def _resume(self, token: int, woken: bool = False) -> None:
+    def _resume(self, token: int) -> None:
         if token != self._token or self.finished.is_set() or self.inside():
             return
         if self._run is None:  # made here, on the loop's thread: a greenlet cannot switch threads
             self._run = greenlet.greenlet(self._body)
         self._token += 1
-        self._outer, self.woken = _torch_state(), woken
+        self._outer = _torch_state()
         self._run.parent = greenlet.getcurrent()  # the run comes back here, at its next suspension or its end
         self._run.switch()
 
@@ -135,7 +133,7 @@ class LoopHost:
                 return False
             token = self._token
             if self._woken == token or (self._due is not None and now >= self._due):
-                self._resume(token, self._woken == token)
+                self._resume(token)
             else:
                 time.sleep(POLL if self._due is None else min(POLL, self._due - now))
         return True

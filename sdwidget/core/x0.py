@@ -47,14 +47,18 @@ class X0Tap:
         self.x0: torch.Tensor | None = None
         self._timesteps: list[float] | None = None
 
-    def _host(self, timestep, index):
-        """``timestep`` as a number without a host sync: ``int()`` of a GPU tensor waits for the
-        step's work, so the schedule is copied to the host once and read at the step index."""
-        if not isinstance(timestep, torch.Tensor) or timestep.device.type == "cpu" or index is None:
-            return timestep
+    def host_timesteps(self) -> list[float]:
+        """The scheduler's timesteps on the host, copied once per run: reading the value of a GPU
+        tensor waits for the device's queued work, a host sync every step."""
         if self._timesteps is None:
             self._timesteps = self.scheduler.timesteps.tolist()
-        return self._timesteps[index]
+        return self._timesteps
+
+    def _host(self, timestep, index):
+        """``timestep`` as a number without a host sync, read from the host copy at the step index."""
+        if not isinstance(timestep, torch.Tensor) or timestep.device.type == "cpu" or index is None:
+            return timestep
+        return self.host_timesteps()[index]
 
     def __enter__(self) -> X0Tap:
         original = self.scheduler.step
