@@ -36,7 +36,6 @@ import torch
 from sdwidget import Runner, demo_pipeline
 from sdwidget.demo.training.preview_data import EVAL_PROMPTS, EVAL_SEED
 from sdwidget.preview import DecodedPreview, FittedPreview, NetPreview, Preview, TinyPreview, calibrate
-from sdwidget.preview.base import pool, to_uint8
 from sdwidget.widget.sender import encode
 
 
@@ -54,16 +53,10 @@ class Recorder(Preview):
         return self.inner.frame(latents, last=last)
 
 
-class VaePreview(Preview):
-    """The pipeline's own VAE decode, shrunk to the thumbnail: exact, at the VAE's cost."""
+class VaePreview(DecodedPreview):
+    """The pipeline's own VAE decode on the step path itself (``DecodedPreview`` moves it off)."""
 
-    def __init__(self, vae, max_size: int = 128) -> None:
-        self.vae, self.max_size = vae, max_size
-
-    @torch.no_grad()
-    def rgb(self, latents: torch.Tensor) -> torch.Tensor:
-        image = self.vae.decode(latents[None] / self.vae.config.scaling_factor).sample[0]
-        return to_uint8(pool(image.clamp(-1, 1), self.max_size))
+    frame = Preview.frame
 
 
 def one_thread(fn):
@@ -186,7 +179,7 @@ def main() -> None:
     kinds: dict[str, Preview] = {
         "net decoder (shipped)": shipped,
         "fitted linear map": FittedPreview(calibrate(pipe.vae)),
-        "VAE decode on the step path": VaePreview(pipe.vae),
+        "VAE decode on the step path": VaePreview(pipe.vae, shipped),
     }
     for path in args.decoder:
         kinds[f"decoder {path}"] = NetPreview.from_file(path)

@@ -66,7 +66,7 @@ class DecodedPreview(Preview):
         """The VAE's decode of ``(C, h, w)`` latents, shrunk by area to ``max_size``."""
         vae = self.vae
         image = vae.decode(latents[None].to(vae.dtype) / vae.config.scaling_factor).sample[0]
-        return to_uint8(pool(image.float(), self.max_size))
+        return to_uint8(pool(image.float().clamp(-1, 1), self.max_size))  # clamped first, as the pipeline's images are
 
     def frame(self, latents: torch.Tensor, *, last: bool = False) -> Frame:
         with self._lock:
