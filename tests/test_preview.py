@@ -1,7 +1,9 @@
 """Thumbnails: published maps, fitted maps, x0 versus noisy latents, the x0 estimate itself."""
 
+import threading
 from types import SimpleNamespace
 
+import numpy as np
 import torch
 from diffusers import AutoencoderKL, DDIMScheduler
 
@@ -160,3 +162,25 @@ def test_the_step_hook_tells_the_preview_which_step_is_the_last(sd_pipe):
     preview.lasts.clear()
     runner.generate("a red star", num_inference_steps=4, seed=0, height=64, width=64, stop_after=2)
     assert preview.lasts == [False, True], "a run stopped early ends on its last step's frame"
+
+
+def test_a_decoded_preview_never_waits_for_its_worker_and_falls_back_when_two_decodes_wait(sd_pipe):
+    """The step only queues; with two decodes waiting the fallback draws the frame (counted)."""
+    gate, vae = threading.Event(), sd_pipe.vae
+    decode = vae.decode
+
+    def held_decode(*args, **kwargs):
+        gate.wait(30)
+        return decode(*args, **kwargs)
+
+    fallback = LatentPreview(torch.tensor(SD1_FACTORS), torch.zeros(3), max_size=8)
+    held = SimpleNamespace(decode=held_decode, dtype=vae.dtype, config=vae.config)
+    preview = DecodedPreview(held, fallback, max_size=8)
+    latents = [torch.randn(1, 4, 8, 8) for _ in range(4)]
+    frames = [preview.frame(x) for x in latents[:3]]  # returns at once: the worker is held
+    assert preview.fallback_frames == 1 and torch.equal(frames[2].pixels, fallback.frame(latents[2]).pixels)
+    last = preview.frame(latents[3], last=True)  # the last step is decoded, however far behind
+    assert preview.fallback_frames == 1
+    gate.set()
+    for frame, x in zip([frames[0], frames[1], last], [latents[0], latents[1], latents[3]], strict=True):
+        assert np.array_equal(frame.numpy(), preview.rgb(x[0]).numpy())  # reading waits for the decode
