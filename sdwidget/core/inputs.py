@@ -1,17 +1,23 @@
-"""The size and the number of steps a pipeline will really use, read off its image arguments.
+"""The size and the number of steps a pipeline will really use, read off its arguments.
 
 Image-to-image, inpainting and ControlNet pipelines take their size from an image unless given
-one (image-to-image takes no size at all), and image-to-image and inpainting run only
-``int(num_inference_steps × strength)`` steps. Recording the UNet's default size and the full
-step count instead would make records, schedules and replays disagree with what ran.
+one (image-to-image takes no size at all). The denoising loop runs once per timestep left after
+the pipeline cuts its schedule: second-order schedulers (Heun, KDPM2) have about two timesteps
+per step, image-to-image's ``strength`` and SDXL's ``denoising_start`` cut the start, SDXL's
+``denoising_end`` the end. Recording the UNet's default size or ``num_inference_steps`` instead
+would make records, schedules and replays disagree with what ran.
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 from numbers import Real
+from types import SimpleNamespace
 from typing import Any
+
+from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import retrieve_timesteps
 
 from . import validate
 
@@ -23,7 +29,8 @@ def image_size(pipe: Any, pipe_kwargs: dict[str, Any], height: Any, width: Any, 
     if isinstance(image, list | tuple) and image:
         image = image[0]  # several ControlNets or a batch of images: the pipelines size by the first
     if image is None:
-        default = pipe.unet.config.sample_size * pipe.vae_scale_factor
+        # SDXL, SD3 and Flux keep theirs as default_sample_size; SD reads its UNet's.
+        default = (getattr(pipe, "default_sample_size", None) or pipe.unet.config.sample_size) * pipe.vae_scale_factor
         return tuple(  # type: ignore[return-value]
             validate.side(name, default if value is None else value, multiple)
             for name, value in (("height", height), ("width", width))
@@ -46,18 +53,56 @@ def image_size(pipe: Any, pipe_kwargs: dict[str, Any], height: Any, width: Any, 
 
 
 def steps_run(pipe: Any, steps: int, pipe_kwargs: dict[str, Any]) -> int:
-    """How many denoising steps the loop runs: ``min(int(steps × strength), steps)`` where the
-    pipeline takes a ``strength`` (validated here: the pipeline would only raise in the run's thread)."""
-    parameter = inspect.signature(pipe.__call__).parameters.get("strength")
-    if parameter is None:
-        return steps
-    strength = pipe_kwargs.get("strength", parameter.default)
-    if isinstance(strength, bool) or not isinstance(strength, Real):
-        raise TypeError(f"strength must be a number between 0 and 1, got {validate.shown(strength)}")
-    strength = float(strength)
-    if not (math.isfinite(strength) and 0 < strength <= 1):
-        raise ValueError(f"strength must be more than 0 and at most 1, got {strength:g}")
-    run = min(int(steps * strength), steps)
-    if run < 1:
-        raise ValueError(f"num_inference_steps × strength = {steps} × {strength:g} leaves no step to run; raise either")
-    return run
+    """How many times the denoising loop runs, so calls the step callback: computed as the
+    pipeline computes its timesteps, on a copy of its scheduler (1–5 ms). ``strength``,
+    ``denoising_start`` and ``denoising_end`` are validated here: the pipeline would only raise in
+    the run's thread, or silently ignore a ``denoising_*`` that is not a float in (0, 1)."""
+    accepted = inspect.signature(pipe.__call__).parameters
+    start, end = (_fraction(name, pipe_kwargs.get(name)) for name in ("denoising_start", "denoising_end"))
+    if start is not None and end is not None and start >= end:
+        raise ValueError(f"denoising_start ({start:g}) must be less than denoising_end ({end:g})")
+    scheduler = copy.deepcopy(pipe.scheduler)  # set_timesteps changes the scheduler it is called on
+    # Flux's and SD3's dynamic shifting want a mu; it moves the timesteps, not their count.
+    shift = {"mu": 1.0} if scheduler.config.get("use_dynamic_shifting") else {}
+    timesteps, count = retrieve_timesteps(
+        scheduler, steps, "cpu", pipe_kwargs.get("timesteps"), pipe_kwargs.get("sigmas"), **shift
+    )
+    cause = f"num_inference_steps={steps}"
+    if "strength" in accepted:
+        strength = _strength(pipe_kwargs.get("strength", accepted["strength"].default))
+        # The pipeline's own method, handed the copy: image-to-image keeps the last
+        # ``int(steps × strength)`` steps (× the scheduler's order), SDXL the ones after denoising_start.
+        extra = {} if start is None else {"denoising_start": start}
+        timesteps, _ = type(pipe).get_timesteps(SimpleNamespace(scheduler=scheduler), count, strength, "cpu", **extra)
+        if start is None:
+            cause = f"num_inference_steps × strength = {steps} × {strength:g}"
+        else:
+            cause = f"{cause}, denoising_start={start:g}"
+    if end is not None:  # SDXL keeps the timesteps at or above the cutoff, as its __call__ does
+        train = scheduler.config.num_train_timesteps
+        timesteps = timesteps[: int((timesteps >= int(round(train - end * train))).sum())]
+        cause = f"{cause}, denoising_end={end:g}"
+    if len(timesteps) < 1:
+        raise ValueError(f"{cause} leaves no step to run")
+    return len(timesteps)
+
+
+def _strength(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"strength must be a number between 0 and 1, got {validate.shown(value)}")
+    value = float(value)
+    if not (math.isfinite(value) and 0 < value <= 1):
+        raise ValueError(f"strength must be more than 0 and at most 1, got {value:g}")
+    return value
+
+
+def _fraction(name: str, value: Any) -> float | None:
+    """SDXL's ``denoising_start``/``denoising_end``: a float strictly between 0 and 1, or None.
+    The pipelines check ``isinstance(value, float)`` and ignore anything else without a word."""
+    if value is None:
+        return None
+    if not isinstance(value, float):
+        raise TypeError(f"{name} must be a float between 0 and 1 (e.g. 0.8), got {validate.shown(value)}")
+    if not 0 < value < 1:
+        raise ValueError(f"{name} must be more than 0 and less than 1, got {value:g}")
+    return value
