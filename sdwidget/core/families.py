@@ -19,10 +19,12 @@ STEERED = (
     "StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline",
     "StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline",
     "StableDiffusionControlNetPipeline", "StableDiffusionXLControlNetPipeline",
+    "StableDiffusionControlNetImg2ImgPipeline",
 )  # fmt: skip
 SUPPORTED = (
     "Stable Diffusion 1.x/2.x and SDXL text-to-image, image-to-image and inpainting (4- and 9-channel "
-    "UNets), and SD and SDXL ControlNet text-to-image with one or several ControlNets"
+    "UNets), SD and SDXL ControlNet text-to-image and SD ControlNet image-to-image with one or several "
+    "ControlNets"
 )
 
 

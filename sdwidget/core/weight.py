@@ -1,11 +1,12 @@
 """Guidance for pipelines that weight CFG by their own ``guidance_scale`` argument.
 
-The SDXL ControlNet pipeline combines the UNet's two halves as ``uncond + guidance_scale ×
-(cond − uncond)`` with the value it was called with, so setting ``pipe._guidance_scale`` at a
-step boundary switches CFG on and off but leaves the weight where it started. While a run is in
-progress the UNet's output is combined here instead, with the current ``pipe.guidance_scale``
-and the same formula, and handed back as both halves: the pipeline's own combination of two
-equal halves, ``D + w × (D − D)``, is then exactly ``D`` whatever its ``w``.
+The SDXL ControlNet and SD ControlNet image-to-image pipelines combine the UNet's two halves
+as ``uncond + guidance_scale × (cond − uncond)`` with the value they were called with, so
+setting ``pipe._guidance_scale`` at a step boundary switches CFG on and off but leaves the
+weight where it started. While a run is in progress the UNet's output is combined here instead,
+with the current ``pipe.guidance_scale`` and the same formula, and handed back as both halves:
+the pipeline's own combination of two equal halves, ``D + w × (D − D)``, is then exactly ``D``
+whatever its ``w``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 
 import torch
 
-# The loops read and checked (tests/test_families.py) that weight CFG by their argument.
-OWN_WEIGHT = ("StableDiffusionXLControlNetPipeline",)
+# The loops read and checked (tests/test_families.py, tests/test_controlnet_more.py) that weight CFG by their argument.
+OWN_WEIGHT = ("StableDiffusionXLControlNetPipeline", "StableDiffusionControlNetImg2ImgPipeline")
 
 
 class GuidanceWeight:
