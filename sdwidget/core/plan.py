@@ -16,11 +16,12 @@ from .outputs import OutputStore
 @dataclass(frozen=True)
 class PromptChange:
     """From step ``step`` (0-based) on, the run is conditioned on ``prompt``; a ``negative_prompt``
-    of ``None`` keeps the one before."""
+    of ``None`` keeps the one before. A run started with a list of prompts may take a list (one
+    per prompt, ``validate.prompt_edit``); one string applies to every row."""
 
     step: int
-    prompt: str
-    negative_prompt: str | None = None
+    prompt: str | list[str]
+    negative_prompt: str | list[str] | None = None
 
 
 @dataclass(frozen=True)

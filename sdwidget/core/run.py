@@ -142,8 +142,9 @@ class Run:
         """Set the guidance of later steps (0-based step → value); see ``Controls.plan_guidance``."""
         return self.controls.plan_guidance(values)
 
-    def record_prompt(self, step: int, prompt: str, negative_prompt: str | None) -> None:
-        """Step ``step`` (0-based) is the first conditioned on ``prompt`` (runner thread only)."""
+    def record_prompt(self, step: int, prompt: str | list[str], negative_prompt: str | list[str] | None) -> None:
+        """Step ``step`` (0-based) is the first conditioned on ``prompt``: one string for every image,
+        or one per prompt of a run started with a list (runner thread only)."""
         self.prompts.append({"step": step, "prompt": prompt, "negative_prompt": negative_prompt})
 
     def emit(self, item: StepEvent | RunStatus) -> None:

@@ -232,12 +232,17 @@ class Runner:
 
     def set_prompt(self, prompt: Any, negative_prompt: Any = None) -> None:
         """Condition the current run on ``prompt`` (and ``negative_prompt``, if given) from its
-        next step. Encoded here, on the caller's thread: the step boundary only swaps tensors."""
-        prompt = validate.prompt("prompt", prompt)
-        negative_prompt = validate.prompt("negative_prompt", negative_prompt, optional=True)
+        next step: one string for every image or, for a run started with a list of prompts, a
+        list with one per prompt (each prompt's images take its own). Encoded here, on the
+        caller's thread: the step boundary only swaps tensors."""
         run = self.run
-        if run is None or run.done:
+        if run is None or run.done:  # a bad value is named first, even with no run
+            validate.prompts("prompt", prompt)
+            validate.prompts("negative_prompt", negative_prompt, optional=True)
             raise RuntimeError("no run is going: give the prompt to start() instead")
+        started = run.params["prompt"]
+        rows = len(started) if isinstance(started, list) else None
+        prompt, negative_prompt = validate.prompt_edit(prompt, negative_prompt, rows)
         embeddings = encode_prompts(self.pipe, prompt, negative_prompt)
         run.controls.set_prompt(PromptEdit(prompt, negative_prompt, embeddings))
 

@@ -39,13 +39,14 @@ def stretch(curve: Sequence[float], steps: int) -> list[float]:
     return [curve[round(i * (len(curve) - 1) / (steps - 1))] for i in range(steps)]
 
 
-def resolve_prompts(changes: Any, steps: int) -> tuple[PromptChange, ...]:
+def resolve_prompts(changes: Any, steps: int, started: str | list[str] | None = None) -> tuple[PromptChange, ...]:
     """Prompt changes given in advance, as ``PromptChange``s or mappings with ``step`` (0-based,
-    the first step conditioned on it, 1 ≤ step < steps), ``prompt`` and optional ``negative_prompt``."""
+    the first step conditioned on it, 1 ≤ step < steps), ``prompt`` and optional ``negative_prompt``,
+    each one string or, for a run started with the list of prompts ``started``, one per prompt."""
     if isinstance(changes, str | bytes) or not isinstance(changes, Sequence):
         raise TypeError(f"prompt_schedule must be a list of prompt changes, got {type(changes).__name__}")
     out = []
-    for change in changes:
+    for i, change in enumerate(changes):
         if isinstance(change, Mapping):
             if set(change) - {"step", "prompt", "negative_prompt"}:
                 raise ValueError("a prompt change has step, prompt and negative_prompt, nothing else")
@@ -53,9 +54,19 @@ def resolve_prompts(changes: Any, steps: int) -> tuple[PromptChange, ...]:
         if not isinstance(change, PromptChange):
             raise TypeError(f"a prompt change must be a PromptChange or a mapping, got {type(change).__name__}")
         step = validate.integer("prompt change step", change.step, 1, steps - 1)
-        prompt = validate.prompt("prompt", change.prompt)
-        negative = validate.prompt("negative_prompt", change.negative_prompt, optional=True)
-        out.append(PromptChange(step, prompt, negative))  # type: ignore[arg-type]
+        prompt, negative = validate.prompt_edit(
+            change.prompt, change.negative_prompt, _rows(started, change), f"prompt_schedule[{i}] "
+        )
+        out.append(PromptChange(step, prompt, negative))
     if len({change.step for change in out}) != len(out):
         raise ValueError("prompt_schedule changes the prompt twice at one step")
     return tuple(sorted(out, key=lambda change: change.step))
+
+
+def _rows(started: str | list[str] | None, change: PromptChange) -> int | None:
+    """How many prompts a change may give: the run's; where the caller does not say which run, a
+    change's lists need only agree with each other."""
+    if started is not None:
+        return len(started) if isinstance(started, list) else None
+    lists = [value for value in (change.prompt, change.negative_prompt) if isinstance(value, list | tuple)]
+    return len(lists[0]) if lists else None

@@ -46,8 +46,8 @@ class Step(_Record):
 
 class PromptChange(_Record):
     step: StrictInt = Field(ge=1, lt=validate.MAX_STEPS)
-    prompt: Text
-    negative_prompt: Text | None
+    prompt: Text | Prompts  # a list: one per prompt of a batch started with a list
+    negative_prompt: Text | Prompts | None
 
 
 class Params(_Record):
