@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from diffusers.callbacks import PipelineCallback
 
-from . import validate
+from . import ip_adapter, validate
 from .inputs import image_size, steps_run
 
 # Arguments the runner owns; a user passing them would break the hook or the replayability.
@@ -21,9 +21,6 @@ _RESERVED = {
     "generator", "output_type", "return_dict", "latents", "prompt_2", "negative_prompt_2", "prompt_3",
     "negative_prompt_3",
 }  # fmt: skip
-# Tensors the pipeline doubles for CFG once and never shows to step callbacks: switching CFG
-# mid-run would leave them with the wrong batch size.
-_HIDDEN = {"ip_adapter_image", "ip_adapter_image_embeds"}
 
 
 def run_params(
@@ -81,15 +78,11 @@ def check_extra(pipe: Any, callbacks: Sequence[Any], pipe_kwargs: dict[str, Any]
             raise TypeError(f"callbacks must be diffusers PipelineCallback objects, got {type(callback).__name__}")
     accepted = inspect.signature(pipe.__call__).parameters
     for name in pipe_kwargs:
-        if name in _HIDDEN:
-            raise TypeError(
-                f"{name!r} cannot be passed through the runner: the pipeline doubles IP-Adapter image embeddings "
-                "for CFG once and never shows them to step callbacks, so guidance could not cross 1.0"
-            )
         if name in _RESERVED or name not in accepted:
             raise TypeError(f"{name!r} cannot be passed to {type(pipe).__name__} through the runner")
     if "num_images_per_prompt" in pipe_kwargs:
         validate.integer("num_images_per_prompt", pipe_kwargs["num_images_per_prompt"], 1, validate.MAX_BATCH)
+    ip_adapter.check(pipe, pipe_kwargs)  # the run swaps these embeddings when CFG switches (IPAdapterEmbeds)
     for name in ("image", "mask_image", "control_image"):
         if name in accepted and pipe_kwargs.get(name) is None:
             raise TypeError(f"{type(pipe).__name__} needs {name}=...: pass it to start() or replay()")
