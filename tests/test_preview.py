@@ -19,7 +19,7 @@ from sdwidget.preview import (
     encode,
     synthetic_images,
 )
-from sdwidget.preview.linear import SD1_FACTORS, SDXL_BIAS, known_map
+from sdwidget.preview.published import SD1_FACTORS, SDXL_BIAS, known_map
 from sdwidget.testing import make_scheduler, tiny_sd_pipeline
 
 

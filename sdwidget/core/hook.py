@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -30,10 +31,12 @@ class StepHook(PipelineCallback):
 
     def __init__(
         self, run: Run, plan: RunPlan, cfg: CfgSwitch, preview: Preview, tap: X0Tap, show_x0: bool,
-        prompts: dict[int, PromptEdit],
+        prompts: dict[int, PromptEdit], view: Callable[[torch.Tensor], torch.Tensor] = lambda latents: latents,
     ) -> None:  # fmt: skip
-        """``prompts``: the plan's prompt changes, encoded, by the first step they condition."""
+        """``prompts``: the plan's prompt changes, encoded, by the first step they condition; ``view``:
+        the loop's latents as an image (``latents.image_view``: Flux's are packed)."""
         super().__init__()
+        self.view = view
         self.run, self.controls, self.cfg = run, run.controls, cfg
         self.preview, self.tap, self.show_x0 = preview, tap, show_x0
         self.schedule, self.keep, self.stop_after = plan.schedule, plan.keep, plan.stop_after
@@ -51,7 +54,7 @@ class StepHook(PipelineCallback):
         now = time.perf_counter()
         latents, x0 = callback_kwargs["latents"], self.tap.x0
         total, done = pipe.num_timesteps, step_index + 1
-        shown = x0 if self.show_x0 and x0 is not None else latents
+        shown = self.view(x0 if self.show_x0 and x0 is not None else latents)
         shared = step_index < len(self.shared_frames)
         # Whether this step's frame is the run's last: a preview that skips steps shows it anyway.
         last = done >= total or self.controls.stopping or (self.stop_after is not None and done >= self.stop_after)
@@ -67,7 +70,7 @@ class StepHook(PipelineCallback):
             self.finite.check(step_index, total, latents)  # the frame is recorded first: it shows the fault
         if self.keep is not None:
             self.keep.add(step_index, shown)
-        self.final_latents = latents
+        self.final_latents = self.view(latents)
         if self.stop_after is not None and done >= self.stop_after:
             self.controls.stop()
         last_step, by_hand = done >= total, done >= self.shared
@@ -82,7 +85,7 @@ class StepHook(PipelineCallback):
             pipe._interrupt = True
             if x0 is not None:
                 # Decoding the clean estimate rather than x_t keeps a usable partial image.
-                callback_kwargs["latents"] = self.final_latents = x0
+                callback_kwargs["latents"], self.final_latents = x0, self.view(x0)
         self._next_prompt(done, by_hand, callback_kwargs, latents.shape[0])
         guidance = self._next_guidance(pipe, step_index, by_hand)
         if guidance is not None:

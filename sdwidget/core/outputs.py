@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import diffusers
 import torch
 
 
@@ -45,14 +46,20 @@ class OutputStore:
 
 
 class UnetTap:
-    """Wraps the denoiser's ``forward`` for one pipeline call: the first ``len(replay)`` calls
-    return those outputs without running it; later calls run it and add their output to ``store``.
+    """Wraps the denoiser's ``forward`` (a UNet's, or SD3's and Flux's transformer's) for one
+    pipeline call: the calls of the first ``len(replay)`` steps return those outputs without
+    running it; later steps run it and add their first call's output to ``store``.
 
-    The instance's own ``forward`` (accelerate's offload hooks put one there) is kept and put back.
+    ``calls_per_step``: 2 where the pipeline calls the denoiser twice a step and both calls give
+    the step's output (Flux under ``FluxSteer``). The instance's own ``forward`` (accelerate's
+    offload hooks put one there) is kept and put back.
     """
 
-    def __init__(self, denoiser: Any, store: OutputStore | None, replay: list[torch.Tensor]) -> None:
+    def __init__(
+        self, denoiser: Any, store: OutputStore | None, replay: list[torch.Tensor], calls_per_step: int = 1
+    ) -> None:
         self.denoiser, self.store, self.replay = denoiser, store, replay
+        self.per_step = calls_per_step
         self.calls = 0
 
     def __enter__(self) -> UnetTap:
@@ -60,23 +67,24 @@ class UnetTap:
         original = self.denoiser.forward
 
         def forward(*args: Any, return_dict: bool = True, **kwargs: Any) -> Any:
-            step, self.calls = self.calls, self.calls + 1
+            (step, call), self.calls = divmod(self.calls, self.per_step), self.calls + 1
             if step < len(self.replay):
                 sample = self.replay[step]
-                return (sample,) if not return_dict else type(self)._wrap(sample)
+                return (sample,) if not return_dict else self._wrap(sample)
             out = original(*args, return_dict=return_dict, **kwargs)
-            if self.store is not None:
+            if self.store is not None and call == 0:
                 self.store.add(out[0] if not return_dict else out.sample)
             return out
 
         self.denoiser.forward = forward
         return self
 
-    @staticmethod
-    def _wrap(sample: torch.Tensor) -> Any:
+    def _wrap(self, sample: torch.Tensor) -> Any:
+        from diffusers.models.modeling_outputs import Transformer2DModelOutput
         from diffusers.models.unets.unet_2d_condition import UNet2DConditionOutput
 
-        return UNet2DConditionOutput(sample=sample)
+        unet = isinstance(self.denoiser, diffusers.UNet2DConditionModel)
+        return (UNet2DConditionOutput if unet else Transformer2DModelOutput)(sample=sample)
 
     def __exit__(self, *exc: object) -> None:
         if self._own is None:

@@ -15,8 +15,9 @@ from .base import Preview
 from .decoded import DecodedPreview
 from .fit import FittedPreview, MapFit, calibrate, decode, encode, synthetic_images
 from .frame import Frame
-from .linear import LatentPreview, known_map
+from .linear import LatentPreview
 from .net import DECODER_FILE, NetPreview, PreviewDecoder, small_decoder
+from .published import known_map
 from .tiny import TinyPreview, as_preview
 
 __all__ = [

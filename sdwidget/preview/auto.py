@@ -9,8 +9,9 @@ from typing import Any
 from .base import Preview
 from .decoded import DecodedPreview
 from .fit import FittedPreview, MapFit, calibrate
-from .linear import LatentPreview, known_map
+from .linear import LatentPreview
 from .net import DECODER_FILE, NetPreview
+from .published import known_map
 
 # Calibrating costs a few VAE round trips, so each VAE object is fitted once per process and
 # every runner on it shares (and refines) the same fit.

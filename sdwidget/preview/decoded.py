@@ -20,6 +20,7 @@ import torch
 
 from .base import Preview, pool, to_uint8
 from .frame import Frame
+from .scale import to_vae
 
 _LIVE: weakref.WeakSet[DecodedPreview] = weakref.WeakSet()
 
@@ -65,7 +66,7 @@ class DecodedPreview(Preview):
     def rgb(self, latents: torch.Tensor) -> torch.Tensor:
         """The VAE's decode of ``(C, h, w)`` latents, shrunk by area to ``max_size``."""
         vae = self.vae
-        image = vae.decode(latents[None].to(vae.dtype) / vae.config.scaling_factor).sample[0]
+        image = vae.decode(to_vae(vae, latents[None].to(vae.dtype))).sample[0]
         return to_uint8(pool(image.float().clamp(-1, 1), self.max_size))  # clamped first, as the pipeline's images are
 
     def frame(self, latents: torch.Tensor, *, last: bool = False) -> Frame:

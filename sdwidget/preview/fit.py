@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .linear import LatentPreview
+from .scale import from_vae, to_vae
 
 
 class MapFit:
@@ -74,13 +75,13 @@ def encode(vae: Any, images: torch.Tensor) -> torch.Tensor:
     """Images → latents scaled as the sampling loop holds them."""
     param = next(vae.parameters())
     dist = vae.encode(images.to(param.device, param.dtype)).latent_dist
-    return dist.mode() * vae.config.scaling_factor
+    return from_vae(vae, dist.mode())
 
 
 @torch.no_grad()
 def decode(vae: Any, latents: torch.Tensor) -> torch.Tensor:
     param = next(vae.parameters())
-    latents = latents.to(param.device, param.dtype) / vae.config.scaling_factor
+    latents = to_vae(vae, latents.to(param.device, param.dtype))
     return vae.decode(latents, return_dict=False)[0].float().clamp(-1, 1)
 
 

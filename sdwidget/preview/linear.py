@@ -1,41 +1,10 @@
-"""A linear latent→RGB map per latent pixel, and the published maps of SD 1.x/2.x and SDXL's VAEs."""
+"""A linear latent→RGB map per latent pixel (the published ones are in ``published.py``)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import torch
 
 from .base import Preview, pool, to_uint8
-
-# Per latent channel, its contribution to (R, G, B) in [-1, 1], for latents as the sampling loop
-# holds them (already multiplied by the VAE's scaling factor). Measured by ComfyUI.
-SD1_FACTORS = (
-    (0.3512, 0.2297, 0.3227),
-    (0.3250, 0.4974, 0.2350),
-    (-0.2829, 0.1762, 0.2721),
-    (-0.2120, -0.2616, -0.7177),
-)
-SD1_BIAS = (0.0, 0.0, 0.0)
-SDXL_FACTORS = (
-    (0.3651, 0.4232, 0.4341),
-    (-0.2533, -0.0042, 0.1068),
-    (0.1076, 0.1111, -0.0362),
-    (-0.3165, -0.2492, -0.2188),
-)
-SDXL_BIAS = (0.1084, -0.0175, -0.0011)
-
-
-def known_map(vae_config: Any) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """The published map for SD 1.x/2.x and SDXL's VAEs, recognised by their architecture."""
-    is_sd_vae = getattr(vae_config, "latent_channels", None) == 4 and tuple(
-        getattr(vae_config, "block_out_channels", ())
-    ) == (128, 256, 512, 512)
-    if not is_sd_vae:
-        return None
-    factors = {0.18215: (SD1_FACTORS, SD1_BIAS), 0.13025: (SDXL_FACTORS, SDXL_BIAS)}
-    found = factors.get(round(float(vae_config.scaling_factor), 5))
-    return None if found is None else (torch.tensor(found[0]), torch.tensor(found[1]))
 
 
 class LatentPreview(Preview):

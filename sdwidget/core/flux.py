@@ -1,0 +1,112 @@
+"""Flux's guidance, steered where step callbacks cannot reach it.
+
+``FluxPipeline.__call__`` builds its distilled guidance embedding once, as a local tensor
+(``guidance``), and does true CFG in a second transformer call whose scale, negative embeddings and
+pooled embeddings are all locals too. So the steering happens in the transformer's ``forward``:
+
+- the distilled guidance (FLUX.1-dev's ``guidance_embeds``) is replaced at every call by the
+  current ``pipe.guidance_scale``, exactly as the pipeline would have built it;
+- the prompt's embeddings (T5 and pooled CLIP) are put in at every call, so a prompt edit
+  takes effect at the next step;
+- true CFG is combined here: the pipeline is always started with a negative prompt and a true
+  CFG scale above 1, so it calls the transformer twice per step. The first call computes the
+  conditional output and, while the current scale is above 1, the unconditional one, and returns
+  their combination ``neg + scale × (cond − neg)`` (the pipeline's own formula); the second call
+  returns that same tensor, computing nothing, and the pipeline's combination of two equal
+  outputs, ``D + s × (D − D)``, is exactly ``D``. At a scale ≤ 1 the step costs one call, as the
+  pipeline's would without true CFG.
+
+Which scale is steered: on a model with a guidance embedding the runner's guidance is the
+distilled guidance and true CFG stays at the run's ``true_cfg_scale`` (default 1, off); on a
+model without one (FLUX.1-schnell) the runner's guidance is the true CFG scale, crossing 1.0
+both ways. Wrap it inside ``UnetTap(..., calls_per_step=2)``, so a branch replays both calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .cfg import fit
+from .encode import Embeddings
+
+# The pipeline's true CFG scale: any value above 1 makes it call twice; the combination is ours.
+CALL_SCALE = 2.0
+
+
+class FluxSteer:
+    """The step hook's CFG switch for ``FluxPipeline``, and the transformer wrapper doing its work."""
+
+    names: list[str] = []  # the pipeline doubles nothing that step callbacks see
+
+    def __init__(self, pipe: Any, embeddings: Embeddings, true_cfg_scale: float) -> None:
+        self.pipe = pipe
+        self.distilled = bool(pipe.transformer.config.guidance_embeds)
+        self.true_cfg_scale = true_cfg_scale
+        self.cond, self.uncond = dict(embeddings.cond), dict(embeddings.uncond)
+        self._calls = 0
+        self._combined: torch.Tensor | None = None
+
+    def scale(self) -> float:
+        """The true CFG scale of the next step."""
+        return self.true_cfg_scale if self.distilled else float(self.pipe.guidance_scale)
+
+    def active(self, pipe: Any) -> bool:
+        return self.scale() > 1
+
+    def swap_prompt(self, kwargs: dict, batch: int, embeddings: Embeddings, negative: bool) -> None:
+        self.cond = dict(embeddings.cond)
+        if negative:
+            self.uncond = dict(embeddings.uncond)
+
+    def apply(self, pipe: Any, kwargs: dict, batch: int, guidance: float) -> None:
+        pipe._guidance_scale = guidance
+
+    def __enter__(self) -> FluxSteer:
+        transformer = self.pipe.transformer
+        self._own = transformer.__dict__.get("forward")
+        original = transformer.forward
+
+        def forward(**kwargs: Any) -> Any:
+            first, self._calls = self._calls % 2 == 0, self._calls + 1
+            if first:
+                self._combined = self._step(original, kwargs)
+            assert self._combined is not None
+            return (self._combined,) if not kwargs.get("return_dict", True) else _output(self._combined)
+
+        transformer.forward = forward
+        return self
+
+    def _step(self, original: Any, kwargs: dict[str, Any]) -> torch.Tensor:
+        rows = kwargs["hidden_states"].shape[0]
+        if self.distilled and kwargs.get("guidance") is not None:
+            kwargs["guidance"] = torch.full_like(kwargs["guidance"], float(self.pipe.guidance_scale))
+        kwargs["return_dict"] = False
+        cond = original(**{**kwargs, **_conditioning(self.cond, rows)})[0]
+        scale = self.scale()
+        if scale <= 1:
+            return cond
+        with self.pipe.transformer.cache_context("uncond"):
+            neg = original(**{**kwargs, **_conditioning(self.uncond, rows)})[0]
+        return neg + scale * (cond - neg)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._own is None:
+            del self.pipe.transformer.forward
+        else:
+            self.pipe.transformer.forward = self._own
+
+
+def _conditioning(half: dict[str, torch.Tensor], rows: int) -> dict[str, torch.Tensor]:
+    # Overrides the call's own: one row per image, as the pipeline repeats for num_images_per_prompt.
+    return {
+        "encoder_hidden_states": fit(half["prompt_embeds"], rows),
+        "pooled_projections": fit(half["pooled_prompt_embeds"], rows),
+    }
+
+
+def _output(sample: torch.Tensor) -> Any:
+    from diffusers.models.modeling_outputs import Transformer2DModelOutput
+
+    return Transformer2DModelOutput(sample=sample)
