@@ -76,7 +76,7 @@ def test_img2img_arguments_are_checked_before_the_run(img2img):
         runner.start("a", image=IMAGE, strength=0.05, **ARGS)
     with pytest.raises(ValueError, match="pause_at must be between 1 and 6"):
         runner.start("a", image=IMAGE, strength=0.6, pause_at=[8], **ARGS)
-    with pytest.raises(TypeError, match="'ip_adapter_image' cannot be passed through the runner"):
+    with pytest.raises(ValueError, match="has no IP-Adapter loaded: pipe.load_ip_adapter"):
         runner.start("a", image=IMAGE, ip_adapter_image=IMAGE, **ARGS)
 
 

@@ -22,6 +22,13 @@ def denoiser(pipe: Any) -> Any:
     return unet if unet is not None else pipe.transformer
 
 
+def size_multiple(pipe: Any) -> int:
+    """What the image's sides must be multiples of: one latent pixel, or one transformer patch (SD3
+    checks it; Flux, which packs 2×2 latent pixels per token, would silently shrink the image)."""
+    patch = 2 if is_flux(pipe) else getattr(pipe, "patch_size", 1)
+    return int(pipe.vae_scale_factor * patch)
+
+
 def is_flux(pipe: Any) -> bool:
     return hasattr(type(pipe), "_unpack_latents") and getattr(pipe, "transformer", None) is not None
 
@@ -51,9 +58,6 @@ def refusal(pipe: Any, pipe_kwargs: dict[str, Any]) -> str | None:
         return "skip_guidance_layers (skip-layer guidance) cannot be steered: its pass keeps the first prompt"
     if not is_flux(pipe):
         return None
-    adapters = sorted(name for name in pipe_kwargs if "ip_adapter" in name)
-    if adapters:
-        return f"{', '.join(adapters)}: Flux's IP-Adapter cannot be steered (its unconditional pass sets its own)"
     if "true_cfg_scale" in pipe_kwargs and not pipe.transformer.config.guidance_embeds:
         return (
             "true_cfg_scale: this Flux model has no guidance embedding, so guidance_scale is its true CFG "

@@ -14,6 +14,7 @@ from .cfg import CfgSwitch
 from .controls import PromptEdit
 from .events import RunStatus, StepEvent
 from .finite import FiniteCheck
+from .flux import FluxSteer
 from .plan import RunPlan
 from .run import Run
 from .x0 import X0Tap
@@ -30,13 +31,15 @@ class StepHook(PipelineCallback):
     """
 
     def __init__(
-        self, run: Run, plan: RunPlan, cfg: CfgSwitch, preview: Preview, tap: X0Tap, show_x0: bool,
+        self, run: Run, plan: RunPlan, cfg: CfgSwitch | FluxSteer, preview: Preview, tap: X0Tap, show_x0: bool,
         prompts: dict[int, PromptEdit], view: Callable[[torch.Tensor], torch.Tensor] = lambda latents: latents,
     ) -> None:  # fmt: skip
         """``prompts``: the plan's prompt changes, encoded, by the first step they condition; ``view``:
         the loop's latents as an image (``latents.image_view``: Flux's are packed)."""
         super().__init__()
         self.view = view
+        # Counted before the run (params.steps_run); SDXL ControlNet's num_timesteps misses denoising_end.
+        self.total: int = run.params["steps_run"]
         self.run, self.controls, self.cfg = run, run.controls, cfg
         self.preview, self.tap, self.show_x0 = preview, tap, show_x0
         self.schedule, self.keep, self.stop_after = plan.schedule, plan.keep, plan.stop_after
@@ -53,7 +56,7 @@ class StepHook(PipelineCallback):
     def callback_fn(self, pipe: Any, step_index: int, timestep: Any, callback_kwargs: dict) -> dict:
         now = time.perf_counter()
         latents, x0 = callback_kwargs["latents"], self.tap.x0
-        total, done = pipe.num_timesteps, step_index + 1
+        total, done = self.total, step_index + 1
         shown = self.view(x0 if self.show_x0 and x0 is not None else latents)
         shared = step_index < len(self.shared_frames)
         # Whether this step's frame is the run's last: a preview that skips steps shows it anyway.
@@ -95,10 +98,13 @@ class StepHook(PipelineCallback):
 
     def _timestep(self, pipe: Any, step_index: int, timestep: Any) -> float:
         """The step's timestep as a number. On a GPU ``float(timestep)`` would wait for the step's
-        work to finish, a host sync every step; it is read from the tap's host copy of the schedule
-        instead (the loop runs over its last ``num_timesteps`` entries)."""
+        work to finish, a host sync every step; the tap read it from its host copy of the schedule
+        at the scheduler's step index. Schedulers with no step index (DDIM) are placed by the loop
+        running over the schedule's last ``num_timesteps`` entries."""
         if not isinstance(timestep, torch.Tensor) or timestep.device.type == "cpu":
             return float(timestep)
+        if self.tap.timestep is not None:
+            return self.tap.timestep
         timesteps = self.tap.host_timesteps()
         return float(timesteps[len(timesteps) - pipe.num_timesteps + step_index])
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from diffusers.callbacks import PipelineCallback
 
-from . import ip_adapter, validate
+from . import flow, ip_adapter, validate
 from .inputs import image_size, steps_run
 
 # Arguments the runner owns; a user passing them would break the hook or the replayability.
@@ -31,7 +31,7 @@ def run_params(
     recorded. The size is the one the pipeline will really use: the image's, for pipelines that
     take an image, unless given. ``steps_run`` is how many steps the loop runs (fewer than
     ``num_inference_steps`` with an img2img ``strength`` below 1); schedules have one value each."""
-    multiple = int(np.lcm(8, pipe.vae_scale_factor))
+    multiple = int(np.lcm(8, flow.size_multiple(pipe)))
     prompt = validate.prompts("prompt", prompt)
     negative_prompt = validate.prompts("negative_prompt", negative_prompt, optional=True)
     if isinstance(prompt, list) and isinstance(negative_prompt, str):

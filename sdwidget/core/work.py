@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from typing import Any
 
@@ -13,10 +14,14 @@ from .cfg import CfgSwitch
 from .controls import PromptEdit
 from .encode import encode_prompts
 from .events import RunStatus
+from .flow import call_arguments, denoiser, flux_steer
 from .hook import StepHook
+from .ip_adapter import IPAdapterEmbeds
+from .latents import image_view
 from .outputs import UnetTap
 from .plan import RunPlan
 from .run import Run
+from .time_ids import negative_time_ids
 from .weight import GuidanceWeight
 from .x0 import X0Tap
 
@@ -29,19 +34,31 @@ def execute(pipe: Any, run: Run, plan: RunPlan, preview: Preview, show_x0: bool)
     p = run.params
     try:
         run.emit(RunStatus.RUNNING)
-        first = encode_prompts(pipe, p["prompt"], p["negative_prompt"])
+        first = encode_prompts(pipe, p["prompt"], p["negative_prompt"], plan.pipe_kwargs)
         # Planned prompt changes are encoded now, so their step boundaries only swap tensors.
         planned = {
             change.step: PromptEdit(
-                change.prompt, change.negative_prompt, encode_prompts(pipe, change.prompt, change.negative_prompt)
+                change.prompt,
+                change.negative_prompt,
+                encode_prompts(pipe, change.prompt, change.negative_prompt, plan.pipe_kwargs),
             )
             for change in plan.prompts
         }
-        with X0Tap(pipe.scheduler) as tap, UnetTap(pipe.unet, plan.outputs, plan.shared), GuidanceWeight(pipe):
-            hook = StepHook(run, plan, CfgSwitch(pipe, first.uncond), preview, tap, show_x0, planned)
+        flux = flux_steer(pipe, first, plan.pipe_kwargs)
+        with (
+            X0Tap(pipe.scheduler) as tap,
+            flux or contextlib.nullcontext(),  # inside UnetTap: a branch replays the outputs it combined
+            UnetTap(denoiser(pipe), plan.outputs, plan.shared, calls_per_step=2 if flux else 1),
+            GuidanceWeight(pipe),
+            IPAdapterEmbeds(pipe, p, plan.pipe_kwargs) as ip,
+        ):
+            negatives = {**first.uncond, **negative_time_ids(pipe, p["height"], p["width"], plan.pipe_kwargs, first)}
+            view = image_view(pipe, p["height"], p["width"])
+            hook = StepHook(run, plan, flux or CfgSwitch(pipe, negatives), preview, tap, show_x0, planned, view)
             out = pipe(
-                **first.call, **plan.pipe_kwargs, num_inference_steps=p["num_inference_steps"],
-                guidance_scale=p["guidance_scale"], height=p["height"], width=p["width"],
+                **call_arguments(pipe, first, ip.pipe_kwargs, p["prompt"]),
+                num_inference_steps=p["num_inference_steps"], guidance_scale=p["guidance_scale"],
+                height=p["height"], width=p["width"],
                 generator=torch.Generator("cpu").manual_seed(p["seed"]),
                 callback_on_step_end=MultiPipelineCallbacks([hook, *plan.callbacks]) if plan.callbacks else hook,
             )  # fmt: skip
@@ -50,7 +67,7 @@ def execute(pipe: Any, run: Run, plan: RunPlan, preview: Preview, show_x0: bool)
         run.image = run.images[0]
         if run.latents is not None:
             preview.learn(run.latents, run.image)
-        stopped = run.controls.stopping and len(run.steps) < pipe.num_timesteps
+        stopped = run.controls.stopping and len(run.steps) < p["steps_run"]
         run.emit(RunStatus.STOPPED if stopped else RunStatus.FINISHED)
     except BaseException as exc:  # noqa: BLE001 - a thread has no one above it to catch the rest
         run.error, run.traceback = exc, traceback.format_exc()

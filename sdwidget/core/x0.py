@@ -45,6 +45,8 @@ class X0Tap:
     def __init__(self, scheduler) -> None:
         self.scheduler = scheduler
         self.x0: torch.Tensor | None = None
+        self.timestep: float | None = None
+        """The last step's timestep read from the host copy (``None`` where the scheduler keeps no step index)."""
         self._timesteps: list[float] | None = None
 
     def host_timesteps(self) -> list[float]:
@@ -68,8 +70,10 @@ class X0Tap:
             index = getattr(self.scheduler, "step_index", None)
             out = original(model_output, timestep, sample, *args, return_dict=True, **kwargs)
             x0 = getattr(out, "pred_original_sample", None)
+            host = self._host(timestep, index)
+            self.timestep = None if isinstance(host, torch.Tensor) and host.device.type != "cpu" else float(host)
             if x0 is None:
-                x0 = estimate_x0(self.scheduler, model_output, self._host(timestep, index), sample, index)
+                x0 = estimate_x0(self.scheduler, model_output, host, sample, index)
             self.x0 = x0
             return out if return_dict else out.to_tuple()
 

@@ -40,7 +40,7 @@ FLUX_FACTORS = (
 )  # fmt: skip
 FLUX_BIAS = (-0.0329, -0.0718, -0.0851)
 # By (latent channels, scaling factor, shift factor) of a VAE with SD's architecture.
-PUBLISHED = {
+PUBLISHED: dict[tuple[Any, float, float], tuple[Any, Any]] = {
     (4, 0.18215, 0.0): (SD1_FACTORS, SD1_BIAS),
     (4, 0.13025, 0.0): (SDXL_FACTORS, SDXL_BIAS),
     (16, 1.5305, 0.0609): (SD3_FACTORS, SD3_BIAS),
