@@ -14,7 +14,7 @@ from diffusers import StableDiffusionXLImg2ImgPipeline, UNet2DConditionModel
 from test_families import IMAGE, repeat
 from test_guidance_oracle import cat_conditioning, sdxl_conditioning, tokens
 
-from sdwidget import Runner, RunStatus
+from sdwidget import Gallery, Runner, RunStatus
 from sdwidget.core.encode import encode_prompts
 from sdwidget.core.time_ids import negative_time_ids
 from sdwidget.testing import tiny_sd_pipeline, tiny_sdxl_pipeline
@@ -141,3 +141,15 @@ def test_negative_time_ids_only_where_they_differ(refiner, sdxl_pipe):
     assert negative_time_ids(sdxl_pipe, SIZE, SIZE, {}, encode_prompts(sdxl_pipe, PROMPT, None)) == {}
     sd = tiny_sd_pipeline()
     assert negative_time_ids(sd, SIZE, SIZE, {}, encode_prompts(sd, PROMPT, None)) == {}
+
+
+def test_a_refiner_run_with_sizes_replays_from_its_gallery(refiner, tmp_path):
+    """JSON keeps the size and crop tuples as lists, which the refiner cannot add to its
+    ``(aesthetic_score,)``: a replay turns them back into tuples."""
+    sizes = {"original_size": (48, 64), "crops_coords_top_left": (4, 0), "negative_original_size": (32, 32)}
+    run, _ = steered(refiner, "starts-off", 4, image=IMAGE, denoising_start=START, **sizes)
+    loaded = Gallery.load(Gallery.from_run(run).save(tmp_path / "refiner"))
+    again = Runner(refiner, cpu_threads=1).replay(loaded)
+    assert again.wait(60) and again.status is RunStatus.FINISHED, again.traceback
+    assert again.guidance == run.guidance and torch.equal(again.latents, run.latents)
+    assert {name: again.params["pipe_kwargs"][name] for name in sizes} == sizes

@@ -57,7 +57,7 @@ def replay_kwargs(source: Recorded, pipe: Any, overrides: dict[str, Any]) -> dic
         raise ValueError("the recorded run has no steps, so there is no guidance curve to replay")
     kwargs: dict[str, Any] = {name: p[name] for name in _KEPT}
     # Pipeline arguments only: a record from a stranger cannot set the replay's own (pause_at, ...).
-    kwargs.update({k: v for k, v in (p.get("pipe_kwargs") or {}).items() if k not in _STARTS})
+    kwargs.update({k: _untupled(k, v) for k, v in (p.get("pipe_kwargs") or {}).items() if k not in _STARTS})
     kwargs.update(_images(source, overrides))
     recorded_steps = p["num_inference_steps"]
     recorded_run = p.get("steps_run", recorded_steps)
@@ -78,6 +78,13 @@ def replay_kwargs(source: Recorded, pipe: Any, overrides: dict[str, Any]) -> dic
         kwargs["guidance_schedule"] = stretch(full, steps) if steps else full
     _warn_if_different(p, pipe)
     return kwargs
+
+
+def _untupled(name: str, value: Any) -> Any:
+    """A JSON record holds SDXL's sizes and crop corners as lists; the pipelines add them to
+    tuples (``original_size + crops_coords_top_left + ...``), so they are tuples again."""
+    sized = name.endswith(("original_size", "target_size", "crops_coords_top_left"))
+    return tuple(value) if sized and isinstance(value, list) else value
 
 
 def _images(source: Recorded, overrides: dict[str, Any]) -> dict[str, Any]:
