@@ -1,14 +1,19 @@
 """SD3 and Flux runs as a user keeps them: replayed from a gallery, branched, previewed and
 decoded; and the arguments that cannot be steered refused before the run."""
 
+import io
+import threading
+
 import numpy as np
 import pytest
 import torch
 from conftest import at_step
 from diffusers import AutoencoderKL, StableDiffusion3Img2ImgPipeline
+from PIL import Image
 from test_flow_families import NEGATIVE, PROMPT, SEED, SIZE, STEPS, TOKENS
+from test_widget import GENERATE, Browser, wait_for
 
-from sdwidget import Gallery, Runner, RunStatus
+from sdwidget import Gallery, Runner, RunStatus, SamplerWidget
 from sdwidget.preview.published import FLUX_FACTORS, SD3_FACTORS, known_map
 from sdwidget.testing import tiny_flux_pipeline, tiny_sd3_pipeline
 
@@ -99,3 +104,26 @@ def test_what_cannot_be_steered_is_refused_before_the_run(pipes):
     img2img = StableDiffusion3Img2ImgPipeline(**pipes["sd3"].components)
     with pytest.raises(TypeError, match="StableDiffusion3Img2ImgPipeline has no unet .* has not checked its loop"):
         Runner(img2img)
+
+
+@pytest.mark.parametrize(("kind", "curve"), [("flux-dev", "distilled"), ("flux-schnell", "cfg"), ("sd3", "cfg")])
+def test_the_widget_streams_and_steers_sd3_and_flux_runs(pipes, kind, curve):
+    """From the browser's messages, as a person drives it: a frame per step, a guidance change at
+    the next step; the curve is told whether 1.0 is a CFG switch (not for Flux's distilled guidance)."""
+    widget = SamplerWidget(pipes[kind], pace=0)
+    assert widget.guidance_kind == curve
+    browser = Browser(widget)
+    gate = threading.Event()
+    at_step(widget.runner, 3, lambda run: gate.wait(10))
+    browser.say({**GENERATE, "guidance": 4.0})
+    wait_for(lambda: len(widget.runner.run.steps) == 4)
+    browser.say({"type": "guidance", "value": 0.5})
+    gate.set()
+    widget.runner.run.wait()
+    wait_for(lambda: widget.status == "finished")
+    assert widget.applied == [4.0] * 4 + [0.5] * 8 and widget.message == ""
+    side = SIZE // pipes[kind].vae_scale_factor
+    frames = browser.frames()
+    assert [meta["step"] for meta, _ in frames] == list(range(12))
+    assert {Image.open(io.BytesIO(buf)).size for _, buf in frames} == {(side, side)}
+    widget.close()

@@ -26,12 +26,12 @@ function align(pos, total, other) {
 }
 var fmt = (g) => g == null ? "\u2013" : Number(g).toFixed(1);
 function sparkline(curve2, series, current, extra = {}) {
-  const plan = extra.plan || /* @__PURE__ */ new Map(), breaks = extra.breaks || [];
+  const plan = extra.plan || /* @__PURE__ */ new Map(), breaks = extra.breaks || [], cfgSwitch = extra.switch !== false;
   const top = axisTop([...series.map((s) => s.values), [...plan.values()]]);
   const span = (s) => Math.max(s.total || 0, s.values.length, 1);
   const x = (i, s) => span(s) > 1 ? i / (span(s) - 1) * (W - 2 * PAD) + PAD : W / 2;
   const y = (g) => H - PAD - Math.min(g, top) / top * (H - 2 * PAD);
-  const key = `${top}|${series.map((s) => `${s.name}:${s.role}:${span(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}|${[...plan].join(";")}|${breaks.join(",")}`;
+  const key = `${top}|${series.map((s) => `${s.name}:${s.role}:${span(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}|${[...plan].join(";")}|${breaks.join(",")}|${cfgSwitch}`;
   const [main, other] = series;
   if (curve2.key !== key) {
     curve2.key = key;
@@ -56,10 +56,11 @@ function sparkline(curve2, series, current, extra = {}) {
       class: "sdw-break",
       "vector-effect": "non-scaling-stroke"
     })) : [];
-    curve2.svg.replaceChildren(cfg, ...ticks, ...lines, ...planned, curve2.marker);
+    curve2.svg.replaceChildren(...cfgSwitch ? [cfg] : [], ...ticks, ...lines, ...planned, curve2.marker);
     curve2.topValue = top;
     curve2.top.textContent = String(top);
     curve2.cfg.style.top = `${y(1) / H * 100}%`;
+    curve2.cfg.hidden = !cfgSwitch;
     curve2.legend.hidden = !other;
     if (other) {
       curve2.legend.replaceChildren(
@@ -81,7 +82,7 @@ function sparkline(curve2, series, current, extra = {}) {
   let text = "";
   if (current >= 0 && values.length) {
     text = `Step ${at + 1}: ${fmt(values[at])}`;
-    if (!other) text += ` (CFG ${values[at] > 1 ? "on" : "off"})`;
+    if (!other && cfgSwitch) text += ` (CFG ${values[at] > 1 ? "on" : "off"})`;
     else {
       const j = align(at, span(main), span(other));
       const theirs = j < other.values.length ? `step ${j + 1}: ${fmt(other.values[j])}` : `ended at step ${other.values.length}`;
@@ -767,7 +768,8 @@ var STATUS_TRAITS = [
   "has_model",
   "runs",
   "breakpoints",
-  "pace"
+  "pace",
+  "guidance_kind"
 ];
 var TYPED = ["TEXTAREA", "INPUT", "SELECT"];
 var BRANCHABLE = ["finished", "stopped", "paused"];
@@ -845,7 +847,11 @@ function render({ model, el }) {
       curve2,
       [{ values: nextSchedule(), total, name: "Next run" }],
       hover ?? -1,
-      { plan: new Map([...nextPlan].filter(([k]) => k < total)), breaks: model.get("breakpoints") || [] }
+      {
+        plan: new Map([...nextPlan].filter(([k]) => k < total)),
+        breaks: model.get("breakpoints") || [],
+        switch: model.get("guidance_kind") === "cfg"
+      }
     );
   }
   function chart(series, current, key) {
@@ -853,7 +859,11 @@ function render({ model, el }) {
     const own = key === live();
     const done = series[0]?.values.length || 0;
     const planned = own ? new Map([...plan].filter(([k]) => k >= done - 1)) : void 0;
-    sparkline(curve2, series, current, { plan: planned, breaks: own && runBreaks.key === key ? runBreaks.steps : [] });
+    sparkline(curve2, series, current, {
+      plan: planned,
+      breaks: own && runBreaks.key === key ? runBreaks.steps : [],
+      switch: model.get("guidance_kind") === "cfg"
+    });
   }
   function toggleBreak(step) {
     const set = new Set(model.get("breakpoints") || []);

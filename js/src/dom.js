@@ -45,15 +45,16 @@ const fmt = (g) => (g == null ? "–" : Number(g).toFixed(1));
 // schedules); `current`: the shown run's step marked and read out, -1 for none.
 // The 1.0 line is labelled: below it classifier-free guidance is off.
 // `extra`: { plan: Map(0-based step → planned value) drawn dashed over the steps not yet run,
-// breaks: 1-based step counts at which the run holds, drawn as ticks along the top }.
+// breaks: 1-based step counts at which the run holds, drawn as ticks along the top, switch: false
+// where the guidance has no CFG switch at 1.0 (Flux's distilled guidance): no line, no "CFG on/off" }.
 export function sparkline(curve, series, current, extra = {}) {
-  const plan = extra.plan || new Map(), breaks = extra.breaks || [];
+  const plan = extra.plan || new Map(), breaks = extra.breaks || [], cfgSwitch = extra.switch !== false;
   const top = axisTop([...series.map((s) => s.values), [...plan.values()]]);
   const span = (s) => Math.max(s.total || 0, s.values.length, 1);
   const x = (i, s) => (span(s) > 1 ? (i / (span(s) - 1)) * (W - 2 * PAD) + PAD : W / 2);
   const y = (g) => H - PAD - (Math.min(g, top) / top) * (H - 2 * PAD);
   const key = `${top}|${series.map((s) => `${s.name}:${s.role}:${span(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}`
-    + `|${[...plan].join(";")}|${breaks.join(",")}`;
+    + `|${[...plan].join(";")}|${breaks.join(",")}|${cfgSwitch}`;
   const [main, other] = series;
   if (curve.key !== key) {
     curve.key = key;
@@ -72,10 +73,11 @@ export function sparkline(curve, series, current, extra = {}) {
     const ticks = main ? breaks.filter((b) => b >= 1 && b <= span(main)).map((b) =>
       svgNode("line", { x1: x(b - 1, main), x2: x(b - 1, main), y1: 0, y2: H, class: "sdw-break",
         "vector-effect": "non-scaling-stroke" })) : [];
-    curve.svg.replaceChildren(cfg, ...ticks, ...lines, ...planned, curve.marker);
+    curve.svg.replaceChildren(...(cfgSwitch ? [cfg] : []), ...ticks, ...lines, ...planned, curve.marker);
     curve.topValue = top;
     curve.top.textContent = String(top);
     curve.cfg.style.top = `${(y(1) / H) * 100}%`;
+    curve.cfg.hidden = !cfgSwitch;
     curve.legend.hidden = !other;
     if (other) {
       curve.legend.replaceChildren(
@@ -96,7 +98,7 @@ export function sparkline(curve, series, current, extra = {}) {
   let text = "";
   if (current >= 0 && values.length) {
     text = `Step ${at + 1}: ${fmt(values[at])}`;
-    if (!other) text += ` (CFG ${values[at] > 1 ? "on" : "off"})`;
+    if (!other && cfgSwitch) text += ` (CFG ${values[at] > 1 ? "on" : "off"})`;
     else {
       const j = align(at, span(main), span(other));
       const theirs = j < other.values.length ? `step ${j + 1}: ${fmt(other.values[j])}` : `ended at step ${other.values.length}`;

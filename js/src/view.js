@@ -11,7 +11,7 @@ import { controls, layout } from "./panel.js";
 import { sweepPanel } from "./sweep.js";
 
 const STATUS_TRAITS = ["status", "step", "total", "its", "error", "message", "applied", "run_id", "saved", "saving",
-  "has_model", "runs", "breakpoints", "pace"];
+  "has_model", "runs", "breakpoints", "pace", "guidance_kind"];
 const TYPED = ["TEXTAREA", "INPUT", "SELECT"]; // where the letter n is text, not Next step
 const BRANCHABLE = ["finished", "stopped", "paused"];
 
@@ -79,7 +79,8 @@ export function render({ model, el }) {
   function chartNext() {
     const total = formSteps();
     sparkline(curve, [{ values: nextSchedule(), total, name: "Next run" }], hover ?? -1,
-      { plan: new Map([...nextPlan].filter(([k]) => k < total)), breaks: model.get("breakpoints") || [] });
+      { plan: new Map([...nextPlan].filter(([k]) => k < total)), breaks: model.get("breakpoints") || [],
+        switch: model.get("guidance_kind") === "cfg" });
   }
 
   // The guidance curve: the next run's plan in Breakpoints mode or once dragged, else the shown run
@@ -89,7 +90,8 @@ export function render({ model, el }) {
     const own = key === live();
     const done = series[0]?.values.length || 0;
     const planned = own ? new Map([...plan].filter(([k]) => k >= done - 1)) : undefined;
-    sparkline(curve, series, current, { plan: planned, breaks: own && runBreaks.key === key ? runBreaks.steps : [] });
+    sparkline(curve, series, current, { plan: planned, breaks: own && runBreaks.key === key ? runBreaks.steps : [],
+      switch: model.get("guidance_kind") === "cfg" });
   }
   function toggleBreak(step) {
     const set = new Set(model.get("breakpoints") || []);

@@ -33,6 +33,11 @@ def is_flux(pipe: Any) -> bool:
     return hasattr(type(pipe), "_unpack_latents") and getattr(pipe, "transformer", None) is not None
 
 
+def guidance_kind(pipe: Any) -> str:
+    """``"distilled"`` where the guidance scale is Flux's guidance embedding, else ``"cfg"``."""
+    return "distilled" if is_flux(pipe) and pipe.transformer.config.guidance_embeds else "cfg"
+
+
 def flux_steer(pipe: Any, embeddings: Embeddings, pipe_kwargs: dict[str, Any]) -> FluxSteer | None:
     return FluxSteer(pipe, embeddings, float(pipe_kwargs.get("true_cfg_scale", 1.0))) if is_flux(pipe) else None
 

@@ -48,8 +48,8 @@ def tiny_sd3_pipeline(seed: int = 0, shift: float = 3.0) -> Any:
 
 
 def tiny_flux_pipeline(seed: int = 0, guidance_embeds: bool = True) -> Any:
-    """A ``FluxPipeline`` with random weights; ``guidance_embeds`` as FLUX.1-dev (distilled guidance)
-    or, without it, as FLUX.1-schnell, guided only by true CFG. Pass a size: Flux defaults to 1024/8×2."""
+    """A ``FluxPipeline`` with random weights, 32×32 by default; ``guidance_embeds`` as FLUX.1-dev
+    (distilled guidance) or, without it, as FLUX.1-schnell, guided only by true CFG."""
     from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
     from transformers import CLIPTextModel, T5Config, T5EncoderModel
 
@@ -71,5 +71,6 @@ def tiny_flux_pipeline(seed: int = 0, guidance_embeds: bool = True) -> Any:
         scheduler=scheduler, vae=_vae16(0.3611, 0.1159), text_encoder=CLIPTextModel(_text_config(32)),
         tokenizer=tokenizer(), text_encoder_2=t5, tokenizer_2=tokenizer(), transformer=transformer,
     )  # fmt: skip
+    pipe.default_sample_size = 16  # Flux's own is 128 latent pixels (1024 px), too big for a tiny model
     pipe.set_progress_bar_config(disable=True)
     return pipe

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import Run, Runner, StatusEvent, StepEvent, validate
+from ..core.flow import guidance_kind
 from ..gallery import Gallery
 from . import dispatch, messages
 from .history import History
@@ -54,6 +55,7 @@ class SamplerWidget(WidgetState):
         self._sweep: Sweep | None = None
         if self.runner is not None:
             self.has_model = True
+            self.guidance_kind = guidance_kind(self.runner.pipe)
             self._unobserve = self.runner.observe(self._on_event)
         self.on_msg(self._on_message)
 
