@@ -6,6 +6,8 @@ import gc
 import itertools
 import random
 import re
+import subprocess
+import sys
 import threading
 import time
 import weakref
@@ -330,3 +332,19 @@ def test_closed_widgets_are_freed_with_their_threads(sd_pipe):
     assert [thread.name for thread in started if thread.is_alive()] == []
     gc.collect()
     assert [ref() is None for ref in refs] == [True] * 7
+
+
+def test_a_script_that_never_waits_for_its_run_exits_cleanly():
+    """A run's thread still inside torch at interpreter exit aborted the process (exit 134,
+    "terminate called without an active exception"): the run is stopped and joined first."""
+    script = (
+        "import time\n"
+        "from sdwidget import Runner\n"
+        "from sdwidget.testing import tiny_sd_pipeline\n"
+        "run = Runner(tiny_sd_pipeline()).start('a red star', num_inference_steps=500)\n"
+        "time.sleep(0.5)\n"
+        "print('steps', len(run.steps))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.split("steps")[-1]) < 500, "the run was still going when the script ended"

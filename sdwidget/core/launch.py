@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,6 +14,22 @@ import torch
 from .loop import LoopHost
 from .run import Run
 from .threads import run_threads, use_threads
+
+_THREADED: weakref.WeakSet[Run] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_runs() -> None:
+    """A run's thread still inside torch when the interpreter ends aborts the process ("terminate
+    called without an active exception"), as a script that starts a run and never waits for it
+    would: each run is stopped at its next step and its thread joined first. (Registered after
+    the decoded preview's worker stop, so it runs before it: the run may still ask for frames.)"""
+    runs = list(_THREADED)
+    for run in runs:
+        run.stop()
+    for run in runs:
+        if run._thread is not None:
+            run._thread.join(timeout=60)
 
 
 class Launcher:
@@ -58,6 +76,7 @@ class Launcher:
             run._thread = threading.Thread(
                 target=self._counted, args=(work,), name=f"sdwidget-run-{run.id}", daemon=True
             )
+            _THREADED.add(run)
 
     def go(self, run: Run, work: Callable[[], None], host: LoopHost | None) -> None:
         """Start ``work`` where ``prepare`` and ``host`` said; inline, return once it has ended."""
