@@ -193,12 +193,12 @@ def refused_pipelines():
     happens before any is used)."""
     from diffusers import (
         FlowMatchEulerDiscreteScheduler,
-        FluxPipeline,
+        FluxImg2ImgPipeline,
         FluxTransformer2DModel,
         SD3Transformer2DModel,
-        StableDiffusion3Pipeline,
-        StableDiffusionControlNetImg2ImgPipeline,
+        StableDiffusion3Img2ImgPipeline,
         StableDiffusionPAGPipeline,
+        StableDiffusionPanoramaPipeline,
         UNet2DConditionModel,
     )  # fmt: skip
 
@@ -214,14 +214,20 @@ def refused_pipelines():
     sd = tiny_sd_pipeline()
     lcm = dict(sd.components, unet=UNet2DConditionModel(**{**sd.unet.config, "time_cond_proj_dim": 8}))
     return {
-        "StableDiffusion3Pipeline has no unet (it denoises with a transformer)": StableDiffusion3Pipeline(
-            transformer=sd3, scheduler=FlowMatchEulerDiscreteScheduler(), text_encoder_3=None, tokenizer_3=None, **none
-        ),
-        "FluxPipeline has no unet (it denoises with a transformer)": FluxPipeline(
+        "StableDiffusion3Img2ImgPipeline has no unet (it denoises with a transformer)": (
+            StableDiffusion3Img2ImgPipeline(
+                transformer=sd3,
+                scheduler=FlowMatchEulerDiscreteScheduler(),
+                text_encoder_3=None,
+                tokenizer_3=None,
+                **none,
+            )
+        ),  # fmt: skip
+        "FluxImg2ImgPipeline has no unet (it denoises with a transformer)": FluxImg2ImgPipeline(
             transformer=flux, scheduler=FlowMatchEulerDiscreteScheduler(), **none
         ),
-        "StableDiffusionControlNetImg2ImgPipeline computes classifier-free guidance from its guidance_scale argument": (
-            StableDiffusionControlNetImg2ImgPipeline(**tiny_sd_pipeline(kind="controlnet").components)
+        "StableDiffusionPanoramaPipeline computes classifier-free guidance from its guidance_scale argument": (
+            StableDiffusionPanoramaPipeline(**sd.components)
         ),
         "StableDiffusionPAGPipeline has a denoising loop sdwidget has not checked": StableDiffusionPAGPipeline(
             **sd.components

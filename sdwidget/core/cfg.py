@@ -42,7 +42,9 @@ class CfgSwitch:
         inputs = list(pipe._callback_tensor_inputs)
         # prompt_embeds first: its batch size says whether CFG is on.
         self.names = ["prompt_embeds"] + [
-            name for name in inputs if name not in ("latents", "prompt_embeds") and not name.startswith("negative_")
+            name
+            for name in inputs
+            if name not in ("latents", "prompt_embeds") and not name.startswith(("negative_", "add_neg_"))
         ]
         self.negatives = dict(negatives)
         self.guess: bool | None = None

@@ -19,29 +19,39 @@ STEERED = (
     "StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline",
     "StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline",
     "StableDiffusionControlNetPipeline", "StableDiffusionXLControlNetPipeline",
-    "StableDiffusionControlNetImg2ImgPipeline",
+    "StableDiffusionControlNetImg2ImgPipeline", "StableDiffusionControlNetInpaintPipeline",
+    "StableDiffusionXLControlNetImg2ImgPipeline", "StableDiffusionXLControlNetInpaintPipeline",
 )  # fmt: skip
+# Tensors these loops hand to step callbacks but never take back (they pop only some names): the
+# step hook writes a callback's new values into the loop's own tensors instead (``StepHook``).
+DROPPED = {
+    "StableDiffusionControlNetInpaintPipeline": ("mask", "masked_image_latents"),
+    "StableDiffusionXLControlNetInpaintPipeline": ("add_text_embeds", "add_time_ids", "mask", "masked_image_latents"),
+}
+# Transformer (flow-matching) loops, steered with the help of flow.py and flux.py.
+FLOW = ("StableDiffusion3Pipeline", "FluxPipeline")
 SUPPORTED = (
     "Stable Diffusion 1.x/2.x and SDXL text-to-image, image-to-image and inpainting (4- and 9-channel "
-    "UNets), SD and SDXL ControlNet text-to-image and SD ControlNet image-to-image with one or several "
-    "ControlNets"
+    "UNets), SD and SDXL ControlNet text-to-image, image-to-image and inpainting with one or several "
+    "ControlNets, and SD3/SD3.5 and Flux text-to-image"
 )
 
 
-def _loops() -> set[Any]:
-    return {getattr(diffusers, name).__call__ for name in STEERED}
+def _loops(names: tuple[str, ...] = STEERED) -> set[Any]:
+    return {getattr(diffusers, name).__call__ for name in names}
 
 
 def refusal(pipe: Any) -> str | None:
     """Why ``pipe`` cannot be steered exactly, or ``None`` when it can."""
     name = type(pipe).__name__
+    if type(pipe).__call__ in _loops(FLOW):
+        return None
     if getattr(pipe, "unet", None) is None:
         denoiser = "a transformer" if getattr(pipe, "transformer", None) is not None else "no UNet"
         return (
             f"{name} has no unet (it denoises with {denoiser}), and sdwidget has not checked its loop: "
             "flow-matching pipelines keep parts of their guidance where a step callback cannot reach "
-            f"them (Flux's distilled guidance embedding, true CFG's scale), so it cannot be steered "
-            f"exactly; sdwidget steers {SUPPORTED}"
+            f"them, so it cannot be steered exactly; sdwidget steers {SUPPORTED}"
         )
     if getattr(pipe.unet.config, "time_cond_proj_dim", None) is not None:
         return (
@@ -64,3 +74,9 @@ def _source(fn: Any) -> str:
         return inspect.getsource(fn)
     except (OSError, TypeError):
         return ""
+
+
+def dropped(pipe: Any) -> tuple[str, ...]:
+    """The callback tensors ``pipe``'s loop never takes back (``DROPPED``; a subclass keeping the loop too)."""
+    call = type(pipe).__call__
+    return next((names for name, names in DROPPED.items() if getattr(diffusers, name).__call__ is call), ())

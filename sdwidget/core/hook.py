@@ -10,6 +10,7 @@ import torch
 from diffusers.callbacks import PipelineCallback
 
 from ..preview import Preview
+from . import families
 from .cfg import CfgSwitch
 from .controls import PromptEdit
 from .events import RunStatus, StepEvent
@@ -55,6 +56,8 @@ class StepHook(PipelineCallback):
 
     def callback_fn(self, pipe: Any, step_index: int, timestep: Any, callback_kwargs: dict) -> dict:
         now = time.perf_counter()
+        # The loop's own tensors where it never takes ours back (ControlNet inpainting's mask ...).
+        given = {name: callback_kwargs[name] for name in families.dropped(pipe) if name in callback_kwargs}
         latents, x0 = callback_kwargs["latents"], self.tap.x0
         total, done = self.total, step_index + 1
         shown = self.view(x0 if self.show_x0 and x0 is not None else latents)
@@ -93,6 +96,9 @@ class StepHook(PipelineCallback):
         guidance = self._next_guidance(pipe, step_index, by_hand)
         if guidance is not None:
             self.cfg.apply(pipe, callback_kwargs, latents.shape[0], guidance)
+        for name, tensor in given.items():
+            if callback_kwargs[name] is not tensor:  # switched or swapped: the loop's tensor becomes ours
+                tensor.set_(callback_kwargs[name])
         self.last = time.perf_counter()
         return callback_kwargs
 

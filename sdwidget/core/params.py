@@ -13,6 +13,7 @@ from diffusers.callbacks import PipelineCallback
 
 from . import flow, ip_adapter, validate
 from .inputs import image_size, steps_run
+from .weight import OWN_WEIGHT
 
 # Arguments the runner owns; a user passing them would break the hook or the replayability.
 _RESERVED = {
@@ -82,6 +83,12 @@ def check_extra(pipe: Any, callbacks: Sequence[Any], pipe_kwargs: dict[str, Any]
             raise TypeError(f"{name!r} cannot be passed to {type(pipe).__name__} through the runner")
     if "num_images_per_prompt" in pipe_kwargs:
         validate.integer("num_images_per_prompt", pipe_kwargs["num_images_per_prompt"], 1, validate.MAX_BATCH)
+    if pipe_kwargs.get("guidance_rescale") and type(pipe).__name__ in OWN_WEIGHT:
+        raise TypeError(
+            f"guidance_rescale cannot be passed to {type(pipe).__name__} through the runner: it weights CFG by its "
+            "guidance_scale argument, so sdwidget combines the UNet's halves itself and the pipeline would rescale "
+            "against halves it no longer has"
+        )
     ip_adapter.check(pipe, pipe_kwargs)  # the run swaps these embeddings when CFG switches (IPAdapterEmbeds)
     for name in ("image", "mask_image", "control_image"):
         if name in accepted and pipe_kwargs.get(name) is None:

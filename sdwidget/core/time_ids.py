@@ -44,12 +44,17 @@ def negative_time_ids(
         "text_encoder_projection_dim": int(pooled.shape[-1]) if encoder is None else encoder.config.projection_dim,
     }
     negative_original, negative_target = arg("negative_original_size"), arg("negative_target_size")
-    if "negative_aesthetic_score" in inspect.signature(build).parameters:
-        # Image-to-image and inpainting: both rows at once, the negative sizes defaulting to the positive ones.
+    accepted = inspect.signature(build).parameters
+    if "negative_aesthetic_score" in accepted:
+        # Image-to-image and inpainting: both rows at once, the negative sizes defaulting to the positive ones
+        # (SDXL ControlNet inpainting takes no negative sizes).
+        sizes = (
+            original if negative_original is None else negative_original, arg("negative_crops_coords_top_left"),
+            target if negative_target is None else negative_target,
+        ) if "negative_original_size" in accepted else ()  # fmt: skip
         _, negative = build(
             original, arg("crops_coords_top_left"), target, arg("aesthetic_score"), arg("negative_aesthetic_score"),
-            original if negative_original is None else negative_original, arg("negative_crops_coords_top_left"),
-            target if negative_target is None else negative_target, **common,
+            *sizes, **common,
         )  # fmt: skip
     elif negative_original is not None and negative_target is not None:
         negative = build(negative_original, arg("negative_crops_coords_top_left"), negative_target, **common)

@@ -16,7 +16,11 @@ from typing import Any
 import torch
 
 # The loops read and checked (tests/test_families.py, tests/test_controlnet_more.py) that weight CFG by their argument.
-OWN_WEIGHT = ("StableDiffusionXLControlNetPipeline", "StableDiffusionControlNetImg2ImgPipeline")
+OWN_WEIGHT = (
+    "StableDiffusionXLControlNetPipeline", "StableDiffusionControlNetImg2ImgPipeline",
+    "StableDiffusionControlNetInpaintPipeline", "StableDiffusionXLControlNetImg2ImgPipeline",
+    "StableDiffusionXLControlNetInpaintPipeline",
+)  # fmt: skip
 
 
 class GuidanceWeight:
