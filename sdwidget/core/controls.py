@@ -23,8 +23,8 @@ from .encode import Embeddings
 class PromptEdit:
     """A prompt asked for during a run, encoded already; ``negative_prompt`` ``None`` keeps the old."""
 
-    prompt: str
-    negative_prompt: str | None
+    prompt: str | list[str]
+    negative_prompt: str | list[str] | None
     embeddings: Embeddings
 
 

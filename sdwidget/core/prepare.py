@@ -59,7 +59,7 @@ def prepare(
     breakpoints = frozenset(validate.integer("pause_at", step, 1, steps) for step in pause_at)
     plan = RunPlan(
         schedule=schedule,
-        prompts=resolve_prompts(prompt_schedule or (), steps),
+        prompts=resolve_prompts(prompt_schedule or (), steps, params["prompt"]),
         keep=LatentStore(budgets.latents) if keep_latents else None,
         outputs=OutputStore(budgets.outputs),
         stop_after=stop_after,

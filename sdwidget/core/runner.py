@@ -243,7 +243,7 @@ class Runner:
         started = run.params["prompt"]
         rows = len(started) if isinstance(started, list) else None
         prompt, negative_prompt = validate.prompt_edit(prompt, negative_prompt, rows)
-        embeddings = encode_prompts(self.pipe, prompt, negative_prompt)
+        embeddings = encode_prompts(self.pipe, prompt, negative_prompt, run.plan.pipe_kwargs)
         run.controls.set_prompt(PromptEdit(prompt, negative_prompt, embeddings))
 
     def set_guidance(self, value: Any) -> float:

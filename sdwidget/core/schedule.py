@@ -39,7 +39,7 @@ def stretch(curve: Sequence[float], steps: int) -> list[float]:
     return [curve[round(i * (len(curve) - 1) / (steps - 1))] for i in range(steps)]
 
 
-def resolve_prompts(changes: Any, steps: int, started: str | list[str] | None = None) -> tuple[PromptChange, ...]:
+def resolve_prompts(changes: Any, steps: int, started: str | list[str]) -> tuple[PromptChange, ...]:
     """Prompt changes given in advance, as ``PromptChange``s or mappings with ``step`` (0-based,
     the first step conditioned on it, 1 ≤ step < steps), ``prompt`` and optional ``negative_prompt``,
     each one string or, for a run started with the list of prompts ``started``, one per prompt."""
@@ -55,7 +55,7 @@ def resolve_prompts(changes: Any, steps: int, started: str | list[str] | None = 
             raise TypeError(f"a prompt change must be a PromptChange or a mapping, got {type(change).__name__}")
         step = validate.integer("prompt change step", change.step, 1, steps - 1)
         prompt, negative = validate.prompt_edit(
-            change.prompt, change.negative_prompt, _rows(started, change), f"prompt_schedule[{i}] "
+            change.prompt, change.negative_prompt, _rows(started), f"prompt_schedule[{i}] "
         )
         out.append(PromptChange(step, prompt, negative))
     if len({change.step for change in out}) != len(out):
@@ -63,10 +63,6 @@ def resolve_prompts(changes: Any, steps: int, started: str | list[str] | None = 
     return tuple(sorted(out, key=lambda change: change.step))
 
 
-def _rows(started: str | list[str] | None, change: PromptChange) -> int | None:
-    """How many prompts a change may give: the run's; where the caller does not say which run, a
-    change's lists need only agree with each other."""
-    if started is not None:
-        return len(started) if isinstance(started, list) else None
-    lists = [value for value in (change.prompt, change.negative_prompt) if isinstance(value, list | tuple)]
-    return len(lists[0]) if lists else None
+def _rows(started: str | list[str]) -> int | None:
+    """How many prompts a change must give: one per prompt of a run started with a list, else one string."""
+    return len(started) if isinstance(started, list) else None
