@@ -5,6 +5,7 @@ iteration, checked against a reference loop written from diffusers' pipelines (n
 """
 
 import copy
+import json
 
 import diffusers
 import pytest
@@ -143,3 +144,22 @@ def test_bad_denoising_fractions_are_refused_before_the_run(extra, error, messag
     pipe = diffusers.StableDiffusionXLImg2ImgPipeline(**tiny_sdxl_pipeline().components)
     with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
         Runner(pipe).start(PROMPT, num_inference_steps=STEPS, image=IMAGE, **extra)
+
+
+def test_a_gallery_record_holds_a_second_order_run_of_the_most_steps():
+    """1,000 Heun steps run 1,999 times round the loop: a record of that many steps is valid,
+    one more is not (num_inference_steps stays capped at 1,000)."""
+    from sdwidget import Gallery, Runner
+    from sdwidget.core import validate
+    from sdwidget.gallery import schema
+
+    run = Runner(tiny_sd_pipeline(scheduler="euler")).generate("a", num_inference_steps=2, seed=1)
+    meta = json.loads(json.dumps(Gallery.from_run(run).metadata()))
+    longest = validate.MAX_LOOP
+    step = meta["steps"][-1]
+    meta["steps"] = [{**step, "step": i, "total": longest} for i in range(longest)]
+    meta["params"].update(num_inference_steps=1000, steps_run=longest, guidance_schedule=[5.0] * longest)
+    schema.check(meta, "a Heun run")
+    meta["params"]["steps_run"] = longest + 1
+    with pytest.raises(ValueError, match="steps_run"):
+        schema.check(meta, "too long a run")

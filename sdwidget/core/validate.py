@@ -14,6 +14,8 @@ from typing import Any
 from . import families
 
 MAX_STEPS = 1000
+# Iterations a run's loop may make: a second-order scheduler (Heun, KDPM2) runs 2n − 1 for n steps.
+MAX_LOOP = 2 * MAX_STEPS - 1
 MAX_GUIDANCE = 100.0
 MAX_PROMPT_CHARS = 4000
 MAX_SIDE = 4096

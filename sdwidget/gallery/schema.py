@@ -35,8 +35,8 @@ class _Record(BaseModel):
 
 
 class Step(_Record):
-    step: StrictInt = Field(ge=0, lt=validate.MAX_STEPS)
-    total: StrictInt = Field(ge=1, le=validate.MAX_STEPS)
+    step: StrictInt = Field(ge=0, lt=validate.MAX_LOOP)
+    total: StrictInt = Field(ge=1, le=validate.MAX_LOOP)
     timestep: Finite
     guidance: Guidance
     cfg: StrictBool
@@ -45,7 +45,7 @@ class Step(_Record):
 
 
 class PromptChange(_Record):
-    step: StrictInt = Field(ge=1, lt=validate.MAX_STEPS)
+    step: StrictInt = Field(ge=1, lt=validate.MAX_LOOP)
     prompt: Text | Prompts  # a list: one per prompt of a batch started with a list
     negative_prompt: Text | Prompts | None
 
@@ -64,16 +64,16 @@ class Params(_Record):
     scheduler_config: dict[str, Any] | None = None
     pipeline: Name | None = None
     model: Text | None = None
-    guidance_schedule: Annotated[list[Guidance], Field(max_length=validate.MAX_STEPS)] | None = None
-    steps_run: StrictInt | None = Field(default=None, ge=1, le=validate.MAX_STEPS)
+    guidance_schedule: Annotated[list[Guidance], Field(max_length=validate.MAX_LOOP)] | None = None
+    steps_run: StrictInt | None = Field(default=None, ge=1, le=validate.MAX_LOOP)
     pipe_kwargs: Annotated[dict[Argument, Any], Field(max_length=100)] | None = None
     inputs: Annotated[list[Argument], Field(max_length=8)] | None = None
     parent: StrictInt | None = Field(default=None, ge=1, le=2**31)
-    branch_step: StrictInt | None = Field(default=None, ge=0, le=validate.MAX_STEPS)
+    branch_step: StrictInt | None = Field(default=None, ge=0, le=validate.MAX_LOOP)
 
 
 class Files(_Record):
-    steps: Annotated[list[StepFile], Field(max_length=validate.MAX_STEPS)]
+    steps: Annotated[list[StepFile], Field(max_length=validate.MAX_LOOP)]
     final: Literal["final.png"] | None
     batch: Annotated[list[BatchFile], Field(max_length=validate.MAX_BATCH * validate.MAX_BATCH)] = []
     contact_sheet: Literal["contact-sheet.png"] | None = None
@@ -93,9 +93,9 @@ class RunRecord(_Record):
     params: Params
     status: Status
     error: Annotated[StrictStr, Field(max_length=100_000)] | None
-    steps: Annotated[list[Step], Field(max_length=validate.MAX_STEPS)]
+    steps: Annotated[list[Step], Field(max_length=validate.MAX_LOOP)]
     requests: Annotated[list[tuple[StrictInt, Guidance]], Field(max_length=MAX_REQUESTS)]
-    prompts: Annotated[list[PromptChange], Field(max_length=validate.MAX_STEPS)] = []
+    prompts: Annotated[list[PromptChange], Field(max_length=validate.MAX_LOOP)] = []
     versions: dict[Name, Name]
     files: Files | None = None
 

@@ -66,7 +66,7 @@ def _arguments(kind: str, content: dict[str, Any]) -> dict[str, Any]:
     if kind in ("ack", "save", "frames", "decode", "branch"):
         args: dict[str, Any] = {"run": validate.integer(f"{control}: the run", get("run"), *RUN)}
         if kind in ("decode", "branch"):
-            args["step"] = validate.integer(f"{control}: the step", get("step"), 0, validate.MAX_STEPS)
+            args["step"] = validate.integer(f"{control}: the step", get("step"), 0, validate.MAX_LOOP)
         if kind == "branch":
             args.update(_optional_prompt(content, "Prompt"))
             if get("guidance") is not None:
@@ -82,10 +82,10 @@ def _arguments(kind: str, content: dict[str, Any]) -> dict[str, Any]:
         return {"prompt": validate.prompt("Prompt", get("prompt")), **_optional_prompt(content, "Prompt")}
     if kind == "breakpoints":
         steps = _list(get("steps"), control)
-        return {"steps": sorted({validate.integer(control, step, 1, validate.MAX_STEPS) for step in steps})}
+        return {"steps": sorted({validate.integer(control, step, 1, validate.MAX_LOOP) for step in steps})}
     if kind == "plan":
-        start = validate.integer(f"{control}: the first step", get("start"), 0, validate.MAX_STEPS - 1)
-        values = _list(get("values"), control)[: validate.MAX_STEPS - start]
+        start = validate.integer(f"{control}: the first step", get("start"), 0, validate.MAX_LOOP - 1)
+        values = _list(get("values"), control)[: validate.MAX_LOOP - start]
         return {"values": {start + i: validate.guidance(value, control) for i, value in enumerate(values)}}
     if kind != "generate":
         return {}
@@ -116,6 +116,6 @@ def _optional_prompt(content: dict[str, Any], control: str) -> dict[str, Any]:
 
 
 def _list(value: Any, control: str) -> list:
-    if not isinstance(value, list) or len(value) > validate.MAX_STEPS:
-        raise TypeError(f"{control} must be a list of at most {validate.MAX_STEPS} values")
+    if not isinstance(value, list) or len(value) > validate.MAX_LOOP:
+        raise TypeError(f"{control} must be a list of at most {validate.MAX_LOOP} values")
     return value

@@ -75,8 +75,8 @@ def parse_item(record: Any) -> SweepItem:
 
 
 def _list(value: Any, name: str) -> list:
-    if not isinstance(value, list) or len(value) > validate.MAX_STEPS:
-        raise TypeError(f"{name} must be a list of at most {validate.MAX_STEPS} values")
+    if not isinstance(value, list) or len(value) > validate.MAX_LOOP:
+        raise TypeError(f"{name} must be a list of at most {validate.MAX_LOOP} values")
     return value
 
 
@@ -85,7 +85,7 @@ def _change(change: Any) -> dict[str, Any]:
     if not isinstance(change, dict):
         raise TypeError("prompts must hold objects")
     return {
-        "step": validate.integer("prompts.step", change.get("step"), 1, validate.MAX_STEPS - 1),
+        "step": validate.integer("prompts.step", change.get("step"), 1, validate.MAX_LOOP - 1),
         "prompt": validate.prompt("prompts.prompt", change.get("prompt")),
         "negative_prompt": validate.prompt("prompts.negative_prompt", change.get("negative_prompt"), optional=True),
     }
