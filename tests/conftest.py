@@ -51,3 +51,13 @@ class Raising(PipelineCallback):
         if step_index == 1:
             raise self.exc
         return callback_kwargs
+
+
+@pytest.fixture
+def one_thread():
+    """The runner and a reference loop on one torch thread each: the same order of sums (oracle
+    tests compare bit for bit), and a tiny model runs fastest so on a busy CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

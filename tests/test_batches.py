@@ -53,13 +53,7 @@ def reference_loop(pipe, conditioning, guidance, prompts, negatives, n):
     return latents
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The runner and the reference on one thread: the same order of sums, fast on a busy CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("n", [1, 2])

@@ -18,7 +18,7 @@ from diffusers import ControlNetModel
 from test_families import CASES, CONTROLS, IMAGE, MASK, NEGATIVE, PROMPT, SEED, SIZE, STEPS, repeat
 from test_guidance_oracle import cat_conditioning, sd_conditioning, sdxl_conditioning
 
-from sdwidget import Runner, RunStatus
+from sdwidget import Gallery, Runner, RunStatus
 from sdwidget.testing import tiny_sd_pipeline, tiny_sdxl_pipeline
 
 # kind: (pipeline, strength, inpainting)
@@ -111,12 +111,7 @@ def reference_loop(pipe, kind, schedule, n):
     return latents
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def inputs(kind):
@@ -172,3 +167,24 @@ def test_guidance_rescale_is_refused_where_sdwidget_combines_cfg():
         TypeError, match="guidance_rescale cannot be passed to StableDiffusionXLControlNetInpaintPipeline"
     ):
         Runner(pipe).start(PROMPT, guidance_rescale=0.7, **inputs("sdxl-inpaint"))
+
+
+SAVED = {
+    "multi-img2img": ["control_image-0.png", "control_image-1.png", "image.png"],
+    "sdxl-inpaint": ["control_image.png", "image.png", "mask_image.png"],
+}
+
+
+@pytest.mark.parametrize("kind", list(SAVED))
+def test_a_steered_controlnet_run_replays_from_its_gallery(kind, tmp_path):
+    """The init image, mask and control images are saved under inputs/ and come back."""
+    runner = Runner(build(kind), cpu_threads=1)
+    undo = at_step(runner, 2, lambda run: run.set_guidance(0.8))
+    run = runner.generate(PROMPT, num_inference_steps=STEPS, guidance_scale=5.0, seed=SEED, **inputs(kind))
+    undo()
+    assert run.status is RunStatus.FINISHED, run.traceback
+    folder = Gallery.from_run(run).save(tmp_path / kind)
+    assert sorted(path.name for path in (folder / "inputs").iterdir()) == SAVED[kind]
+    again = runner.replay(Gallery.load(folder))
+    assert again.wait(60) and again.status is RunStatus.FINISHED, again.traceback
+    assert again.guidance == run.guidance and torch.equal(again.latents, run.latents)

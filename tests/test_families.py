@@ -121,14 +121,7 @@ def reference_loop(pipe, kind, schedule, n):
     return latents
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The runner and the reference on one thread each: the same order of sums, and a tiny model
-    runs fastest so on a busy CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

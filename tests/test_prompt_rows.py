@@ -48,12 +48,7 @@ def reference_loop(pipe, conditioning, guidance, prompts, negatives):
     return latents
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def steered(runner, **args):

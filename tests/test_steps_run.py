@@ -26,13 +26,7 @@ def with_scheduler(pipe, name):
     return pipe
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The runner and the reference on one thread each: the same order of sums."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @torch.no_grad()
