@@ -104,8 +104,11 @@ def main() -> None:
         if name.startswith("flux-schnell"):  # bare Flux calls it true_cfg_scale
             bare_call["true_cfg_scale"] = bare_call.pop("guidance_scale")
         times: dict[str, list[float]] = {"bare": [], "runner": [], "runner-default": []}
-        for round_ in range(args.rounds + 1):  # the first round warms up
-            for mode in times:
+        # bare and runner alternate on the same thread count; runner-default (one thread) runs after
+        # them, as a team resized between calls slows the next one down and would bias bare.
+        order = [("bare", "runner")] * (args.rounds + 1) + [("runner-default",)] * (args.rounds + 1)
+        for round_, modes in enumerate(order):
+            for mode in modes:
                 started = time.perf_counter()
                 if mode == "bare":
                     pipe(PROMPT, **common, **bare_call, generator=torch.Generator("cpu").manual_seed(round_))
@@ -114,7 +117,7 @@ def main() -> None:
                     assert run.error is None, run.traceback
                 if args.device == "cuda":
                     torch.cuda.synchronize()
-                if round_:
+                if round_ not in (0, args.rounds + 1):  # the first round of each phase warms up
                     times[mode].append(time.perf_counter() - started)
         ms = {mode: statistics.median(values) * 1000 / args.steps for mode, values in times.items()}
         print(f"{name}: " + ", ".join(f"{mode} {value:.1f} ms/step" for mode, value in ms.items()))
