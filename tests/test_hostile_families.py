@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import Raising, at_step
+from diffusers.callbacks import PipelineCallback, SD3CFGCutoffCallback
 from diffusers.pipelines.flux.pipeline_flux import calculate_shift, retrieve_timesteps
 from test_flow_families import NEGATIVE, PROMPT, SEED, SIZE, STEPS, TOKENS, curve, sd3_reference
 
@@ -212,3 +213,56 @@ def test_flux_dev_true_cfg_without_a_negative_prompt_is_the_bare_pipelines(pipes
                                                width=SIZE, **args)  # fmt: skip
     assert run.status is RunStatus.FINISHED, run.traceback
     assert torch.equal(run.latents, bare(pipe, PROMPT, **args))
+
+
+class SwapEmbeds(PipelineCallback):
+    """A user's callback that conditions the steps after step 3 on other T5 embeddings, the one
+    prompt tensor ``FluxPipeline`` takes back from a callback (``prompt_embeds``)."""
+
+    tensor_inputs = ["prompt_embeds"]
+
+    def __init__(self, embeds):
+        super().__init__()
+        self.embeds = embeds
+
+    def callback_fn(self, pipe, step_index, timestep, callback_kwargs):
+        if step_index == 3:
+            callback_kwargs["prompt_embeds"] = self.embeds
+        return callback_kwargs
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "sd3",
+        pytest.param("flux-dev", marks=pytest.mark.xfail(strict=True, reason="FluxSteer puts its own prompt "
+                     "embeddings in every transformer call, so a user callback's prompt_embeds are ignored")),
+    ],
+)  # fmt: skip
+def test_a_user_callbacks_prompt_embeds_reach_the_transformer_as_in_the_bare_pipeline(pipes, kind):
+    pipe = pipes[kind]
+    extra = {} if kind == "sd3" else {"max_sequence_length": TOKENS}
+    if kind == "sd3":  # CFG on: the loop holds [unconditional, conditional]
+        cond, uncond = pipe.encode_prompt("a green circle", None, None, device="cpu", negative_prompt=NEGATIVE)[:2]
+        embeds, extra["negative_prompt"] = torch.cat([uncond, cond]), NEGATIVE
+    else:
+        embeds = pipe.encode_prompt("a green circle", None, device="cpu", max_sequence_length=TOKENS)[0]
+    run = Runner(pipe, cpu_threads=1).generate(
+        PROMPT, num_inference_steps=STEPS, guidance_scale=3.5, seed=SEED, height=SIZE, width=SIZE,
+        callbacks=[SwapEmbeds(embeds)], **extra,
+    )  # fmt: skip
+    assert run.status is RunStatus.FINISHED, run.traceback
+    expected = bare(pipe, PROMPT, guidance_scale=3.5, callback_on_step_end=SwapEmbeds(embeds), **extra)
+    assert not torch.equal(expected, bare(pipe, PROMPT, guidance_scale=3.5, **extra))
+    assert torch.equal(run.latents, expected)
+
+
+def test_sd3s_own_cfg_cutoff_callback_composes_as_in_the_bare_pipeline(pipes):
+    pipe, cutoff = pipes["sd3"], SD3CFGCutoffCallback(cutoff_step_ratio=None, cutoff_step_index=3)
+    args = {"negative_prompt": NEGATIVE, "guidance_scale": 5.0}
+    run = Runner(pipe, cpu_threads=1).generate(
+        PROMPT, num_inference_steps=STEPS, seed=SEED, height=SIZE, width=SIZE, callbacks=[cutoff], **args
+    )
+    assert run.status is RunStatus.FINISHED, run.traceback
+    assert [step.cfg for step in run.steps] == [True] * 4 + [False] * (STEPS - 4)
+    assert torch.equal(run.latents, bare(pipe, PROMPT, callback_on_step_end=cutoff, **args))
