@@ -9,13 +9,16 @@ import numpy as np
 import pytest
 import torch
 from conftest import Raising, at_step
-from diffusers.callbacks import PipelineCallback, SD3CFGCutoffCallback
+from diffusers.callbacks import IPAdapterScaleCutoffCallback, PipelineCallback, SD3CFGCutoffCallback
 from diffusers.pipelines.flux.pipeline_flux import calculate_shift, retrieve_timesteps
+from PIL import Image
 from test_flow_families import NEGATIVE, PROMPT, SEED, SIZE, STEPS, TOKENS, curve, sd3_reference
+from tiny_ip_adapter import add_ip_adapter
 
 from sdwidget import Runner, RunStatus
-from sdwidget.testing import tiny_flux_pipeline, tiny_sd3_pipeline
+from sdwidget.testing import tiny_flux_pipeline, tiny_sd3_pipeline, tiny_sd_pipeline
 
+IMAGE = Image.fromarray((np.random.RandomState(3).rand(40, 48, 3) * 255).astype(np.uint8))  # IP-Adapter's
 ROWS, EDITS = ["a red star", "a blue moon"], ["a green circle", "a yellow square"]
 FLUX = {
     "flux-dev": {"max_sequence_length": TOKENS, "true_cfg_scale": 3.0},
@@ -266,3 +269,41 @@ def test_sd3s_own_cfg_cutoff_callback_composes_as_in_the_bare_pipeline(pipes):
     assert run.status is RunStatus.FINISHED, run.traceback
     assert [step.cfg for step in run.steps] == [True] * 4 + [False] * (STEPS - 4)
     assert torch.equal(run.latents, bare(pipe, PROMPT, callback_on_step_end=cutoff, **args))
+
+
+@pytest.fixture(scope="module")
+def ip_pipe():
+    return add_ip_adapter(tiny_sd_pipeline())
+
+
+def ip_scales(pipe):
+    return [list(p.scale) for p in pipe.unet.attn_processors.values() if hasattr(p, "scale")]
+
+
+def test_an_ip_adapter_run_that_fails_puts_the_users_scale_and_the_unet_back(ip_pipe):
+    runner = Runner(ip_pipe, cpu_threads=1)
+    args = {"negative_prompt": NEGATIVE, "num_inference_steps": STEPS, "seed": SEED, "ip_adapter_image": IMAGE}
+    ip_pipe.set_ip_adapter_scale(0.5)
+    try:
+        before = runner.generate(PROMPT, guidance_scale=4.0, **args)
+        cutoff = IPAdapterScaleCutoffCallback(cutoff_step_ratio=None, cutoff_step_index=0)
+        failed = runner.generate(PROMPT, guidance_scale=4.0, callbacks=[cutoff, Raising(RuntimeError("boom"))], **args)
+        assert failed.status is RunStatus.FAILED and "boom" in failed.traceback
+        assert {tuple(scale) for scale in ip_scales(ip_pipe)} == {(0.5,)}
+        assert "forward" not in vars(ip_pipe.unet)
+        assert torch.equal(runner.generate(PROMPT, guidance_scale=4.0, **args).latents, before.latents)
+    finally:
+        ip_pipe.set_ip_adapter_scale(1.0)
+
+
+def test_an_ip_adapter_branch_from_the_first_or_the_last_step(ip_pipe):
+    runner = Runner(ip_pipe, cpu_threads=1)
+    args = {"negative_prompt": NEGATIVE, "num_inference_steps": STEPS, "seed": SEED, "ip_adapter_image": IMAGE}
+    parent = runner.generate(PROMPT, guidance_scale=1.0, num_images_per_prompt=2, **args)
+    first = runner.branch(parent, 0, guidance_schedule=[5.0] * 3 + [0.5] * (STEPS - 3))
+    assert first.wait(60) and first.status is RunStatus.FINISHED, first.traceback
+    fresh = runner.generate(PROMPT, guidance_schedule=first.guidance, num_images_per_prompt=2, **args)
+    assert torch.equal(first.latents, fresh.latents) and not torch.equal(first.latents, parent.latents)
+    last = runner.branch(parent, STEPS, guidance_scale=5.0)
+    assert last.wait(60) and last.status is RunStatus.FINISHED, last.traceback
+    assert torch.equal(last.latents, parent.latents)
