@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import Raising, at_step
+from diffusers import StableDiffusionXLImg2ImgPipeline, UNet2DConditionModel
 from diffusers.callbacks import IPAdapterScaleCutoffCallback, PipelineCallback, SD3CFGCutoffCallback
 from diffusers.pipelines.flux.pipeline_flux import calculate_shift, retrieve_timesteps
 from PIL import Image
@@ -16,7 +17,7 @@ from test_flow_families import NEGATIVE, PROMPT, SEED, SIZE, STEPS, TOKENS, curv
 from tiny_ip_adapter import add_ip_adapter
 
 from sdwidget import Runner, RunStatus
-from sdwidget.testing import tiny_flux_pipeline, tiny_sd3_pipeline, tiny_sd_pipeline
+from sdwidget.testing import tiny_flux_pipeline, tiny_sd3_pipeline, tiny_sd_pipeline, tiny_sdxl_pipeline
 
 IMAGE = Image.fromarray((np.random.RandomState(3).rand(40, 48, 3) * 255).astype(np.uint8))  # IP-Adapter's
 ROWS, EDITS = ["a red star", "a blue moon"], ["a green circle", "a yellow square"]
@@ -307,3 +308,72 @@ def test_an_ip_adapter_branch_from_the_first_or_the_last_step(ip_pipe):
     last = runner.branch(parent, STEPS, guidance_scale=5.0)
     assert last.wait(60) and last.status is RunStatus.FINISHED, last.traceback
     assert torch.equal(last.latents, parent.latents)
+
+
+@pytest.fixture(scope="module")
+def refiner():
+    """SDXL image-to-image with aesthetic-score time ids, as tests/test_refiner.py builds it."""
+    base = tiny_sdxl_pipeline().components
+    torch.manual_seed(1)
+    config = {**base["unet"].config, "projection_class_embeddings_input_dim": 5 * 8 + 32, "cross_attention_dim": 32}
+    pipe = StableDiffusionXLImg2ImgPipeline(
+        vae=base["vae"], text_encoder=None, tokenizer=None, text_encoder_2=base["text_encoder_2"],
+        tokenizer_2=base["tokenizer_2"], unet=UNet2DConditionModel.from_config(config), scheduler=base["scheduler"],
+        requires_aesthetics_score=True,
+    )  # fmt: skip
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+class CfgOnAfterFirstStep(PipelineCallback):
+    """Switches CFG on after step 0 as the pipeline would have run it: the negative embeddings, and
+    the unconditional time ids by its rule (the sizes of the conditional row, the negative aesthetic
+    score, 2.5 by default)."""
+
+    tensor_inputs = ["prompt_embeds", "add_text_embeds", "add_time_ids"]
+
+    def __init__(self, negative, negative_pooled):
+        super().__init__()
+        self.negative, self.negative_pooled = negative, negative_pooled
+
+    def callback_fn(self, pipe, step_index, timestep, kwargs):
+        if step_index != 0:
+            return kwargs
+        pipe._guidance_scale = 7.0
+        negative_time_ids = kwargs["add_time_ids"].clone()
+        negative_time_ids[:, -1] = 2.5
+        return {
+            "prompt_embeds": torch.cat([self.negative, kwargs["prompt_embeds"]]),
+            "add_text_embeds": torch.cat([self.negative_pooled, kwargs["add_text_embeds"]]),
+            "add_time_ids": torch.cat([negative_time_ids, kwargs["add_time_ids"]]),
+        }
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "image",
+        pytest.param("latents", marks=pytest.mark.xfail(strict=True, reason="image_size reads a latent image's "
+                     "sides as pixels: height/width recorded 8× too small, and time_ids builds the unconditional "
+                     "row with them")),
+    ],
+)  # fmt: skip
+def test_a_refiner_given_the_bases_latents_switches_cfg_on_with_the_pipelines_own_time_ids(refiner, given):
+    """The base's latents are the refiner's usual input (diffusers' base + refiner recipe)."""
+    base = Runner(tiny_sdxl_pipeline(), cpu_threads=1).generate(PROMPT, num_inference_steps=4, seed=1, height=64,
+                                                                 width=64)  # fmt: skip
+    image = base.latents if given == "latents" else base.image
+    runner = Runner(refiner, cpu_threads=1)
+    at_step(runner, 0, lambda run: run.set_guidance(7.0))
+    args = {"image": image, "strength": 0.5, "num_inference_steps": STEPS}
+    run = runner.generate(PROMPT, negative_prompt=NEGATIVE, guidance_scale=1.0, seed=SEED, **args)
+    assert run.status is RunStatus.FINISHED, run.traceback
+    recorded = (run.params["width"], run.params["height"])
+    embeds = refiner.encode_prompt(PROMPT, device="cpu", do_classifier_free_guidance=True, negative_prompt=NEGATIVE)
+    names = ("prompt_embeds", "negative_prompt_embeds", "pooled_prompt_embeds", "negative_pooled_prompt_embeds")
+    expected = refiner(
+        **dict(zip(names, embeds, strict=True)), guidance_scale=1.0, generator=torch.Generator().manual_seed(SEED),
+        output_type="latent", callback_on_step_end=CfgOnAfterFirstStep(embeds[1], embeds[3]), **args,
+    ).images  # fmt: skip
+    assert torch.equal(run.latents, expected)
+    assert recorded == run.image.size == (64, 64)
