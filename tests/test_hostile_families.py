@@ -16,11 +16,12 @@ from PIL import Image
 from test_flow_families import NEGATIVE, PROMPT, SEED, SIZE, STEPS, TOKENS, curve, sd3_reference
 from tiny_ip_adapter import add_ip_adapter
 
-from sdwidget import Runner, RunStatus
+from sdwidget import Gallery, Runner, RunStatus
 from sdwidget.testing import tiny_flux_pipeline, tiny_sd3_pipeline, tiny_sd_pipeline, tiny_sdxl_pipeline
 
 IMAGE = Image.fromarray((np.random.RandomState(3).rand(40, 48, 3) * 255).astype(np.uint8))  # IP-Adapter's
 ROWS, EDITS = ["a red star", "a blue moon"], ["a green circle", "a yellow square"]
+NEGATIVES = ["dark", "noisy"]
 FLUX = {
     "flux-dev": {"max_sequence_length": TOKENS, "true_cfg_scale": 3.0},
     "flux-schnell": {"max_sequence_length": TOKENS},
@@ -396,3 +397,37 @@ def test_clip_skip_conditions_an_sd3_run_as_in_the_bare_pipeline(pipes):
     expected = bare(pipe, PROMPT, **args)
     assert not torch.equal(expected, bare(pipe, PROMPT, **{**args, "clip_skip": None}))
     assert torch.equal(run.latents, expected)
+
+
+@pytest.mark.parametrize("kind", list(FLUX))
+def test_a_flux_run_of_rows_with_per_row_edits_replays_from_its_gallery(pipes, kind, tmp_path):
+    runner = Runner(pipes[kind], cpu_threads=1)
+    hands = [
+        at_step(runner, 2, lambda run: (runner.set_prompt(EDITS, negative_prompt=NEGATIVES), run.set_guidance(0.5))),
+        at_step(runner, 5, lambda run: run.set_guidance(6.0)),
+    ]  # fmt: skip
+    run = flux_run(runner, kind, guidance_scale=4.0, num_images_per_prompt=2)
+    for undo in hands:
+        undo()
+    assert run.status is RunStatus.FINISHED, run.traceback
+    again = runner.replay(Gallery.load(Gallery.from_run(run).save(tmp_path / kind)))
+    assert again.wait(60) and again.status is RunStatus.FINISHED, again.traceback
+    assert again.prompts == run.prompts == [{"step": 3, "prompt": EDITS, "negative_prompt": NEGATIVES}]
+    assert again.guidance == run.guidance and torch.equal(again.latents, run.latents)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="StepHook._next_prompt records an edit taken at the run's last step (or "
+    "its stop) for a step that never runs; prompt_schedule refuses that step on replay",
+)
+@pytest.mark.parametrize("end", ["last-step", "stop"])
+def test_a_prompt_edit_asked_at_the_runs_last_step_is_not_recorded_and_the_run_replays(pipes, end):
+    """No step is conditioned on it: a record saying one is would be wrong, and a replay refuses it."""
+    runner = Runner(pipes["flux-schnell"], cpu_threads=1)
+    at_step(runner, STEPS - 1 if end == "last-step" else 3, lambda run: (runner.set_prompt(EDITS), run.stop()))
+    run = flux_run(runner, "flux-schnell", guidance_scale=4.0)
+    assert len(run.steps) == (STEPS if end == "last-step" else 4)
+    again = runner.replay(run)
+    assert again.wait(60) and again.status is run.status and torch.equal(again.latents, run.latents)
+    assert run.prompts == []
