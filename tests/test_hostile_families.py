@@ -431,3 +431,23 @@ def test_a_prompt_edit_asked_at_the_runs_last_step_is_not_recorded_and_the_run_r
     again = runner.replay(run)
     assert again.wait(60) and again.status is run.status and torch.equal(again.latents, run.latents)
     assert run.prompts == []
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        pytest.param(0, marks=pytest.mark.xfail(strict=True, reason="branch_kwargs makes a string the branch's "
+                     "first prompt as is, beside the parent's list of negative prompts: TypeError")),
+        3,
+    ],
+)  # fmt: skip
+def test_a_branch_of_rows_given_one_prompt_keeps_its_rows(pipes, step):
+    """One string is every row's prompt, at the first step as at any other (``Runner.set_prompt``)."""
+    runner = Runner(pipes["flux-schnell"], cpu_threads=1)
+    parent = flux_run(runner, "flux-schnell", guidance_scale=4.0)
+    child = runner.branch(parent, step, prompt=EDITS[0])
+    assert child.wait(60) and child.status is RunStatus.FINISHED, child.traceback
+    schedule = [{"step": step, "prompt": [EDITS[0]] * 2}] if step else ()
+    fresh = flux_run(runner, "flux-schnell", prompt=ROWS if step else [EDITS[0]] * 2, guidance_scale=4.0,
+                     prompt_schedule=schedule)  # fmt: skip
+    assert child.latents.shape[0] == 2 and torch.equal(child.latents, fresh.latents)
