@@ -209,8 +209,6 @@ def test_an_unsteered_run_with_a_negative_prompt_is_the_bare_pipelines(pipes, ki
     assert torch.equal(run.latents, expected)
 
 
-@pytest.mark.xfail(strict=True, reason="FluxSteer applies true CFG against an empty negative prompt, which "
-                   "FluxPipeline never does: without a negative prompt its true_cfg_scale is ignored")  # fmt: skip
 def test_flux_dev_true_cfg_without_a_negative_prompt_is_the_bare_pipelines(pipes):
     pipe = pipes["flux-dev"]
     args = {"guidance_scale": 3.5, "true_cfg_scale": 3.0, "max_sequence_length": TOKENS}
@@ -240,9 +238,7 @@ class SwapEmbeds(PipelineCallback):
     "kind",
     [
         "sd3",
-        pytest.param("flux-dev", marks=pytest.mark.xfail(strict=True, reason="FluxPipeline reads no "
-                     "callback's tensor_inputs and the runner cannot pass them, so the callback gets no prompt_embeds; "
-                     "and FluxSteer would put its own in every transformer call anyway")),
+        "flux-dev",
     ],
 )  # fmt: skip
 def test_a_user_callbacks_prompt_embeds_reach_the_transformer_as_in_the_bare_pipeline(pipes, kind):
@@ -356,9 +352,7 @@ class CfgOnAfterFirstStep(PipelineCallback):
     "given",
     [
         "image",
-        pytest.param("latents", marks=pytest.mark.xfail(strict=True, reason="image_size reads a latent image's "
-                     "sides as pixels: height/width recorded 8× too small, and time_ids builds the unconditional "
-                     "row with them")),
+        "latents",
     ],
 )  # fmt: skip
 def test_a_refiner_given_the_bases_latents_switches_cfg_on_with_the_pipelines_own_time_ids(refiner, given):
@@ -382,11 +376,6 @@ def test_a_refiner_given_the_bases_latents_switches_cfg_on_with_the_pipelines_ow
     assert recorded == run.image.size == (64, 64)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="encode_prompts passes only max_sequence_length to encode_prompt: the "
-    "run's clip_skip is recorded and handed to the pipeline, which ignores it for given embeddings",
-)
 def test_clip_skip_conditions_an_sd3_run_as_in_the_bare_pipeline(pipes):
     """(SD's own pipeline fails with clip_skip on transformers 5: its CLIPTextModel has no text_model.)"""
     pipe = pipes["sd3"]
@@ -416,11 +405,6 @@ def test_a_flux_run_of_rows_with_per_row_edits_replays_from_its_gallery(pipes, k
     assert again.guidance == run.guidance and torch.equal(again.latents, run.latents)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="StepHook._next_prompt records an edit taken at the run's last step (or "
-    "its stop) for a step that never runs; prompt_schedule refuses that step on replay",
-)
 @pytest.mark.parametrize("end", ["last-step", "stop"])
 def test_a_prompt_edit_asked_at_the_runs_last_step_is_not_recorded_and_the_run_replays(pipes, end):
     """No step is conditioned on it: a record saying one is would be wrong, and a replay refuses it."""
@@ -436,8 +420,7 @@ def test_a_prompt_edit_asked_at_the_runs_last_step_is_not_recorded_and_the_run_r
 @pytest.mark.parametrize(
     "step",
     [
-        pytest.param(0, marks=pytest.mark.xfail(strict=True, reason="branch_kwargs makes a string the branch's "
-                     "first prompt as is, beside the parent's list of negative prompts: TypeError")),
+        0,
         3,
     ],
 )  # fmt: skip

@@ -53,8 +53,12 @@ def branch_kwargs(
             "prompt": changes.get("prompt", current["prompt"]),
             "negative_prompt": changes.get("negative_prompt"),
         }
-        if step == 0:
-            first_prompt, first_negative = change["prompt"], changes.get("negative_prompt", first_negative)
+        if step == 0:  # one string is every row's prompt, as at any later step
+            rows = len(p["prompt"]) if isinstance(p["prompt"], list) else None
+            first_prompt, first_negative = (
+                [value] * rows if rows and isinstance(value, str) else value
+                for value in (change["prompt"], changes.get("negative_prompt", first_negative))
+            )
         else:
             prompts.append(change)
     kwargs = {

@@ -41,9 +41,12 @@ def encode_prompts(
     ``options``: the run's pipeline arguments (``max_sequence_length`` is read from them)."""
     device = pipe._execution_device
     options = options or {}
-    extra = {"max_sequence_length": options["max_sequence_length"]} if "max_sequence_length" in options else {}
-    # SD3 requires prompt_2 and prompt_3; None means "the same prompt", as the pipeline passes them.
     accepted = inspect.signature(pipe.encode_prompt).parameters
+    # The run's arguments that the pipeline would have encoded its prompts with.
+    extra = {
+        name: options[name] for name in ("max_sequence_length", "clip_skip") if name in options and name in accepted
+    }
+    # SD3 requires prompt_2 and prompt_3; None means "the same prompt", as the pipeline passes them.
     extra |= {name: None for name in ("prompt_2", "prompt_3") if name in accepted}
     if not _encodes_negatives(pipe):  # Flux
         cond, pooled, _ = pipe.encode_prompt(prompt=prompt, device=device, num_images_per_prompt=1, **extra)

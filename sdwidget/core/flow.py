@@ -38,8 +38,10 @@ def guidance_kind(pipe: Any) -> str:
     return "distilled" if is_flux(pipe) and pipe.transformer.config.guidance_embeds else "cfg"
 
 
-def flux_steer(pipe: Any, embeddings: Embeddings, pipe_kwargs: dict[str, Any]) -> FluxSteer | None:
-    return FluxSteer(pipe, embeddings, float(pipe_kwargs.get("true_cfg_scale", 1.0))) if is_flux(pipe) else None
+def flux_steer(pipe: Any, embeddings: Embeddings, pipe_kwargs: dict[str, Any], negative: Any) -> FluxSteer | None:
+    """``negative``: the run's negative prompt; without one FluxPipeline ignores ``true_cfg_scale``, so do we."""
+    true_cfg = float(pipe_kwargs.get("true_cfg_scale", 1.0)) if negative is not None else 1.0
+    return FluxSteer(pipe, embeddings, true_cfg) if is_flux(pipe) else None
 
 
 def call_arguments(pipe: Any, embeddings: Embeddings, pipe_kwargs: dict[str, Any], prompt: Any) -> dict[str, Any]:

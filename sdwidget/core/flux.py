@@ -6,8 +6,9 @@ pooled embeddings are all locals too. So the steering happens in the transformer
 
 - the distilled guidance (FLUX.1-dev's ``guidance_embeds``) is replaced at every call by the
   current ``pipe.guidance_scale``, exactly as the pipeline would have built it;
-- the prompt's embeddings (T5 and pooled CLIP) are put in at every call, so a prompt edit
-  takes effect at the next step;
+- the prompt's T5 embeddings are the loop's own ``prompt_embeds``, which step callbacks see and
+  swap (a prompt edit, or a user's callback); its pooled CLIP embeddings, which no callback sees,
+  are put in at every call, so an edit takes effect at the next step;
 - true CFG is combined here: the pipeline is always started with a negative prompt and a true
   CFG scale above 1, so it calls the transformer twice per step. The first call computes the
   conditional output and, while the current scale is above 1, the unconditional one, and returns
@@ -17,7 +18,8 @@ pooled embeddings are all locals too. So the steering happens in the transformer
   pipeline's would without true CFG.
 
 Which scale is steered: on a model with a guidance embedding the runner's guidance is the
-distilled guidance and true CFG stays at the run's ``true_cfg_scale`` (default 1, off); on a
+distilled guidance and true CFG stays at the run's ``true_cfg_scale`` (default 1, off; ignored
+without a negative prompt, as the pipeline ignores it); on a
 model without one (FLUX.1-schnell) the runner's guidance is the true CFG scale, crossing 1.0
 both ways. Wrap it inside ``UnetTap(..., calls_per_step=2)``, so a branch replays both calls.
 """
@@ -38,7 +40,7 @@ CALL_SCALE = 2.0
 class FluxSteer:
     """The step hook's CFG switch for ``FluxPipeline``, and the transformer wrapper doing its work."""
 
-    names: list[str] = []  # the pipeline doubles nothing that step callbacks see
+    names = ["prompt_embeds"]  # the T5 embeddings: the loop takes them back, a user's callback may change them
 
     def __init__(self, pipe: Any, embeddings: Embeddings, true_cfg_scale: float) -> None:
         self.pipe = pipe
@@ -57,6 +59,7 @@ class FluxSteer:
 
     def swap_prompt(self, kwargs: dict, batch: int, embeddings: Embeddings, negative: bool) -> None:
         self.cond = dict(embeddings.cond)
+        kwargs["prompt_embeds"] = fit(self.cond["prompt_embeds"].to(kwargs["prompt_embeds"].device), batch)
         if negative:
             self.uncond = dict(embeddings.uncond)
 
@@ -83,7 +86,9 @@ class FluxSteer:
         if self.distilled and kwargs.get("guidance") is not None:
             kwargs["guidance"] = torch.full_like(kwargs["guidance"], float(self.pipe.guidance_scale))
         kwargs["return_dict"] = False
-        cond = original(**{**kwargs, **_conditioning(self.cond, rows)})[0]
+        # The loop's own T5 embeddings (ours, or a user's callback's); the pooled ones, which no callback sees, ours.
+        pooled = fit(self.cond["pooled_prompt_embeds"], rows)
+        cond = original(**{**kwargs, "pooled_projections": pooled})[0]
         scale = self.scale()
         if scale <= 1:
             return cond

@@ -92,7 +92,8 @@ class StepHook(PipelineCallback):
             if x0 is not None:
                 # Decoding the clean estimate rather than x_t keeps a usable partial image.
                 callback_kwargs["latents"], self.final_latents = x0, self.view(x0)
-        self._next_prompt(done, by_hand, callback_kwargs, latents.shape[0])
+        if not (last_step or self.controls.stopping):  # an edit taken now would condition no step
+            self._next_prompt(done, by_hand, callback_kwargs, latents.shape[0])
         guidance = self._next_guidance(pipe, step_index, by_hand)
         if guidance is not None:
             self.cfg.apply(pipe, callback_kwargs, latents.shape[0], guidance)

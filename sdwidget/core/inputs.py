@@ -17,6 +17,7 @@ from numbers import Real
 from types import SimpleNamespace
 from typing import Any
 
+import torch
 from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import retrieve_timesteps
 
 from . import validate
@@ -36,6 +37,8 @@ def image_size(pipe: Any, pipe_kwargs: dict[str, Any], height: Any, width: Any, 
             for name, value in (("height", height), ("width", width))
         )
     own = pipe.image_processor.get_default_height_width(image)
+    if isinstance(image, torch.Tensor) and image.ndim == 4 and image.shape[1] == pipe.vae.config.latent_channels:
+        own = (own[0] * pipe.vae_scale_factor, own[1] * pipe.vae_scale_factor)  # latents: the image they decode to
     if "height" not in accepted:  # image-to-image: the image's own size, nothing else
         given = (own[0] if height is None else height, own[1] if width is None else width)
         if given != tuple(own) or own[0] % multiple or own[1] % multiple:

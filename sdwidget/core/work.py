@@ -44,7 +44,7 @@ def execute(pipe: Any, run: Run, plan: RunPlan, preview: Preview, show_x0: bool)
             )
             for change in plan.prompts
         }
-        flux = flux_steer(pipe, first, plan.pipe_kwargs)
+        flux = flux_steer(pipe, first, plan.pipe_kwargs, p["negative_prompt"])
         with (
             X0Tap(pipe.scheduler) as tap,
             flux or contextlib.nullcontext(),  # inside UnetTap: a branch replays the outputs it combined
@@ -55,12 +55,14 @@ def execute(pipe: Any, run: Run, plan: RunPlan, preview: Preview, show_x0: bool)
             negatives = {**first.uncond, **negative_time_ids(pipe, p["height"], p["width"], plan.pipe_kwargs, first)}
             view = image_view(pipe, p["height"], p["width"])
             hook = StepHook(run, plan, flux or CfgSwitch(pipe, negatives), preview, tap, show_x0, planned, view)
+            callback = MultiPipelineCallbacks([hook, *plan.callbacks]) if plan.callbacks else hook
             out = pipe(
                 **call_arguments(pipe, first, ip.pipe_kwargs, p["prompt"]),
                 num_inference_steps=p["num_inference_steps"], guidance_scale=p["guidance_scale"],
                 height=p["height"], width=p["width"],
                 generator=torch.Generator("cpu").manual_seed(p["seed"]),
-                callback_on_step_end=MultiPipelineCallbacks([hook, *plan.callbacks]) if plan.callbacks else hook,
+                # FluxPipeline, unlike the others, does not read a PipelineCallback's tensor_inputs itself.
+                callback_on_step_end=callback, callback_on_step_end_tensor_inputs=callback.tensor_inputs,
             )  # fmt: skip
             hook.finite.finish()
         run.images, run.latents = list(out.images), hook.final_latents
