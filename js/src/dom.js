@@ -98,8 +98,9 @@ export function sparkline(curve, series, current, extra = {}) {
   let text = "";
   if (current >= 0 && values.length) {
     text = `Step ${at + 1}: ${fmt(values[at])}`;
-    if (!other && cfgSwitch) text += ` (CFG ${values[at] > 1 ? "on" : "off"})`;
-    else {
+    if (!other) {
+      if (cfgSwitch) text += ` (CFG ${values[at] > 1 ? "on" : "off"})`;
+    } else {
       const j = align(at, span(main), span(other));
       const theirs = j < other.values.length ? `step ${j + 1}: ${fmt(other.values[j])}` : `ended at step ${other.values.length}`;
       text = `${main.name} ${text.toLowerCase()} · ${other.name} ${theirs}`;
