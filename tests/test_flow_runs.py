@@ -111,7 +111,7 @@ def test_the_widget_streams_and_steers_sd3_and_flux_runs(pipes, kind, curve):
     """From the browser's messages, as a person drives it: a frame per step, a guidance change at
     the next step; the curve is told whether 1.0 is a CFG switch (not for Flux's distilled guidance)."""
     widget = SamplerWidget(pipes[kind], pace=0)
-    assert widget.guidance_kind == curve
+    assert widget.guidance_kind == curve and widget.guidance == (3.5 if curve == "distilled" else 7.5)
     browser = Browser(widget)
     gate = threading.Event()
     at_step(widget.runner, 3, lambda run: gate.wait(10))

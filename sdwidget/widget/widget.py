@@ -53,6 +53,8 @@ class SamplerWidget(Library):
         if self.runner is not None:
             self.has_model = True
             self.guidance_kind = guidance_kind(self.runner.pipe)
+            if self.guidance_kind == "distilled" and "guidance" not in kwargs:
+                self.guidance = 3.5  # FLUX.1-dev's own default; 7.5 is SD's CFG
             self._unobserve = self.runner.observe(self._on_event)
         self.on_msg(self._on_message)
 
