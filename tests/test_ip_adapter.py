@@ -8,6 +8,7 @@ positive]`` only at steps that run CFG. No sdwidget code on that side.
 """
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -185,6 +186,27 @@ def test_gallery_replay_equals_the_original_run(adapters, pipes, tmp_path):
     replayed = Runner(pipe, cpu_threads=1).replay(Gallery.load(folder))
     assert replayed.wait(60) and replayed.status is RunStatus.FINISHED, replayed.traceback
     assert replayed.guidance == run.guidance and torch.equal(replayed.latents, run.latents)
+
+
+def test_a_replay_on_another_adapter_scale_says_so(pipes, tmp_path):
+    """The scale is the pipe's state (``set_ip_adapter_scale``), not an argument: it is recorded,
+    and a replay on a pipe set otherwise warns, naming both."""
+    pipe = pipes["text2img", "euler", 1]
+    run = steered(pipe, "starts-on", ip_adapter_image=IMAGES[0])
+    assert run.params["ip_adapter_scale"] and {tuple(s) for s in run.params["ip_adapter_scale"]} == {(1.0,)}
+    loaded = Gallery.load(Gallery.from_run(run).save(tmp_path / "g"))
+    runner = Runner(pipe, cpu_threads=1)
+    pipe.set_ip_adapter_scale(0.4)
+    try:
+        with pytest.warns(UserWarning, match=r"IP-Adapter scales \[1.0\], this pipeline's are \[0.4\]"):
+            differs = runner.replay(loaded)
+        assert differs.wait(60) and not torch.equal(differs.latents, run.latents)
+    finally:
+        pipe.set_ip_adapter_scale(1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # the same scale: no warning, and the same image
+        same = runner.replay(loaded)
+    assert same.wait(60) and torch.equal(same.latents, run.latents)
 
 
 def test_refused_at_start_in_the_callers_thread(pipes, sd_pipe):

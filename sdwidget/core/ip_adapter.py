@@ -134,6 +134,14 @@ class IPAdapterEmbeds:
             self.pipe.unet.forward = self._own
 
 
+def scales(pipe: Any) -> list[list[float]] | None:
+    """Each IP-Adapter attention processor's scales (``set_ip_adapter_scale``), recorded with a
+    run: they are the pipe's state, not an argument, so a replay can only say when they differ."""
+    unet = getattr(pipe, "unet", None)
+    found = [[float(value) for value in processor.scale] for processor in _ip_processors(unet)] if unet else []
+    return found or None
+
+
 def _ip_processors(unet: Any) -> list[Any]:
     """The UNet's IP-Adapter attention processors: each keeps one scale per adapter in ``scale``."""
     from diffusers.models.attention_processor import (

@@ -54,6 +54,7 @@ def run_params(
         "height": height,
         "width": width,
         "scheduler": type(pipe.scheduler).__name__,
+        "ip_adapter_scale": ip_adapter.scales(pipe),
         # A JSON round trip, so the record holds plain values that a gallery can write and compare.
         "scheduler_config": json.loads(json.dumps(dict(pipe.scheduler.config), default=str)),
         "pipeline": type(pipe).__name__,

@@ -6,7 +6,7 @@ import json
 import warnings
 from typing import Any, Protocol
 
-from . import validate
+from . import ip_adapter, validate
 from .events import RunStatus
 from .inputs import steps_run
 from .schedule import stretch
@@ -110,6 +110,13 @@ def _steps_run(pipe: Any, kwargs: dict[str, Any]) -> int | None:
         return None
 
 
+def _brief(scales: list[list[float]] | None) -> str:
+    """Scales as a person set them: one list when every layer has the same (``set_ip_adapter_scale(0.6)``)."""
+    if not scales:
+        return "none (no adapter)"
+    return str(scales[0]) if all(scale == scales[0] for scale in scales) else f"{scales[0]}, ... (per layer)"
+
+
 def _warn_if_different(params: dict[str, Any], pipe: Any) -> None:
     """Replays on another model or scheduler still run, but cannot give the recorded image."""
     config = json.loads(json.dumps(dict(pipe.scheduler.config), default=str))
@@ -118,6 +125,14 @@ def _warn_if_different(params: dict[str, Any], pipe: Any) -> None:
         warnings.warn(
             f"the run was recorded with {params.get('scheduler')} and a different configuration than this "
             f"pipeline's {type(pipe.scheduler).__name__}; the replay will not match the recorded image",
+            stacklevel=3,
+        )
+    scales = ip_adapter.scales(pipe)
+    if params.get("ip_adapter_scale", scales) != scales:
+        warnings.warn(
+            f"the run was recorded with IP-Adapter scales {_brief(params.get('ip_adapter_scale'))}, this pipeline's "
+            f"are {_brief(scales)}; call pipe.set_ip_adapter_scale(...) as for the run, or the replay will not "
+            "match the recorded image",
             stacklevel=3,
         )
     model = str(getattr(pipe, "name_or_path", None) or "") or None  # recorded as text; a Path loads too
