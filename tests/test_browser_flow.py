@@ -118,6 +118,8 @@ def test_distilled_guidance_draws_no_cfg_switch(page):
     assert kernel(page, "widget.guidance_kind") == "'distilled'"
     assert widget.locator(".sdw-cfg-line").count() == 0, "no 1.0 line: Flux's distilled guidance has no switch"
     assert widget.locator(".sdw-cfg-label").is_hidden()
+    negative = widget.get_by_role("textbox", name="Negative prompt")
+    assert negative.get_attribute("placeholder") == "Not used by distilled guidance"
     scrub_to(widget, 3)
     readout = widget.locator(".sdw-readout").text_content()
     assert readout.startswith("Step 3: ") and "CFG" not in readout, readout
@@ -134,6 +136,7 @@ def test_true_cfg_draws_the_switch_and_reads_on_and_off(page):
     widget = page.locator(".sdw").nth(1)
     widget.scroll_into_view_if_needed()
     assert kernel(page, "schnell.guidance_kind") == "'cfg'"
+    assert widget.get_by_role("textbox", name="Negative prompt").get_attribute("placeholder") == ""
     kernel(page, "schnell.set_pace(0)")
     guidance = widget.get_by_role("slider", name="Guidance")
     for value, word in (("3", "on"), ("1", "off")):

@@ -284,6 +284,8 @@ export function render({ model, el }) {
     enable(reuse, Boolean(info), "No run shown");
     enable(next, state === "paused", "Only while the current run is paused");
     applyPrompt.hidden = !(running && (form.dirty.has("prompt") || form.dirty.has("negative")));
+    // Flux's distilled guidance runs no CFG: a negative prompt there does nothing.
+    negative.placeholder = model.get("guidance_kind") === "distilled" ? "Not used by distilled guidance" : "";
     const canBranch = key > 0 && Boolean(info) && BRANCHABLE.includes(info.status) && store.count(key) > 0;
     enable(branch, canBranch, key < 0 ? "A loaded gallery cannot be continued"
       : "Only a finished, stopped or paused run can be branched");
