@@ -32,6 +32,7 @@ import torch
 
 from .cfg import fit
 from .encode import Embeddings
+from .forward import swap_forward
 
 # The pipeline's true CFG scale: any value above 1 makes it call twice; the combination is ours.
 CALL_SCALE = 2.0
@@ -68,7 +69,6 @@ class FluxSteer:
 
     def __enter__(self) -> FluxSteer:
         transformer = self.pipe.transformer
-        self._own = transformer.__dict__.get("forward")
         original = transformer.forward
 
         def forward(**kwargs: Any) -> Any:
@@ -78,7 +78,7 @@ class FluxSteer:
             assert self._combined is not None
             return (self._combined,) if not kwargs.get("return_dict", True) else _output(self._combined)
 
-        transformer.forward = forward
+        self._undo = swap_forward(transformer, forward)
         return self
 
     def _step(self, original: Any, kwargs: dict[str, Any]) -> torch.Tensor:
@@ -97,10 +97,7 @@ class FluxSteer:
         return neg + scale * (cond - neg)
 
     def __exit__(self, *exc: object) -> None:
-        if self._own is None:
-            del self.pipe.transformer.forward
-        else:
-            self.pipe.transformer.forward = self._own
+        self._undo()
 
 
 def _conditioning(half: dict[str, torch.Tensor], rows: int) -> dict[str, torch.Tensor]:

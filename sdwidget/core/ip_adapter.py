@@ -17,6 +17,9 @@ from typing import Any
 
 import torch
 
+from .forward import swap_forward
+from .inputs import batch_rows
+
 NAMES = ("ip_adapter_image", "ip_adapter_image_embeds")
 
 
@@ -85,9 +88,8 @@ class IPAdapterEmbeds:
     def __init__(self, pipe: Any, params: dict[str, Any], pipe_kwargs: dict[str, Any]) -> None:
         self.pipe, self.pipe_kwargs, self.guidance = pipe, pipe_kwargs, params["guidance_scale"]
         self.needed = any(pipe_kwargs.get(arg) is not None for arg in NAMES)
-        prompts = params["prompt"]
         # The pipeline's batch: one row per prompt and image, as it repeats the embeddings.
-        self.batch = (len(prompts) if isinstance(prompts, list) else 1) * pipe_kwargs.get("num_images_per_prompt", 1)
+        self.batch = batch_rows(params["prompt"], pipe_kwargs)
 
     def __enter__(self) -> IPAdapterEmbeds:
         if not self.needed:
@@ -109,7 +111,6 @@ class IPAdapterEmbeds:
         }
         self._scales = [(processor, list(processor.scale)) for processor in _ip_processors(pipe.unet)]
         unet, doubled_rows = pipe.unet, 2 * self.batch
-        self._own = unet.__dict__.get("forward")
         original = unet.forward
 
         def forward(*args: Any, **kw: Any) -> Any:
@@ -120,7 +121,7 @@ class IPAdapterEmbeds:
                 kw["added_cond_kwargs"] = {**added, "image_embeds": image_embeds}
             return original(*args, **kw)
 
-        unet.forward = forward
+        self._undo = swap_forward(unet, forward)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -128,10 +129,7 @@ class IPAdapterEmbeds:
             return
         for processor, scale in self._scales:
             processor.scale[:] = scale
-        if self._own is None:
-            del self.pipe.unet.forward
-        else:
-            self.pipe.unet.forward = self._own
+        self._undo()
 
 
 def scales(pipe: Any) -> list[list[float]] | None:

@@ -15,6 +15,8 @@ from typing import Any
 import diffusers
 import torch
 
+from .forward import swap_forward
+
 
 class OutputStore:
     """The UNet outputs of a run's first steps, within a byte budget; keeping stops (rather than
@@ -63,7 +65,6 @@ class UnetTap:
         self.calls = 0
 
     def __enter__(self) -> UnetTap:
-        self._own = self.denoiser.__dict__.get("forward")
         original = self.denoiser.forward
 
         def forward(*args: Any, return_dict: bool = True, **kwargs: Any) -> Any:
@@ -76,7 +77,7 @@ class UnetTap:
                 self.store.add(out[0] if not return_dict else out.sample)
             return out
 
-        self.denoiser.forward = forward
+        self._undo = swap_forward(self.denoiser, forward)
         return self
 
     def _wrap(self, sample: torch.Tensor) -> Any:
@@ -87,7 +88,4 @@ class UnetTap:
         return (UNet2DConditionOutput if unet else Transformer2DModelOutput)(sample=sample)
 
     def __exit__(self, *exc: object) -> None:
-        if self._own is None:
-            del self.denoiser.forward
-        else:
-            self.denoiser.forward = self._own
+        self._undo()

@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from .forward import swap_forward
+
 # The loops read and checked (tests/test_families.py, tests/test_controlnet_more.py) that weight CFG by their argument.
 OWN_WEIGHT = (
     "StableDiffusionXLControlNetPipeline", "StableDiffusionControlNetImg2ImgPipeline",
@@ -35,7 +37,6 @@ class GuidanceWeight:
         if not self.needed:
             return self
         unet, pipe = self.pipe.unet, self.pipe
-        self._own = unet.__dict__.get("forward")
         original = unet.forward
 
         def forward(*args: Any, return_dict: bool = True, **kwargs: Any) -> Any:
@@ -47,13 +48,10 @@ class GuidanceWeight:
             both = torch.cat([combined, combined])
             return type(out)(sample=both) if return_dict else (both,)
 
-        unet.forward = forward
+        self._undo = swap_forward(unet, forward)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if not self.needed:
             return
-        if self._own is None:
-            del self.pipe.unet.forward
-        else:
-            self.pipe.unet.forward = self._own
+        self._undo()
