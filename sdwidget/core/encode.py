@@ -37,7 +37,7 @@ def encode_prompts(
     pipe: Any, prompt: str | list[str], negative_prompt: str | list[str] | None, options: Mapping | None = None
 ) -> Embeddings:
     """Both halves, one row per prompt (SD and SDXL repeat them for ``num_images_per_prompt``;
-    ``fit_rows`` does it for SD3 and Flux, which do not).
+    ``flow.call_arguments`` does it for SD3 and Flux, which do not).
     ``options``: the run's pipeline arguments (``max_sequence_length`` is read from them)."""
     device = pipe._execution_device
     options = options or {}

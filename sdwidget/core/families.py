@@ -10,6 +10,7 @@ reason, rather than failing or silently ignoring a guidance change mid-run.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
@@ -78,5 +79,9 @@ def _source(fn: Any) -> str:
 
 def dropped(pipe: Any) -> tuple[str, ...]:
     """The callback tensors ``pipe``'s loop never takes back (``DROPPED``; a subclass keeping the loop too)."""
-    call = type(pipe).__call__
+    return _dropped(type(pipe).__call__)
+
+
+@functools.cache  # the step hook asks at every step: looked up once per loop
+def _dropped(call: Any) -> tuple[str, ...]:
     return next((names for name, names in DROPPED.items() if getattr(diffusers, name).__call__ is call), ())

@@ -15,6 +15,7 @@ from typing import Any
 from .cfg import fit
 from .encode import Embeddings
 from .flux import CALL_SCALE, FluxSteer
+from .inputs import batch_rows
 
 
 def denoiser(pipe: Any) -> Any:
@@ -48,8 +49,7 @@ def call_arguments(pipe: Any, embeddings: Embeddings, pipe_kwargs: dict[str, Any
     """The embeddings and extra arguments ``pipe`` is called with."""
     if getattr(pipe, "unet", None) is not None:
         return {**embeddings.call, **pipe_kwargs}
-    per_prompt = pipe_kwargs.get("num_images_per_prompt", 1)
-    rows = (len(prompt) if isinstance(prompt, list) else 1) * per_prompt
+    rows = batch_rows(prompt, pipe_kwargs)
     call = {name: fit(value, rows) for name, value in embeddings.call.items()}
     extra = {**pipe_kwargs, "num_images_per_prompt": 1}
     if is_flux(pipe):

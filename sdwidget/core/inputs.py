@@ -55,6 +55,11 @@ def image_size(pipe: Any, pipe_kwargs: dict[str, Any], height: Any, width: Any, 
     )
 
 
+def batch_rows(prompt: str | list[str], pipe_kwargs: dict[str, Any]) -> int:
+    """How many images the call makes, one per latent row: each prompt × ``num_images_per_prompt``."""
+    return (len(prompt) if isinstance(prompt, list) else 1) * pipe_kwargs.get("num_images_per_prompt", 1)
+
+
 def steps_run(pipe: Any, steps: int, pipe_kwargs: dict[str, Any]) -> int:
     """How many times the denoising loop runs, so calls the step callback: computed as the
     pipeline computes its timesteps, on a copy of its scheduler (1–5 ms). ``strength``,
