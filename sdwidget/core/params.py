@@ -91,6 +91,11 @@ def check_extra(pipe: Any, callbacks: Sequence[Any], pipe_kwargs: dict[str, Any]
             "against halves it no longer has"
         )
     ip_adapter.check(pipe, pipe_kwargs)  # the run swaps these embeddings when CFG switches (IPAdapterEmbeds)
+    why = flow.refusal(pipe, pipe_kwargs)  # SD3's and Flux's arguments that cannot be steered
+    if why is not None:
+        raise TypeError(f"{type(pipe).__name__}: {why}")
+    if "true_cfg_scale" in pipe_kwargs:
+        validate.guidance(pipe_kwargs["true_cfg_scale"], "true_cfg_scale")
     for name in ("image", "mask_image", "control_image"):
         if name in accepted and pipe_kwargs.get(name) is None:
             raise TypeError(f"{type(pipe).__name__} needs {name}=...: pass it to start() or replay()")

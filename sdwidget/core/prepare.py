@@ -8,7 +8,7 @@ from typing import Any
 
 from diffusers.callbacks import PipelineCallback
 
-from . import flow, validate
+from . import validate
 from .latents import LatentStore
 from .outputs import OutputStore
 from .params import check_extra, run_params
@@ -40,11 +40,6 @@ def prepare(
     if schedule is not None:
         params["guidance_scale"] = schedule[0]
     params["guidance_schedule"] = schedule
-    why = flow.refusal(pipe, pipe_kwargs)
-    if why is not None:
-        raise TypeError(f"{type(pipe).__name__}: {why}")
-    if "true_cfg_scale" in pipe_kwargs:
-        validate.guidance(pipe_kwargs["true_cfg_scale"], "true_cfg_scale")
     if pipe_kwargs.get("guess_mode") and params["guidance_scale"] <= 1:
         raise ValueError(
             "guess_mode=True needs guidance above 1 at the start: a run started without CFG cannot tell "
