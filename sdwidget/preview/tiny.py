@@ -16,6 +16,7 @@ import torch
 
 from .base import Preview, pool, to_uint8
 from .frame import Frame
+from .scale import to_vae
 
 SHARE = 0.25
 """The most of a run's time the tiny decoder may take, by default."""
@@ -43,10 +44,6 @@ class TinyPreview(Preview):
             raise ValueError(f"share must be in (0, 1], got {share!r}")
         self.vae = vae.eval().requires_grad_(False)
         self.max_size, self.share = max_size, share
-        config = vae.config
-        # As a pipeline decodes with the tiny autoencoder in place of its VAE.
-        self._scale = float(getattr(config, "scaling_factor", 1.0) or 1.0)
-        self._shift = float(getattr(config, "shift_factor", 0.0) or 0.0)
         self.cost: float | None = None
         """Seconds one decode takes (a running mean), once measured."""
         self.decoded = 0
@@ -64,7 +61,7 @@ class TinyPreview(Preview):
         param = next(self.vae.parameters())
         if param.device != latents.device:
             self.vae.to(latents.device)
-        x = latents[None].to(param.dtype) / self._scale + self._shift
+        x = to_vae(self.vae, latents[None].to(param.dtype))  # as a pipeline with it in place of its VAE decodes
         image = self.vae.decode(x, return_dict=False)[0][0].float().clamp_(-1, 1)
         return to_uint8(pool(image, self.max_size))
 
