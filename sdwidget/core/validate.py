@@ -163,3 +163,10 @@ def _row_prompts(name: str, value: Any, rows: int | None, *, optional: bool = Fa
     if len(value) != rows:
         raise ValueError(f"{name} must be one string or a list of one per prompt of the run ({rows}), got {len(value)}")
     return [prompt(f"{name}[{i}]", text) for i, text in enumerate(value)]  # type: ignore[misc]
+
+
+def per_step(name: str, value: Any) -> list:
+    """A list with at most one item per step a run may make (``MAX_LOOP``); its items are checked by the caller."""
+    if not isinstance(value, list) or len(value) > MAX_LOOP:
+        raise TypeError(f"{name} must be a list of at most {MAX_LOOP} values")
+    return value

@@ -81,11 +81,11 @@ def _arguments(kind: str, content: dict[str, Any]) -> dict[str, Any]:
     if kind == "prompt":
         return {"prompt": validate.prompt("Prompt", get("prompt")), **_optional_prompt(content, "Prompt")}
     if kind == "breakpoints":
-        steps = _list(get("steps"), control)
+        steps = validate.per_step(control, get("steps"))
         return {"steps": sorted({validate.integer(control, step, 1, validate.MAX_LOOP) for step in steps})}
     if kind == "plan":
         start = validate.integer(f"{control}: the first step", get("start"), 0, validate.MAX_LOOP - 1)
-        values = _list(get("values"), control)[: validate.MAX_LOOP - start]
+        values = validate.per_step(control, get("values"))[: validate.MAX_LOOP - start]
         return {"values": {start + i: validate.guidance(value, control) for i, value in enumerate(values)}}
     if kind != "generate":
         return {}
@@ -100,7 +100,9 @@ def _arguments(kind: str, content: dict[str, Any]) -> dict[str, Any]:
             {}
             if schedule is None
             else {
-                "guidance_schedule": [validate.guidance(v, "Guidance curve") for v in _list(schedule, "Guidance curve")]
+                "guidance_schedule": [
+                    validate.guidance(v, "Guidance curve") for v in validate.per_step("Guidance curve", schedule)
+                ]
             }
         ),
     }
@@ -113,9 +115,3 @@ def _optional_prompt(content: dict[str, Any], control: str) -> dict[str, Any]:
         if content.get(name) is not None and (name == "negative_prompt" or content.get("type") == "branch"):
             out[name] = validate.prompt(label, content[name])
     return out
-
-
-def _list(value: Any, control: str) -> list:
-    if not isinstance(value, list) or len(value) > validate.MAX_LOOP:
-        raise TypeError(f"{control} must be a list of at most {validate.MAX_LOOP} values")
-    return value

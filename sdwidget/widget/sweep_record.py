@@ -60,7 +60,7 @@ def parse_item(record: Any) -> SweepItem:
             raise TypeError(f"params.{name} must be text")
     if params.get("scheduler_config") is not None and not isinstance(params["scheduler_config"], dict):
         raise TypeError("params.scheduler_config must be an object")
-    guidance = _list(record.get("guidance"), "guidance")
+    guidance = validate.per_step("guidance", record.get("guidance"))
     status = record.get("status")
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {validate.shown(status)}")
@@ -69,15 +69,9 @@ def parse_item(record: Any) -> SweepItem:
         raise TypeError("error must be text")
     return SweepItem(
         item=item, params=params, guidance=[validate.guidance(g, "guidance") for g in guidance],
-        prompts=[_change(c) for c in _list(record.get("prompts") or [], "prompts")], status=status,
+        prompts=[_change(c) for c in validate.per_step("prompts", record.get("prompts") or [])], status=status,
         error=None if error is None else error[:2000], timings=_timings(record.get("timings")),
     )  # fmt: skip
-
-
-def _list(value: Any, name: str) -> list:
-    if not isinstance(value, list) or len(value) > validate.MAX_LOOP:
-        raise TypeError(f"{name} must be a list of at most {validate.MAX_LOOP} values")
-    return value
 
 
 def _change(change: Any) -> dict[str, Any]:
