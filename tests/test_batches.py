@@ -11,7 +11,7 @@ import copy
 import pytest
 import torch
 from conftest import at_step
-from test_guidance_oracle import cat_conditioning, sd_conditioning, sdxl_conditioning
+from test_guidance_oracle import guided_eps, sd_conditioning, sdxl_conditioning
 
 from sdwidget import Gallery, Runner, RunStatus
 
@@ -43,12 +43,7 @@ def reference_loop(pipe, conditioning, guidance, prompts, negatives, n):
     latents = latents * scheduler.init_noise_sigma
     for i, t in enumerate(scheduler.timesteps):
         cond, g = rows(pipe, conditioning, prompts[i], batch), guidance[i]
-        if g > 1:
-            model_input = scheduler.scale_model_input(torch.cat([latents] * 2), t)
-            uncond_eps, cond_eps = pipe.unet(model_input, t, **cat_conditioning(uncond, cond)).sample.chunk(2)
-            eps = uncond_eps + g * (cond_eps - uncond_eps)
-        else:
-            eps = pipe.unet(scheduler.scale_model_input(latents, t), t, **cond).sample
+        eps = guided_eps(pipe, scheduler, latents, t, cond, uncond, g)
         latents = scheduler.step(eps, t, latents).prev_sample
     return latents
 

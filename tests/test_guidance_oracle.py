@@ -54,22 +54,25 @@ def cat_conditioning(uncond, cond):
 @torch.no_grad()
 def reference_loop(pipe, conditioning, schedule):
     cond, uncond = conditioning(pipe, PROMPT), conditioning(pipe, NEGATIVE)
-    both = cat_conditioning(uncond, cond)
     scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config)
     scheduler.set_timesteps(STEPS)
     side = SIZE // pipe.vae_scale_factor
     generator = torch.Generator().manual_seed(SEED)
     latents = torch.randn((1, 4, side, side), generator=generator) * scheduler.init_noise_sigma
     for i, t in enumerate(scheduler.timesteps):
-        g = schedule[i]
-        if g > 1:
-            model_input = scheduler.scale_model_input(torch.cat([latents] * 2), t)
-            uncond_eps, cond_eps = pipe.unet(model_input, t, **both).sample.chunk(2)
-            eps = uncond_eps + g * (cond_eps - uncond_eps)
-        else:
-            eps = pipe.unet(scheduler.scale_model_input(latents, t), t, **cond).sample
+        eps = guided_eps(pipe, scheduler, latents, t, cond, uncond, schedule[i])
         latents = scheduler.step(eps, t, latents).prev_sample
     return latents
+
+
+def guided_eps(pipe, scheduler, latents, t, cond, uncond, g):
+    """The UNet's prediction at guidance ``g`` as SD's ``__call__`` makes it: above 1, one call on
+    the CFG batch ``[unconditional, conditional]`` combined by ``g``; else the conditional alone."""
+    if g > 1:
+        model_input = scheduler.scale_model_input(torch.cat([latents] * 2), t)
+        uncond_eps, cond_eps = pipe.unet(model_input, t, **cat_conditioning(uncond, cond)).sample.chunk(2)
+        return uncond_eps + g * (cond_eps - uncond_eps)
+    return pipe.unet(scheduler.scale_model_input(latents, t), t, **cond).sample
 
 
 CASES = {

@@ -12,7 +12,7 @@ import torch
 from conftest import at_step
 from diffusers import StableDiffusionXLImg2ImgPipeline, UNet2DConditionModel
 from test_families import IMAGE, repeat
-from test_guidance_oracle import cat_conditioning, sdxl_conditioning, tokens
+from test_guidance_oracle import guided_eps, sdxl_conditioning, tokens
 
 from sdwidget import Gallery, Runner, RunStatus
 from sdwidget.core.encode import encode_prompts
@@ -75,12 +75,7 @@ def reference_loop(pipe, cond, uncond, schedule, n, start=None):
     else:
         latents = torch.randn((n, 4, side, side), generator=generator) * scheduler.init_noise_sigma
     for t, g in zip(timesteps, schedule, strict=True):
-        if g > 1:
-            model_input = scheduler.scale_model_input(torch.cat([latents] * 2), t)
-            uncond_eps, cond_eps = pipe.unet(model_input, t, **cat_conditioning(uncond, cond)).sample.chunk(2)
-            eps = uncond_eps + g * (cond_eps - uncond_eps)
-        else:
-            eps = pipe.unet(scheduler.scale_model_input(latents, t), t, **cond).sample
+        eps = guided_eps(pipe, scheduler, latents, t, cond, uncond, g)
         latents = scheduler.step(eps, t, latents).prev_sample
     return latents
 

@@ -11,7 +11,7 @@ import diffusers
 import pytest
 import torch
 from test_families import IMAGE, repeat
-from test_guidance_oracle import cat_conditioning, sd_conditioning, sdxl_conditioning
+from test_guidance_oracle import guided_eps, sd_conditioning, sdxl_conditioning
 
 from sdwidget import Runner, RunStatus
 from sdwidget.core.inputs import steps_run
@@ -53,12 +53,7 @@ def reference_loop(pipe, schedule, n, strength=None, end=None):
     assert len(timesteps) == len(schedule)
     extra = {"generator": generator} if "generator" in scheduler.step.__code__.co_varnames else {}
     for t, g in zip(timesteps, schedule, strict=True):
-        if g > 1:
-            model_input = scheduler.scale_model_input(torch.cat([latents] * 2), t)
-            uncond_eps, cond_eps = pipe.unet(model_input, t, **cat_conditioning(uncond, cond)).sample.chunk(2)
-            eps = uncond_eps + g * (cond_eps - uncond_eps)
-        else:
-            eps = pipe.unet(scheduler.scale_model_input(latents, t), t, **cond).sample
+        eps = guided_eps(pipe, scheduler, latents, t, cond, uncond, g)
         latents = scheduler.step(eps, t, latents, **extra).prev_sample
     return latents
 
