@@ -127,3 +127,16 @@ def test_the_widget_streams_and_steers_sd3_and_flux_runs(pipes, kind, curve):
     assert [meta["step"] for meta, _ in frames] == list(range(12))
     assert {Image.open(io.BytesIO(buf)).size for _, buf in frames} == {(side, side)}
     widget.close()
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_schnell_without_a_negative_prompt_guides_against_the_empty_one(pipes):
+    """The README's default: above 1.0 a schnell-kind model runs true CFG against "" (the bare
+    pipeline would need negative_prompt="" to run it at all)."""
+    pipe = pipes["flux-schnell"]
+    args = {"num_inference_steps": STEPS, "height": SIZE, "width": SIZE, "max_sequence_length": TOKENS}
+    run = Runner(pipe, cpu_threads=1).generate(PROMPT, guidance_scale=4.0, seed=SEED, **args)
+    assert run.status is RunStatus.FINISHED and [step.cfg for step in run.steps] == [True] * STEPS
+    bare = pipe(PROMPT, negative_prompt="", true_cfg_scale=4.0, generator=torch.Generator().manual_seed(SEED),
+                output_type="latent", **args).images  # fmt: skip
+    assert torch.equal(run.latents, pipe._unpack_latents(bare, SIZE, SIZE, pipe.vae_scale_factor))
