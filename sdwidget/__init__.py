@@ -8,12 +8,15 @@ tiny pipelines for tests.
 
 from __future__ import annotations
 
-from .core import Run, Runner, RunStatus, StatusEvent, StepEvent
-from .demo import demo_pipeline
-from .gallery import Gallery
-from .preview import Frame, LatentPreview, NetPreview, Preview
-from .sweep import sweep
-from .widget import SamplerWidget
+from .demo._quiet import no_torchvision_notice
+
+with no_torchvision_notice():  # importing diffusers' pipelines makes transformers log it
+    from .core import Run, Runner, RunStatus, StatusEvent, StepEvent
+    from .demo import demo_pipeline
+    from .gallery import Gallery
+    from .preview import Frame, LatentPreview, NetPreview, Preview
+    from .sweep import sweep
+    from .widget import SamplerWidget
 
 __version__ = "0.1.0"
 __all__ = [

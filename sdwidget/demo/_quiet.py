@@ -1,9 +1,32 @@
-"""Load the demo model without the libraries' console noise under a newcomer's first cell."""
+"""Load the demo model, and import sdwidget, without the libraries' console noise under a newcomer's first cell."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+# transformers' notice that an image processor falls back to its PIL backend without torchvision,
+# logged once the first time diffusers' pipeline modules import CLIPImageProcessor and
+# SiglipImageProcessor (only IP-Adapter uses them here, and the PIL backend serves it).
+_NOTICE_LOGGER = "transformers.utils.import_utils"
+
+
+class _NoTorchvisionNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "requires torchvision" not in record.getMessage()
+
+
+@contextmanager
+def no_torchvision_notice() -> Iterator[None]:
+    """Drop that one notice while sdwidget imports diffusers' pipelines (``import sdwidget``); the
+    user's own imports, and every other message, log as before."""
+    logger, notice = logging.getLogger(_NOTICE_LOGGER), _NoTorchvisionNotice()
+    logger.addFilter(notice)
+    try:
+        yield
+    finally:
+        logger.removeFilter(notice)
 
 
 @contextmanager
