@@ -2,7 +2,7 @@
 ``requires_aesthetics_score``, only the second text encoder) conditions its unconditional half
 on ``negative_aesthetic_score``, and SDXL text-to-image on ``negative_original_size`` and
 ``negative_target_size``. A run started at guidance 1.0 never has that row; the runner builds it
-(sdwidget/core/time_ids.py). The reference loops follow diffusers' pipelines, no sdwidget code.
+(sdwidget/families/sdxl_time_ids.py). The reference loops follow diffusers' pipelines, no sdwidget code.
 """
 
 import copy
@@ -15,13 +15,18 @@ from test_families import IMAGE, repeat
 from test_guidance_oracle import guided_eps, sdxl_conditioning, tokens
 
 from sdwidget import Gallery, Runner, RunStatus
-from sdwidget.core.encode import encode_prompts
-from sdwidget.core.time_ids import negative_time_ids
+from sdwidget.families import family_of
+from sdwidget.families.sdxl_time_ids import negative_time_ids
 from sdwidget.testing import tiny_sd_pipeline, tiny_sdxl_pipeline
 
 STEPS, SEED, SIZE, START = 10, 7, 64, 0.6  # denoising_start 0.6: timesteps 333 222 111 0 of 999 888 ... 0
 PROMPT, NEGATIVE, SCORE, NEGATIVE_SCORE = "a red star on a blue background", "blurry", 6.0, 2.5
 CASES = {"starts-off": (1.0, (0, 7.0), (2, 0.5)), "starts-on": (7.0, (0, 0.5), (2, 7.0))}
+
+
+def encode_prompts(pipe, prompt, negative_prompt):
+    """Both halves as the run encodes them: the pipeline's family's encoder."""
+    return family_of(pipe).encode(prompt, negative_prompt, {})
 
 
 @pytest.fixture(scope="module")

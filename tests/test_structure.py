@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sdwidget"
-# Each room and the rooms it may import from (widget → gallery → core → preview; demo → preview).
+# Each room and the rooms it may import from (widget → gallery → core → families, preview; demo → preview).
 ALLOWED = {
     "preview": set(),
-    "core": {"preview"},
+    "families": set(),
+    "core": {"preview", "families"},
     "gallery": {"core", "preview"},
     "widget": {"gallery", "core", "preview"},
     "demo": {"preview"},

@@ -770,7 +770,8 @@ var STATUS_TRAITS = [
   "runs",
   "breakpoints",
   "pace",
-  "guidance_kind"
+  "guidance_kind",
+  "knobs"
 ];
 var TYPED = ["TEXTAREA", "INPUT", "SELECT"];
 var BRANCHABLE = ["finished", "stopped", "paused"];
@@ -1041,6 +1042,7 @@ function render({ model, el }) {
     enable(next, state === "paused", "Only while the current run is paused");
     applyPrompt.hidden = !(running2 && (form.dirty.has("prompt") || form.dirty.has("negative")));
     negative.placeholder = model.get("guidance_kind") === "distilled" ? "Not used by distilled guidance" : "";
+    guidance.title = model.get("knobs")?.[0]?.meaning ?? "";
     const canBranch = key > 0 && Boolean(info) && BRANCHABLE.includes(info.status) && store.count(key) > 0;
     enable(branch, canBranch, key < 0 ? "A loaded gallery cannot be continued" : "Only a finished, stopped or paused run can be branched");
     enable(decode, key > 0 && store.count(key) > 0, key < 0 ? "A loaded gallery's latents were not kept" : "No step shown");

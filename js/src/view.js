@@ -11,7 +11,7 @@ import { controls, layout } from "./panel.js";
 import { sweepPanel } from "./sweep.js";
 
 const STATUS_TRAITS = ["status", "step", "total", "its", "error", "message", "applied", "run_id", "saved", "saving",
-  "has_model", "runs", "breakpoints", "pace", "guidance_kind"];
+  "has_model", "runs", "breakpoints", "pace", "guidance_kind", "knobs"];
 const TYPED = ["TEXTAREA", "INPUT", "SELECT"]; // where the letter n is text, not Next step
 const BRANCHABLE = ["finished", "stopped", "paused"];
 
@@ -286,6 +286,7 @@ export function render({ model, el }) {
     applyPrompt.hidden = !(running && (form.dirty.has("prompt") || form.dirty.has("negative")));
     // Flux's distilled guidance runs no CFG: a negative prompt there does nothing.
     negative.placeholder = model.get("guidance_kind") === "distilled" ? "Not used by distilled guidance" : "";
+    guidance.title = model.get("knobs")?.[0]?.meaning ?? ""; // what a value means on this model, from its family
     const canBranch = key > 0 && Boolean(info) && BRANCHABLE.includes(info.status) && store.count(key) > 0;
     enable(branch, canBranch, key < 0 ? "A loaded gallery cannot be continued"
       : "Only a finished, stopped or paused run can be branched");

@@ -1,10 +1,11 @@
 """The run engine: a ``Runner`` drives one diffusers pipeline step by step in a background thread.
 
 ``Runner.start`` validates everything (``validate``, ``params``, ``schedule``) into a ``Run`` and
-a ``RunPlan``; the run's thread (``work``) encodes the prompts (``encode``), taps the scheduler for
-x0 (``x0``) and calls the pipeline with a ``StepHook`` (``hook``), which at each step boundary
-records a ``StepEvent``, reads the run's ``Controls`` and switches CFG (``cfg``). Observers get
-the events; nothing here knows of widgets or galleries.
+a ``RunPlan``; the run's thread (``work``) has the pipeline's family (``sdwidget.families``)
+encode the prompts, taps the scheduler for x0 (``x0``) and calls the pipeline inside the family's
+steering with a ``StepHook`` (``hook``), which at each step boundary records a ``StepEvent``,
+reads the run's ``Controls`` and hands knob values and prompt edits to the family's switch.
+Observers get the events; nothing here knows of widgets or galleries, nor of any model family.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..families import Embeddings
 from . import validate
-from .encode import Embeddings
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import torch
 
 CAUSES = (
     "usual causes: a float16 UNet or VAE overflowing (load it in float32 or bfloat16, or use an "
-    "fp16-safe VAE such as madebyollin/sdxl-vae-fp16-fix), a guidance scale far too high, or a "
+    "fp16-safe VAE, such as the fp16-fix VAEs published for the model), a guidance scale far too high, or a "
     "scheduler configured for another model"
 )
 

@@ -9,13 +9,11 @@ from typing import Any
 import torch
 from diffusers.callbacks import PipelineCallback
 
+from ..families import Switch
 from ..preview import Preview
-from . import families
-from .cfg import CfgSwitch
 from .controls import PromptEdit
 from .events import RunStatus, StepEvent
 from .finite import FiniteCheck
-from .flux import FluxSteer
 from .plan import RunPlan
 from .run import Run
 from .x0 import X0Tap
@@ -32,14 +30,17 @@ class StepHook(PipelineCallback):
     """
 
     def __init__(
-        self, run: Run, plan: RunPlan, cfg: CfgSwitch | FluxSteer, preview: Preview, tap: X0Tap, show_x0: bool,
+        self, run: Run, plan: RunPlan, cfg: Switch, preview: Preview, tap: X0Tap, show_x0: bool,
         prompts: dict[int, PromptEdit], view: Callable[[torch.Tensor], torch.Tensor] = lambda latents: latents,
+        dropped: tuple[str, ...] = (),
     ) -> None:  # fmt: skip
-        """``prompts``: the plan's prompt changes, encoded, by the first step they condition; ``view``:
-        the loop's latents as an image (``latents.image_view``: Flux's are packed)."""
+        """``cfg``: the family's switch, which puts a knob value or a prompt into the loop;
+        ``prompts``: the plan's prompt changes, encoded, by the first step they condition; ``view``:
+        the loop's latents as an image (``Family.image_view``); ``dropped``: the callback tensors
+        the loop never takes back (``Family.dropped``), written into the loop's own instead."""
         super().__init__()
-        self.view = view
-        # Counted before the run (params.steps_run); SDXL ControlNet's num_timesteps misses denoising_end.
+        self.view, self.dropped = view, dropped
+        # Counted before the run (params.steps_run); a loop's num_timesteps may miss a cut of its schedule.
         self.total: int = run.params["steps_run"]
         self.run, self.controls, self.cfg = run, run.controls, cfg
         self.preview, self.tap, self.show_x0 = preview, tap, show_x0
@@ -56,8 +57,8 @@ class StepHook(PipelineCallback):
 
     def callback_fn(self, pipe: Any, step_index: int, timestep: Any, callback_kwargs: dict) -> dict:
         now = time.perf_counter()
-        # The loop's own tensors where it never takes ours back (ControlNet inpainting's mask ...).
-        given = {name: callback_kwargs[name] for name in families.dropped(pipe) if name in callback_kwargs}
+        # The loop's own tensors where it never takes ours back (Family.dropped).
+        given = {name: callback_kwargs[name] for name in self.dropped if name in callback_kwargs}
         latents, x0 = callback_kwargs["latents"], self.tap.x0
         total, done = self.total, step_index + 1
         shown = self.view(x0 if self.show_x0 and x0 is not None else latents)

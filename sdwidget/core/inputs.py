@@ -3,9 +3,10 @@
 Image-to-image, inpainting and ControlNet pipelines take their size from an image unless given
 one (image-to-image takes no size at all). The denoising loop runs once per timestep left after
 the pipeline cuts its schedule: second-order schedulers (Heun, KDPM2) have about two timesteps
-per step, image-to-image's ``strength`` and SDXL's ``denoising_start`` cut the start, SDXL's
-``denoising_end`` the end. Recording the UNet's default size or ``num_inference_steps`` instead
-would make records, schedules and replays disagree with what ran.
+per step, image-to-image's ``strength`` and a refiner's ``denoising_start`` cut the start, a
+base model's ``denoising_end`` the end (read off whichever of these arguments the pipeline
+takes). Recording the UNet's default size or ``num_inference_steps`` instead would make
+records, schedules and replays disagree with what ran.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def image_size(pipe: Any, pipe_kwargs: dict[str, Any], height: Any, width: Any, 
     if isinstance(image, list | tuple) and image:
         image = image[0]  # several ControlNets or a batch of images: the pipelines size by the first
     if image is None:
-        # SDXL, SD3 and Flux keep theirs as default_sample_size; SD reads its UNet's.
+        # Newer pipelines keep theirs as default_sample_size; older ones read their UNet's.
         default = (getattr(pipe, "default_sample_size", None) or pipe.unet.config.sample_size) * pipe.vae_scale_factor
         return tuple(  # type: ignore[return-value]
             validate.side(name, default if value is None else value, multiple)
@@ -55,11 +56,6 @@ def image_size(pipe: Any, pipe_kwargs: dict[str, Any], height: Any, width: Any, 
     )
 
 
-def batch_rows(prompt: str | list[str], pipe_kwargs: dict[str, Any]) -> int:
-    """How many images the call makes, one per latent row: each prompt × ``num_images_per_prompt``."""
-    return (len(prompt) if isinstance(prompt, list) else 1) * pipe_kwargs.get("num_images_per_prompt", 1)
-
-
 def steps_run(pipe: Any, steps: int, pipe_kwargs: dict[str, Any]) -> int:
     """How many times the denoising loop runs, so calls the step callback: computed as the
     pipeline computes its timesteps, on a copy of its scheduler (1–5 ms). ``strength``,
@@ -70,7 +66,7 @@ def steps_run(pipe: Any, steps: int, pipe_kwargs: dict[str, Any]) -> int:
     if start is not None and end is not None and start >= end:
         raise ValueError(f"denoising_start ({start:g}) must be less than denoising_end ({end:g})")
     scheduler = copy.deepcopy(pipe.scheduler)  # set_timesteps changes the scheduler it is called on
-    # Flux's and SD3's dynamic shifting want a mu; it moves the timesteps, not their count.
+    # Dynamic shifting (flow-matching schedulers) wants a mu; it moves the timesteps, not their count.
     shift = {"mu": 1.0} if scheduler.config.get("use_dynamic_shifting") else {}
     timesteps, count = retrieve_timesteps(
         scheduler, steps, "cpu", pipe_kwargs.get("timesteps"), pipe_kwargs.get("sigmas"), **shift
@@ -79,14 +75,14 @@ def steps_run(pipe: Any, steps: int, pipe_kwargs: dict[str, Any]) -> int:
     if "strength" in accepted:
         strength = _strength(pipe_kwargs.get("strength", accepted["strength"].default))
         # The pipeline's own method, handed the copy: image-to-image keeps the last
-        # ``int(steps × strength)`` steps (× the scheduler's order), SDXL the ones after denoising_start.
+        # ``int(steps × strength)`` steps (× the scheduler's order), or the ones after denoising_start.
         extra = {} if start is None else {"denoising_start": start}
         timesteps, _ = type(pipe).get_timesteps(SimpleNamespace(scheduler=scheduler), count, strength, "cpu", **extra)
         if start is None:
             cause = f"num_inference_steps × strength = {steps} × {strength:g}"
         else:
             cause = f"{cause}, denoising_start={start:g}"
-    if end is not None:  # SDXL keeps the timesteps at or above the cutoff, as its __call__ does
+    if end is not None:  # the timesteps at or above the cutoff, as the pipelines taking denoising_end keep
         train = scheduler.config.num_train_timesteps
         timesteps = timesteps[: int((timesteps >= int(round(train - end * train))).sum())]
         cause = f"{cause}, denoising_end={end:g}"
@@ -105,7 +101,7 @@ def _strength(value: Any) -> float:
 
 
 def _fraction(name: str, value: Any) -> float | None:
-    """SDXL's ``denoising_start``/``denoising_end``: a float strictly between 0 and 1, or None.
+    """``denoising_start``/``denoising_end``: a float strictly between 0 and 1, or None.
     The pipelines check ``isinstance(value, float)`` and ignore anything else without a word."""
     if value is None:
         return None

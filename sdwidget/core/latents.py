@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable
-from typing import Any
 
 import torch
 
@@ -50,10 +48,10 @@ class LatentStore:
 
 @torch.no_grad()
 def decode_image(pipe, latents: torch.Tensor):
-    """Full-size PIL image of ``latents`` through the pipeline's VAE, as SDXL's pipeline decodes:
-    de-normalised by the VAE's ``latents_mean``/``latents_std`` where it has them (else unscaled
-    and, for SD3 and Flux, unshifted), and in float32
-    where an fp16 VAE asks for it (``force_upcast``: SDXL's VAE overflows to NaN in fp16)."""
+    """Full-size PIL image of ``latents`` (as an image: ``Family.image_view``) through the
+    pipeline's VAE, as the pipelines decode: de-normalised by the VAE's ``latents_mean``/``latents_std``
+    where it has them (else unscaled and, where the VAE has a ``shift_factor``, unshifted), and in
+    float32 where an fp16 VAE asks for it (``force_upcast``: some VAEs overflow to NaN in fp16)."""
     vae = pipe.vae
     if vae.dtype == torch.float16 and getattr(vae.config, "force_upcast", False):
         # A float32 copy rather than the pipeline's own VAE cast there and back: a run may be using it.
@@ -67,12 +65,3 @@ def decode_image(pipe, latents: torch.Tensor):
         latents = to_vae(vae, latents)
     image = vae.decode(latents, return_dict=False)[0]
     return pipe.image_processor.postprocess(image, output_type="pil")[0]
-
-
-def image_view(pipe: Any, height: int, width: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Latents as an image, ``(batch, channels, h, w)``. Flux's loop holds them packed, 2×2 latent
-    pixels per token; previews, kept latents and decodes want them unpacked, as its own decode does."""
-    unpack = getattr(type(pipe), "_unpack_latents", None)
-    if unpack is None:
-        return lambda latents: latents
-    return lambda latents: unpack(latents, height, width, pipe.vae_scale_factor) if latents.ndim == 3 else latents

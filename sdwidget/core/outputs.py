@@ -15,7 +15,7 @@ from typing import Any
 import diffusers
 import torch
 
-from .forward import swap_forward
+from ..families.wrap import swap_forward
 
 
 class OutputStore:
@@ -48,13 +48,13 @@ class OutputStore:
 
 
 class UnetTap:
-    """Wraps the denoiser's ``forward`` (a UNet's, or SD3's and Flux's transformer's) for one
+    """Wraps the denoiser's ``forward`` (``Family.denoiser``: a UNet, a transformer) for one
     pipeline call: the calls of the first ``len(replay)`` steps return those outputs without
     running it; later steps run it and add their first call's output to ``store``.
 
     ``calls_per_step``: 2 where the pipeline calls the denoiser twice a step and both calls give
-    the step's output (Flux under ``FluxSteer``). The instance's own ``forward`` (accelerate's
-    offload hooks put one there) is kept and put back.
+    the step's output (a family that combines guidance in the denoiser itself). The instance's
+    own ``forward`` (accelerate's offload hooks put one there) is kept and put back.
     """
 
     def __init__(

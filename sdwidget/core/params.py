@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 from diffusers.callbacks import PipelineCallback
 
-from . import flow, ip_adapter, validate
+from ..families import Family
+from . import validate
 from .inputs import image_size, steps_run
-from .weight import OWN_WEIGHT
 
 # Arguments the runner owns; a user passing them would break the hook or the replayability.
 _RESERVED = {
@@ -25,14 +25,15 @@ _RESERVED = {
 
 
 def run_params(
-    pipe: Any, prompt: Any, negative_prompt: Any, steps: Any, guidance: Any, seed: Any, height: Any, width: Any,
+    family: Family, prompt: Any, negative_prompt: Any, steps: Any, guidance: Any, seed: Any, height: Any, width: Any,
     pipe_kwargs: dict[str, Any],
 ) -> dict[str, Any]:  # fmt: skip
     """The run's recorded parameters, each validated; a missing seed is drawn here, so it is
     recorded. The size is the one the pipeline will really use: the image's, for pipelines that
     take an image, unless given. ``steps_run`` is how many steps the loop runs (fewer than
     ``num_inference_steps`` with an img2img ``strength`` below 1); schedules have one value each."""
-    multiple = int(np.lcm(8, flow.size_multiple(pipe)))
+    pipe = family.pipe
+    multiple = int(np.lcm(8, family.size_multiple()))
     prompt = validate.prompts("prompt", prompt)
     negative_prompt = validate.prompts("negative_prompt", negative_prompt, optional=True)
     if isinstance(prompt, list) and isinstance(negative_prompt, str):
@@ -54,7 +55,7 @@ def run_params(
         "height": height,
         "width": width,
         "scheduler": type(pipe.scheduler).__name__,
-        "ip_adapter_scale": ip_adapter.scales(pipe),
+        **family.state(),  # the pipe's settings the run depends on (IP-Adapter scales ...)
         # A JSON round trip, so the record holds plain values that a gallery can write and compare.
         "scheduler_config": json.loads(json.dumps(dict(pipe.scheduler.config), default=str)),
         "pipeline": type(pipe).__name__,
@@ -74,7 +75,8 @@ def _plain(value: Any) -> bool:
     return value is None or isinstance(value, bool | int | float | str)
 
 
-def check_extra(pipe: Any, callbacks: Sequence[Any], pipe_kwargs: dict[str, Any]) -> None:
+def check_extra(family: Family, callbacks: Sequence[Any], pipe_kwargs: dict[str, Any]) -> None:
+    pipe = family.pipe
     for callback in callbacks:
         if not isinstance(callback, PipelineCallback):
             raise TypeError(f"callbacks must be diffusers PipelineCallback objects, got {type(callback).__name__}")
@@ -84,18 +86,10 @@ def check_extra(pipe: Any, callbacks: Sequence[Any], pipe_kwargs: dict[str, Any]
             raise TypeError(f"{name!r} cannot be passed to {type(pipe).__name__} through the runner")
     if "num_images_per_prompt" in pipe_kwargs:
         validate.integer("num_images_per_prompt", pipe_kwargs["num_images_per_prompt"], 1, validate.MAX_BATCH)
-    if pipe_kwargs.get("guidance_rescale") and type(pipe).__name__ in OWN_WEIGHT:
-        raise TypeError(
-            f"guidance_rescale cannot be passed to {type(pipe).__name__} through the runner: it weights CFG by its "
-            "guidance_scale argument, so sdwidget combines the UNet's halves itself and the pipeline would rescale "
-            "against halves it no longer has"
-        )
-    ip_adapter.check(pipe, pipe_kwargs)  # the run swaps these embeddings when CFG switches (IPAdapterEmbeds)
-    why = flow.refusal(pipe, pipe_kwargs)  # SD3's and Flux's arguments that cannot be steered
-    if why is not None:
-        raise TypeError(f"{type(pipe).__name__}: {why}")
-    if "true_cfg_scale" in pipe_kwargs:
-        validate.guidance(pipe_kwargs["true_cfg_scale"], "true_cfg_scale")
+    family.check(pipe_kwargs)  # what its loop cannot steer
+    for name in family.scale_arguments:
+        if name in pipe_kwargs:
+            validate.guidance(pipe_kwargs[name], name)
     for name in ("image", "mask_image", "control_image"):
         if name in accepted and pipe_kwargs.get(name) is None:
             raise TypeError(f"{type(pipe).__name__} needs {name}=...: pass it to start() or replay()")

@@ -8,6 +8,7 @@ from typing import Any
 
 from diffusers.callbacks import PipelineCallback
 
+from ..families import Family
 from . import validate
 from .latents import LatentStore
 from .outputs import OutputStore
@@ -25,26 +26,22 @@ class Budgets:
 
 
 def prepare(
-    pipe: Any, budgets: Budgets, prompt: Any, negative_prompt: Any, num_inference_steps: Any, guidance_scale: Any,
+    family: Family, budgets: Budgets, prompt: Any, negative_prompt: Any, num_inference_steps: Any, guidance_scale: Any,
     seed: Any, height: Any, width: Any, callbacks: Sequence[PipelineCallback], *, guidance_schedule: Schedule | None,
     prompt_schedule: Any, keep_latents: Any, stop_after: Any, pause_at: Iterable[Any], pace: Any,
     pipe_kwargs: dict[str, Any],
 ) -> tuple[dict[str, Any], RunPlan]:  # fmt: skip
     """(params recorded with the run, plan driving it); ``TypeError``/``ValueError`` on bad input."""
-    check_extra(pipe, callbacks, pipe_kwargs)
+    check_extra(family, callbacks, pipe_kwargs)
     params = run_params(
-        pipe, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width, pipe_kwargs
+        family, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width, pipe_kwargs
     )
     steps = params["steps_run"]  # schedules, breakpoints and stops count the steps that really run
     schedule = None if guidance_schedule is None else resolve(guidance_schedule, steps)
     if schedule is not None:
         params["guidance_scale"] = schedule[0]
     params["guidance_schedule"] = schedule
-    if pipe_kwargs.get("guess_mode") and params["guidance_scale"] <= 1:
-        raise ValueError(
-            "guess_mode=True needs guidance above 1 at the start: a run started without CFG cannot tell "
-            "the ControlNet's guess-mode batch layout when guidance is raised later"
-        )
+    family.check_start(pipe_kwargs, params["guidance_scale"])
     if stop_after is not None:
         stop_after = validate.integer("stop_after", stop_after, 1, steps)
     if not isinstance(keep_latents, bool):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import warnings
 from typing import Any, Protocol
 
-from . import ip_adapter, validate
+from ..families import Family
+from . import validate
 from .events import RunStatus
 from .inputs import steps_run
 from .schedule import stretch
@@ -43,7 +45,7 @@ _STARTS = {
 }
 
 
-def replay_kwargs(source: Recorded, pipe: Any, overrides: dict[str, Any]) -> dict[str, Any]:
+def replay_kwargs(source: Recorded, family: Family, overrides: dict[str, Any]) -> dict[str, Any]:
     """``Runner.start`` keyword arguments from a ``Run`` or ``Gallery`` and the caller's overrides.
 
     Every plain pipeline argument the run was started with is passed again, and its images (a
@@ -52,12 +54,14 @@ def replay_kwargs(source: Recorded, pipe: Any, overrides: dict[str, Any]) -> dic
     changes. A stopped run's replay stops at the same step unless the step count or
     ``stop_after`` is overridden.
     """
-    p, curve = source.params, list(source.guidance)
+    p, curve, pipe = source.params, list(source.guidance), family.pipe
     if not curve:
         raise ValueError("the recorded run has no steps, so there is no guidance curve to replay")
     kwargs: dict[str, Any] = {name: p[name] for name in _KEPT}
     # Pipeline arguments only: a record from a stranger cannot set the replay's own (pause_at, ...).
-    kwargs.update({k: _untupled(k, v) for k, v in (p.get("pipe_kwargs") or {}).items() if k not in _STARTS})
+    accepted = inspect.signature(pipe.__call__).parameters
+    recorded = (p.get("pipe_kwargs") or {}).items()
+    kwargs.update({k: _untupled(accepted.get(k), v) for k, v in recorded if k not in _STARTS})
     kwargs.update(_images(source, overrides))
     recorded_steps = p["num_inference_steps"]
     recorded_run = p.get("steps_run", recorded_steps)
@@ -76,15 +80,16 @@ def replay_kwargs(source: Recorded, pipe: Any, overrides: dict[str, Any]) -> dic
         full = curve + [curve[-1]] * (recorded_run - len(curve))
         steps = _steps_run(pipe, kwargs)
         kwargs["guidance_schedule"] = stretch(full, steps) if steps else full
-    _warn_if_different(p, pipe)
+    _warn_if_different(p, family)
     return kwargs
 
 
-def _untupled(name: str, value: Any) -> Any:
-    """A JSON record holds SDXL's sizes and crop corners as lists; the pipelines add them to
-    tuples (``original_size + crops_coords_top_left + ...``), so they are tuples again."""
-    sized = name.endswith(("original_size", "target_size", "crops_coords_top_left"))
-    return tuple(value) if sized and isinstance(value, list) else value
+def _untupled(parameter: inspect.Parameter | None, value: Any) -> Any:
+    """A JSON record holds tuples as lists; a pipeline argument typed as a tuple is one again
+    (sizes and crop corners: the pipelines add them, ``original_size + crops_coords_top_left``)."""
+    typed = str(getattr(parameter, "annotation", ""))
+    wants_tuple = ("Tuple[" in typed or "tuple[" in typed) and "List[" not in typed and "list[" not in typed
+    return tuple(value) if wants_tuple and isinstance(value, list) else value
 
 
 def _images(source: Recorded, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -110,15 +115,9 @@ def _steps_run(pipe: Any, kwargs: dict[str, Any]) -> int | None:
         return None
 
 
-def _brief(scales: list[list[float]] | None) -> str:
-    """Scales as a person set them: one list when every layer has the same (``set_ip_adapter_scale(0.6)``)."""
-    if not scales:
-        return "none (no adapter)"
-    return str(scales[0]) if all(scale == scales[0] for scale in scales) else f"{scales[0]}, ... (per layer)"
-
-
-def _warn_if_different(params: dict[str, Any], pipe: Any) -> None:
+def _warn_if_different(params: dict[str, Any], family: Family) -> None:
     """Replays on another model or scheduler still run, but cannot give the recorded image."""
+    pipe = family.pipe
     config = json.loads(json.dumps(dict(pipe.scheduler.config), default=str))
     recorded = params.get("scheduler_config")
     if params.get("scheduler") != type(pipe.scheduler).__name__ or (recorded is not None and recorded != config):
@@ -127,14 +126,8 @@ def _warn_if_different(params: dict[str, Any], pipe: Any) -> None:
             f"pipeline's {type(pipe.scheduler).__name__}; the replay will not match the recorded image",
             stacklevel=3,
         )
-    scales = ip_adapter.scales(pipe)
-    if params.get("ip_adapter_scale", scales) != scales:
-        warnings.warn(
-            f"the run was recorded with IP-Adapter scales {_brief(params.get('ip_adapter_scale'))}, this pipeline's "
-            f"are {_brief(scales)}; call pipe.set_ip_adapter_scale(...) as for the run, or the replay will not "
-            "match the recorded image",
-            stacklevel=3,
-        )
+    for why in family.differences(params):  # the pipe's own settings (state), as its family records them
+        warnings.warn(why, stacklevel=3)
     model = str(getattr(pipe, "name_or_path", None) or "") or None  # recorded as text; a Path loads too
     if params.get("model") != model:
         warnings.warn(

@@ -98,7 +98,7 @@ class Run:
 
     def decode_step(self, step: int) -> Any:
         """The full-size PIL image of a step's x0 estimate, decoded through the VAE (in float32
-        for an fp16 VAE that asks for it, as SDXL's pipeline does)."""
+        for an fp16 VAE that asks for it, as the pipelines do)."""
         if self._keep is None or self._decode is None:
             raise RuntimeError("this run kept no latents; start it with keep_latents=True")
         return self._decode(self._keep.get(validate.integer("step", step, 0, len(self.steps))))

@@ -20,7 +20,6 @@ from ..preview import Preview, as_preview, auto_preview
 from . import validate
 from .branch import branch_kwargs
 from .controls import PromptEdit
-from .encode import encode_prompts
 from .latents import decode_image
 from .launch import Launcher
 from .plan import PromptChange, RunPlan
@@ -67,7 +66,8 @@ class Runner:
         started with ``keep_latents=True`` may keep; ``branch_budget``: bytes of UNet outputs each
         run keeps so it can be branched from any step it kept; ``cpu_threads``: torch's CPU threads in a
         run's thread (default: 1 for small models on the CPU, where it is fastest, else torch's)."""
-        validate.pipeline(pipe)
+        self.family = validate.pipeline(pipe)
+        """The pipeline's model family (``sdwidget.families``): what the engine asks of its loop."""
         if show not in ("x0", "latents"):
             raise ValueError(f"show must be 'x0' or 'latents', got {show!r:.40}")
         self.pipe = pipe
@@ -96,6 +96,11 @@ class Runner:
         self._launcher = Launcher(pipe, cpu_threads)
         self.observer_error: str | None = None
         """The traceback of the last exception an observer raised (observers cannot stop a run)."""
+
+    @property
+    def knobs(self) -> list[dict[str, Any]]:
+        """What a person steers on this pipeline, as plain values (``sdwidget.families.Knob``)."""
+        return [dataclasses.asdict(knob) for knob in self.family.knobs()]
 
     def observe(self, fn: Callable[[Any], None]) -> Callable[[], None]:
         """Call ``fn(event)`` for every step and status event; returns a function that undoes it."""
@@ -139,7 +144,7 @@ class Runner:
         reached (1-based). ``pace``: steps per second (default: the runner's ``pace``).
         """
         params, plan = prepare(
-            self.pipe, self.budgets, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height,
+            self.family, self.budgets, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height,
             width, callbacks, guidance_schedule=guidance_schedule, prompt_schedule=prompt_schedule,
             keep_latents=keep_latents, stop_after=stop_after, pause_at=pause_at,
             pace=self.pace if pace is ... else pace, pipe_kwargs=pipe_kwargs,
@@ -161,7 +166,7 @@ class Runner:
             run.wait()
         kwargs, shared = branch_kwargs(run, step, {"pace": self.pace, **changes}, self.budgets.outputs)
         params, plan = prepare(
-            self.pipe, self.budgets, **kwargs, callbacks=run.plan.callbacks, pipe_kwargs=dict(run.plan.pipe_kwargs)
+            self.family, self.budgets, **kwargs, callbacks=run.plan.callbacks, pipe_kwargs=dict(run.plan.pipe_kwargs)
         )
         params.update(parent=run.id, branch_step=len(shared))
         return self._launch(params, dataclasses.replace(plan, shared=shared, shared_frames=run.frames[: len(shared)]))
@@ -180,7 +185,7 @@ class Runner:
             if self.run is not None and not self.run.done:
                 raise RuntimeError(f"{self.run!r} is still going: stop() it or wait() for it first")
             run = Run(next(self._ids), params, self._notify, plan, partial(decode_image, self.pipe), host)
-            work = partial(execute, self.pipe, run, plan, self.preview, self.show == "x0")
+            work = partial(execute, self.family, run, plan, self.preview, self.show == "x0")
             self._launcher.prepare(run, work)
             self.run = run
             self.history.append(run)
@@ -191,7 +196,7 @@ class Runner:
         """Run ``source`` again with its recorded guidance applied step by step (same seed and
         prompt unless overridden; ``start`` arguments override, ``guidance_schedule`` included).
         ``source`` is a ``Run`` or anything recorded like one, such as a loaded ``Gallery``."""
-        return self.start(**replay_kwargs(source, self.pipe, overrides))
+        return self.start(**replay_kwargs(source, self.family, overrides))
 
     def generate(self, prompt: str, **kwargs: Any) -> Run:
         """``start``, in the calling thread, and return the ended run; the image is ``run.image``.
@@ -243,7 +248,7 @@ class Runner:
         started = run.params["prompt"]
         rows = len(started) if isinstance(started, list) else None
         prompt, negative_prompt = validate.prompt_edit(prompt, negative_prompt, rows)
-        embeddings = encode_prompts(self.pipe, prompt, negative_prompt, run.plan.pipe_kwargs)
+        embeddings = self.family.encode(prompt, negative_prompt, run.plan.pipe_kwargs)
         run.controls.set_prompt(PromptEdit(prompt, negative_prompt, embeddings))
 
     def set_guidance(self, value: Any) -> float:

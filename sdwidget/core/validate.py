@@ -11,7 +11,7 @@ import math
 from numbers import Integral, Real
 from typing import Any
 
-from . import families
+from ..families import SUPPORTED, Family, family_of
 
 MAX_STEPS = 1000
 # Iterations a run's loop may make: a second-order scheduler (Heun, KDPM2) runs 2n − 1 for n steps.
@@ -105,8 +105,8 @@ def prompt(name: str, value: Any, *, optional: bool = False) -> str | None:
     return value
 
 
-def pipeline(pipe: Any) -> None:
-    """Refuse pipelines the runner cannot hook or re-encode prompts for."""
+def pipeline(pipe: Any) -> Family:
+    """The family steering ``pipe``; refuses pipelines the runner cannot hook or re-encode prompts for."""
     if not callable(pipe) or "callback_on_step_end" not in inspect.signature(pipe).parameters:
         raise TypeError(
             f"{type(pipe).__name__} has no callback_on_step_end argument, so it cannot be driven "
@@ -116,11 +116,9 @@ def pipeline(pipe: Any) -> None:
     if "prompt_embeds" not in getattr(pipe, "_callback_tensor_inputs", ()) or not hasattr(pipe, "encode_prompt"):
         raise TypeError(
             f"{type(pipe).__name__} does not expose prompt_embeds to step callbacks or has no "
-            f"encode_prompt, so guidance cannot be switched mid-run; sdwidget steers {families.SUPPORTED}"
+            f"encode_prompt, so guidance cannot be switched mid-run; sdwidget steers {SUPPORTED}"
         )
-    why = families.refusal(pipe)
-    if why is not None:
-        raise TypeError(why)
+    return family_of(pipe)
 
 
 MAX_BATCH = 64

@@ -2,66 +2,54 @@
 
 from __future__ import annotations
 
-import contextlib
 import traceback
-from typing import Any
 
 import torch
 from diffusers.callbacks import MultiPipelineCallbacks
 
+from ..families import Family
 from ..preview import Preview
-from .cfg import CfgSwitch
 from .controls import PromptEdit
-from .encode import encode_prompts
 from .events import RunStatus
-from .flow import call_arguments, denoiser, flux_steer
 from .hook import StepHook
-from .ip_adapter import IPAdapterEmbeds
-from .latents import image_view
 from .outputs import UnetTap
 from .plan import RunPlan
 from .run import Run
-from .time_ids import negative_time_ids
-from .weight import GuidanceWeight
 from .x0 import X0Tap
 
 
-def execute(pipe: Any, run: Run, plan: RunPlan, preview: Preview, show_x0: bool) -> None:
+def execute(family: Family, run: Run, plan: RunPlan, preview: Preview, show_x0: bool) -> None:
     """Never raises, whatever is raised inside (``KeyboardInterrupt``, ``SystemExit`` and
     ``CancelledError`` too): the run always reaches a final status, so the runner is free again.
     A failure is kept in ``run.error``/``run.traceback``; an interrupt ends the run as stopped.
     A finished run's own decode teaches the preview (``Preview.learn``)."""
-    p = run.params
+    p, pipe = run.params, family.pipe
     try:
         run.emit(RunStatus.RUNNING)
-        first = encode_prompts(pipe, p["prompt"], p["negative_prompt"], plan.pipe_kwargs)
+        first = family.encode(p["prompt"], p["negative_prompt"], plan.pipe_kwargs)
         # Planned prompt changes are encoded now, so their step boundaries only swap tensors.
         planned = {
             change.step: PromptEdit(
                 change.prompt,
                 change.negative_prompt,
-                encode_prompts(pipe, change.prompt, change.negative_prompt, plan.pipe_kwargs),
+                family.encode(change.prompt, change.negative_prompt, plan.pipe_kwargs),
             )
             for change in plan.prompts
         }
-        flux = flux_steer(pipe, first, plan.pipe_kwargs, p["negative_prompt"])
-        with (
-            X0Tap(pipe.scheduler) as tap,
-            flux or contextlib.nullcontext(),  # inside UnetTap: a branch replays the outputs it combined
-            UnetTap(denoiser(pipe), plan.outputs, plan.shared, calls_per_step=2 if flux else 1),
-            GuidanceWeight(pipe),
-            IPAdapterEmbeds(pipe, p, plan.pipe_kwargs) as ip,
-        ):
-            negatives = {**first.uncond, **negative_time_ids(pipe, p["height"], p["width"], plan.pipe_kwargs, first)}
-            view = image_view(pipe, p["height"], p["width"])
-            hook = StepHook(run, plan, flux or CfgSwitch(pipe, negatives), preview, tap, show_x0, planned, view)
+
+        def tap(calls_per_step: int) -> UnetTap:
+            return UnetTap(family.denoiser, plan.outputs, plan.shared, calls_per_step)
+
+        with X0Tap(pipe.scheduler) as tap_x0, family.steer(p, plan.pipe_kwargs, first, tap) as steering:
+            view = family.image_view(p["height"], p["width"])
+            hook = StepHook(run, plan, steering.switch, preview, tap_x0, show_x0, planned, view, family.dropped)
             callback = MultiPipelineCallbacks([hook, *plan.callbacks]) if plan.callbacks else hook
             out = pipe(
-                **call_arguments(pipe, first, ip.pipe_kwargs, p["prompt"]),
+                **steering.call,
                 num_inference_steps=p["num_inference_steps"], guidance_scale=p["guidance_scale"],
                 height=p["height"], width=p["width"],
                 generator=torch.Generator("cpu").manual_seed(p["seed"]),
-                # FluxPipeline, unlike the others, does not read a PipelineCallback's tensor_inputs itself.
+                # Some pipelines do not read a PipelineCallback's tensor_inputs themselves.
                 callback_on_step_end=callback, callback_on_step_end_tensor_inputs=callback.tensor_inputs,
             )  # fmt: skip
             hook.finite.finish()

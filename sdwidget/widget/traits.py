@@ -57,9 +57,13 @@ class WidgetState(anywidget.AnyWidget):
     """Key of the run or gallery Python asks the browser to show; 0 follows the current run."""
     has_model = t.Bool(False).tag(sync=True)
     """Whether a pipeline is attached; without one the widget only shows galleries."""
+    knobs = t.List(t.Dict()).tag(sync=True)
+    """What a person steers on this model, as its family describes it (``sdwidget.families.Knob``):
+    per knob its ``name``, ``kind``, ``default``, ``low``, ``high``, ``off_at`` and ``meaning``; the
+    guidance control is the first."""
     guidance_kind = t.Unicode("cfg").tag(sync=True)
-    """What the guidance control steers: ``"cfg"``, classifier-free guidance, off at 1.0 and below
-    (the curve marks the line), or ``"distilled"``, Flux's guidance embedding, which has no such switch."""
+    """The first knob's ``kind``: ``"cfg"``, classifier-free guidance, off at 1.0 and below (the
+    curve marks the line), or ``"distilled"``, a guidance embedding, which has no such switch."""
     saved = t.Unicode("").tag(sync=True)
     """Name of the last gallery written by the Save gallery button."""
     saving = t.Bool(False).tag(sync=True)

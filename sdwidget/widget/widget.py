@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import Run, Runner, StatusEvent, StepEvent
-from ..core.flow import guidance_kind
 from . import dispatch, messages
 from .history import History
 from .library import Library
@@ -52,9 +51,10 @@ class SamplerWidget(Library):
         self._sweep: Sweep | None = None
         if self.runner is not None:
             self.has_model = True
-            self.guidance_kind = guidance_kind(self.runner.pipe)
-            if self.guidance_kind == "distilled" and "guidance" not in kwargs:
-                self.guidance = 3.5  # FLUX.1-dev's own default; 7.5 is SD's CFG
+            self.knobs = self.runner.knobs
+            self.guidance_kind = self.knobs[0]["kind"]
+            if "guidance" not in kwargs:
+                self.guidance = self.knobs[0]["default"]  # the model's own: a distilled guidance's is not CFG's
             self._unobserve = self.runner.observe(self._on_event)
         self.on_msg(self._on_message)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from .encode import Embeddings
+from .protocol import Embeddings
 
 
 def negative_time_ids(

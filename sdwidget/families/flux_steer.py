@@ -17,11 +17,8 @@ pooled embeddings are all locals too. So the steering happens in the transformer
   outputs, ``D + s × (D − D)``, is exactly ``D``. At a scale ≤ 1 the step costs one call, as the
   pipeline's would without true CFG.
 
-Which scale is steered: on a model with a guidance embedding the runner's guidance is the
-distilled guidance and true CFG stays at the run's ``true_cfg_scale`` (default 1, off; ignored
-without a negative prompt, as the pipeline ignores it); on a
-model without one (FLUX.1-schnell) the runner's guidance is the true CFG scale, crossing 1.0
-both ways. Wrap it inside ``UnetTap(..., calls_per_step=2)``, so a branch replays both calls.
+Which scale is steered is the family's choice (``flux.py``). The output tap wraps this one,
+two calls a step, so a branch replays both calls.
 """
 
 from __future__ import annotations
@@ -30,9 +27,9 @@ from typing import Any
 
 import torch
 
-from .cfg import fit
-from .encode import Embeddings
-from .forward import swap_forward
+from .protocol import Embeddings
+from .rows import fit
+from .wrap import swap_forward
 
 # The pipeline's true CFG scale: any value above 1 makes it call twice; the combination is ours.
 CALL_SCALE = 2.0

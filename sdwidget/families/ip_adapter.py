@@ -17,8 +17,8 @@ from typing import Any
 
 import torch
 
-from .forward import swap_forward
-from .inputs import batch_rows
+from .rows import batch_rows
+from .wrap import swap_forward
 
 NAMES = ("ip_adapter_image", "ip_adapter_image_embeds")
 
@@ -34,14 +34,6 @@ def adapters(pipe: Any) -> int:
 def check(pipe: Any, pipe_kwargs: dict[str, Any]) -> None:
     """Refuse in the caller's thread what would fail inside the run."""
     name, loaded = type(pipe).__name__, adapters(pipe)
-    if getattr(pipe, "unet", None) is None:  # SD3, Flux: the transformer keeps them out of a callback's reach
-        named = sorted(arg for arg in pipe_kwargs if "ip_adapter" in arg)
-        if named:
-            raise TypeError(
-                f"{name}: {', '.join(named)} cannot be steered: sdwidget steers IP-Adapters on UNet pipelines "
-                "(SD 1.x/2.x, SDXL) only"
-            )
-        return
     given = [arg for arg in NAMES if pipe_kwargs.get(arg) is not None]
     if loaded and not given:
         raise ValueError(
@@ -150,3 +142,21 @@ def _ip_processors(unet: Any) -> list[Any]:
 
     kinds = (IPAdapterAttnProcessor, IPAdapterAttnProcessor2_0, IPAdapterXFormersAttnProcessor)
     return [processor for processor in unet.attn_processors.values() if isinstance(processor, kinds)]
+
+
+def difference(recorded: list[list[float]] | None, pipe: Any) -> str | None:
+    """Why a replay of a run recorded with IP-Adapter scales ``recorded`` differs on ``pipe``, or ``None``."""
+    now = scales(pipe)
+    if recorded == now:
+        return None
+    return (
+        f"the run was recorded with IP-Adapter scales {_brief(recorded)}, this pipeline's are {_brief(now)}; "
+        "call pipe.set_ip_adapter_scale(...) as for the run, or the replay will not match the recorded image"
+    )
+
+
+def _brief(scales: list[list[float]] | None) -> str:
+    """Scales as a person set them: one list when every layer has the same (``set_ip_adapter_scale(0.6)``)."""
+    if not scales:
+        return "none (no adapter)"
+    return str(scales[0]) if all(scale == scales[0] for scale in scales) else f"{scales[0]}, ... (per layer)"

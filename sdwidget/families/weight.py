@@ -1,6 +1,6 @@
 """Guidance for pipelines that weight CFG by their own ``guidance_scale`` argument.
 
-The SDXL ControlNet and SD ControlNet image-to-image pipelines combine the UNet's two halves
+Some ControlNet pipelines (``OWN_WEIGHT`` in each family module) combine the UNet's two halves
 as ``uncond + guidance_scale × (cond − uncond)`` with the value they were called with, so
 setting ``pipe._guidance_scale`` at a step boundary switches CFG on and off but leaves the
 weight where it started. While a run is in progress the UNet's output is combined here instead,
@@ -15,27 +15,17 @@ from typing import Any
 
 import torch
 
-from .forward import swap_forward
-
-# The loops read and checked (tests/test_families.py, tests/test_controlnet_more.py) that weight CFG by their argument.
-OWN_WEIGHT = (
-    "StableDiffusionXLControlNetPipeline", "StableDiffusionControlNetImg2ImgPipeline",
-    "StableDiffusionControlNetInpaintPipeline", "StableDiffusionXLControlNetImg2ImgPipeline",
-    "StableDiffusionXLControlNetInpaintPipeline",
-)  # fmt: skip
+from .wrap import swap_forward
 
 
 class GuidanceWeight:
-    """Wraps the UNet's ``forward`` for one pipeline call of an ``OWN_WEIGHT`` pipeline; a no-op otherwise.
-    Enter it after ``UnetTap``, so a branch's replayed outputs are combined with the branch's guidance."""
+    """Wraps the UNet's ``forward`` for one pipeline call. Enter it inside the output tap, so a
+    branch's replayed outputs are combined with the branch's guidance."""
 
     def __init__(self, pipe: Any) -> None:
         self.pipe = pipe
-        self.needed = type(pipe).__name__ in OWN_WEIGHT
 
     def __enter__(self) -> GuidanceWeight:
-        if not self.needed:
-            return self
         unet, pipe = self.pipe.unet, self.pipe
         original = unet.forward
 
@@ -52,6 +42,4 @@ class GuidanceWeight:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if not self.needed:
-            return
         self._undo()

@@ -22,17 +22,11 @@ from typing import Any
 
 import torch
 
-from .encode import Embeddings
+from .protocol import Embeddings
+from .rows import fit
 
 # ControlNet conditioning images, single in guess mode; a list of tensors with several ControlNets.
 CONTROL_IMAGES = ("image", "control_image")
-
-
-def fit(tensor: torch.Tensor, batch: int) -> torch.Tensor:
-    """``tensor`` repeated to ``batch`` rows as the pipelines repeat embeddings for
-    ``num_images_per_prompt``: each row ``batch // rows`` times in a row."""
-    rows = tensor.shape[0]
-    return tensor if rows == batch else tensor.repeat_interleave(batch // rows, dim=0)
 
 
 class CfgSwitch:

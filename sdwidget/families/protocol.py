@@ -1,0 +1,142 @@
+"""What the engine asks a model family: the one protocol every family module answers.
+
+Developer notes: the engine (``sdwidget.core``) steers a run through these questions alone and
+names no family. A family is one class bound to one pipeline, found by ``family_of``: it says
+whether it steers the pipeline (and why not), which knobs a person can turn and what their
+values mean, how a prompt is encoded into both halves of guidance, what the pipeline is called
+with, and, around the call, the switch that carries a knob value into the loop at a step
+boundary. ``docs/adding-a-family.md`` walks through one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One value a person steers while a run goes, applied at the next step boundary."""
+
+    name: str
+    """The pipeline argument it starts from (``guidance_scale``)."""
+    kind: str
+    """What a value means: ``"cfg"``, classifier-free guidance, off at ``off_at`` and below;
+    ``"distilled"``, a guidance embedding the model was trained with, which has no such switch."""
+    default: float
+    """The model's own default, the widget's first value."""
+    low: float = 0.0
+    high: float = 100.0
+    off_at: float | None = None
+    """Where ``kind == "cfg"``: the value at and below which guidance is off (one pass a step)."""
+    meaning: str = ""
+    """One sentence for a person: what turning it does."""
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """One prompt pair encoded: the pipeline's keyword arguments, and both halves by the names
+    step callbacks see them under (``prompt_embeds``; the pooled ones too, where there are some)."""
+
+    call: dict[str, torch.Tensor]
+    cond: dict[str, torch.Tensor]
+    uncond: dict[str, torch.Tensor]
+
+
+class Switch(Protocol):
+    """The step hook's side of a family: at a step boundary, puts a knob value or a new prompt
+    into the loop's own tensors (``kwargs``: the step callback's, for ``batch`` images)."""
+
+    names: list[str]
+    """The callback tensors it reads and changes, besides ``latents``."""
+
+    def active(self, pipe: Any) -> bool:
+        """Whether the next step runs classifier-free guidance (two passes)."""
+        ...
+
+    def apply(self, pipe: Any, kwargs: dict, batch: int, value: float) -> None:
+        """Set the knob to ``value`` for the next step."""
+        ...
+
+    def swap_prompt(self, kwargs: dict, batch: int, embeddings: Embeddings, negative: bool) -> None:
+        """Condition the next step on ``embeddings`` (and their unconditional half, with ``negative``)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Steering:
+    """What one pipeline call is steered with, inside ``Family.steer``."""
+
+    switch: Switch
+    call: dict[str, Any]
+    """The keyword arguments the pipeline is called with: embeddings and the run's own arguments."""
+
+
+OutputTap = Callable[[int], AbstractContextManager[Any]]
+"""Wraps the denoiser to keep (and for a branch, replay) each step's output; its argument is how
+many denoiser calls make one step. A family enters it around whatever combines guidance itself."""
+
+
+class Family(Protocol):
+    """One loop family. Class attributes and ``matches``/``refusal`` answer before a pipeline is
+    accepted; the rest are asked of the instance bound to it."""
+
+    @classmethod
+    def matches(cls, pipe: Any) -> bool:
+        """Whether ``pipe`` belongs to this family, steered or not."""
+        ...
+
+    @classmethod
+    def refusal(cls, pipe: Any) -> str | None:
+        """Why ``pipe`` (which ``matches``) cannot be steered exactly, or ``None``."""
+        ...
+
+    pipe: Any
+    scale_arguments: tuple[str, ...]
+    """Pipeline arguments that are guidance scales, validated as the run's guidance is."""
+    denoiser: Any
+    """The model called once (or twice) per step: a UNet, a transformer."""
+    dropped: tuple[str, ...]
+    """Callback tensors the loop never takes back: the hook writes into the loop's own instead."""
+
+    def knobs(self) -> list[Knob]:
+        """What a person steers, the run's ``guidance`` first."""
+        ...
+
+    def check(self, pipe_kwargs: dict[str, Any]) -> None:
+        """Refuse, with ``TypeError``/``ValueError``, pipeline arguments that cannot be steered."""
+        ...
+
+    def check_start(self, pipe_kwargs: dict[str, Any], guidance: float) -> None:
+        """Refuse what cannot be steered from this starting guidance (``ValueError``)."""
+        ...
+
+    def size_multiple(self) -> int:
+        """What the image's sides must be multiples of."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """The pipeline's own settings a run depends on but is not called with, recorded with it."""
+        ...
+
+    def differences(self, recorded: dict[str, Any]) -> list[str]:
+        """Why a replay of a run with these ``params`` on this pipeline would differ (``state``)."""
+        ...
+
+    def encode(self, prompt: str | list[str], negative_prompt: Any, options: dict[str, Any]) -> Embeddings:
+        """Both halves, one row per prompt; ``options``: the run's pipeline arguments."""
+        ...
+
+    def steer(
+        self, params: dict[str, Any], pipe_kwargs: dict[str, Any], embeddings: Embeddings, tap: OutputTap
+    ) -> AbstractContextManager[Steering]:
+        """Around one pipeline call: whatever wraps the models, and the ``Steering`` to call with."""
+        ...
+
+    def image_view(self, height: int, width: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The loop's latents as an image, ``(batch, channels, h, w)``."""
+        ...
