@@ -1,5 +1,8 @@
 """``python -m sdwidget``: a short terminal demo of the runner on the offline tiny pipeline.
 
+``python -m sdwidget check`` checks that steering is exact on the installed libraries
+(``sdwidget.check``); ``python -m sdwidget sweep ...`` replays a run over seeds and prompts.
+
 It pauses a run, changes guidance across 1.0 both ways and stops another run early, printing
 what each step recorded. The printing happens here, in the main thread, from a queue the
 runner's observer fills: the runner thread itself never prints.
@@ -55,4 +58,8 @@ if __name__ == "__main__":
         from .sweep import main as sweep_main
 
         sys.exit(sweep_main(sys.argv[2:]))
+    if sys.argv[1:2] == ["check"]:  # python -m sdwidget check: is steering exact on the installed versions?
+        from .check import main as check_main
+
+        sys.exit(check_main(sys.argv[2:]))
     main()

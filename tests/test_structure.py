@@ -16,6 +16,7 @@ ALLOWED = {
     "widget": {"gallery", "core", "preview"},
     "demo": {"preview"},
     "sweep": {"gallery", "core", "preview", "demo"},
+    "check": set(),  # python -m sdwidget check: the public API only (sdwidget.Runner, sdwidget.testing)
 }
 
 
