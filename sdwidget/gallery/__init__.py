@@ -10,5 +10,6 @@ from __future__ import annotations
 from .export import a1111_parameters
 from .read import read_bounded
 from .record import Gallery
+from .schema import check_params
 
-__all__ = ["Gallery", "a1111_parameters", "read_bounded"]
+__all__ = ["Gallery", "a1111_parameters", "check_params", "read_bounded"]

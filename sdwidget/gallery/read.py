@@ -37,7 +37,7 @@ def read_gallery(folder: Path) -> dict[str, Any]:
         raise FileNotFoundError(f"{folder} holds no run.json; is it an sdwidget gallery?") from None
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ValueError(f"{folder}/run.json cannot be read: {_short(exc)}") from None
-    schema.check(meta, f"{folder}/run.json")
+    schema.check(meta, f"{folder}/run.json", saved=True)  # saved: a folder's record must list its files
     files = meta["files"]
     try:
         pixels = Budget()

@@ -106,13 +106,32 @@ class RunRecord(_Record):
         return self
 
 
-def check(record: Any, where: str) -> None:
-    """Raise one ``ValueError`` naming ``where`` and the first few problems, or return."""
+def check(record: Any, where: str, *, saved: bool = False) -> None:
+    """Raise one ``ValueError`` naming ``where`` and the first few problems, or return.
+    ``saved``: the record is a saved folder's ``run.json``, which must list its files (a record
+    made in memory, ``Gallery.metadata()``, has none yet)."""
     try:
-        RunRecord.model_validate(record)
+        parsed = RunRecord.model_validate(record)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, error['loc'])) or 'the record'}: {error['msg']}" for error in exc.errors()[:3]
-        )
-        more = f" (and {exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
-        raise ValueError(f"{where} is not a valid sdwidget gallery: {problems}{more}") from None
+        raise ValueError(f"{where} is not a valid sdwidget gallery: {_problems(exc)}") from None
+    if saved and parsed.files is None:
+        raise ValueError(f"{where} is not a valid sdwidget gallery: files: it lists no files (a mapping is needed)")
+
+
+def check_params(params: Any, where: str) -> None:
+    """Raise one ``ValueError`` naming ``where`` unless ``params`` are a run's parameters as a
+    gallery may hold them (a sweep's records carry the same), or return. Bounds what a replay
+    reads from them: ``steps_run`` no more than a loop makes, ``pipe_kwargs`` a mapping."""
+    try:
+        Params.model_validate(params)
+    except ValidationError as exc:
+        raise ValueError(f"{where} are not a run's parameters: {_problems(exc, 'params')}") from None
+
+
+def _problems(exc: ValidationError, prefix: str = "") -> str:
+    """The first three problems, each at its field's dotted path."""
+    problems = "; ".join(
+        f"{'.'.join(map(str, [prefix, *error['loc']] if prefix else error['loc'])) or 'the record'}: {error['msg']}"
+        for error in exc.errors()[:3]
+    )
+    return problems + (f" (and {exc.error_count() - 3} more)" if exc.error_count() > 3 else "")
