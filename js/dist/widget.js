@@ -59,7 +59,6 @@ function sparkline(curve2, series, current, extra = {}) {
     curve2.svg.replaceChildren(...cfgSwitch ? [cfg] : [], ...ticks, ...lines, ...planned, curve2.marker);
     curve2.topValue = top;
     curve2.top.textContent = String(top);
-    curve2.cfg.style.top = `${y(1) / H * 100}%`;
     curve2.cfg.hidden = !cfgSwitch;
     curve2.legend.hidden = !other;
     if (other) {
@@ -382,8 +381,12 @@ function runInfo(model, key) {
       status: model.get("status"),
       done: model.get("step"),
       its: model.get("its"),
+      rate: model.get("rate"),
       guidance: model.get("applied"),
       error: model.get("error"),
+      prompts: model.get("edits") || [],
+      holds: entry?.holds || [],
+      saved: entry?.saved || "",
       live: true,
       parent: entry?.parent ?? null,
       branch_step: entry?.branch_step ?? null
@@ -400,9 +403,13 @@ function runInfo(model, key) {
   };
 }
 var progress = (info) => `${info.done} / ${info.steps}`;
+var quoted = (prompt) => `\u201C${Array.isArray(prompt) ? prompt.join(" | ") : prompt}\u201D`;
+var edits = (info) => (info.prompts || []).map((c) => ` \u2192 ${quoted(c.prompt)} from step ${c.step + 1}`).join("");
 function runLabel(info) {
   const state = ACTIVE.includes(info.status) ? info.status : `${info.status} ${progress(info)}`;
-  return `${info.name} \xB7 ${state} \xB7 seed ${info.seed ?? "random"} \xB7 ${info.prompt || "(no prompt)"}`;
+  const last = info.prompts?.at(-1);
+  const prompt = `${info.prompt || "(no prompt)"}${last ? ` \u2192 ${Array.isArray(last.prompt) ? last.prompt.join(" | ") : last.prompt}` : ""}`;
+  return `${info.name} \xB7 ${state} \xB7 seed ${info.seed ?? "random"} \xB7 ${prompt}`;
 }
 function fillRuns(ui, model, viewKey) {
   const live = model.get("run_id");
@@ -425,7 +432,12 @@ function fillRuns(ui, model, viewKey) {
   ui.pick.value = String(viewKey);
   if (ui.pick.value !== String(viewKey)) ui.pick.value = "0";
 }
-var speed = (its) => its > 0 ? ` \xB7 ${Number(its).toFixed(1)} it/s` : "";
+var fmt2 = (n) => Number(n).toFixed(1);
+function speed({ its, rate }) {
+  if (!(its > 0)) return "";
+  if (!(rate > 0) || rate > 0.85 * its) return ` \xB7 ${fmt2(its)} steps/s`;
+  return ` \xB7 ${fmt2(rate)} steps/s (computing alone: ${fmt2(its)} steps/s)`;
+}
 function stateText(info, model) {
   if (!info) {
     if (!model.get("has_model")) return "No model attached: galleries added from Python show here.";
@@ -433,13 +445,13 @@ function stateText(info, model) {
   }
   const where = {
     running: `running \xB7 step ${progress(info)}`,
-    paused: `paused at step ${progress(info)}`,
+    paused: `paused at step ${progress(info)}${(info.holds || []).includes(info.done) ? ` \xB7 held at breakpoint ${info.done}: Resume or Next step` : ""}`,
     finished: `finished \xB7 ${info.done} steps`,
     stopped: `stopped at step ${progress(info)}`,
     failed: `failed at step ${progress(info)}${info.error ? `: ${info.error}` : ""}`,
     pending: "starting\u2026"
   }[info.status] || `${info.status} \xB7 step ${progress(info)}`;
-  return `${info.name}: ${where}${speed(info.its)}`;
+  return `${info.name}: ${where}${speed(info)}`;
 }
 function detailsText(info) {
   if (!info) return "";
@@ -448,7 +460,7 @@ function detailsText(info) {
   const guidance = first == null ? "" : first === last ? ` \xB7 guidance ${Number(first).toFixed(1)}` : ` \xB7 guidance ${Number(first).toFixed(1)} \u2192 ${Number(last).toFixed(1)}`;
   const negative = info.negative_prompt ? ` \xB7 not: \u201C${info.negative_prompt}\u201D` : "";
   const branch = info.parent ? ` \xB7 branch of #${info.parent} at step ${info.branch_step}` : "";
-  return `\u201C${info.prompt}\u201D${negative} \xB7 ${info.steps} steps \xB7 seed ${info.seed ?? "random"}${guidance}${branch}`;
+  return `${quoted(info.prompt)}${edits(info)}${negative} \xB7 ${info.steps} steps \xB7 seed ${info.seed ?? "random"}${guidance}${branch}`;
 }
 function enable(button, on, why = "") {
   if (button.getAttribute("aria-disabled") !== String(!on)) button.setAttribute("aria-disabled", String(!on));
@@ -490,8 +502,10 @@ function curve() {
       "div",
       { class: "sdw-curve-body" },
       h("div", { class: "sdw-axis-col", "aria-hidden": "true" }, parts.top, h("span", { class: "sdw-axis" }, "0")),
-      h("div", { class: "sdw-plot-box" }, svg, parts.cfg)
+      h("div", { class: "sdw-plot-box" }, svg)
     ),
+    // Under the plot, where no curve crosses it: what the dashed 1.0 line means.
+    h("div", { class: "sdw-curve-foot" }, parts.cfg),
     parts.legend
   );
   return parts;
@@ -530,25 +544,32 @@ function controls() {
       "data-title": "Run one more step and hold again (key: n)",
       "aria-keyshortcuts": "n"
     }, "Next step"),
+    // Buttons that are never greyed out carry their help as a plain title (enable() sets the
+    // others' from data-title).
     applyPrompt: h("button", {
       type: "button",
       hidden: true,
-      "data-title": "Use the edited prompt for the running run from its next step"
+      title: "Use the edited prompt for the running run from its next step"
     }, "Apply prompt"),
     breakpoints: h(
       "button",
       {
         type: "button",
         "aria-pressed": "false",
-        "data-title": "Click the guidance curve or a filmstrip frame to set or clear a hold at that step of the next run"
+        title: "Click the guidance curve or a filmstrip frame to set or clear a hold at that step of the next run"
       },
       "Breakpoints"
     ),
     breakList: h("span", { class: "sdw-breaklist" }),
+    clearHolds: h(
+      "button",
+      { type: "button", hidden: true, title: "Remove every hold set for the next run" },
+      "Clear holds"
+    ),
     clearPlan: h("button", {
       type: "button",
       hidden: true,
-      "data-title": "Drop the guidance curve drawn for the next run: it runs at the form's Guidance"
+      title: "Drop the guidance curve drawn for the next run: it runs at the form's Guidance"
     }, "Clear curve"),
     branch: h("button", {
       type: "button",
@@ -604,7 +625,9 @@ function layout(el, ui, strip) {
     ui.breakpoints,
     ui.branch,
     ui.decode,
-    ui.clearPlan
+    ui.clearPlan,
+    ui.clearHolds,
+    ui.breakList
   );
   const field = (label, input, extra = {}) => h("label", { class: "sdw-field", ...extra }, h("span", {}, label), input);
   ui.status.append(ui.stateLine, ui.liveLine, ui.saved);
@@ -640,7 +663,8 @@ function layout(el, ui, strip) {
       h("div", { class: "sdw-row sdw-buttons" }, ui.reuse, ui.save, ui.enlarge),
       h("div", { class: "sdw-previews" }, ui.main.el, ui.other.el),
       h("div", { class: "sdw-row sdw-scrubber" }, ui.scrub, ui.stepLabel),
-      h("div", { class: "sdw-row sdw-buttons" }, ui.decode, ui.branch, ui.breakpoints, ui.clearPlan, ui.breakList),
+      h("div", { class: "sdw-row sdw-buttons" }, ui.decode, ui.branch, ui.breakpoints, ui.clearPlan),
+      h("div", { class: "sdw-row sdw-buttons sdw-holds" }, ui.breakList, ui.clearHolds),
       ui.curve.el,
       strip
     )
@@ -648,10 +672,10 @@ function layout(el, ui, strip) {
 }
 
 // src/sweep.js
-var fmt2 = (g) => Number(g).toFixed(1);
+var fmt3 = (g) => Number(g).toFixed(1);
 var plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 function recordLines(r) {
-  const curve2 = r.guidance.length ? `guidance ${fmt2(r.guidance[0])} \u2192 ${fmt2(r.guidance.at(-1))}` : "no steps";
+  const curve2 = r.guidance.length ? `guidance ${fmt3(r.guidance[0])} \u2192 ${fmt3(r.guidance.at(-1))}` : "no steps";
   const where = r.device == null ? "" : ` on ${r.device}` + (r.processes > 1 && r.rank != null ? ` (process ${r.rank + 1} of ${r.processes})` : "");
   const took = r.seconds == null ? "" : ` \xB7 rendered in ${r.seconds.toFixed(2)} s${where}`;
   const lines = [
@@ -667,7 +691,7 @@ function curveLine(values) {
   const W2 = 120, H2 = 28, top = Math.max(10, ...values);
   const x = (i) => values.length > 1 ? i / (values.length - 1) * W2 : W2 / 2;
   const points = values.map((g, i) => `${x(i).toFixed(1)},${(H2 - g / top * H2).toFixed(1)}`).join(" ");
-  const label = values.length ? `Guidance per step: ${values.map(fmt2).join(", ")}` : "Guidance per step: none";
+  const label = values.length ? `Guidance per step: ${values.map(fmt3).join(", ")}` : "Guidance per step: none";
   const svg = svgNode("svg", {
     viewBox: `0 0 ${W2} ${H2}`,
     preserveAspectRatio: "none",
@@ -703,6 +727,7 @@ function sweepPanel(model, onReplay) {
       width: `${w / width * 100}%`,
       height: `${hh / height * 100}%`
     });
+    button.append(h("span", { class: "sdw-sweep-caption", "aria-hidden": "true" }, c.caption.replace(/\s+/g, " ")));
     button.addEventListener("click", () => {
       onReplay();
       model.send({ type: "sweep_item", item: c.item });
@@ -760,9 +785,11 @@ var STATUS_TRAITS = [
   "step",
   "total",
   "its",
+  "rate",
   "error",
   "message",
   "applied",
+  "edits",
   "run_id",
   "saved",
   "saving",
@@ -773,6 +800,7 @@ var STATUS_TRAITS = [
   "guidance_kind",
   "knobs"
 ];
+var ANSWERS = ["status", "step", "run_id", "message", "saving", "saved"];
 var TYPED = ["TEXTAREA", "INPUT", "SELECT"];
 var BRANCHABLE = ["finished", "stopped", "paused"];
 function keepKeys(event) {
@@ -811,7 +839,8 @@ function render({ model, el }) {
     breakList,
     branch,
     decode,
-    clearPlan
+    clearPlan,
+    clearHolds
   } = ui;
   const stats = window.sdwidgetStats ?? (window.sdwidgetStats = { latencies: [], arrivals: [], waits: [], paintMs: [], paints: 0 });
   const strip = new Filmstrip((i, event) => event && breakMode && !running() && i < strip.steps ? toggleBreak(i + 1) : pickStep(i));
@@ -861,6 +890,8 @@ function render({ model, el }) {
     const own = key === live();
     const done = series[0]?.values.length || 0;
     const planned = own ? new Map([...plan].filter(([k]) => k >= done - 1)) : void 0;
+    const last = planned?.size ? Math.max(...planned.keys()) : -1;
+    for (let k = last + 1; last >= 0 && k < (series[0]?.total || 0); k++) planned.set(k, planned.get(last));
     sparkline(curve2, series, current, {
       plan: planned,
       breaks: own && runBreaks.key === key ? runBreaks.steps : [],
@@ -1054,11 +1085,38 @@ function render({ model, el }) {
     const holds = model.get("breakpoints") || [];
     breakpoints.setAttribute("aria-pressed", String(breakMode));
     el.classList.toggle("sdw-breakmode", breakMode && !running2);
-    text(breakList, holds.length ? `Next run holds at step ${holds.join(", ")}` : !breakMode ? "" : running2 ? "Holds are set for the next run, once this one ends" : "Click the curve or a frame to hold there");
+    showHolds(holds, running2);
     showMessage();
-    const name = model.get("saved");
-    text(ui.saved, model.get("saving") ? "Saving gallery\u2026" : name ? `Saved gallery ${name}` : "");
+    text(ui.saved, model.get("saving") ? "Saving gallery\u2026" : info?.saved ? `Saved gallery of ${info.name} to ${info.saved}` : "");
     ui.saved.hidden = !ui.saved.textContent;
+  }
+  let holdsShown = null;
+  function showHolds(holds, running2) {
+    const hint = holds.length ? "" : !breakMode ? "" : running2 ? "Holds are set for the next run, once this one ends" : "Click the curve or a frame to hold there";
+    const key = `${holds.join(",")}|${hint}`;
+    clearHolds.hidden = holds.length < 2;
+    if (holdsShown === key) return;
+    holdsShown = key;
+    breakList.replaceChildren(...holds.length ? ["Next run holds at step", ...holds.flatMap((step) => [
+      " ",
+      h("button", {
+        type: "button",
+        class: "sdw-hold",
+        "aria-label": `Remove hold at step ${step}`,
+        title: `Remove the hold at step ${step}`,
+        "data-lm-suppress-shortcuts": "true",
+        onclick: () => toggleBreak(step)
+      }, `${step} \xD7`)
+    ])] : [hint]);
+  }
+  let busyTimer = 0;
+  function busy(button) {
+    button.setAttribute("aria-busy", "true");
+    clearTimeout(busyTimer);
+    busyTimer = setTimeout(settle, 5e3);
+  }
+  function settle() {
+    el.querySelectorAll("button[aria-busy]").forEach((b) => b.removeAttribute("aria-busy"));
   }
   const fill = (name) => fillField(ui, model, name, form);
   const options = () => fillRuns(ui, model, viewKey);
@@ -1096,17 +1154,20 @@ function render({ model, el }) {
     pendingBreaks = (model.get("breakpoints") || []).filter((b) => b <= message.steps);
     breakMode = false;
     nextPlan.clear();
+    busy(generate);
     model.send(message);
   });
-  const act = (button, send) => button.addEventListener("click", () => {
+  const act = (button, send, waits = true) => button.addEventListener("click", () => {
     if (disabled(button)) return;
     localMessage = "";
+    if (waits) busy(button);
     send();
     showMessage();
   });
   act(pause, () => model.send({ type: model.get("status") === "paused" ? "resume" : "pause" }));
   act(stop, () => model.send({ type: "stop" }));
   act(next, () => model.send({ type: "step" }));
+  act(clearHolds, () => model.send({ type: "breakpoints", steps: [] }), false);
   act(applyPrompt, () => {
     model.send({ type: "prompt", prompt: prompt.value, negative_prompt: negative.value });
     form.dirty.delete("prompt");
@@ -1137,7 +1198,7 @@ function render({ model, el }) {
   act(clearPlan, () => {
     nextPlan.clear();
     update();
-  });
+  }, false);
   breakpoints.addEventListener("click", () => {
     breakMode = !breakMode;
     breakpoints.setAttribute("aria-pressed", String(breakMode));
@@ -1151,6 +1212,7 @@ function render({ model, el }) {
   const custom = (msg, buffers) => {
     if (msg?.type !== "decoded" || !buffers?.length) return;
     decoded = { run: msg.run, step: msg.step, blob: new Blob([buffers[0]], { type: "image/png" }) };
+    settle();
     schedule();
   };
   act(save, () => model.send({ type: "save", run: shown() }));
@@ -1162,7 +1224,7 @@ function render({ model, el }) {
     seed.value = info.seed ?? "";
     form.seedRandom = false;
     ["prompt", "negative", "steps", "seed"].forEach((name) => form.dirty.add(name));
-  });
+  }, false);
   enlarge.addEventListener("click", () => {
     const on2 = !el.classList.contains("sdw-large");
     el.classList.toggle("sdw-large", on2);
@@ -1296,7 +1358,7 @@ function render({ model, el }) {
     model.on(event, handler);
     offs.push(() => model.off(event, handler));
   };
-  offs.push(watch((key) => (key === shown() || key === compareKey()) && schedule()));
+  offs.push(watch((key) => key === shown() ? update() : key === compareKey() && schedule()));
   for (const [name, trait] of Object.entries(FIELDS)) if (name !== "guidance") on(`change:${trait}`, () => fill(name));
   on("change:guidance", () => {
     const i = sentGuidance.indexOf(model.get("guidance"));
@@ -1320,6 +1382,7 @@ function render({ model, el }) {
     showMessage();
   });
   for (const name of STATUS_TRAITS) on(`change:${name}`, update);
+  for (const name of ANSWERS) on(`change:${name}`, settle);
   Object.keys(FIELDS).forEach(fill);
   options();
   view(model.get("view"));
@@ -1335,6 +1398,7 @@ function render({ model, el }) {
     resized.disconnect();
     stripResized.disconnect();
     if (scheduled) cancelAnimationFrame(scheduled);
+    clearTimeout(busyTimer);
     scheduled = -1;
     urls.forEach((url) => URL.revokeObjectURL(url));
     strip.clear();

@@ -76,7 +76,6 @@ export function sparkline(curve, series, current, extra = {}) {
     curve.svg.replaceChildren(...(cfgSwitch ? [cfg] : []), ...ticks, ...lines, ...planned, curve.marker);
     curve.topValue = top;
     curve.top.textContent = String(top);
-    curve.cfg.style.top = `${(y(1) / H) * 100}%`;
     curve.cfg.hidden = !cfgSwitch;
     curve.legend.hidden = !other;
     if (other) {

@@ -46,7 +46,8 @@ export function runInfo(model, key) {
       key, name: entry?.name || `#${key}`, prompt: entry?.prompt ?? model.get("prompt"),
       negative_prompt: entry?.negative_prompt ?? model.get("negative_prompt"), seed: entry?.seed ?? model.get("seed"),
       steps: model.get("total") || entry?.steps, guidance_scale: entry?.guidance_scale, status: model.get("status"),
-      done: model.get("step"), its: model.get("its"), guidance: model.get("applied"), error: model.get("error"),
+      done: model.get("step"), its: model.get("its"), rate: model.get("rate"), guidance: model.get("applied"),
+      error: model.get("error"), prompts: model.get("edits") || [], holds: entry?.holds || [], saved: entry?.saved || "",
       live: true, parent: entry?.parent ?? null, branch_step: entry?.branch_step ?? null,
     };
   }
@@ -57,10 +58,16 @@ export function runInfo(model, key) {
 
 const progress = (info) => `${info.done} / ${info.steps}`;
 
-// One line per run in the pickers: what tells runs apart comes first, the prompt last.
+const quoted = (prompt) => `“${Array.isArray(prompt) ? prompt.join(" | ") : prompt}”`;
+// The prompt edits applied during a run: ` → “a red star on yellow” from step 13` each.
+const edits = (info) => (info.prompts || []).map((c) => ` → ${quoted(c.prompt)} from step ${c.step + 1}`).join("");
+
+// One line per run in the pickers: what tells runs apart comes first, the prompt (and its edits) last.
 export function runLabel(info) {
   const state = ACTIVE.includes(info.status) ? info.status : `${info.status} ${progress(info)}`;
-  return `${info.name} · ${state} · seed ${info.seed ?? "random"} · ${info.prompt || "(no prompt)"}`;
+  const last = info.prompts?.at(-1);
+  const prompt = `${info.prompt || "(no prompt)"}${last ? ` → ${Array.isArray(last.prompt) ? last.prompt.join(" | ") : last.prompt}` : ""}`;
+  return `${info.name} · ${state} · seed ${info.seed ?? "random"} · ${prompt}`;
 }
 
 // Both pickers list the history newest first; each keeps its choice while that run is listed.
@@ -87,9 +94,16 @@ export function fillRuns(ui, model, viewKey) {
   if (ui.pick.value !== String(viewKey)) ui.pick.value = "0";
 }
 
-const speed = (its) => (its > 0 ? ` · ${Number(its).toFixed(1)} it/s` : "");
+const fmt = (n) => Number(n).toFixed(1);
+// Steps per second as they happen (a slow Pace included), and, where it is well above that, what
+// the model computes at when nothing holds it back.
+function speed({ its, rate }) {
+  if (!(its > 0)) return "";
+  if (!(rate > 0) || rate > 0.85 * its) return ` · ${fmt(its)} steps/s`;
+  return ` · ${fmt(rate)} steps/s (computing alone: ${fmt(its)} steps/s)`;
+}
 
-// "#3: stopped at step 43 / 60 · 21.0 it/s" — the state of the run on screen.
+// "#3: stopped at step 43 / 60 · 21.0 steps/s" — the state of the run on screen.
 export function stateText(info, model) {
   if (!info) {
     if (!model.get("has_model")) return "No model attached: galleries added from Python show here.";
@@ -97,13 +111,14 @@ export function stateText(info, model) {
   }
   const where = {
     running: `running · step ${progress(info)}`,
-    paused: `paused at step ${progress(info)}`,
+    paused: `paused at step ${progress(info)}${(info.holds || []).includes(info.done)
+      ? ` · held at breakpoint ${info.done}: Resume or Next step` : ""}`,
     finished: `finished · ${info.done} steps`,
     stopped: `stopped at step ${progress(info)}`,
     failed: `failed at step ${progress(info)}${info.error ? `: ${info.error}` : ""}`,
     pending: "starting…",
   }[info.status] || `${info.status} · step ${progress(info)}`;
-  return `${info.name}: ${where}${speed(info.its)}`;
+  return `${info.name}: ${where}${speed(info)}`;
 }
 
 // The shown run's own parameters, as it was started.
@@ -115,7 +130,7 @@ export function detailsText(info) {
     : ` · guidance ${Number(first).toFixed(1)} → ${Number(last).toFixed(1)}`;
   const negative = info.negative_prompt ? ` · not: “${info.negative_prompt}”` : "";
   const branch = info.parent ? ` · branch of #${info.parent} at step ${info.branch_step}` : "";
-  return `“${info.prompt}”${negative} · ${info.steps} steps · seed ${info.seed ?? "random"}${guidance}${branch}`;
+  return `${quoted(info.prompt)}${edits(info)}${negative} · ${info.steps} steps · seed ${info.seed ?? "random"}${guidance}${branch}`;
 }
 
 // Buttons that cannot act now stay focusable (aria-disabled), so focus is never lost from under

@@ -27,7 +27,9 @@ function curve() {
     h("figcaption", { class: "sdw-curve-head" }, h("span", {}, "Guidance per step"), parts.readout),
     h("div", { class: "sdw-curve-body" },
       h("div", { class: "sdw-axis-col", "aria-hidden": "true" }, parts.top, h("span", { class: "sdw-axis" }, "0")),
-      h("div", { class: "sdw-plot-box" }, svg, parts.cfg)),
+      h("div", { class: "sdw-plot-box" }, svg)),
+    // Under the plot, where no curve crosses it: what the dashed 1.0 line means.
+    h("div", { class: "sdw-curve-foot" }, parts.cfg),
     parts.legend);
   return parts;
 }
@@ -55,14 +57,18 @@ export function controls() {
       ...PACES.map(([value, label]) => h("option", { value: String(value) }, label))),
     next: h("button", { type: "button", "data-title": "Run one more step and hold again (key: n)",
       "aria-keyshortcuts": "n" }, "Next step"),
+    // Buttons that are never greyed out carry their help as a plain title (enable() sets the
+    // others' from data-title).
     applyPrompt: h("button", { type: "button", hidden: true,
-      "data-title": "Use the edited prompt for the running run from its next step" }, "Apply prompt"),
+      title: "Use the edited prompt for the running run from its next step" }, "Apply prompt"),
     breakpoints: h("button", { type: "button", "aria-pressed": "false",
-      "data-title": "Click the guidance curve or a filmstrip frame to set or clear a hold at that step of the next run" },
+      title: "Click the guidance curve or a filmstrip frame to set or clear a hold at that step of the next run" },
     "Breakpoints"),
     breakList: h("span", { class: "sdw-breaklist" }),
+    clearHolds: h("button", { type: "button", hidden: true, title: "Remove every hold set for the next run" },
+      "Clear holds"),
     clearPlan: h("button", { type: "button", hidden: true,
-      "data-title": "Drop the guidance curve drawn for the next run: it runs at the form's Guidance" }, "Clear curve"),
+      title: "Drop the guidance curve drawn for the next run: it runs at the form's Guidance" }, "Clear curve"),
     branch: h("button", { type: "button",
       "data-title": "Continue the shown run from the shown step with the form's guidance (and prompt)" }, "Branch from here"),
     decode: h("button", { type: "button", "data-title": "Decode the shown step at full size with the VAE" }, "Decode step"),
@@ -100,7 +106,7 @@ export function layout(el, ui, strip) {
   el.classList.add("sdw");
   keepShortcutsOut(ui.steps, ui.seed, ui.guidance, ui.generate, ui.pause, ui.stop, ui.pick, ui.compare, ui.reuse,
     ui.save, ui.enlarge, ui.scrub, strip,
-    ui.pace, ui.next, ui.applyPrompt, ui.breakpoints, ui.branch, ui.decode, ui.clearPlan);
+    ui.pace, ui.next, ui.applyPrompt, ui.breakpoints, ui.branch, ui.decode, ui.clearPlan, ui.clearHolds, ui.breakList);
   const field = (label, input, extra = {}) => h("label", { class: "sdw-field", ...extra }, h("span", {}, label), input);
   ui.status.append(ui.stateLine, ui.liveLine, ui.saved);
   el.append(
@@ -118,7 +124,8 @@ export function layout(el, ui, strip) {
       h("div", { class: "sdw-row sdw-buttons" }, ui.reuse, ui.save, ui.enlarge),
       h("div", { class: "sdw-previews" }, ui.main.el, ui.other.el),
       h("div", { class: "sdw-row sdw-scrubber" }, ui.scrub, ui.stepLabel),
-      h("div", { class: "sdw-row sdw-buttons" }, ui.decode, ui.branch, ui.breakpoints, ui.clearPlan, ui.breakList),
+      h("div", { class: "sdw-row sdw-buttons" }, ui.decode, ui.branch, ui.breakpoints, ui.clearPlan),
+      h("div", { class: "sdw-row sdw-buttons sdw-holds" }, ui.breakList, ui.clearHolds),
       ui.curve.el, strip),
   );
 }

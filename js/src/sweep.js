@@ -57,6 +57,8 @@ export function sweepPanel(model, onReplay) {
     });
     Object.assign(button.style, { left: `${(x / width) * 100}%`, top: `${(y / height) * 100}%`,
       width: `${(w / width) * 100}%`, height: `${(hh / height) * 100}%` });
+    // The caption in full over the grid's own strip (cut short there, in tiny type).
+    button.append(h("span", { class: "sdw-sweep-caption", "aria-hidden": "true" }, c.caption.replace(/\s+/g, " ")));
     button.addEventListener("click", () => {
       onReplay();
       model.send({ type: "sweep_item", item: c.item });

@@ -10,8 +10,10 @@ import { initialize, stateOf } from "./model.js";
 import { controls, layout } from "./panel.js";
 import { sweepPanel } from "./sweep.js";
 
-const STATUS_TRAITS = ["status", "step", "total", "its", "error", "message", "applied", "run_id", "saved", "saving",
-  "has_model", "runs", "breakpoints", "pace", "guidance_kind", "knobs"];
+const STATUS_TRAITS = ["status", "step", "total", "its", "rate", "error", "message", "applied", "edits", "run_id", "saved",
+  "saving", "has_model", "runs", "breakpoints", "pace", "guidance_kind", "knobs"];
+// Traits whose change answers a button that waits for the kernel (its pressed state ends).
+const ANSWERS = ["status", "step", "run_id", "message", "saving", "saved"];
 const TYPED = ["TEXTAREA", "INPUT", "SELECT"]; // where the letter n is text, not Next step
 const BRANCHABLE = ["finished", "stopped", "paused"];
 
@@ -34,7 +36,7 @@ export function render({ model, el }) {
   const ui = controls();
   const { prompt, negative, steps, seed, guidance, guidanceValue, generate, pause, stop, scrub, stepLabel, pick,
     compare, save, reuse, enlarge, main, other, curve, pace, next, applyPrompt, breakpoints, breakList, branch,
-    decode, clearPlan } = ui;
+    decode, clearPlan, clearHolds } = ui;
 
   // Kernel step → painted frame (ms), and its parts: kernel step → message received, received →
   // painted; the time each paint takes.
@@ -90,6 +92,9 @@ export function render({ model, el }) {
     const own = key === live();
     const done = series[0]?.values.length || 0;
     const planned = own ? new Map([...plan].filter(([k]) => k >= done - 1)) : undefined;
+    // The steps after the dragged stretch keep its last value (the kernel holds it): drawn too.
+    const last = planned?.size ? Math.max(...planned.keys()) : -1;
+    for (let k = last + 1; last >= 0 && k < (series[0]?.total || 0); k++) planned.set(k, planned.get(last));
     sparkline(curve, series, current, { plan: planned, breaks: own && runBreaks.key === key ? runBreaks.steps : [],
       switch: model.get("guidance_kind") === "cfg" });
   }
@@ -299,13 +304,39 @@ export function render({ model, el }) {
     const holds = model.get("breakpoints") || [];
     breakpoints.setAttribute("aria-pressed", String(breakMode));
     el.classList.toggle("sdw-breakmode", breakMode && !running);
-    text(breakList, holds.length ? `Next run holds at step ${holds.join(", ")}`
-      : !breakMode ? "" : running ? "Holds are set for the next run, once this one ends"
-        : "Click the curve or a frame to hold there");
+    showHolds(holds, running);
     showMessage();
-    const name = model.get("saved");
-    text(ui.saved, model.get("saving") ? "Saving gallery…" : name ? `Saved gallery ${name}` : "");
+    // A save belongs to its run: said under that run only, with the folder it went to.
+    text(ui.saved, model.get("saving") ? "Saving gallery…" : info?.saved ? `Saved gallery of ${info.name} to ${info.saved}` : "");
     ui.saved.hidden = !ui.saved.textContent;
+  }
+
+  // The next run's holds, each a button that removes it (no need to hit the curve's tick again),
+  // and Clear holds; rebuilt only when they change.
+  let holdsShown = null;
+  function showHolds(holds, running) {
+    const hint = holds.length ? "" : !breakMode ? "" : running ? "Holds are set for the next run, once this one ends"
+      : "Click the curve or a frame to hold there";
+    const key = `${holds.join(",")}|${hint}`;
+    clearHolds.hidden = holds.length < 2;
+    if (holdsShown === key) return;
+    holdsShown = key;
+    breakList.replaceChildren(...(holds.length ? ["Next run holds at step", ...holds.flatMap((step) => [" ",
+      h("button", { type: "button", class: "sdw-hold", "aria-label": `Remove hold at step ${step}`,
+        title: `Remove the hold at step ${step}`, "data-lm-suppress-shortcuts": "true",
+        onclick: () => toggleBreak(step) }, `${step} ×`)])] : [hint]));
+  }
+
+  // Actions that wait for the kernel show pressed at once (aria-busy), until a trait answers
+  // them (or, at the latest, a few seconds later).
+  let busyTimer = 0;
+  function busy(button) {
+    button.setAttribute("aria-busy", "true");
+    clearTimeout(busyTimer);
+    busyTimer = setTimeout(settle, 5000);
+  }
+  function settle() {
+    el.querySelectorAll("button[aria-busy]").forEach((b) => b.removeAttribute("aria-busy"));
   }
 
   const fill = (name) => fillField(ui, model, name, form);
@@ -346,17 +377,20 @@ export function render({ model, el }) {
     pendingBreaks = (model.get("breakpoints") || []).filter((b) => b <= message.steps);
     breakMode = false;
     nextPlan.clear();
+    busy(generate);
     model.send(message);
   });
-  const act = (button, send) => button.addEventListener("click", () => {
+  const act = (button, send, waits = true) => button.addEventListener("click", () => {
     if (disabled(button)) return;
     localMessage = "";
+    if (waits) busy(button);
     send();
     showMessage();
   });
   act(pause, () => model.send({ type: model.get("status") === "paused" ? "resume" : "pause" }));
   act(stop, () => model.send({ type: "stop" }));
   act(next, () => model.send({ type: "step" }));
+  act(clearHolds, () => model.send({ type: "breakpoints", steps: [] }), false);
   act(applyPrompt, () => {
     model.send({ type: "prompt", prompt: prompt.value, negative_prompt: negative.value });
     form.dirty.delete("prompt");
@@ -383,7 +417,7 @@ export function render({ model, el }) {
   act(clearPlan, () => {
     nextPlan.clear();
     update();
-  });
+  }, false);
   breakpoints.addEventListener("click", () => {
     breakMode = !breakMode;
     breakpoints.setAttribute("aria-pressed", String(breakMode));
@@ -397,6 +431,7 @@ export function render({ model, el }) {
   const custom = (msg, buffers) => {
     if (msg?.type !== "decoded" || !buffers?.length) return;
     decoded = { run: msg.run, step: msg.step, blob: new Blob([buffers[0]], { type: "image/png" }) };
+    settle();
     schedule();
   };
   act(save, () => model.send({ type: "save", run: shown() }));
@@ -408,7 +443,7 @@ export function render({ model, el }) {
     seed.value = info.seed ?? "";
     form.seedRandom = false;
     ["prompt", "negative", "steps", "seed"].forEach((name) => form.dirty.add(name));
-  });
+ }, false);
   enlarge.addEventListener("click", () => {
     const on = !el.classList.contains("sdw-large");
     el.classList.toggle("sdw-large", on);
@@ -550,7 +585,9 @@ export function render({ model, el }) {
     model.on(event, handler);
     offs.push(() => model.off(event, handler));
   };
-  offs.push(watch((key) => (key === shown() || key === compareKey()) && schedule()));
+  // Frames arriving change what the buttons can do (Branch, Decode need a step shown): the
+  // status region is recomputed with them, not only when a trait changes.
+  offs.push(watch((key) => (key === shown() ? update() : key === compareKey() && schedule())));
   for (const [name, trait] of Object.entries(FIELDS)) if (name !== "guidance") on(`change:${trait}`, () => fill(name));
   // The kernel echoes each value the slider sends; while later ones are on their way, an echo
   // would move the slider back under the user's hand. Any other value (a run started with its
@@ -577,6 +614,7 @@ export function render({ model, el }) {
     showMessage();
   });
   for (const name of STATUS_TRAITS) on(`change:${name}`, update);
+  for (const name of ANSWERS) on(`change:${name}`, settle);
   Object.keys(FIELDS).forEach(fill);
   options();
   view(model.get("view"));
@@ -593,6 +631,7 @@ export function render({ model, el }) {
     resized.disconnect();
     stripResized.disconnect();
     if (scheduled) cancelAnimationFrame(scheduled);
+    clearTimeout(busyTimer);
     scheduled = -1; // nothing repaints a closed view
     urls.forEach((url) => URL.revokeObjectURL(url));
     strip.clear();

@@ -13,7 +13,7 @@ from typing import Any
 from ..core import Run
 from ..gallery import Gallery
 from .sender import encode, frame_meta
-from .state import speed
+from .state import rate, speed
 
 
 def _encoded(pixels: Any) -> bytes:
@@ -37,6 +37,7 @@ class History:
         self._records: dict[int, Run | Gallery] = {}
         self._pngs: dict[int, list[bytes]] = {}
         self._next_gallery = -1
+        self._saved: dict[int, str] = {}  # key → where its last gallery was written, as the folder was given
         self._lock = threading.Lock()  # runs arrive on runner threads, entries are read on sender threads
 
     def add_run(self, run: Run, pngs: list[bytes]) -> None:
@@ -96,9 +97,12 @@ class History:
         ``key``; ``name`` (``#3`` for a run, ``gallery <folder>`` for a loaded gallery, unique
         among the entries); its own parameters (``prompt``, ``negative_prompt``, ``seed``,
         ``steps`` asked for, ``guidance_scale`` at the start); ``status``; ``done`` (steps
-        recorded); ``its`` (steps per second of working time, pauses excluded); ``guidance`` per
-        recorded step; ``source`` (``run`` or ``gallery <folder>``); ``parent`` and ``branch_step``
-        for a branch (else ``None``)."""
+        recorded); ``its`` (steps per second of working time, pauses excluded); ``rate`` (steps per
+        second that happened, a slow pace included); ``guidance`` per recorded step; ``prompts``
+        (the prompt edits applied: first step, 0-based, prompt, negative_prompt); ``holds`` (the
+        step counts it was started to hold at); ``saved`` (where Save gallery last wrote it, or
+        ``""``); ``source`` (``run`` or ``gallery <folder>``); ``parent`` and ``branch_step`` for a
+        branch (else ``None``)."""
         out = []
         with self._lock:
             records = list(self._records.items())
@@ -108,16 +112,21 @@ class History:
                 steps = list(record.steps)  # one consistent length while the run appends
                 status, source, name = record.status.value, "run", f"#{key}"
                 guidance, durations = [s.guidance for s in steps], [s.duration for s in steps]
+                prompts, holds = [dict(c) for c in record.prompts], sorted(record.plan.pause_at)
+                pace = rate([s.elapsed for s in steps])
             else:
                 folder = record.folder.name if record.folder else ""
                 status, source = record.status, f"gallery {folder}".strip()
                 name = f"gallery {folder or -key}"
                 guidance, durations = list(record.guidance), [s["duration"] for s in record.steps]
+                prompts, holds, pace = [dict(c) for c in record.prompts], [], 0.0
             out.append({
                 "key": key, "name": name, "prompt": p["prompt"], "negative_prompt": p.get("negative_prompt") or "",
                 "seed": p["seed"], "steps": p["num_inference_steps"], "guidance_scale": p.get("guidance_scale"),
-                "status": status, "done": len(guidance), "its": round(speed(durations), 3), "guidance": guidance,
-                "source": source, "parent": p.get("parent"), "branch_step": p.get("branch_step"),
+                "status": status, "done": len(guidance), "its": round(speed(durations), 3), "rate": round(pace, 3),
+                "guidance": guidance,
+                "prompts": prompts, "holds": holds, "saved": self._saved.get(key, ""), "source": source,
+                "parent": p.get("parent"), "branch_step": p.get("branch_step"),
             })  # fmt: skip
         names = [entry["name"] for entry in out]
         for entry in out:  # two galleries loaded from folders of one name: tell them apart by key
@@ -135,4 +144,7 @@ class History:
         target = next(path for path in names if not path.exists())
         if target.resolve().parent != Path(folder).resolve():
             raise ValueError(f"refusing to write {target}: galleries are written directly inside {folder}")
-        return gallery.save(target)
+        path = gallery.save(target)
+        with self._lock:
+            self._saved[key] = str(Path(folder) / path.name)
+        return path

@@ -64,7 +64,7 @@ class Library(WidgetState):
         """Write the gallery of run ``run`` (default: the current one) under ``gallery_dir``."""
         key = run if run is not None else self.run_id
         path = self._history.save(key, self.gallery_dir)
-        self._apply({"saved": path.name})
+        self._apply({"saved": path.name, "runs": self._history.entries()})
         return path
 
     def _send_frames(self, key: int) -> None:

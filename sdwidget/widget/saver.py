@@ -48,4 +48,4 @@ class BackgroundSave:
         except Exception as exc:  # noqa: BLE001
             self._apply({"saving": False, "message": f"Save gallery failed: {type(exc).__name__}: {exc}"})
         else:
-            self._apply({"saving": False, "saved": path.name})
+            self._apply({"saving": False, "saved": path.name, "runs": self._history.entries()})

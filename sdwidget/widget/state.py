@@ -18,6 +18,23 @@ def speed(durations: Iterable[float]) -> float:
     return count / busy if busy > 0 else 0.0
 
 
+def rate(elapsed: list[float]) -> float:
+    """Steps per second happening: one over the median time between the last few step ends
+    (``StepEvent.elapsed``, paused time included), so a pause or one slow step does not count."""
+    last = elapsed[-9:]
+    gaps = sorted(b - a for a, b in zip(last, last[1:], strict=False) if b > a)
+    return 1.0 / gaps[len(gaps) // 2] if gaps else 0.0
+
+
+def next_guidance(params: dict[str, Any]) -> float:
+    """The guidance the run's first own step uses: a branch's value after the steps it shares with
+    its parent (its ``guidance_scale`` is the parent's first value), else its ``guidance_scale``."""
+    schedule, shared = params.get("guidance_schedule"), params.get("branch_step") or 0
+    if shared and isinstance(schedule, list | tuple) and shared < len(schedule):
+        return float(schedule[shared])
+    return params["guidance_scale"]
+
+
 def batch_state(
     run: Run, steps: list[StepEvent], status: StatusEvent | None, shown_id: int, applied: list[float]
 ) -> dict:
@@ -30,13 +47,15 @@ def batch_state(
         seed = None if p.get("seed_random") else p["seed"]
         state.update(run_id=run.id, step=0, total=p["num_inference_steps"], applied=[], its=0.0, error="",
                      image=b"", prompt=p["prompt"], negative_prompt=p["negative_prompt"] or "", seed=seed,
-                     steps=p["num_inference_steps"], guidance=p["guidance_scale"])  # fmt: skip
+                     steps=p["num_inference_steps"], guidance=next_guidance(p), rate=0.0, edits=[])  # fmt: skip
     if steps:
         last = steps[-1]
         applied = [*state.get("applied", applied), *(s.guidance for s in steps)]
         state.update(step=last.step + 1, total=last.total, applied=applied)
         # run.steps holds every step recorded so far (this batch's included), in order.
         state["its"] = speed(s.duration for s in run.steps[: last.step + 1])
+        state["rate"] = rate([s.elapsed for s in run.steps[: last.step + 1]])
+    state["edits"] = [dict(change) for change in run.prompts]
     if status is not None:
         state.update(status=status.status.value, error=status.error or "")
         if status.status.done and run.image is not None:

@@ -24,11 +24,18 @@ class WidgetState(anywidget.AnyWidget):
     total = t.Int(0).tag(sync=True)
     """Steps the current run will take."""
     its = t.Float(0.0).tag(sync=True)
-    """Speed of the current run in steps per second of working time: paused time left out."""
+    """Speed of the current run in steps per second of working time: paused time and the pace's
+    waits left out (what the model computes at)."""
+    rate = t.Float(0.0).tag(sync=True)
+    """Steps per second actually happening in the current run, its recent steps' median pace (a
+    pause is an outlier the median ignores; a slow Pace shows here, not in ``its``)."""
     guidance = t.Float(7.5).tag(sync=True)
     """The guidance scale asked for last: the next step's value while a run goes."""
     applied = t.List(t.Float()).tag(sync=True)
     """The guidance scale each step of the current run was computed with."""
+    edits = t.List(t.Dict()).tag(sync=True)
+    """The prompt edits of the current run as applied (``Run.prompts``): per edit the first
+    ``step`` (0-based) it conditions, its ``prompt`` and ``negative_prompt`` (``None``: unchanged)."""
     prompt = t.Unicode("").tag(sync=True)
     """Prompt shown in the form when the widget opens."""
     negative_prompt = t.Unicode("").tag(sync=True)
@@ -65,7 +72,8 @@ class WidgetState(anywidget.AnyWidget):
     """The first knob's ``kind``: ``"cfg"``, classifier-free guidance, off at 1.0 and below (the
     curve marks the line), or ``"distilled"``, a guidance embedding, which has no such switch."""
     saved = t.Unicode("").tag(sync=True)
-    """Name of the last gallery written by the Save gallery button."""
+    """Name of the last gallery written by the Save gallery button (its run's entry in ``runs``
+    says where it went, as ``saved``)."""
     saving = t.Bool(False).tag(sync=True)
     """Whether the Save gallery button's gallery is being written (on a thread of its own)."""
     gallery_dir = t.Unicode("galleries")
