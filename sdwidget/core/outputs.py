@@ -29,13 +29,14 @@ class OutputStore:
         self._outputs: list[torch.Tensor] = []
         self._lock = threading.Lock()
 
-    def add(self, output: torch.Tensor) -> None:
+    def add(self, output: torch.Tensor, copy: bool = True) -> None:
+        """Keep ``output``; ``copy=False`` for a tensor nobody changes (a parent's, replayed)."""
         size = output.numel() * output.element_size()
         with self._lock:
             if self.full or self.used + size > self.budget:
                 self.full = True
                 return
-            self._outputs.append(output.detach().clone())
+            self._outputs.append(output.detach().clone() if copy else output)
             self.used += size
 
     def first(self, steps: int) -> list[torch.Tensor]:
@@ -50,7 +51,8 @@ class OutputStore:
 class UnetTap:
     """Wraps the denoiser's ``forward`` (``Family.denoiser``: a UNet, a transformer) for one
     pipeline call: the calls of the first ``len(replay)`` steps return those outputs without
-    running it; later steps run it and add their first call's output to ``store``.
+    running it; later steps run it. Every step's first output goes to ``store``, the replayed ones
+    too, so the store holds the run's steps from its first, whatever it shares with a parent.
 
     ``calls_per_step``: 2 where the pipeline calls the denoiser twice a step and both calls give
     the step's output (a family that combines guidance in the denoiser itself). The instance's
@@ -71,6 +73,8 @@ class UnetTap:
             (step, call), self.calls = divmod(self.calls, self.per_step), self.calls + 1
             if step < len(self.replay):
                 sample = self.replay[step]
+                if self.store is not None and call == 0:  # a branch of this branch shares these steps too
+                    self.store.add(sample, copy=False)
                 return (sample,) if not return_dict else self._wrap(sample)
             out = original(*args, return_dict=return_dict, **kwargs)
             if self.store is not None and call == 0:
