@@ -16,6 +16,9 @@ from .run import Run
 from .threads import run_threads, use_threads
 
 _THREADED: weakref.WeakSet[Run] = weakref.WeakSet()
+# The run each pipeline (by id) is busy with, across every Runner and widget holding it.
+_BUSY: weakref.WeakValueDictionary[int, Run] = weakref.WeakValueDictionary()
+_BUSY_LOCK = threading.Lock()
 
 
 @atexit.register
@@ -69,6 +72,18 @@ class Launcher:
             return None
         loop = LoopHost.main_loop() or self._kernel_loop
         return LoopHost(loop) if loop is not None and loop.is_running() else None
+
+    def claim(self, run: Run) -> None:
+        """Make ``run`` the pipeline's one generation, or refuse: two at once would share its
+        scheduler's state, its guidance and the wrappers on its models, and corrupt each other."""
+        with _BUSY_LOCK:
+            going = _BUSY.get(id(self.pipe))
+            if going is not None and not going.done:
+                raise RuntimeError(
+                    f"this pipeline is busy with {going!r} of another Runner (a widget's, or one made in a cell): "
+                    "stop() it or wait() for it first; a pipeline runs one generation at a time"
+                )
+            _BUSY[id(self.pipe)] = run
 
     def prepare(self, run: Run, work: Callable[[], None]) -> None:
         """Give ``run`` its thread, if it gets one (before it is published: ``wait`` joins it)."""

@@ -185,6 +185,7 @@ class Runner:
             if self.run is not None and not self.run.done:
                 raise RuntimeError(f"{self.run!r} is still going: stop() it or wait() for it first")
             run = Run(next(self._ids), params, self._notify, plan, partial(decode_image, self.pipe), host)
+            self._launcher.claim(run)
             work = partial(execute, self.family, run, plan, self.preview, self.show == "x0")
             self._launcher.prepare(run, work)
             self.run = run
