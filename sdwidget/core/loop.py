@@ -29,6 +29,14 @@ import torch
 
 POLL = 0.01
 """Seconds between looks at the run while a waiting cell drives a paused or paced run."""
+BUSY_TURNS = 0.05
+"""Seconds a step boundary goes on handing turns to the loop while it has other work ready."""
+
+
+def _has_work(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether callbacks besides the run's own are ready to run (asyncio's ready queue; a loop
+    that keeps none, as uvloop, counts as idle and gets one turn a step, as before)."""
+    return bool(getattr(loop, "_ready", ()))
 
 
 def _torch_state() -> tuple[bool, int]:
@@ -109,7 +117,20 @@ class LoopHost:
         if not self.finished.is_set() and not self.loop.is_closed():  # closed: wait() sees _woken
             self.loop.call_soon_threadsafe(self._resume, token)
 
-    def _resume(self, token: int) -> None:
+    def _resume(self, token: int, since: float | None = None) -> None:
+        if token != self._token or self.finished.is_set() or self.inside():
+            return
+        # A message from the browser takes the loop several turns (socket, parsing, handler,
+        # reply); a run that came back after one turn would hold a click until some steps later.
+        # So while the loop has other work ready, it gets more turns, a few milliseconds at most.
+        since = time.perf_counter() if since is None else since
+        if _has_work(self.loop) and time.perf_counter() - since < BUSY_TURNS:
+            self.loop.call_soon(self._resume, token, since)
+            return
+        self._enter(token)
+
+    def _enter(self, token: int) -> None:
+        """Switch into the run, from the loop or from a cell that drives it (``wait``)."""
         if token != self._token or self.finished.is_set() or self.inside():
             return
         if self._run is None:  # made here, on the loop's thread: a greenlet cannot switch threads
@@ -133,7 +154,7 @@ class LoopHost:
                 return False
             token = self._token
             if self._woken == token or (self._due is not None and now >= self._due):
-                self._resume(token)
+                self._enter(token)
             else:
                 time.sleep(POLL if self._due is None else min(POLL, self._due - now))
         return True
