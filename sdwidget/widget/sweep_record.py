@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core import validate
+from ..gallery import check_params
 
 MAX_NAME = 200
 STATUSES = ("finished", "stopped", "failed")
@@ -60,6 +61,9 @@ def parse_item(record: Any) -> SweepItem:
             raise TypeError(f"params.{name} must be text")
     if params.get("scheduler_config") is not None and not isinstance(params["scheduler_config"], dict):
         raise TypeError("params.scheduler_config must be an object")
+    # Then every field as a gallery's params are checked: a replay reads steps_run (a list that
+    # long is built) and pipe_kwargs (a mapping), which the checks above do not cover.
+    check_params(params, "params")
     guidance = validate.per_step("guidance", record.get("guidance"))
     status = record.get("status")
     if status not in STATUSES:
