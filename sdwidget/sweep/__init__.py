@@ -8,18 +8,19 @@ metadata in its chunks) and a JSON record; then ``runs.jsonl`` and a captioned `
 Files: ``inputs`` (seeds and prompts, checked), ``source`` (the recorded run), ``plan`` (the
 items and the sweep's identity), ``model`` (find and load the model), ``folder`` (the output
 folder: atomic, resumable, one writer per file), ``render`` (one item), ``grid`` (the contact
-sheet), ``progress`` (bars and lines), ``job`` (the whole run, across processes), ``cli``.
+sheet), ``progress`` (bars and lines), ``job`` (the whole run, across processes), ``cli``,
+``records`` (a finished sweep's ``runs.jsonl`` read back, bounded).
 """
 
 from __future__ import annotations
 
 from .cli import main
-from .folder import load_records
 from .grid import caption
 from .inputs import SweepError, parse_seeds, read_prompts
 from .job import sweep
 from .plan import Item, SweepPlan
 from .progress import Progress
+from .records import load_records
 from .source import Source, load_source
 
 __all__ = [

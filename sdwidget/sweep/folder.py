@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,11 @@ from ..gallery import read_bounded
 from .inputs import SweepError
 from .plan import Item, differences
 
-MAX_RECORDS_BYTES = 64 << 20
-"""The most ``load_records`` reads: about 30 kB a record, so thousands of items."""
+MAX_IDENTITY_BYTES = 8 << 20
+"""The most a resumed ``sweep.json`` may hold (its prompts and the source's curve)."""
+MAX_RECORD_BYTES = 8 << 20
+"""The most an item's record may hold (its params and curve; a resumed folder may be crafted)."""
+OWN = "a sweep writes only inside its --out folder"
 
 DONE = ("finished", "stopped")
 """Statuses whose image is kept; a failed item is recorded but rendered again on resume."""
@@ -57,14 +61,20 @@ class SweepFolder:
 
     def check(self, identity: dict[str, Any]) -> None:
         """Refuse a folder that holds another sweep's files (or anything else) before any work."""
+        if self.path.is_symlink() and not self.path.exists():
+            raise SweepError(f"{self.path} is a symbolic link to nothing; give a folder for the sweep")
         if self.path.exists() and not self.path.is_dir():
             raise SweepError(f"{self.path} is a file, not a folder for a sweep")
+        for folder in (self.images, self.records):  # a link would have the sweep write outside --out
+            if os.path.lexists(folder) and not stat.S_ISDIR(os.lstat(folder).st_mode):
+                raise SweepError(f"{folder} is not a folder of its own (a link or a file): {OWN}")
         found = self.path / "sweep.json"
-        if found.is_file():
-            try:
-                theirs = json.loads(found.read_bytes())
-            except (OSError, ValueError) as exc:
-                raise SweepError(f"{found} cannot be read ({exc}); is {self.path} a sweep's folder?") from None
+        if os.path.lexists(found):
+            try:  # bounded, not through a link, never blocking on a FIFO
+                theirs = json.loads(read_bounded(self.path, found.name, MAX_IDENTITY_BYTES))
+            except (OSError, ValueError, RecursionError) as exc:
+                reason = str(exc) if not isinstance(exc, RecursionError) else "it is nested too deeply"
+                raise SweepError(f"{found} cannot be read ({reason}); is {self.path} a sweep's folder?") from None
             diff = differences(identity, theirs)
             if diff:
                 raise SweepError(
@@ -84,21 +94,33 @@ class SweepFolder:
         self.path.mkdir(parents=True, exist_ok=True)
         if not (self.path / "sweep.json").exists():  # first, so no folder of ours is ever without it
             atomic_write(self.path / "sweep.json", json.dumps(identity, indent=1).encode())
-        self.images.mkdir(exist_ok=True)
-        self.records.mkdir(exist_ok=True)
+        for folder in (self.images, self.records):
+            folder.mkdir(exist_ok=True)
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):  # made a link since check(): never write through it
+                raise SweepError(f"{folder} is not a folder of its own (a link or a file): {OWN}")
         for folder in (self.path, self.images, self.records):
             for stale in folder.glob(".*.tmp"):
                 stale.unlink(missing_ok=True)
 
     def record(self, item: Item) -> dict[str, Any] | None:
-        """The item's record if it is done (record and image both there), else ``None``."""
+        """The item's record if it is done (record and image both there), else ``None``.
+        A record naming an image other than its own is refused: a sweep never wrote it."""
         try:
-            record = json.loads((self.records / f"{item.name}.json").read_bytes())
-        except (OSError, ValueError):
-            return None  # never written, or damaged: rendered again
+            record = json.loads(read_bounded(self.records, f"{item.name}.json", MAX_RECORD_BYTES))
+        except (OSError, ValueError, RecursionError):
+            return None  # never written, damaged, or not a regular file: rendered again (over it)
         if not isinstance(record, dict) or record.get("item") != item.index:
             return None
-        if record.get("status") in DONE and not (self.path / str(record.get("image"))).is_file():
+        image = record.get("image")
+        if image is not None and image != f"images/{item.name}.png":
+            raise SweepError(
+                f"{self.records / item.name}.json names the image {str(image)[:80]!r}, not images/{item.name}.png: "
+                "a sweep did not write it; remove it to render the item again"
+            )
+        mine = (record.get("name"), record.get("seed"), record.get("prompt")) == (item.name, item.seed, item.prompt)
+        if not mine or record.get("status") not in (*DONE, "failed"):
+            return None  # not this item's outcome: rendered again
+        if record["status"] in DONE and not _regular(self.images / f"{item.name}.png"):
             return None
         return record
 
@@ -122,11 +144,9 @@ class SweepFolder:
         return path
 
 
-def load_records(out: str | os.PathLike) -> list[dict[str, Any]]:
-    """The records of a finished sweep folder (its ``runs.jsonl``); each replays with
-    ``runner.replay(sdwidget.sweep.load_source(record))``."""
-    path = Path(out).expanduser() / "runs.jsonl"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path.parent} holds no runs.jsonl; is it a finished sweep's folder?")
-    text = read_bounded(path.parent, path.name, MAX_RECORDS_BYTES).decode("utf-8")
-    return [json.loads(line) for line in text.split("\n") if line.strip()]
+def _regular(path: Path) -> bool:
+    """A regular file at ``path`` itself, not reached through a symbolic link."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False

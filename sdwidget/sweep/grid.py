@@ -17,12 +17,15 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ..gallery import read_bounded
 from .folder import SweepFolder, atomic_write
 
 LABEL_H = 14
 CELL_MIN, CELL_MAX = 128, 256
 ROW_PER_PROMPT_UP_TO = 16
 BACKGROUND = (24, 24, 24)
+MAX_IMAGE_BYTES = 32 << 20
+MAX_SIDE = 4096  # validate.MAX_SIDE: no run makes a larger final
 
 
 def caption(record: dict[str, Any]) -> str:
@@ -54,7 +57,7 @@ def write_grid(folder: SweepFolder, records: list[dict[str, Any]], seeds: int) -
     """Main process only, once every item is done. ``seeds``: how many seeds each prompt has."""
     if not records:
         raise ValueError("no item of the sweep was rendered, so there is no grid to draw")
-    images = [_open(folder.path / r["image"]) if r.get("image") else None for r in records]
+    images = [_open(folder, r["name"]) if r.get("image") else None for r in records]
     shown = [im for im in images if im is not None]
     natural = max((im.width for im in shown), default=CELL_MIN)
     width = min(CELL_MAX, max(CELL_MIN, natural if natural >= CELL_MIN else natural * math.ceil(CELL_MIN / natural)))
@@ -78,9 +81,14 @@ def write_grid(folder: SweepFolder, records: list[dict[str, Any]], seeds: int) -
     return folder.path / "grid.png"
 
 
-def _open(path: Path) -> Image.Image | None:
+def _open(folder: SweepFolder, name: str) -> Image.Image | None:
+    """An item's final by its own name (never a path a record gives), read as ``images/NAME.png``
+    is written: a regular file in the folder, within a size limit, at most ``MAX_SIDE`` a side."""
     try:
-        with Image.open(path) as image:
+        data = read_bounded(folder.images, f"{name}.png", MAX_IMAGE_BYTES)
+        with Image.open(io.BytesIO(data)) as image:
+            if max(image.size) > MAX_SIDE:
+                return None
             return image.convert("RGB")
-    except (OSError, ValueError):
+    except (OSError, ValueError, Image.DecompressionBombError):
         return None  # removed or damaged since it was recorded: an empty cell, still captioned

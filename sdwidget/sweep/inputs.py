@@ -7,6 +7,7 @@ so a 200-image job never dies on its first item, or after its model took a minut
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ def parse_seeds(seeds: Any) -> list[int]:
                 raise SweepError(f"seeds must look like 0:200, 7 or 1,5,10:20; got {seeds!r:.60}") from None
             if len(bounds) > 3:
                 raise SweepError(f"a seed range is start:stop[:step]; got {part!r:.40}")
+            if len(bounds) == 3 and bounds[2] == 0:
+                raise SweepError(f"the seed range {part} has a step of 0; give a step of 1 or more (0:10:2)")
             if len(bounds) == 1:
                 out.append(bounds[0])
             else:
@@ -65,11 +68,7 @@ def read_prompts(prompts: Any) -> list[str] | None:
         return None
     if isinstance(prompts, os.PathLike):
         path = Path(prompts).expanduser()
-        if not path.is_file():
-            raise SweepError(f"the prompts file {path} does not exist")
-        if path.stat().st_size > MAX_PROMPTS_BYTES:
-            raise SweepError(f"the prompts file {path} is larger than {MAX_PROMPTS_BYTES >> 20} MiB")
-        data = path.read_bytes()
+        data = read_file(path, MAX_PROMPTS_BYTES, "the prompts file")
         try:
             text = data.decode("utf-8-sig")  # a BOM from Windows editors is not part of the first prompt
         except UnicodeDecodeError:
@@ -88,3 +87,24 @@ def read_prompts(prompts: Any) -> list[str] | None:
     if not prompts:
         raise SweepError(f"{where} holds no prompts")
     return prompts
+
+
+def read_file(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of a file the caller named (a link to it is theirs to make), refused with a
+    ``SweepError`` saying why unless it is a regular file of at most ``limit`` bytes. Opened
+    without blocking, so a FIFO is refused rather than waited on (``is_file`` called it missing)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise SweepError(f"{what} {path} does not exist") from None
+    except OSError as exc:
+        raise SweepError(f"{what} {path} cannot be read: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as file:
+        mode = os.fstat(file.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+            raise SweepError(f"{what} {path} is {kind}; give a regular file")
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise SweepError(f"{what} {path} is larger than {limit >> 20} MiB")
+    return data

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core import validate
-from ..gallery import Gallery
-from .inputs import SweepError
+from ..gallery import Gallery, check_params
+from .inputs import SweepError, read_file
 
 MAX_RECORD_BYTES = 8 << 20
 
@@ -48,8 +48,8 @@ def load_source(source: Any) -> Source:
                 source = Gallery.load(path if path.is_dir() else path.parent)
             except (OSError, ValueError) as exc:
                 raise SweepError(str(exc)) from None
-        elif path.is_file():
-            source = _read_json(path)
+        elif os.path.lexists(path):
+            source = _read_json(path)  # a FIFO or a device is refused there, as not a regular file
         else:
             raise SweepError(f"{path} does not exist; give a gallery folder or a run JSON file")
     if isinstance(source, Mapping):
@@ -67,10 +67,9 @@ def load_source(source: Any) -> Source:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    if path.stat().st_size > MAX_RECORD_BYTES:
-        raise SweepError(f"{path} is larger than {MAX_RECORD_BYTES >> 20} MiB; is it a run record?")
+    data = read_file(path, MAX_RECORD_BYTES, "the run record")
     try:
-        record = json.loads(path.read_bytes())
+        record = json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise SweepError(f"{path} is not a JSON run record: {str(exc)[:200]}") from None
     if not isinstance(record, dict):
@@ -79,7 +78,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _from_record(record: dict[str, Any]) -> Source:
-    """A sweep item's record; its fields are checked here because no gallery schema covers them."""
+    """A sweep item's record: its params checked as a gallery's are (``check_params``), its curve
+    and prompt edits as the runner checks them, so a crafted record is refused before any work."""
     params, guidance = record.get("params"), record.get("guidance")
     if not isinstance(params, dict) or not isinstance(guidance, list):
         raise SweepError("a run record needs 'params' (a mapping) and 'guidance' (a list of numbers)")
@@ -90,11 +90,24 @@ def _from_record(record: dict[str, Any]) -> Source:
         validate.seed(params.get("seed"))
         for name in ("height", "width"):
             validate.integer(name, params.get(name), 1, validate.MAX_SIDE)
-        guidance = [validate.guidance(g) for g in guidance]
+        guidance = [validate.guidance(g) for g in validate.per_step("guidance", guidance)]
+        # A replay reads steps_run (it builds a curve that long) and pipe_kwargs (a mapping).
+        check_params(params, "its params")
+        prompts = [_change(change) for change in validate.per_step("prompts", record.get("prompts") or [])]
     except (TypeError, ValueError) as exc:
         raise SweepError(f"the run record is not valid: {exc}") from None
-    prompts = record.get("prompts") or []
-    if not isinstance(prompts, list) or not all(isinstance(c, dict) for c in prompts):
-        raise SweepError("a run record's 'prompts' must be a list of prompt changes")
     status = record.get("status", "finished")
-    return Source(params, guidance, prompts, status if isinstance(status, str) else "finished", record.get("run_id"))
+    run_id = record.get("run_id")
+    return Source(params, guidance, prompts, status if isinstance(status, str) else "finished",
+                  run_id if type(run_id) is int else None)  # fmt: skip
+
+
+def _change(change: Any) -> dict[str, Any]:
+    """A recorded prompt edit as the runner's ``prompt_schedule`` takes it."""
+    if not isinstance(change, dict):
+        raise TypeError("a run record's 'prompts' must be a list of prompt changes")
+    return {
+        "step": validate.integer("prompts.step", change.get("step"), 1, validate.MAX_LOOP - 1),
+        "prompt": validate.prompts("prompts.prompt", change.get("prompt")),
+        "negative_prompt": validate.prompts("prompts.negative_prompt", change.get("negative_prompt"), optional=True),
+    }
