@@ -12,6 +12,28 @@ from sdwidget.testing import tiny_sd_pipeline, tiny_sdxl_pipeline  # noqa: E402
 
 torch.set_num_threads(2)
 
+# The quick loop for contributors, `pytest -m "not browser and not slow"` (README, Contributing),
+# leaves out the tests marked here; `.ci/run` runs them all. Files named test_browser*.py drive
+# Chromium and are marked `browser`. `slow`: whole files (name) or single tests (file::test, without
+# parameters), each with the reason it is slow; every one of these takes 10 s or more on 2 cores.
+SLOW = {
+    "test_benchmarks.py": "runs each benchmark script in a subprocess",
+    "test_demo.py": "runs 50 demo prompts at two guidance scales and judges every image",
+    "test_preview_fidelity.py": "decodes every frame of held-out demo runs through the VAE",
+    "test_sweep.py::test_a_two_process_accelerate_sweep_equals_a_one_process_sweep": "starts accelerate",
+    "test_wheel.py": "builds the wheel with hatchling in a fresh environment",
+    "test_reliability.py::test_two_hundred_runs_leak_no_thread_and_no_run": "200 runs",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        name = item.path.name
+        if name.startswith("test_browser"):
+            item.add_marker(pytest.mark.browser)
+        if name in SLOW or f"{name}::{item.originalname}" in SLOW:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def sd_pipe():
