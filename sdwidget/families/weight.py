@@ -1,6 +1,6 @@
 """Guidance for pipelines that weight CFG by their own ``guidance_scale`` argument.
 
-Some ControlNet pipelines (``OWN_WEIGHT`` in each family module) combine the UNet's two halves
+Some ControlNet pipelines (each family's ``own_weight`` loops) combine the UNet's two halves
 as ``uncond + guidance_scale × (cond − uncond)`` with the value they were called with, so
 setting ``pipe._guidance_scale`` at a step boundary switches CFG on and off but leaves the
 weight where it started. While a run is in progress the UNet's output is combined here instead,
