@@ -24,19 +24,19 @@ function axisTop(series) {
 function align(pos, total, other) {
   return other === total || !total ? pos : Math.max(0, Math.round((pos + 1) / total * other) - 1);
 }
-var fmt = (g) => g == null ? "\u2013" : Number(g).toFixed(1);
+var fmt = (g2) => g2 == null ? "\u2013" : Number(g2).toFixed(1);
 function sparkline(curve2, series, current, extra = {}) {
   const plan = extra.plan || /* @__PURE__ */ new Map(), breaks = extra.breaks || [], cfgSwitch = extra.switch !== false;
   const top = axisTop([...series.map((s) => s.values), [...plan.values()]]);
   const span = (s) => Math.max(s.total || 0, s.values.length, 1);
   const x = (i, s) => span(s) > 1 ? i / (span(s) - 1) * (W - 2 * PAD) + PAD : W / 2;
-  const y = (g) => H - PAD - Math.min(g, top) / top * (H - 2 * PAD);
+  const y = (g2) => H - PAD - Math.min(g2, top) / top * (H - 2 * PAD);
   const key = `${top}|${series.map((s) => `${s.name}:${s.role}:${span(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}|${[...plan].join(";")}|${breaks.join(",")}|${cfgSwitch}`;
   const [main, other] = series;
   if (curve2.key !== key) {
     curve2.key = key;
     const lines = series.map((s, i) => ({ s, i })).reverse().map(({ s, i }) => svgNode("polyline", {
-      points: s.values.map((g, k) => `${x(k, s).toFixed(1)},${y(g).toFixed(1)}`).join(" "),
+      points: s.values.map((g2, k) => `${x(k, s).toFixed(1)},${y(g2).toFixed(1)}`).join(" "),
       class: i ? "sdw-compare-line" : "sdw-main-line",
       "vector-effect": "non-scaling-stroke"
     }));
@@ -101,8 +101,8 @@ function valueAt(curve2, clientY) {
   const box = curve2.svg.getBoundingClientRect();
   if (!box.height) return null;
   const yy = (clientY - box.top) / box.height * H;
-  const g = (H - PAD - yy) / (H - 2 * PAD) * (curve2.topValue || 10);
-  return Math.round(Math.max(0, Math.min(curve2.topValue || 10, g)) * 10) / 10;
+  const g2 = (H - PAD - yy) / (H - 2 * PAD) * (curve2.topValue || 10);
+  return Math.round(Math.max(0, Math.min(curve2.topValue || 10, g2)) * 10) / 10;
 }
 
 // src/frames.js
@@ -455,8 +455,8 @@ function stateText(info, model) {
 }
 function detailsText(info) {
   if (!info) return "";
-  const g = info.guidance || [];
-  const first = g.length ? g[0] : info.guidance_scale, last = g.length ? g[g.length - 1] : first;
+  const g2 = info.guidance || [];
+  const first = g2.length ? g2[0] : info.guidance_scale, last = g2.length ? g2[g2.length - 1] : first;
   const guidance = first == null ? "" : first === last ? ` \xB7 guidance ${Number(first).toFixed(1)}` : ` \xB7 guidance ${Number(first).toFixed(1)} \u2192 ${Number(last).toFixed(1)}`;
   const negative = info.negative_prompt ? ` \xB7 not: \u201C${info.negative_prompt}\u201D` : "";
   const branch = info.parent ? ` \xB7 branch of #${info.parent} at step ${info.branch_step}` : "";
@@ -469,6 +469,302 @@ function enable(button, on, why = "") {
     if (title) button.title = title;
     else button.removeAttribute("title");
   }
+}
+
+// src/compose.js
+function composer(ctx) {
+  const { model, ui } = ctx;
+  const { prompt, negative, guidance, guidanceValue, generate, applyPrompt } = ui;
+  const form = { dirty: /* @__PURE__ */ new Set(), seedRandom: false };
+  let sentGuidance = [];
+  const fill = (name) => fillField(ui, model, name, form);
+  function show() {
+    const running = ctx.running();
+    enable(
+      generate,
+      model.get("has_model") && !running,
+      running ? "A run is going: Stop it or wait for it to finish, then Generate" : "No model attached"
+    );
+    applyPrompt.hidden = !(running && (form.dirty.has("prompt") || form.dirty.has("negative")));
+    negative.placeholder = model.get("guidance_kind") === "distilled" ? "Not used by distilled guidance" : "";
+    guidance.title = model.get("knobs")?.[0]?.meaning ?? "";
+  }
+  ctx.listen(generate, "click", () => {
+    if (generate.getAttribute("aria-disabled") === "true") return ctx.say(generate.title);
+    const { problems, message } = readForm(ui);
+    for (const name of ["steps", "seed"]) ui[name].setAttribute("aria-invalid", String(problems.some(([p]) => p === name)));
+    if (problems.length) {
+      ui[problems[0][0]].focus();
+      return ctx.say(problems.map(([, text]) => text).join(" "));
+    }
+    const schedule = ctx.curve.takePlan(message.steps);
+    if (schedule) Object.assign(message, { schedule, guidance: schedule[0] });
+    ctx.say("");
+    form.seedRandom = message.seed === null;
+    form.dirty.clear();
+    ctx.history.view(0);
+    ctx.steering.leaveBreakMode();
+    ctx.busy(generate);
+    model.send(message);
+  });
+  ctx.listen(applyPrompt, "click", () => {
+    ctx.say("");
+    ctx.busy(applyPrompt);
+    model.send({ type: "prompt", prompt: prompt.value, negative_prompt: negative.value });
+    form.dirty.delete("prompt");
+    form.dirty.delete("negative");
+    ctx.update();
+  });
+  for (const name of ["prompt", "negative", "steps", "seed"]) {
+    ctx.listen(ui[name], "input", () => {
+      form.dirty.add(name);
+      if (name === "seed") form.seedRandom = false;
+      ui[name].removeAttribute("aria-invalid");
+      if (name !== "seed") ctx.update();
+    });
+  }
+  ctx.listen(guidance, "input", () => guidanceValue.textContent = Number(guidance.value).toFixed(1));
+  ctx.listen(guidance, "change", () => {
+    ctx.say("");
+    const value = Number.parseFloat(guidance.value);
+    if (value === model.get("guidance") && !sentGuidance.length) return;
+    sentGuidance.push(value);
+    model.send({ type: "guidance", value });
+  });
+  for (const [name, trait] of Object.entries(FIELDS)) if (name !== "guidance") ctx.on(`change:${trait}`, () => fill(name));
+  ctx.on("change:guidance", () => {
+    const i = sentGuidance.indexOf(model.get("guidance"));
+    sentGuidance = i < 0 ? [] : sentGuidance.slice(i + 1);
+    if (!sentGuidance.length) fill("guidance");
+  });
+  Object.keys(FIELDS).forEach(fill);
+  ctx.statuses.push(show);
+  return {
+    // Use these settings: the shown run's prompt, steps and seed into the form, as typed there.
+    fillFrom(info) {
+      prompt.value = info.prompt ?? "";
+      negative.value = info.negative_prompt ?? "";
+      ui.steps.value = info.steps ?? "";
+      ui.seed.value = info.seed ?? "";
+      form.seedRandom = false;
+      ["prompt", "negative", "steps", "seed"].forEach((name) => form.dirty.add(name));
+    }
+  };
+}
+
+// src/curve.js
+var round = (v) => Math.round(v * 10) / 10;
+function guidanceCurve(ctx) {
+  const { model, ui, el, store } = ctx;
+  const { curve: curve2, guidance, steps, clearPlan } = ui;
+  const plan = /* @__PURE__ */ new Map();
+  const nextPlan = /* @__PURE__ */ new Map();
+  let pendingBreaks = [], runBreaks = { key: 0, steps: [] };
+  let drag = null;
+  let press = null;
+  let dragged = false;
+  let hover = null;
+  const breakMode = () => ctx.steering.breakMode();
+  const formSteps = () => Math.max(1, Math.min(1e3, Number.parseInt(steps.value, 10) || model.get("steps") || 1));
+  const nextSchedule = () => {
+    const base = Number.parseFloat(guidance.value) || 0;
+    return Array.from({ length: formSteps() }, (_, k) => nextPlan.get(k) ?? base);
+  };
+  const showsNext = () => !ctx.running() && (breakMode() || nextPlan.size > 0 || Boolean(drag?.next));
+  const cfg = () => model.get("guidance_kind") === "cfg";
+  function chartNext() {
+    const total = formSteps();
+    sparkline(
+      curve2,
+      [{ values: nextSchedule(), total, name: "Next run" }],
+      hover ?? -1,
+      { plan: new Map([...nextPlan].filter(([k]) => k < total)), breaks: model.get("breakpoints") || [], switch: cfg() }
+    );
+  }
+  function paint() {
+    if (showsNext()) return chartNext();
+    const where = ctx.preview.where(), key = where.key, info = runInfo(model, key), frames = store.get(key);
+    const total = frames[0]?.total || info?.steps || 1;
+    const series = [where.pos < 0 ? { values: info?.guidance || [], total: info?.steps || 0, name: info?.name || "" } : {
+      values: info?.guidance?.length ? info.guidance : frames.slice(0, where.n).map((f) => f.guidance),
+      total,
+      name: info?.name || `#${key}`
+    }];
+    const cmp = ctx.compareKey();
+    if (where.pos >= 0 && cmp) {
+      const cmpInfo = runInfo(model, cmp);
+      series.push({ values: cmpInfo?.guidance || [], total: cmpInfo?.steps || 0, name: cmpInfo?.name || `#${cmp}` });
+    } else if (where.pos >= 0 && info?.parent) {
+      const parent = runInfo(model, info.parent);
+      if (parent) series.push({ values: parent.guidance || [], total: parent.steps || 0, name: parent.name, role: "parent" });
+    }
+    const own = key === ctx.live(), done = series[0].values.length;
+    const planned = own ? new Map([...plan].filter(([k]) => k >= done - 1)) : void 0;
+    const last = planned?.size ? Math.max(...planned.keys()) : -1;
+    for (let k = last + 1; last >= 0 && k < (series[0].total || 0); k++) planned.set(k, planned.get(last));
+    const current = where.pos < 0 ? -1 : hover ?? (where.atFinal ? where.n - 1 : where.pos);
+    sparkline(curve2, series, current, {
+      plan: planned,
+      breaks: own && runBreaks.key === key ? runBreaks.steps : [],
+      switch: cfg()
+    });
+  }
+  function show() {
+    clearPlan.hidden = !(nextPlan.size > 0 && !ctx.running());
+    el.classList.toggle("sdw-planmode", !ctx.running() && !breakMode() && nextPlan.size > 0);
+  }
+  const planning = () => ctx.shown() === ctx.live() && ctx.running();
+  const planningNext = () => !ctx.running() && !breakMode() && model.get("has_model");
+  const startNext = (x, y) => {
+    drag = { next: true, last: null, touched: /* @__PURE__ */ new Set() };
+    chartNext();
+    const i = stepAt(curve2, x), value = valueAt(curve2, y);
+    if (i === null || value === null) return;
+    nextPlan.set(i, value);
+    drag.last = i;
+    dragged = true;
+    ctx.update();
+  };
+  function sweep(into, to, value, first = 0) {
+    const from = drag.last, dir = to >= from ? 1 : -1, before = into.get(from) ?? value;
+    for (let k = from; k !== to + dir; k += dir) {
+      if (k < first) continue;
+      into.set(k, round(before + (value - before) * (to === from ? 1 : (k - from) / (to - from))));
+      drag.touched.add(k);
+    }
+    drag.last = to;
+  }
+  const svg = curve2.svg;
+  ctx.listen(svg, "pointerdown", (event) => {
+    dragged = false;
+    if (planningNext() && event.button === 0) {
+      event.preventDefault();
+      svg.setPointerCapture(event.pointerId);
+      if (nextPlan.size) startNext(event.clientX, event.clientY);
+      else press = { x: event.clientX, y: event.clientY };
+      return;
+    }
+    const i = stepAt(curve2, event.clientX), value = valueAt(curve2, event.clientY);
+    if (!planning() || i === null || value === null || i < model.get("step")) return;
+    event.preventDefault();
+    svg.setPointerCapture(event.pointerId);
+    drag = { last: i, touched: /* @__PURE__ */ new Set([i]) };
+    plan.set(i, value);
+    ctx.schedule();
+  });
+  ctx.listen(svg, "pointermove", (event) => {
+    if (press && Math.hypot(event.clientX - press.x, event.clientY - press.y) > 4) {
+      startNext(press.x, press.y);
+      press = null;
+    }
+    hover = stepAt(curve2, event.clientX);
+    if (drag && hover !== null && drag.last !== null) {
+      const value = valueAt(curve2, event.clientY);
+      if (drag.next) sweep(nextPlan, hover, value);
+      else sweep(plan, hover, value, model.get("step"));
+    }
+    ctx.schedule();
+  });
+  const endDrag = () => {
+    press = null;
+    if (drag?.next) {
+      drag = null;
+      return ctx.update();
+    }
+    if (!drag) return;
+    const first = model.get("step"), touched = [...drag.touched].filter((k) => k >= first).sort((a, b) => a - b);
+    drag = null;
+    if (!touched.length) return;
+    const start = touched[0], end = touched.at(-1), values = [];
+    for (let k = start; k <= end; k++) values.push(plan.get(k) ?? model.get("guidance"));
+    ctx.say("");
+    model.send({ type: "plan", start, values });
+  };
+  ctx.listen(svg, "pointerup", endDrag);
+  ctx.listen(svg, "pointercancel", endDrag);
+  ctx.listen(svg, "pointerleave", () => {
+    hover = null;
+    ctx.schedule();
+  });
+  ctx.listen(svg, "click", (event) => {
+    const i = stepAt(curve2, event.clientX);
+    if (dragged || nextPlan.size && !ctx.running() && !breakMode()) return dragged = false;
+    if (breakMode() && !ctx.running()) return i !== null && ctx.steering.toggleBreak(i + 1);
+    if (i !== null && i < store.count(ctx.shown())) ctx.preview.pickStep(i);
+  });
+  ctx.listen(clearPlan, "click", () => {
+    nextPlan.clear();
+    ctx.update();
+  });
+  ctx.listen(guidance, "input", () => showsNext() && ctx.schedule());
+  ctx.listen(steps, "input", () => nextPlan.clear());
+  ctx.on("change:run_id", () => {
+    plan.clear();
+    runBreaks = { key: ctx.live(), steps: pendingBreaks };
+    pendingBreaks = [];
+  });
+  ctx.paints.push(paint);
+  ctx.statuses.push(show);
+  return {
+    reset: () => hover = null,
+    // Generate: the next run's schedule where one was drawn (else null), and the holds it takes.
+    takePlan(stepsAsked) {
+      pendingBreaks = (model.get("breakpoints") || []).filter((b) => b <= stepsAsked);
+      const schedule = nextPlan.size ? nextSchedule() : null;
+      nextPlan.clear();
+      return schedule;
+    },
+    branched: () => pendingBreaks = []
+  };
+}
+
+// src/history.js
+function historyBar(ctx) {
+  const { model, ui, el } = ctx;
+  const { pick, compare, save, reuse, enlarge } = ui;
+  const options = () => fillRuns(ui, model, ctx.viewKey);
+  function view(key) {
+    const listed = (model.get("runs") || []).some((r) => r.key === key);
+    ctx.viewKey = listed ? key : 0;
+    ctx.preview?.reset();
+    ctx.curve?.reset();
+    pick.value = String(ctx.viewKey);
+    ctx.need(ctx.shown());
+    ctx.update();
+  }
+  function show() {
+    const info = runInfo(model, ctx.shown());
+    enable(save, Boolean(info) && !model.get("saving"), model.get("saving") ? "Saving a gallery\u2026" : "No run to save");
+    enable(reuse, Boolean(info), "No run shown");
+  }
+  const disabled = (button) => button.getAttribute("aria-disabled") === "true";
+  ctx.listen(save, "click", () => {
+    if (disabled(save)) return;
+    ctx.say("");
+    ctx.busy(save);
+    model.send({ type: "save", run: ctx.shown() });
+  });
+  ctx.listen(reuse, "click", () => {
+    if (disabled(reuse)) return;
+    ctx.say("");
+    ctx.compose.fillFrom(runInfo(model, ctx.shown()));
+  });
+  ctx.listen(enlarge, "click", () => {
+    const on = !el.classList.contains("sdw-large");
+    el.classList.toggle("sdw-large", on);
+    enlarge.setAttribute("aria-pressed", String(on));
+  });
+  ctx.listen(pick, "change", () => view(Number(pick.value)));
+  ctx.listen(compare, "change", () => (ctx.need(ctx.compareKey()), ctx.schedule()));
+  ctx.on("change:runs", () => {
+    if (ctx.viewKey && !(model.get("runs") || []).some((r) => r.key === ctx.viewKey)) view(0);
+    options();
+  });
+  ctx.on("change:status", options);
+  ctx.on("change:view", () => view(model.get("view")));
+  ctx.statuses.push(show);
+  options();
+  return { view };
 }
 
 // src/panel.js
@@ -671,8 +967,309 @@ function layout(el, ui, strip) {
   );
 }
 
+// src/status.js
+var setText = (node, value) => node.textContent !== value && (node.textContent = value);
+function statusLines(ctx) {
+  const { model, ui } = ctx;
+  ctx.showMessage = () => setText(ui.message, ctx.local || model.get("message"));
+  function show() {
+    const key = ctx.shown(), info = runInfo(model, key);
+    setText(ui.stateLine, stateText(info, model));
+    const liveInfo = key !== ctx.live() && ctx.running() ? runInfo(model, ctx.live()) : null;
+    ui.liveLine.hidden = !liveInfo;
+    setText(ui.liveLine, liveInfo ? `Current run ${stateText(liveInfo, model)}` : "");
+    setText(ui.details, detailsText(info));
+    ctx.showMessage();
+    setText(ui.saved, model.get("saving") ? "Saving gallery\u2026" : info?.saved ? `Saved gallery of ${info.name} to ${info.saved}` : "");
+    ui.saved.hidden = !ui.saved.textContent;
+  }
+  ctx.statuses.push(show);
+  ctx.on("change:message", () => {
+    if (model.get("message")) ctx.local = "";
+    ctx.showMessage();
+  });
+  return { show };
+}
+
+// src/preview.js
+var g = (frame) => frame ? `guidance ${Number(frame.guidance).toFixed(1)}` : "";
+function previewPane(ctx) {
+  const { model, ui, el, store } = ctx;
+  const { main, other, scrub, stepLabel } = ui;
+  const stats = window.sdwidgetStats;
+  let where = null;
+  let pinned = false;
+  let decoded = null;
+  const urls = /* @__PURE__ */ new Map();
+  const blobs = /* @__PURE__ */ new Map();
+  const box = { width: 0, height: 0 };
+  function put(img, blob) {
+    if (blobs.get(img) === blob) return;
+    blobs.set(img, blob);
+    const url = URL.createObjectURL(blob);
+    img.src = url;
+    img.hidden = false;
+    if (urls.has(img)) URL.revokeObjectURL(urls.get(img));
+    urls.set(img, url);
+  }
+  function blank(fig, message) {
+    fig.empty.textContent = message;
+    fig.empty.hidden = false;
+    if (fig.img.hidden) return;
+    fig.img.hidden = true;
+    fig.img.removeAttribute("src");
+    blobs.delete(fig.img);
+    if (urls.has(fig.img)) URL.revokeObjectURL(urls.get(fig.img));
+    urls.delete(fig.img);
+  }
+  function emptyText(key, info) {
+    if (!key) return model.get("has_model") ? "No image yet: type a prompt and press Generate. Each step's preview shows here." : "No model attached: galleries added from Python show here.";
+    if (info?.status === "failed") return `${info.name} failed before its first step.`;
+    return key === ctx.live() ? `${info?.name || "The run"}: waiting for its first step\u2026` : `Loading ${info?.name || "the run"}\u2026`;
+  }
+  function at(key, pos, info, final) {
+    const frames = store.get(key), n = store.count(key), fin = store.final(key);
+    const name = info?.name || `#${key}`;
+    if (final && fin) return { blob: fin, caption: [name, "final image", g(frames[n - 1])].filter(Boolean).join(" \xB7 ") };
+    if (!n) return null;
+    const i = Math.min(pos, n - 1), frame = frames[i];
+    const note = final ? " (last step)" : i >= pos ? "" : ["stopped", "failed"].includes(info?.status) ? ` (${info.status} here)` : " (last step)";
+    return { blob: frame.blob, caption: `${name} \xB7 step ${i + 1} / ${frame.total}${note} \xB7 ${g(frame)}`, index: i };
+  }
+  function paint() {
+    const key = ctx.shown(), frames = store.get(key), n = store.count(key), fin = store.final(key);
+    const info = runInfo(model, key);
+    const positions = n + (fin ? 1 : 0);
+    const cmp = ctx.compareKey(), cmpInfo = cmp ? runInfo(model, cmp) : null;
+    other.el.hidden = !cmp;
+    const columns = cmp ? "2" : "1";
+    if (el.style.getPropertyValue("--sdw-n") !== columns) el.style.setProperty("--sdw-n", columns);
+    el.dataset.shownRun = String(key);
+    if (!positions) {
+      blank(main, emptyText(key, info));
+      setText(main.caption, "");
+      Object.assign(scrub, { max: 1, value: 1, disabled: true });
+      setText(stepLabel, "");
+      where = { key, pos: -1, n: 0, atFinal: false };
+      el.dataset.shownStep = "";
+      return;
+    }
+    scrub.disabled = false;
+    scrub.max = positions;
+    const pos = pinned ? Math.min(Number(scrub.value) - 1, positions - 1) : positions - 1;
+    scrub.value = pos + 1;
+    const atFinal = Boolean(fin) && pos === n;
+    const mine = at(key, pos, info, atFinal);
+    where = { key, pos, n, atFinal };
+    const exact = decoded && decoded.run === key && decoded.step === pos && !atFinal;
+    put(main.img, exact ? decoded.blob : mine.blob);
+    setText(main.caption, exact ? `${info?.name || `#${key}`} \xB7 step ${pos + 1}, exact (VAE) \xB7 ${g(frames[pos])}` : mine.caption);
+    el.dataset.decoded = exact ? String(pos + 1) : "";
+    const total = frames[0]?.total || info?.steps || 1;
+    setText(stepLabel, atFinal ? "final image" : `step ${pos + 1} / ${total}`);
+    scrub.setAttribute("aria-valuetext", atFinal ? "final image" : `step ${pos + 1} of ${total}`);
+    if (cmp) {
+      const cn = store.count(cmp), ctotal = store.get(cmp)[0]?.total || 0;
+      const theirs = at(cmp, atFinal ? cn : align(pos, total, ctotal), cmpInfo, atFinal);
+      if (theirs) {
+        put(other.img, theirs.blob);
+        setText(other.caption, theirs.caption);
+        el.dataset.compareStep = theirs.index == null ? "final" : String(theirs.index + 1);
+      } else {
+        blank(other, `Loading ${cmpInfo?.name || "the run"}\u2026`);
+        setText(other.caption, "");
+      }
+    }
+    stats.paints += 1;
+    const painted = atFinal ? null : frames[pos];
+    if (painted?.t && !painted.measured) {
+      painted.measured = true;
+      const now = Date.now();
+      stats.latencies.push(now - painted.t * 1e3);
+      stats.arrivals?.push(painted.received - painted.t * 1e3);
+      stats.waits?.push(now - painted.received);
+    }
+    el.dataset.shownStep = atFinal ? "final" : String(pos + 1);
+    el.dataset.paints = String(stats.paints);
+  }
+  function pickStep(i) {
+    const following = ctx.shown() === ctx.live() && ctx.running();
+    pinned = !(following && i === store.count(ctx.shown()) - 1);
+    if (decoded && decoded.step !== i) decoded = null;
+    scrub.value = i + 1;
+    ctx.schedule();
+  }
+  const custom = (msg, buffers) => {
+    if (msg?.type !== "decoded" || !buffers?.length) return;
+    decoded = { run: msg.run, step: msg.step, blob: new Blob([buffers[0]], { type: "image/png" }) };
+    ctx.settle();
+    ctx.schedule();
+  };
+  ctx.on("msg:custom", custom);
+  ctx.on("change:run_id", () => ctx.viewKey || (pinned = false));
+  ctx.listen(scrub, "input", () => pickStep(Number(scrub.value) - 1));
+  for (const fig of [main, other]) {
+    ctx.listen(fig.img, "load", () => {
+      if (!fig.empty.hidden) fig.empty.hidden = true;
+      scaleRule(fig.img, box.width, box.height);
+    });
+  }
+  const resized = new ResizeObserver(([entry]) => {
+    ({ width: box.width, height: box.height } = entry.contentRect);
+    [main.img, other.img].forEach((img) => scaleRule(img, box.width, box.height));
+  });
+  resized.observe(main.img.parentElement);
+  ctx.paints.push(paint);
+  return {
+    pickStep,
+    where: () => where,
+    reset() {
+      pinned = false;
+      decoded = null;
+    },
+    close() {
+      resized.disconnect();
+      urls.forEach((url) => URL.revokeObjectURL(url));
+    }
+  };
+}
+
+// src/steering.js
+var TYPED = ["TEXTAREA", "INPUT", "SELECT"];
+var BRANCHABLE = ["finished", "stopped", "paused"];
+function steeringBar(ctx) {
+  const { model, ui, el, store } = ctx;
+  const { pause, stop, next, pace, breakpoints, breakList, clearHolds, branch, decode } = ui;
+  let breakMode = false;
+  let holdsShown = null;
+  function toggleBreak(step) {
+    const set = new Set(model.get("breakpoints") || []);
+    if (set.has(step)) set.delete(step);
+    else set.add(step);
+    model.send({ type: "breakpoints", steps: [...set].sort((a, b) => a - b) });
+  }
+  function showHolds(holds, running) {
+    const hint = holds.length || !breakMode ? "" : running ? "Holds are set for the next run, once this one ends" : "Click the curve or a frame to hold there";
+    clearHolds.hidden = holds.length < 2;
+    const key = `${holds.join(",")}|${hint}`;
+    if (holdsShown === key) return;
+    holdsShown = key;
+    breakList.replaceChildren(...holds.length ? ["Next run holds at step", ...holds.flatMap((step) => [
+      " ",
+      h("button", {
+        type: "button",
+        class: "sdw-hold",
+        "aria-label": `Remove hold at step ${step}`,
+        title: `Remove the hold at step ${step}`,
+        "data-lm-suppress-shortcuts": "true",
+        onclick: () => toggleBreak(step)
+      }, `${step} \xD7`)
+    ])] : [hint]);
+  }
+  function show() {
+    const key = ctx.shown(), info = runInfo(model, key), state = model.get("status"), running = ctx.running();
+    const label = state === "paused" ? "Resume" : "Pause";
+    if (pause.textContent !== label) pause.textContent = label;
+    pause.setAttribute("aria-label", label);
+    enable(pause, running, "No run is going");
+    enable(stop, running, "No run is going");
+    enable(next, state === "paused", "Only while the current run is paused");
+    const shown = store.count(key) > 0;
+    enable(branch, key > 0 && Boolean(info) && BRANCHABLE.includes(info.status) && shown, key < 0 ? "A loaded gallery cannot be continued" : !shown ? "No step shown yet" : "Only a finished, stopped or paused run can be branched");
+    enable(decode, key > 0 && shown, key < 0 ? "A loaded gallery's latents were not kept" : "No step shown yet");
+    const pacing = String(model.get("pace") || 0);
+    if (![...pace.options].some((o) => o.value === pacing)) pace.append(h("option", { value: pacing }, `${pacing} steps/s`));
+    if (pace.value !== pacing) pace.value = pacing;
+    breakpoints.setAttribute("aria-pressed", String(breakMode));
+    el.classList.toggle("sdw-breakmode", breakMode && !running);
+    showHolds(model.get("breakpoints") || [], running);
+  }
+  const disabled = (button) => button.getAttribute("aria-disabled") === "true";
+  const act = (button, send, waits = true) => ctx.listen(button, "click", () => {
+    if (disabled(button)) return;
+    ctx.say("");
+    if (waits) ctx.busy(button);
+    send();
+  });
+  act(pause, () => model.send({ type: model.get("status") === "paused" ? "resume" : "pause" }));
+  act(stop, () => model.send({ type: "stop" }));
+  act(next, () => model.send({ type: "step" }));
+  act(clearHolds, () => model.send({ type: "breakpoints", steps: [] }), false);
+  act(branch, () => {
+    const key = ctx.shown(), info = runInfo(model, key), where = ctx.preview.where();
+    if (!where || where.key !== key) return;
+    const message = {
+      type: "branch",
+      run: key,
+      step: where.atFinal ? where.n : where.pos + 1,
+      guidance: Number.parseFloat(ui.guidance.value)
+    };
+    if (ui.prompt.value !== (info.prompt ?? "")) message.prompt = ui.prompt.value;
+    if (ui.negative.value !== (info.negative_prompt ?? "")) message.negative_prompt = ui.negative.value;
+    ctx.curve.branched();
+    ctx.history.view(0);
+    model.send(message);
+  });
+  act(decode, () => {
+    const where = ctx.preview.where();
+    if (!where || where.key !== ctx.shown()) return;
+    const step = where.atFinal ? where.n - 1 : where.pos;
+    if (where.atFinal) ctx.preview.pickStep(step);
+    model.send({ type: "decode", run: where.key, step });
+  });
+  ctx.listen(breakpoints, "click", () => {
+    breakMode = !breakMode;
+    breakpoints.setAttribute("aria-pressed", String(breakMode));
+    ctx.curve.reset();
+    ctx.update();
+  });
+  ctx.listen(pace, "change", () => {
+    const value = Number(pace.value);
+    model.send({ type: "pace", value: value > 0 ? value : null });
+  });
+  ctx.listen(el, "keydown", (event) => {
+    if (event.key !== "n" || event.ctrlKey || event.metaKey || event.altKey || TYPED.includes(event.target.tagName)) return;
+    event.preventDefault();
+    next.click();
+  });
+  ctx.statuses.push(show);
+  return {
+    breakMode: () => breakMode,
+    toggleBreak,
+    leaveBreakMode: () => breakMode = false
+  };
+}
+
+// src/strip.js
+function filmstrip(ctx) {
+  const { store } = ctx;
+  const strip = new Filmstrip((i, event) => event && ctx.steering.breakMode() && !ctx.running() && i < strip.steps ? ctx.steering.toggleBreak(i + 1) : ctx.preview.pickStep(i));
+  let stripKey = null;
+  function paint() {
+    const where = ctx.preview.where(), key = where.key;
+    if (stripKey !== key) {
+      strip.clear();
+      stripKey = key;
+    }
+    if (where.pos < 0) return;
+    const frames = store.get(key);
+    const describe = (i) => `Step ${i + 1} of ${frames[i].total}, guidance ${Number(frames[i].guidance).toFixed(1)}`;
+    strip.sync(frames, where.n, store.final(key), where.pos, describe);
+  }
+  const resized = new ResizeObserver(() => strip.mark(strip.current, true));
+  resized.observe(strip.el);
+  ctx.paints.push(paint);
+  return {
+    el: strip.el,
+    close() {
+      resized.disconnect();
+      strip.clear();
+    }
+  };
+}
+
 // src/sweep.js
-var fmt3 = (g) => Number(g).toFixed(1);
+var fmt3 = (g2) => Number(g2).toFixed(1);
 var plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 function recordLines(r) {
   const curve2 = r.guidance.length ? `guidance ${fmt3(r.guidance[0])} \u2192 ${fmt3(r.guidance.at(-1))}` : "no steps";
@@ -690,7 +1287,7 @@ function recordLines(r) {
 function curveLine(values) {
   const W2 = 120, H2 = 28, top = Math.max(10, ...values);
   const x = (i) => values.length > 1 ? i / (values.length - 1) * W2 : W2 / 2;
-  const points = values.map((g, i) => `${x(i).toFixed(1)},${(H2 - g / top * H2).toFixed(1)}`).join(" ");
+  const points = values.map((g2, i) => `${x(i).toFixed(1)},${(H2 - g2 / top * H2).toFixed(1)}`).join(" ");
   const label = values.length ? `Guidance per step: ${values.map(fmt3).join(", ")}` : "Guidance per step: none";
   const svg = svgNode("svg", {
     viewBox: `0 0 ${W2} ${H2}`,
@@ -801,607 +1398,105 @@ var STATUS_TRAITS = [
   "knobs"
 ];
 var ANSWERS = ["status", "step", "run_id", "message", "saving", "saved"];
-var TYPED = ["TEXTAREA", "INPUT", "SELECT"];
-var BRANCHABLE = ["finished", "stopped", "paused"];
+var ACTIVE2 = ["running", "paused"];
 function keepKeys(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   if (["Escape", "Tab"].includes(event.key) || event.key === "Enter" && event.shiftKey) return;
   event.stopPropagation();
 }
+function context(model, el, ui, store, need) {
+  let scheduled = 0, stale = true, busyTimer = 0;
+  const paints = [], statuses = [], offs = [];
+  const ctx = {
+    model,
+    el,
+    ui,
+    store,
+    need,
+    viewKey: 0,
+    local: "",
+    live: () => model.get("run_id"),
+    shown: () => ctx.viewKey || ctx.live(),
+    running: () => ACTIVE2.includes(model.get("status")),
+    compareKey: () => Number(ui.compare.value),
+    paints,
+    statuses,
+    offs,
+    on(event, handler) {
+      model.on(event, handler);
+      offs.push(() => model.off(event, handler));
+    },
+    listen(node, event, handler) {
+      node.addEventListener(event, handler);
+      offs.push(() => node.removeEventListener(event, handler));
+    },
+    schedule() {
+      if (!scheduled) scheduled = requestAnimationFrame(ctx.paint);
+    },
+    update() {
+      stale = true;
+      ctx.schedule();
+    },
+    paint() {
+      const started = performance.now();
+      scheduled = 0;
+      if (stale) {
+        stale = false;
+        statuses.forEach((show) => show());
+      }
+      paints.forEach((draw) => draw());
+      window.sdwidgetStats?.paintMs?.push(performance.now() - started);
+    },
+    // A refusal of the form's own checks, shown until the next action; "" clears it.
+    say(text) {
+      ctx.local = text;
+      ctx.showMessage?.();
+    },
+    // Actions that wait for the kernel show pressed at once (aria-busy), until a trait answers
+    // them (or, at the latest, a few seconds later).
+    busy(button) {
+      button.setAttribute("aria-busy", "true");
+      clearTimeout(busyTimer);
+      busyTimer = setTimeout(ctx.settle, 5e3);
+    },
+    settle() {
+      el.querySelectorAll("button[aria-busy]").forEach((b) => b.removeAttribute("aria-busy"));
+    },
+    close() {
+      offs.forEach((off) => off());
+      clearTimeout(busyTimer);
+      if (scheduled) cancelAnimationFrame(scheduled);
+      scheduled = -1;
+    }
+  };
+  return ctx;
+}
 function render({ model, el }) {
   const ownInit = stateOf(model) ? null : initialize({ model });
   const { store, need, watch } = stateOf(model);
   const ui = controls();
-  const {
-    prompt,
-    negative,
-    steps,
-    seed,
-    guidance,
-    guidanceValue,
-    generate,
-    pause,
-    stop,
-    scrub,
-    stepLabel,
-    pick,
-    compare,
-    save,
-    reuse,
-    enlarge,
-    main,
-    other,
-    curve: curve2,
-    pace,
-    next,
-    applyPrompt,
-    breakpoints,
-    breakList,
-    branch,
-    decode,
-    clearPlan,
-    clearHolds
-  } = ui;
-  const stats = window.sdwidgetStats ?? (window.sdwidgetStats = { latencies: [], arrivals: [], waits: [], paintMs: [], paints: 0 });
-  const strip = new Filmstrip((i, event) => event && breakMode && !running() && i < strip.steps ? toggleBreak(i + 1) : pickStep(i));
-  let breakMode = false;
-  let pendingBreaks = [], runBreaks = { key: 0, steps: [] };
-  const plan = /* @__PURE__ */ new Map();
-  const nextPlan = /* @__PURE__ */ new Map();
-  let drag = null;
-  let press = null;
-  let dragged = false;
-  let decoded = null;
-  let where = null;
-  let viewKey = 0, stripKey = null, pinned = false, scheduled = 0;
-  let hover = null;
-  let localMessage = "";
-  let stale = true;
-  const form = { dirty: /* @__PURE__ */ new Set(), seedRandom: false };
-  let sentGuidance = [];
-  const urls = /* @__PURE__ */ new Map();
-  const blobs = /* @__PURE__ */ new Map();
-  const text = (node, value) => node.textContent !== value && (node.textContent = value);
-  const live = () => model.get("run_id");
-  const shown = () => viewKey || live();
-  const compareKey = () => Number(compare.value);
-  const running = () => ACTIVE.includes(model.get("status"));
-  const formSteps = () => Math.max(1, Math.min(1e3, Number.parseInt(steps.value, 10) || model.get("steps") || 1));
-  const nextSchedule = () => {
-    const base = Number.parseFloat(guidance.value) || 0;
-    return Array.from({ length: formSteps() }, (_, k) => nextPlan.get(k) ?? base);
-  };
-  const showsNext = () => !running() && (breakMode || nextPlan.size > 0 || Boolean(drag?.next));
-  function chartNext() {
-    const total = formSteps();
-    sparkline(
-      curve2,
-      [{ values: nextSchedule(), total, name: "Next run" }],
-      hover ?? -1,
-      {
-        plan: new Map([...nextPlan].filter(([k]) => k < total)),
-        breaks: model.get("breakpoints") || [],
-        switch: model.get("guidance_kind") === "cfg"
-      }
-    );
-  }
-  function chart(series, current, key) {
-    if (showsNext()) return chartNext();
-    const own = key === live();
-    const done = series[0]?.values.length || 0;
-    const planned = own ? new Map([...plan].filter(([k]) => k >= done - 1)) : void 0;
-    const last = planned?.size ? Math.max(...planned.keys()) : -1;
-    for (let k = last + 1; last >= 0 && k < (series[0]?.total || 0); k++) planned.set(k, planned.get(last));
-    sparkline(curve2, series, current, {
-      plan: planned,
-      breaks: own && runBreaks.key === key ? runBreaks.steps : [],
-      switch: model.get("guidance_kind") === "cfg"
-    });
-  }
-  function toggleBreak(step) {
-    const set = new Set(model.get("breakpoints") || []);
-    if (set.has(step)) set.delete(step);
-    else set.add(step);
-    model.send({ type: "breakpoints", steps: [...set].sort((a, b) => a - b) });
-  }
-  function put(img, blob) {
-    if (blobs.get(img) === blob) return;
-    blobs.set(img, blob);
-    const url = URL.createObjectURL(blob);
-    img.src = url;
-    img.hidden = false;
-    if (urls.has(img)) URL.revokeObjectURL(urls.get(img));
-    urls.set(img, url);
-  }
-  function emptyText(key, info) {
-    if (!key) return model.get("has_model") ? "No image yet: type a prompt and press Generate. Each step's preview shows here." : "No model attached: galleries added from Python show here.";
-    if (info?.status === "failed") return `${info.name} failed before its first step.`;
-    return key === live() ? `${info?.name || "The run"}: waiting for its first step\u2026` : `Loading ${info?.name || "the run"}\u2026`;
-  }
-  function blank(fig, text2) {
-    fig.empty.textContent = text2;
-    fig.empty.hidden = false;
-    if (fig.img.hidden) return;
-    fig.img.hidden = true;
-    fig.img.removeAttribute("src");
-    blobs.delete(fig.img);
-    if (urls.has(fig.img)) URL.revokeObjectURL(urls.get(fig.img));
-    urls.delete(fig.img);
-  }
-  const box = { width: 0, height: 0 };
-  const rule = () => [main.img, other.img].forEach((img) => scaleRule(img, box.width, box.height));
-  for (const fig of [main, other]) {
-    fig.img.addEventListener("load", () => {
-      if (!fig.empty.hidden) fig.empty.hidden = true;
-      scaleRule(fig.img, box.width, box.height);
-    });
-  }
-  const g = (frame) => frame ? `guidance ${Number(frame.guidance).toFixed(1)}` : "";
-  const describe = (frames) => (i) => `Step ${i + 1} of ${frames[i].total}, guidance ${Number(frames[i].guidance).toFixed(1)}`;
-  function at(key, pos, info, final) {
-    const frames = store.get(key), n = store.count(key), fin = store.final(key);
-    const name = info?.name || `#${key}`;
-    if (final && fin) return { blob: fin, caption: [name, "final image", g(frames[n - 1])].filter(Boolean).join(" \xB7 ") };
-    if (!n) return null;
-    const i = Math.min(pos, n - 1), frame = frames[i];
-    const note = final ? " (last step)" : i >= pos ? "" : ["stopped", "failed"].includes(info?.status) ? ` (${info.status} here)` : " (last step)";
-    return { blob: frame.blob, caption: `${name} \xB7 step ${i + 1} / ${frame.total}${note} \xB7 ${g(frame)}`, index: i };
-  }
-  function paint() {
-    const started = performance.now();
-    draw();
-    stats.paintMs?.push(performance.now() - started);
-  }
-  function draw() {
-    scheduled = 0;
-    if (stale) showState();
-    const key = shown(), frames = store.get(key), n = store.count(key), fin = store.final(key);
-    const info = runInfo(model, key);
-    if (stripKey !== key) {
-      strip.clear();
-      stripKey = key;
-    }
-    const positions = n + (fin ? 1 : 0);
-    const cmp = compareKey(), cmpInfo = cmp ? runInfo(model, cmp) : null;
-    other.el.hidden = !cmp;
-    const columns = cmp ? "2" : "1";
-    if (el.style.getPropertyValue("--sdw-n") !== columns) el.style.setProperty("--sdw-n", columns);
-    if (!positions) {
-      blank(main, emptyText(key, info));
-      text(main.caption, "");
-      scrub.max = 1;
-      scrub.value = 1;
-      scrub.disabled = true;
-      text(stepLabel, "");
-      chart([{ values: info?.guidance || [], total: info?.steps || 0, name: info?.name || "" }], -1, key);
-      where = { key, pos: -1, n: 0, atFinal: false };
-      el.dataset.shownRun = String(key);
-      el.dataset.shownStep = "";
-      return;
-    }
-    scrub.disabled = false;
-    scrub.max = positions;
-    const pos = pinned ? Math.min(Number(scrub.value) - 1, positions - 1) : positions - 1;
-    scrub.value = pos + 1;
-    const atFinal = Boolean(fin) && pos === n;
-    const mine = at(key, pos, info, atFinal);
-    where = { key, pos, n, atFinal };
-    const exact = decoded && decoded.run === key && decoded.step === pos && !atFinal;
-    put(main.img, exact ? decoded.blob : mine.blob);
-    text(main.caption, exact ? `${info?.name || `#${key}`} \xB7 step ${pos + 1}, exact (VAE) \xB7 ${g(frames[pos])}` : mine.caption);
-    el.dataset.decoded = exact ? String(pos + 1) : "";
-    const total = frames[0]?.total || info?.steps || 1;
-    text(stepLabel, atFinal ? "final image" : `step ${pos + 1} / ${total}`);
-    scrub.setAttribute("aria-valuetext", atFinal ? "final image" : `step ${pos + 1} of ${total}`);
-    let theirs = null;
-    if (cmp) {
-      const cn = store.count(cmp), ctotal = store.get(cmp)[0]?.total || 0;
-      theirs = at(cmp, atFinal ? cn : align(pos, total, ctotal), cmpInfo, atFinal);
-      if (theirs) {
-        put(other.img, theirs.blob);
-        text(other.caption, theirs.caption);
-        el.dataset.compareStep = theirs.index == null ? "final" : String(theirs.index + 1);
-      } else {
-        blank(other, `Loading ${cmpInfo?.name || "the run"}\u2026`);
-        text(other.caption, "");
-      }
-    }
-    const index = atFinal ? n - 1 : pos;
-    const series = [{
-      values: info?.guidance?.length ? info.guidance : frames.slice(0, n).map((f) => f.guidance),
-      total,
-      name: info?.name || `#${key}`
-    }];
-    if (cmp) series.push({ values: cmpInfo?.guidance || [], total: cmpInfo?.steps || 0, name: cmpInfo?.name || `#${cmp}` });
-    else if (info?.parent) {
-      const parent = runInfo(model, info.parent);
-      if (parent) series.push({ values: parent.guidance || [], total: parent.steps || 0, name: parent.name, role: "parent" });
-    }
-    chart(series, hover ?? index, key);
-    strip.sync(frames, n, fin, pos, describe(frames));
-    stats.paints += 1;
-    const painted = atFinal ? null : frames[pos];
-    if (painted?.t && !painted.measured) {
-      painted.measured = true;
-      const now = Date.now();
-      stats.latencies.push(now - painted.t * 1e3);
-      stats.arrivals?.push(painted.received - painted.t * 1e3);
-      stats.waits?.push(now - painted.received);
-    }
-    el.dataset.shownStep = atFinal ? "final" : String(pos + 1);
-    el.dataset.shownRun = String(key);
-    el.dataset.paints = String(stats.paints);
-  }
-  function schedule() {
-    if (!scheduled) scheduled = requestAnimationFrame(paint);
-  }
-  function pickStep(i) {
-    const running2 = shown() === live() && ACTIVE.includes(model.get("status"));
-    pinned = !(running2 && i === store.count(shown()) - 1);
-    if (decoded && decoded.step !== i) decoded = null;
-    scrub.value = i + 1;
-    schedule();
-  }
-  function showMessage() {
-    text(ui.message, localMessage || model.get("message"));
-  }
-  function update() {
-    stale = true;
-    schedule();
-  }
-  function showState() {
-    stale = false;
-    const key = shown(), info = runInfo(model, key), state = model.get("status");
-    const running2 = ACTIVE.includes(state);
-    text(ui.stateLine, stateText(info, model));
-    const liveInfo = key !== live() && running2 ? runInfo(model, live()) : null;
-    ui.liveLine.hidden = !liveInfo;
-    text(ui.liveLine, liveInfo ? `Current run ${stateText(liveInfo, model)}` : "");
-    text(ui.details, detailsText(info));
-    const label = state === "paused" ? "Resume" : "Pause";
-    text(pause, label);
-    pause.setAttribute("aria-label", label);
-    enable(pause, running2, "No run is going");
-    enable(stop, running2, "No run is going");
-    enable(
-      generate,
-      model.get("has_model") && !running2,
-      running2 ? "A run is going: Stop it or wait for it to finish, then Generate" : "No model attached"
-    );
-    enable(save, Boolean(info) && !model.get("saving"), model.get("saving") ? "Saving a gallery\u2026" : "No run to save");
-    enable(reuse, Boolean(info), "No run shown");
-    enable(next, state === "paused", "Only while the current run is paused");
-    applyPrompt.hidden = !(running2 && (form.dirty.has("prompt") || form.dirty.has("negative")));
-    negative.placeholder = model.get("guidance_kind") === "distilled" ? "Not used by distilled guidance" : "";
-    guidance.title = model.get("knobs")?.[0]?.meaning ?? "";
-    const canBranch = key > 0 && Boolean(info) && BRANCHABLE.includes(info.status) && store.count(key) > 0;
-    enable(branch, canBranch, key < 0 ? "A loaded gallery cannot be continued" : "Only a finished, stopped or paused run can be branched");
-    enable(decode, key > 0 && store.count(key) > 0, key < 0 ? "A loaded gallery's latents were not kept" : "No step shown");
-    const pacing = String(model.get("pace") || 0);
-    if (![...pace.options].some((o) => o.value === pacing)) pace.append(h("option", { value: pacing }, `${pacing} steps/s`));
-    if (pace.value !== pacing) pace.value = pacing;
-    clearPlan.hidden = !(nextPlan.size > 0 && !running2);
-    el.classList.toggle("sdw-planmode", !running2 && !breakMode && nextPlan.size > 0);
-    const holds = model.get("breakpoints") || [];
-    breakpoints.setAttribute("aria-pressed", String(breakMode));
-    el.classList.toggle("sdw-breakmode", breakMode && !running2);
-    showHolds(holds, running2);
-    showMessage();
-    text(ui.saved, model.get("saving") ? "Saving gallery\u2026" : info?.saved ? `Saved gallery of ${info.name} to ${info.saved}` : "");
-    ui.saved.hidden = !ui.saved.textContent;
-  }
-  let holdsShown = null;
-  function showHolds(holds, running2) {
-    const hint = holds.length ? "" : !breakMode ? "" : running2 ? "Holds are set for the next run, once this one ends" : "Click the curve or a frame to hold there";
-    const key = `${holds.join(",")}|${hint}`;
-    clearHolds.hidden = holds.length < 2;
-    if (holdsShown === key) return;
-    holdsShown = key;
-    breakList.replaceChildren(...holds.length ? ["Next run holds at step", ...holds.flatMap((step) => [
-      " ",
-      h("button", {
-        type: "button",
-        class: "sdw-hold",
-        "aria-label": `Remove hold at step ${step}`,
-        title: `Remove the hold at step ${step}`,
-        "data-lm-suppress-shortcuts": "true",
-        onclick: () => toggleBreak(step)
-      }, `${step} \xD7`)
-    ])] : [hint]);
-  }
-  let busyTimer = 0;
-  function busy(button) {
-    button.setAttribute("aria-busy", "true");
-    clearTimeout(busyTimer);
-    busyTimer = setTimeout(settle, 5e3);
-  }
-  function settle() {
-    el.querySelectorAll("button[aria-busy]").forEach((b) => b.removeAttribute("aria-busy"));
-  }
-  const fill = (name) => fillField(ui, model, name, form);
-  const options = () => fillRuns(ui, model, viewKey);
-  function view(key) {
-    const listed = (model.get("runs") || []).some((r) => r.key === key);
-    viewKey = listed ? key : 0;
-    pinned = false;
-    hover = null;
-    decoded = null;
-    pick.value = String(viewKey);
-    need(shown());
-    update();
-  }
-  const disabled = (button) => button.getAttribute("aria-disabled") === "true";
-  generate.addEventListener("click", () => {
-    if (disabled(generate)) {
-      localMessage = generate.title;
-      return showMessage();
-    }
-    const { problems, message } = readForm(ui);
-    if (nextPlan.size && !problems.length) {
-      message.schedule = nextSchedule();
-      message.guidance = message.schedule[0];
-    }
-    for (const name of ["steps", "seed"]) ui[name].setAttribute("aria-invalid", String(problems.some(([p]) => p === name)));
-    if (problems.length) {
-      localMessage = problems.map(([, text2]) => text2).join(" ");
-      ui[problems[0][0]].focus();
-      return showMessage();
-    }
-    localMessage = "";
-    form.seedRandom = message.seed === null;
-    form.dirty.clear();
-    view(0);
-    pendingBreaks = (model.get("breakpoints") || []).filter((b) => b <= message.steps);
-    breakMode = false;
-    nextPlan.clear();
-    busy(generate);
-    model.send(message);
-  });
-  const act = (button, send, waits = true) => button.addEventListener("click", () => {
-    if (disabled(button)) return;
-    localMessage = "";
-    if (waits) busy(button);
-    send();
-    showMessage();
-  });
-  act(pause, () => model.send({ type: model.get("status") === "paused" ? "resume" : "pause" }));
-  act(stop, () => model.send({ type: "stop" }));
-  act(next, () => model.send({ type: "step" }));
-  act(clearHolds, () => model.send({ type: "breakpoints", steps: [] }), false);
-  act(applyPrompt, () => {
-    model.send({ type: "prompt", prompt: prompt.value, negative_prompt: negative.value });
-    form.dirty.delete("prompt");
-    form.dirty.delete("negative");
-    update();
-  });
-  act(branch, () => {
-    const key = shown(), info = runInfo(model, key);
-    if (!where || where.key !== key) return;
-    const message = {
-      type: "branch",
-      run: key,
-      step: where.atFinal ? where.n : where.pos + 1,
-      guidance: Number.parseFloat(guidance.value)
-    };
-    if (prompt.value !== (info.prompt ?? "")) message.prompt = prompt.value;
-    if (negative.value !== (info.negative_prompt ?? "")) message.negative_prompt = negative.value;
-    pendingBreaks = [];
-    view(0);
-    model.send(message);
-  });
-  act(decode, () => {
-    if (!where || where.key !== shown()) return;
-    const step = where.atFinal ? where.n - 1 : where.pos;
-    if (where.atFinal) pickStep(step);
-    model.send({ type: "decode", run: where.key, step });
-  });
-  act(clearPlan, () => {
-    nextPlan.clear();
-    update();
-  }, false);
-  breakpoints.addEventListener("click", () => {
-    breakMode = !breakMode;
-    breakpoints.setAttribute("aria-pressed", String(breakMode));
-    hover = null;
-    update();
-  });
-  pace.addEventListener("change", () => {
-    const value = Number(pace.value);
-    model.send({ type: "pace", value: value > 0 ? value : null });
-  });
-  const custom = (msg, buffers) => {
-    if (msg?.type !== "decoded" || !buffers?.length) return;
-    decoded = { run: msg.run, step: msg.step, blob: new Blob([buffers[0]], { type: "image/png" }) };
-    settle();
-    schedule();
-  };
-  act(save, () => model.send({ type: "save", run: shown() }));
-  act(reuse, () => {
-    const info = runInfo(model, shown());
-    prompt.value = info.prompt ?? "";
-    negative.value = info.negative_prompt ?? "";
-    steps.value = info.steps ?? "";
-    seed.value = info.seed ?? "";
-    form.seedRandom = false;
-    ["prompt", "negative", "steps", "seed"].forEach((name) => form.dirty.add(name));
-  }, false);
-  enlarge.addEventListener("click", () => {
-    const on2 = !el.classList.contains("sdw-large");
-    el.classList.toggle("sdw-large", on2);
-    enlarge.setAttribute("aria-pressed", String(on2));
-  });
-  for (const name of ["prompt", "negative", "steps", "seed"]) {
-    ui[name].addEventListener("input", () => {
-      form.dirty.add(name);
-      if (name === "seed") form.seedRandom = false;
-      ui[name].removeAttribute("aria-invalid");
-      if (name === "steps") nextPlan.clear();
-      if (name === "prompt" || name === "negative" || name === "steps") update();
-    });
-  }
-  pick.addEventListener("change", () => view(Number(pick.value)));
-  compare.addEventListener("change", () => (need(compareKey()), schedule()));
-  guidance.addEventListener("input", () => {
-    guidanceValue.textContent = Number(guidance.value).toFixed(1);
-    if (showsNext()) schedule();
-  });
-  guidance.addEventListener("change", () => {
-    localMessage = "";
-    showMessage();
-    const value = Number.parseFloat(guidance.value);
-    if (value === model.get("guidance") && !sentGuidance.length) return;
-    sentGuidance.push(value);
-    model.send({ type: "guidance", value });
-  });
-  scrub.addEventListener("input", () => pickStep(Number(scrub.value) - 1));
-  const planning = () => shown() === live() && running() && !(breakMode && !running());
-  const planningNext = () => !running() && !breakMode && model.get("has_model");
-  const startNext = (x, y) => {
-    drag = { next: true, last: null, touched: /* @__PURE__ */ new Set() };
-    chartNext();
-    const i = stepAt(curve2, x), value = valueAt(curve2, y);
-    if (i === null || value === null) return;
-    nextPlan.set(i, value);
-    drag.last = i;
-    dragged = true;
-    update();
-  };
-  curve2.svg.addEventListener("pointerdown", (event) => {
-    dragged = false;
-    if (planningNext() && event.button === 0) {
-      event.preventDefault();
-      curve2.svg.setPointerCapture(event.pointerId);
-      if (nextPlan.size) startNext(event.clientX, event.clientY);
-      else press = { x: event.clientX, y: event.clientY };
-      return;
-    }
-    const i = stepAt(curve2, event.clientX), value = valueAt(curve2, event.clientY);
-    if (!planning() || i === null || value === null || i < model.get("step")) return;
-    event.preventDefault();
-    curve2.svg.setPointerCapture(event.pointerId);
-    drag = { last: i, touched: /* @__PURE__ */ new Set([i]) };
-    plan.set(i, value);
-    schedule();
-  });
-  curve2.svg.addEventListener("pointermove", (event) => {
-    if (press && Math.hypot(event.clientX - press.x, event.clientY - press.y) > 4) {
-      startNext(press.x, press.y);
-      press = null;
-    }
-    hover = stepAt(curve2, event.clientX);
-    if (drag?.next && hover !== null && drag.last !== null) {
-      const value = valueAt(curve2, event.clientY), from = drag.last, before = nextPlan.get(from) ?? value;
-      const dir = hover >= from ? 1 : -1;
-      for (let k = from; k !== hover + dir; k += dir) {
-        const t = hover === from ? 1 : (k - from) / (hover - from);
-        nextPlan.set(k, Math.round((before + (value - before) * t) * 10) / 10);
-      }
-      drag.last = hover;
-    } else if (drag && !drag.next && hover !== null) {
-      const value = valueAt(curve2, event.clientY), from = drag.last, first = model.get("step");
-      const dir = hover >= from ? 1 : -1, before = plan.get(from) ?? value;
-      for (let k = from; k !== hover + dir; k += dir) {
-        if (k < first) continue;
-        const t = hover === from ? 1 : (k - from) / (hover - from);
-        plan.set(k, Math.round((before + (value - before) * t) * 10) / 10);
-        drag.touched.add(k);
-      }
-      drag.last = hover;
-    }
-    schedule();
-  });
-  const endDrag = () => {
-    press = null;
-    if (drag?.next) {
-      drag = null;
-      return update();
-    }
-    if (!drag) return;
-    const first = model.get("step"), touched = [...drag.touched].filter((k) => k >= first).sort((a, b) => a - b);
-    drag = null;
-    if (!touched.length) return;
-    const start = touched[0], end = touched.at(-1), values = [];
-    for (let k = start; k <= end; k++) values.push(plan.get(k) ?? model.get("guidance"));
-    localMessage = "";
-    showMessage();
-    model.send({ type: "plan", start, values });
-  };
-  curve2.svg.addEventListener("pointerup", endDrag);
-  curve2.svg.addEventListener("pointercancel", endDrag);
-  curve2.svg.addEventListener("pointerleave", () => {
-    hover = null;
-    schedule();
-  });
-  curve2.svg.addEventListener("click", (event) => {
-    const i = stepAt(curve2, event.clientX);
-    if (dragged || nextPlan.size && !running() && !breakMode) return dragged = false;
-    if (breakMode && !running()) return i !== null && toggleBreak(i + 1);
-    if (i !== null && i < store.count(shown())) pickStep(i);
-  });
-  el.addEventListener("keydown", keepKeys);
-  const nextKey = (event) => {
-    if (event.key !== "n" || event.ctrlKey || event.metaKey || event.altKey || TYPED.includes(event.target.tagName)) return;
-    event.preventDefault();
-    next.click();
-  };
-  el.addEventListener("keydown", nextKey);
-  model.on("msg:custom", custom);
-  const resized = new ResizeObserver(([entry]) => {
-    ({ width: box.width, height: box.height } = entry.contentRect);
-    rule();
-  });
-  resized.observe(main.img.parentElement);
-  const stripResized = new ResizeObserver(() => strip.mark(strip.current, true));
-  stripResized.observe(strip.el);
-  const offs = [];
-  const on = (event, handler) => {
-    model.on(event, handler);
-    offs.push(() => model.off(event, handler));
-  };
-  offs.push(watch((key) => key === shown() ? update() : key === compareKey() && schedule()));
-  for (const [name, trait] of Object.entries(FIELDS)) if (name !== "guidance") on(`change:${trait}`, () => fill(name));
-  on("change:guidance", () => {
-    const i = sentGuidance.indexOf(model.get("guidance"));
-    sentGuidance = i < 0 ? [] : sentGuidance.slice(i + 1);
-    if (!sentGuidance.length) fill("guidance");
-  });
-  on("change:run_id", () => {
-    plan.clear();
-    runBreaks = { key: live(), steps: pendingBreaks };
-    pendingBreaks = [];
-    return viewKey || (pinned = false);
-  });
-  on("change:runs", () => {
-    if (viewKey && !(model.get("runs") || []).some((r) => r.key === viewKey)) view(0);
-    options();
-  });
-  on("change:status", options);
-  on("change:view", () => view(model.get("view")));
-  on("change:message", () => {
-    if (model.get("message")) localMessage = "";
-    showMessage();
-  });
-  for (const name of STATUS_TRAITS) on(`change:${name}`, update);
-  for (const name of ANSWERS) on(`change:${name}`, settle);
-  Object.keys(FIELDS).forEach(fill);
-  options();
-  view(model.get("view"));
-  layout(el, ui, strip.el);
-  const sweep = sweepPanel(model, () => view(0));
+  window.sdwidgetStats ?? (window.sdwidgetStats = { latencies: [], arrivals: [], waits: [], paintMs: [], paints: 0 });
+  const ctx = context(model, el, ui, store, need);
+  ctx.status = statusLines(ctx);
+  ctx.history = historyBar(ctx);
+  ctx.preview = previewPane(ctx);
+  ctx.strip = filmstrip(ctx);
+  ctx.curve = guidanceCurve(ctx);
+  ctx.steering = steeringBar(ctx);
+  ctx.compose = composer(ctx);
+  ctx.offs.push(watch((key) => key === ctx.shown() ? ctx.update() : key === ctx.compareKey() && ctx.schedule()));
+  for (const name of STATUS_TRAITS) ctx.on(`change:${name}`, ctx.update);
+  for (const name of ANSWERS) ctx.on(`change:${name}`, ctx.settle);
+  ctx.listen(el, "keydown", keepKeys);
+  ctx.history.view(model.get("view"));
+  layout(el, ui, ctx.strip.el);
+  const sweep = sweepPanel(model, () => ctx.history.view(0));
   el.append(sweep.el);
   return () => {
     sweep.close();
-    offs.forEach((off) => off());
-    el.removeEventListener("keydown", keepKeys);
-    el.removeEventListener("keydown", nextKey);
-    model.off("msg:custom", custom);
-    resized.disconnect();
-    stripResized.disconnect();
-    if (scheduled) cancelAnimationFrame(scheduled);
-    clearTimeout(busyTimer);
-    scheduled = -1;
-    urls.forEach((url) => URL.revokeObjectURL(url));
-    strip.clear();
+    ctx.close();
+    ctx.preview.close();
+    ctx.strip.close();
     ownInit?.();
   };
 }

@@ -1,0 +1,178 @@
+// The guidance curve and its editor: the shown run's guidance per step (a compared run's or the
+// parent's beneath), the planned values dragged over the running run's steps not yet run (and the
+// steps after them, which keep the last one), or, with no run going, the next run's curve, drawn
+// by dragging and sent with Generate. The holds a run was started with are ticks along the top.
+
+import { sparkline, stepAt, valueAt } from "./dom.js";
+import { runInfo } from "./form.js";
+
+const round = (v) => Math.round(v * 10) / 10;
+
+export function guidanceCurve(ctx) {
+  const { model, ui, el, store } = ctx;
+  const { curve, guidance, steps, clearPlan } = ui;
+  const plan = new Map(); // 0-based step → guidance planned by dragging the curve of the running run
+  // 0-based step → guidance planned for the next run by dragging the curve while no run is going;
+  // sent as the `schedule` of Generate (steps not dragged keep the form's Guidance), then cleared.
+  const nextPlan = new Map();
+  let pendingBreaks = [], runBreaks = { key: 0, steps: [] }; // holds sent with Generate, then the run's
+  let drag = null; // { last: step, touched, next } while dragging the curve
+  let press = null; // { x, y }: a press with no run going, a drag of the next run's plan once it moves
+  let dragged = false; // the last press planned the next run: its click picks no step
+  let hover = null; // the step under the pointer
+
+  const breakMode = () => ctx.steering.breakMode();
+  const formSteps = () => Math.max(1, Math.min(1000, Number.parseInt(steps.value, 10) || model.get("steps") || 1));
+  const nextSchedule = () => {
+    const base = Number.parseFloat(guidance.value) || 0;
+    return Array.from({ length: formSteps() }, (_, k) => nextPlan.get(k) ?? base);
+  };
+  // The curve shows the next run (from the form's Steps) in Breakpoints mode and while it is planned.
+  const showsNext = () => !ctx.running() && (breakMode() || nextPlan.size > 0 || Boolean(drag?.next));
+  const cfg = () => model.get("guidance_kind") === "cfg";
+
+  function chartNext() {
+    const total = formSteps();
+    sparkline(curve, [{ values: nextSchedule(), total, name: "Next run" }], hover ?? -1,
+      { plan: new Map([...nextPlan].filter(([k]) => k < total)), breaks: model.get("breakpoints") || [], switch: cfg() });
+  }
+
+  function paint() {
+    if (showsNext()) return chartNext();
+    const where = ctx.preview.where(), key = where.key, info = runInfo(model, key), frames = store.get(key);
+    const total = frames[0]?.total || info?.steps || 1;
+    const series = [where.pos < 0 ? { values: info?.guidance || [], total: info?.steps || 0, name: info?.name || "" }
+      : { values: info?.guidance?.length ? info.guidance : frames.slice(0, where.n).map((f) => f.guidance), total,
+        name: info?.name || `#${key}` }];
+    const cmp = ctx.compareKey();
+    if (where.pos >= 0 && cmp) {
+      const cmpInfo = runInfo(model, cmp);
+      series.push({ values: cmpInfo?.guidance || [], total: cmpInfo?.steps || 0, name: cmpInfo?.name || `#${cmp}` });
+    } else if (where.pos >= 0 && info?.parent) {
+      const parent = runInfo(model, info.parent); // a branch's curve is drawn over its parent's
+      if (parent) series.push({ values: parent.guidance || [], total: parent.steps || 0, name: parent.name, role: "parent" });
+    }
+    const own = key === ctx.live(), done = series[0].values.length;
+    const planned = own ? new Map([...plan].filter(([k]) => k >= done - 1)) : undefined;
+    // The steps after the dragged stretch keep its last value (the kernel holds it): drawn too.
+    const last = planned?.size ? Math.max(...planned.keys()) : -1;
+    for (let k = last + 1; last >= 0 && k < (series[0].total || 0); k++) planned.set(k, planned.get(last));
+    const current = where.pos < 0 ? -1 : hover ?? (where.atFinal ? where.n - 1 : where.pos);
+    sparkline(curve, series, current, { plan: planned, breaks: own && runBreaks.key === key ? runBreaks.steps : [],
+      switch: cfg() });
+  }
+
+  function show() {
+    clearPlan.hidden = !(nextPlan.size > 0 && !ctx.running());
+    el.classList.toggle("sdw-planmode", !ctx.running() && !breakMode() && nextPlan.size > 0);
+  }
+
+  // Dragging over the running run's steps not yet run plans their guidance (sent on release).
+  const planning = () => ctx.shown() === ctx.live() && ctx.running();
+  // With no run going (and Breakpoints off), dragging plans the next run instead: the curve turns
+  // into the next run's once the pointer moves (a plain click still picks a step of the shown run),
+  // or at once when a plan is drawn already.
+  const planningNext = () => !ctx.running() && !breakMode() && model.get("has_model");
+  const startNext = (x, y) => {
+    drag = { next: true, last: null, touched: new Set() };
+    chartNext(); // the next run's steps and axis, for the pointer's step and value
+    const i = stepAt(curve, x), value = valueAt(curve, y);
+    if (i === null || value === null) return;
+    nextPlan.set(i, value);
+    drag.last = i;
+    dragged = true;
+    ctx.update();
+  };
+  // Values from the last step dragged to `to`, in a straight line to the pointer's value.
+  function sweep(into, to, value, first = 0) {
+    const from = drag.last, dir = to >= from ? 1 : -1, before = into.get(from) ?? value;
+    for (let k = from; k !== to + dir; k += dir) {
+      if (k < first) continue;
+      into.set(k, round(before + (value - before) * (to === from ? 1 : (k - from) / (to - from))));
+      drag.touched.add(k);
+    }
+    drag.last = to;
+  }
+  const svg = curve.svg;
+  ctx.listen(svg, "pointerdown", (event) => {
+    dragged = false;
+    if (planningNext() && event.button === 0) {
+      event.preventDefault();
+      svg.setPointerCapture(event.pointerId);
+      if (nextPlan.size) startNext(event.clientX, event.clientY);
+      else press = { x: event.clientX, y: event.clientY };
+      return;
+    }
+    const i = stepAt(curve, event.clientX), value = valueAt(curve, event.clientY);
+    if (!planning() || i === null || value === null || i < model.get("step")) return;
+    event.preventDefault();
+    svg.setPointerCapture(event.pointerId);
+    drag = { last: i, touched: new Set([i]) };
+    plan.set(i, value);
+    ctx.schedule();
+  });
+  ctx.listen(svg, "pointermove", (event) => {
+    if (press && Math.hypot(event.clientX - press.x, event.clientY - press.y) > 4) {
+      startNext(press.x, press.y);
+      press = null;
+    }
+    hover = stepAt(curve, event.clientX);
+    if (drag && hover !== null && drag.last !== null) {
+      const value = valueAt(curve, event.clientY);
+      if (drag.next) sweep(nextPlan, hover, value);
+      else sweep(plan, hover, value, model.get("step"));
+    }
+    ctx.schedule();
+  });
+  const endDrag = () => {
+    press = null;
+    if (drag?.next) {
+      drag = null;
+      return ctx.update();
+    }
+    if (!drag) return;
+    const first = model.get("step"), touched = [...drag.touched].filter((k) => k >= first).sort((a, b) => a - b);
+    drag = null;
+    if (!touched.length) return;
+    const start = touched[0], end = touched.at(-1), values = [];
+    for (let k = start; k <= end; k++) values.push(plan.get(k) ?? model.get("guidance"));
+    ctx.say("");
+    model.send({ type: "plan", start, values });
+  };
+  ctx.listen(svg, "pointerup", endDrag);
+  ctx.listen(svg, "pointercancel", endDrag);
+  ctx.listen(svg, "pointerleave", () => {
+    hover = null;
+    ctx.schedule();
+  });
+  ctx.listen(svg, "click", (event) => {
+    const i = stepAt(curve, event.clientX);
+    if (dragged || (nextPlan.size && !ctx.running() && !breakMode())) return (dragged = false);
+    if (breakMode() && !ctx.running()) return i !== null && ctx.steering.toggleBreak(i + 1);
+    if (i !== null && i < store.count(ctx.shown())) ctx.preview.pickStep(i);
+  });
+  ctx.listen(clearPlan, "click", () => {
+    nextPlan.clear();
+    ctx.update();
+  });
+  ctx.listen(guidance, "input", () => showsNext() && ctx.schedule()); // steps not dragged follow the slider
+  ctx.listen(steps, "input", () => nextPlan.clear()); // a plan for another number of steps is dropped
+  ctx.on("change:run_id", () => {
+    plan.clear();
+    runBreaks = { key: ctx.live(), steps: pendingBreaks };
+    pendingBreaks = [];
+  });
+  ctx.paints.push(paint);
+  ctx.statuses.push(show);
+  return {
+    reset: () => (hover = null),
+    // Generate: the next run's schedule where one was drawn (else null), and the holds it takes.
+    takePlan(stepsAsked) {
+      pendingBreaks = (model.get("breakpoints") || []).filter((b) => b <= stepsAsked);
+      const schedule = nextPlan.size ? nextSchedule() : null;
+      nextPlan.clear();
+      return schedule;
+    },
+    branched: () => (pendingBreaks = []),
+  };
+}
