@@ -84,8 +84,15 @@ class DecodedPreview(Preview):
 
     def _start(self) -> None:
         if self._worker is None:
-            self._worker = threading.Thread(target=self._work, name="sdwidget-preview-decode", daemon=True)
+            # The thread holds the preview only by a weak reference (and only while decoding a
+            # frame), so a closed widget's runner and preview can be collected; the finalizer then
+            # queues the stop and the thread ends with its owner instead of waiting forever.
+            owner = weakref.ref(self)
+            self._worker = threading.Thread(
+                target=_work, args=(owner, self._jobs), name="sdwidget-preview-decode", daemon=True
+            )
             self._worker.start()
+            weakref.finalize(self, self._jobs.put, None)
             _LIVE.add(self)
 
     def _stop(self) -> None:
@@ -95,24 +102,42 @@ class DecodedPreview(Preview):
             self._jobs.put(None)
             self._worker.join(timeout=30)
 
-    def _work(self) -> None:
-        torch.set_num_threads(1)  # this thread's count only; one thread keeps the run's cores free
-        while True:
-            job = self._jobs.get()
-            if job is None or self._stopping:
-                return
-            try:
-                # A batch is a grid, as Preview.frame draws it; the base class does the tiling.
-                rgb = Preview.frame(self, job.latents).numpy()
-                job.pixels.resize_(rgb.shape).copy_(torch.from_numpy(rgb))
-            except Exception:  # noqa: BLE001 - a frame that cannot be decoded stays blank, the run goes on
-                job.pixels.resize_(1, 1, 3).zero_()
-            finally:
-                with self._lock:
-                    self._waiting -= 1
-                job.latents = None  # type: ignore[assignment]
-                job.done.set()
+    def _decode(self, job: _Pending) -> None:
+        """Fill in ``job``'s pixels (worker thread)."""
+        try:
+            # A batch is a grid, as Preview.frame draws it; the base class does the tiling.
+            rgb = Preview.frame(self, job.latents).numpy()
+            job.pixels.resize_(rgb.shape).copy_(torch.from_numpy(rgb))
+        except Exception:  # noqa: BLE001 - a frame that cannot be decoded stays blank, the run goes on
+            _blank(job)
+        finally:
+            with self._lock:
+                self._waiting -= 1
 
     def learn(self, latents: torch.Tensor, image: Any) -> None:
         """The fallback learns (a fitted map refines itself); this preview's own frames are exact."""
         self.fallback.learn(latents, image)
+
+
+def _work(owner: weakref.ref[DecodedPreview], jobs: queue.SimpleQueue[_Pending | None]) -> None:
+    """The worker: decodes queued frames until told to stop or its preview is gone. A frame whose
+    preview is gone, or queued after a stop, is left blank, but marked done: no reader waits forever."""
+    torch.set_num_threads(1)  # this thread's count only; one thread keeps the run's cores free
+    stopped = False
+    while True:
+        job = jobs.get()
+        if job is None:
+            return
+        preview = owner()  # held while this frame decodes, dropped before the next wait
+        stopped = stopped or preview is None or preview._stopping
+        if stopped or preview is None:
+            _blank(job)
+        else:
+            preview._decode(job)
+        del preview
+        job.latents = None  # type: ignore[assignment]
+        job.done.set()
+
+
+def _blank(job: _Pending) -> None:
+    job.pixels.resize_(1, 1, 3).zero_()
