@@ -10,6 +10,14 @@ import torch
 from ..preview.scale import to_vae
 
 
+class StepNotKept(KeyError, ValueError):
+    """A step whose latents were not kept: a ``ValueError`` for callers checking input, and still
+    the ``KeyError`` it used to be for those that caught that."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""  # KeyError's own quotes the message
+
+
 class LatentStore:
     """Clones of the shown latents (x0 estimate, else x_t) by step, on their device.
 
@@ -42,7 +50,7 @@ class LatentStore:
         if found is None:
             kept = self.steps
             where = f"steps {kept[0]}..{kept[-1]}" if kept else "no steps"
-            raise KeyError(f"no latents kept for step {step}: {where} were kept (budget {self.budget >> 20} MiB)")
+            raise StepNotKept(f"no latents kept for step {step}: {where} were kept (budget {self.budget >> 20} MiB)")
         return found
 
 

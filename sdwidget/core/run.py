@@ -15,6 +15,9 @@ from .events import RunStatus, StatusEvent, StepEvent
 from .loop import LoopCondition, LoopHost
 from .plan import RunPlan
 
+_SLICE = 0.05
+"""Seconds a cell's ``wait`` drives a kernel-hosted run between looks at whether it is paused."""
+
 
 class Run:
     """Returned at once by ``Runner.start``; filled in by the background thread.
@@ -101,7 +104,11 @@ class Run:
         for an fp16 VAE that asks for it, as the pipelines do)."""
         if self._keep is None or self._decode is None:
             raise RuntimeError("this run kept no latents; start it with keep_latents=True")
-        return self._decode(self._keep.get(validate.integer("step", step, 0, len(self.steps))))
+        if not self.steps:
+            raise ValueError("step: the run has recorded no steps yet, so there is none to decode")
+        # Steps are 0-based: the last one recorded is len(steps) - 1. A step not kept (over the
+        # budget) raises StepNotKept, a ValueError (and a KeyError, as it was).
+        return self._decode(self._keep.get(validate.integer("step", step, 0, len(self.steps) - 1)))
 
     @property
     def on_kernel(self) -> bool:
@@ -111,13 +118,29 @@ class Run:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run's thread has ended; ``False`` if ``timeout`` passed first. A run
-        hosted on the kernel's loop is driven by this wait when called on the kernel's thread."""
+        hosted on the kernel's loop is driven by this wait when called on the kernel's thread;
+        there, without a timeout, a paused run raises ``RuntimeError`` rather than hang the
+        kernel (nothing else on that thread could resume it; resume or stop it first)."""
         if self._host is not None:
+            if timeout is None and threading.current_thread() is threading.main_thread() and not self._host.inside():
+                return self._drive()
             return self._host.wait(timeout)
         if self._thread is not None:
             self._thread.join(timeout)
             return not self._thread.is_alive()
         return self.done
+
+    def _drive(self) -> bool:
+        """A cell waiting for a kernel-hosted run drives it, in slices, refusing once it is paused:
+        only the kernel's thread, busy in this very wait, would resume it, so it would never end."""
+        assert self._host is not None
+        while not self._host.wait(_SLICE):
+            if self.controls.paused and not self.done:
+                raise RuntimeError(
+                    f"run {self.id} is paused and runs on the kernel's thread, which this wait holds: nothing "
+                    "could resume it. Call run.resume() or run.stop() first, or wait with a timeout"
+                )
+        return True
 
     def pause(self) -> None:
         self.controls.pause()

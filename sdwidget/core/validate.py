@@ -60,10 +60,13 @@ def integer(name: str, value: Any, low: int, high: int) -> int:
 
 
 MAX_PACE = 1000.0
+MIN_PACE = 0.001
+"""One step in about 17 minutes: slower is no live view. A pace near 1e-10 made a wait longer
+than a thread can sleep (``OverflowError`` in the run's thread)."""
 
 
 def pace(value: Any, name: str = "pace") -> float:
-    """Steps per second, more than 0 and at most 1000."""
+    """Steps per second, from ``MIN_PACE`` to ``MAX_PACE``."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(
             f"{name} must be a number of steps per second or None, got {type(value).__name__} {shown(value)}"
@@ -74,6 +77,8 @@ def pace(value: Any, name: str = "pace") -> float:
         raise ValueError(f"{name} must be at most {MAX_PACE:g} steps per second, got {shown(value)}") from None
     if not (math.isfinite(value) and 0 < value <= MAX_PACE):
         raise ValueError(f"{name} must be more than 0 and at most {MAX_PACE:g} steps per second, got {value:g}")
+    if value < MIN_PACE:
+        raise ValueError(f"{name} must be at least {MIN_PACE:g} steps per second (None: full speed), got {value:g}")
     return value
 
 
@@ -102,6 +107,13 @@ def prompt(name: str, value: Any, *, optional: bool = False) -> str | None:
         raise TypeError(f"{name} must be a string, got {type(value).__name__}")
     if len(value) > MAX_PROMPT_CHARS:
         raise ValueError(f"{name} is {len(value)} characters long; the limit is {MAX_PROMPT_CHARS}")
+    try:  # a browser's string may hold half of a surrogate pair, which no tokenizer can encode
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{name} holds a lone surrogate (U+{ord(value[exc.start]):04X}) at character {exc.start + 1}; "
+            "it is not text (half of an emoji's pair?)"
+        ) from None
     return value
 
 
