@@ -718,6 +718,39 @@ function guidanceCurve(ctx) {
   };
 }
 
+// src/fit.js
+var SMALLEST = 120;
+function limiter(el) {
+  for (let n = el.parentElement ?? el.getRootNode().host; n; n = n.parentElement ?? n.getRootNode().host) {
+    const style = getComputedStyle(n);
+    if (style.maxHeight !== "none" && ["auto", "scroll"].includes(style.overflowY)) return n;
+  }
+  return null;
+}
+function hostFit(ctx) {
+  const { el, ui } = ctx;
+  let box, width = 0, frame = 0;
+  function fit(entries) {
+    box ?? (box = limiter(el));
+    if (!box || el.classList.contains("sdw-large")) return;
+    const seen = entries?.at(-1)?.contentRect.width;
+    if (seen && Math.abs(seen - width) > 1) {
+      width = seen;
+      el.classList.remove("sdw-fit");
+      return requestAnimationFrame(() => fit());
+    }
+    const excess = box.scrollHeight - box.clientHeight;
+    const side = ui.main.img.parentElement.getBoundingClientRect().height;
+    if (excess <= 1 || !side || side <= SMALLEST) return;
+    frame = Math.max(SMALLEST, Math.floor(side - excess - 1));
+    el.style.setProperty("--sdw-fit", `${frame}px`);
+    el.classList.add("sdw-fit");
+  }
+  const observer = new ResizeObserver(fit);
+  observer.observe(el);
+  return { close: () => observer.disconnect() };
+}
+
 // src/history.js
 function historyBar(ctx) {
   const { model, ui, el } = ctx;
@@ -1492,7 +1525,9 @@ function render({ model, el }) {
   layout(el, ui, ctx.strip.el);
   const sweep = sweepPanel(model, () => ctx.history.view(0));
   el.append(sweep.el);
+  const fitted = hostFit(ctx);
   return () => {
+    fitted.close();
     sweep.close();
     ctx.close();
     ctx.preview.close();

@@ -1,13 +1,14 @@
 // One view of the widget, wired from its components: the form that makes a run (compose.js), the
 // steering bar (steering.js), history and compare (history.js), status and details (status.js),
 // preview and scrubber (preview.js), the guidance curve and its editor (curve.js), the filmstrip
-// (strip.js) and the sweep (sweep.js). Each owns its state and draws from the model's store and
+// (strip.js), the sweep (sweep.js), and the fit to a host's output box of limited height (fit.js). Each owns its state and draws from the model's store and
 // traits; they meet only through the small context made here (ctx). Frames come from the model's
 // store (model.js); every frame is kept, but only the newest is painted, once per animation
 // frame, so a slow page never lags. The view only draws and forwards input; it never acks.
 
 import { composer } from "./compose.js";
 import { guidanceCurve } from "./curve.js";
+import { hostFit } from "./fit.js";
 import { historyBar } from "./history.js";
 import { initialize, stateOf } from "./model.js";
 import { controls, layout } from "./panel.js";
@@ -129,7 +130,9 @@ export function render({ model, el }) {
   layout(el, ui, ctx.strip.el);
   const sweep = sweepPanel(model, () => ctx.history.view(0)); // a clicked item's replay shows as the current run
   el.append(sweep.el);
+  const fitted = hostFit(ctx);
   return () => {
+    fitted.close();
     sweep.close();
     ctx.close();
     ctx.preview.close();
