@@ -55,8 +55,8 @@ def _generate(widget: SamplerWidget, prompt: str, **args: Any) -> None:
     if run is not None and not run.done:  # two open pages can race past the greyed-out button
         raise RuntimeError("Generate: a run is going; press Stop or wait for it to finish")
     widget.generate(prompt, **args)
-    # Holds are the next run's: this one took them; later runs hold only where set again.
-    widget._apply({"breakpoints": []})
+    if widget.breakpoints:  # holds are the next run's: this one took them; later runs hold only where set again
+        widget._apply({"breakpoints": []})
 
 
 def _ack(widget: SamplerWidget, run: int) -> None:
