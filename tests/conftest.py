@@ -23,6 +23,8 @@ SLOW = {
     "test_sweep.py::test_a_two_process_accelerate_sweep_equals_a_one_process_sweep": "starts accelerate",
     "test_wheel.py": "builds the wheel with hatchling in a fresh environment",
     "test_reliability.py::test_two_hundred_runs_leak_no_thread_and_no_run": "200 runs",
+    "test_steering.py::test_branch_equals_a_fresh_run_and_the_reference_loop": "3 runs and a reference loop, x8",
+    "test_steering.py::test_prompt_edited_mid_run_matches_reference_loop": "long runs against a reference loop",
 }
 
 
