@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -119,8 +120,8 @@ class Run:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run's thread has ended; ``False`` if ``timeout`` passed first. A run
         hosted on the kernel's loop is driven by this wait when called on the kernel's thread;
-        there, without a timeout, a paused run raises ``RuntimeError`` rather than hang the
-        kernel (nothing else on that thread could resume it; resume or stop it first)."""
+        there, without a timeout, a paused run warns (``RuntimeWarning``) that the wait lasts
+        until the cell is interrupted: nothing else on that thread could resume it."""
         if self._host is not None:
             if timeout is None and threading.current_thread() is threading.main_thread() and not self._host.inside():
                 return self._drive()
@@ -131,14 +132,21 @@ class Run:
         return self.done
 
     def _drive(self) -> bool:
-        """A cell waiting for a kernel-hosted run drives it, in slices, refusing once it is paused:
-        only the kernel's thread, busy in this very wait, would resume it, so it would never end."""
+        """A cell waiting for a kernel-hosted run drives it, in slices. Once the run is paused it
+        says so, once: only the kernel's thread, busy in this very wait, would resume it, so the
+        wait lasts until the cell is interrupted (Ctrl-C, Interrupt kernel; the run stays paused
+        and resumable) or another thread resumes or stops the run."""
         assert self._host is not None
+        warned = False
         while not self._host.wait(_SLICE):
-            if self.controls.paused and not self.done:
-                raise RuntimeError(
-                    f"run {self.id} is paused and runs on the kernel's thread, which this wait holds: nothing "
-                    "could resume it. Call run.resume() or run.stop() first, or wait with a timeout"
+            if not warned and self.controls.paused and not self.done:
+                warned = True
+                warnings.warn(
+                    f"run {self.id} is paused and runs on the kernel's thread, which this wait holds: nothing in "
+                    "this notebook can resume it until the cell is interrupted (Interrupt kernel). Call "
+                    "run.resume() or run.stop() first, or wait with a timeout",
+                    RuntimeWarning,
+                    stacklevel=3,
                 )
         return True
 
