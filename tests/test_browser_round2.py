@@ -273,7 +273,10 @@ def test_fault9_sweep_captions_read_in_full(jl, sweep_folder):
 
 
 PRESS = """async (name) => {
-  const b = [...document.querySelectorAll('.sdw button')].find((x) => x.textContent === name);
+  // The button's label may trail the status line by a frame (Pause turns into Resume): wait for it.
+  const find = () => [...document.querySelectorAll('.sdw button')].find((x) => x.textContent === name);
+  let b = find();
+  for (let i = 0; i < 250 && !b; i++) b = await new Promise((r) => setTimeout(() => r(find()), 20));
   const look = () => { const s = getComputedStyle(b); return [s.backgroundColor, s.cursor, s.boxShadow].join(); };
   const before = look();
   b.click();

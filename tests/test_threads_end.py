@@ -33,6 +33,7 @@ def settle(predicate, seconds=10.0) -> bool:
 
 
 def test_widgets_made_run_and_closed_leave_no_decode_thread(demo):
+    settle(lambda: False, seconds=0.2)  # collect what earlier tests left, so their threads can end first
     before = decoders()
     previews = []
     for seed in range(5):
@@ -45,7 +46,8 @@ def test_widgets_made_run_and_closed_leave_no_decode_thread(demo):
         widget.close()
         del widget, run
     assert settle(lambda: all(ref() is None for ref in previews)), "the closed widgets' previews were collected"
-    assert settle(lambda: decoders() == before), f"{decoders() - before} decode threads outlived their widgets"
+    # An earlier test's decoder may end meanwhile too: none of these five may remain.
+    assert settle(lambda: decoders() <= before), f"{decoders() - before} decode threads outlived their widgets"
 
 
 def test_a_live_runner_keeps_its_decoder_and_its_frames_stay_exact(demo):
