@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-from jupyter_client.manager import start_new_kernel
 from test_kernel_loop import cell
 
 STEP_SECONDS = 0.5
@@ -29,16 +27,6 @@ events = []
 widget.runner.observe(lambda e: events.append((time.time(), getattr(e, "step", None), getattr(e, "status", None))))
 print(json.dumps({{"comm": widget.comm.comm_id}}))
 """
-
-
-@pytest.fixture
-def kernel():
-    manager, client = start_new_kernel(kernel_name="python3")
-    try:
-        yield client
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
 
 
 def send(client, comm: str, content: dict) -> None:

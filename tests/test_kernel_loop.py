@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from jupyter_client.manager import start_new_kernel
-
 SETUP = """
 import json, threading, time, torch
 from sdwidget import Runner
@@ -22,16 +19,6 @@ user_threads = torch.get_num_threads()
 on_main = {}
 runner.observe(lambda e: on_main.setdefault(e.run.id, set()).add(threading.current_thread() is threading.main_thread()))
 """
-
-
-@pytest.fixture
-def kernel():
-    manager, client = start_new_kernel(kernel_name="python3")
-    try:
-        yield client
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
 
 
 def cell(client, code: str) -> dict:
