@@ -29,8 +29,9 @@ import torch
 
 POLL = 0.01
 """Seconds between looks at the run while a waiting cell drives a paused or paced run."""
-BUSY_TURNS = 0.05
-"""Seconds a step boundary goes on handing turns to the loop while it has other work ready."""
+BUSY_TURNS = 12
+"""Turns a step boundary hands the loop at most while it has other work ready (a widget message
+needs about four)."""
 
 
 def _has_work(loop: asyncio.AbstractEventLoop) -> bool:
@@ -117,15 +118,15 @@ class LoopHost:
         if not self.finished.is_set() and not self.loop.is_closed():  # closed: wait() sees _woken
             self.loop.call_soon_threadsafe(self._resume, token)
 
-    def _resume(self, token: int, since: float | None = None) -> None:
+    def _resume(self, token: int, turns: int = 0) -> None:
         if token != self._token or self.finished.is_set() or self.inside():
             return
         # A message from the browser takes the loop several turns (socket, parsing, handler,
         # reply); a run that came back after one turn would hold a click until some steps later.
-        # So while the loop has other work ready, it gets more turns, a few milliseconds at most.
-        since = time.perf_counter() if since is None else since
-        if _has_work(self.loop) and time.perf_counter() - since < BUSY_TURNS:
-            self.loop.call_soon(self._resume, token, since)
+        # So while the loop has other work ready, it gets more turns: a count, not a time, so a
+        # task that is always ready (a polling coroutine) costs a few turns a step, not a wait.
+        if _has_work(self.loop) and turns < BUSY_TURNS:
+            self.loop.call_soon(self._resume, token, turns + 1)
             return
         self._enter(token)
 
