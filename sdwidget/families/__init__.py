@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from .chroma import Chroma
 from .flux import Flux
 from .protocol import Embeddings, Family, Knob, OutputTap, Steering, Switch
 from .sd import StableDiffusion
@@ -20,14 +21,14 @@ from .sd3 import StableDiffusion3
 from .sdxl import StableDiffusionXL
 from .unet import lcm_refusal
 
-FAMILIES: tuple[type[Any], ...] = (StableDiffusion, StableDiffusionXL, StableDiffusion3, Flux)
+FAMILIES: tuple[type[Any], ...] = (StableDiffusion, StableDiffusionXL, StableDiffusion3, Flux, Chroma)
 """Every family, asked in order."""
 
 # What messages say is steered: the families' loops in words (add a new family's here).
 SUPPORTED = (
     "Stable Diffusion 1.x/2.x and SDXL text-to-image, image-to-image and inpainting (4- and 9-channel "
     "UNets), SD and SDXL ControlNet text-to-image, image-to-image and inpainting with one or several "
-    "ControlNets, and SD3/SD3.5 and Flux text-to-image"
+    "ControlNets, and SD3/SD3.5, Flux and Chroma text-to-image"
 )
 
 __all__ = [

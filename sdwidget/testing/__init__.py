@@ -16,12 +16,14 @@ recipe (``CLIPTokenizer(vocab_file=..., merges_file=...)``) is silently broken o
 transformers 5: every prompt would tokenize like the empty one and CFG would be a no-op.
 """
 
+from .chroma import tiny_chroma_pipeline
 from .flow import tiny_flux_pipeline, tiny_sd3_pipeline
 from .sd import SD_KINDS, make_scheduler, tiny_sd_pipeline, tiny_sdxl_pipeline, tokenizer, write_tokenizer
 
 __all__ = [
     "SD_KINDS",
     "make_scheduler",
+    "tiny_chroma_pipeline",
     "tiny_flux_pipeline",
     "tiny_sd3_pipeline",
     "tiny_sd_pipeline",
