@@ -7,14 +7,15 @@ from sdwidget.testing import tiny_flux_pipeline, tiny_sd3_pipeline
 
 def test_each_family_describes_its_knob_and_the_widget_shows_it(sd_pipe, sdxl_pipe):
     dev, schnell = tiny_flux_pipeline(), tiny_flux_pipeline(guidance_embeds=False)
+    rescale = ["guidance_rescale"]  # the SD and SDXL text-to-image loops read it at every step
     kinds = {
-        "sd": (sd_pipe, "cfg", 7.5, 1.0), "sdxl": (sdxl_pipe, "cfg", 7.5, 1.0),
-        "sd3": (tiny_sd3_pipeline(), "cfg", 7.5, 1.0),
-        "flux-dev": (dev, "distilled", 3.5, None), "flux-schnell": (schnell, "cfg", 7.5, 1.0),
+        "sd": (sd_pipe, "cfg", 7.5, 1.0, rescale), "sdxl": (sdxl_pipe, "cfg", 7.5, 1.0, rescale),
+        "sd3": (tiny_sd3_pipeline(), "cfg", 7.5, 1.0, []),
+        "flux-dev": (dev, "distilled", 3.5, None, []), "flux-schnell": (schnell, "cfg", 7.5, 1.0, []),
     }  # fmt: skip
-    for name, (pipe, kind, default, off_at) in kinds.items():
+    for name, (pipe, kind, default, off_at, later) in kinds.items():
         knobs = Runner(pipe).knobs
-        assert [k["name"] for k in knobs] == ["guidance_scale"], name
+        assert [k["name"] for k in knobs] == ["guidance_scale", *later], name
         assert (knobs[0]["kind"], knobs[0]["default"], knobs[0]["off_at"]) == (kind, default, off_at), name
         assert knobs[0]["meaning"], name
         widget = SamplerWidget(pipe)

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from . import validate
+from . import knobs, validate
 from .run import Run
 from .schedule import resolve
 
@@ -22,9 +22,11 @@ def branch_kwargs(
     run: Run, step: Any, changes: dict[str, Any], budget: int
 ) -> tuple[dict[str, Any], list[torch.Tensor]]:
     """(``prepare`` keyword arguments, the parent's UNet outputs for the shared steps)."""
-    unknown = set(changes) - CHANGES
+    later = run.plan.knobs
+    takes = CHANGES | {"knob_schedules"} | {knob.name for knob in later}
+    unknown = set(changes) - takes
     if unknown:
-        raise TypeError(f"branch() takes {', '.join(sorted(CHANGES))}; not {', '.join(sorted(unknown))}")
+        raise TypeError(f"branch() takes {', '.join(sorted(takes))}; not {', '.join(sorted(unknown))}")
     step = validate.integer("step", step, 0, len(run.steps))
     if step > run.branchable:
         raise ValueError(
@@ -65,6 +67,7 @@ def branch_kwargs(
         "prompt": first_prompt, "negative_prompt": first_negative, "num_inference_steps": total,
         "guidance_scale": (before + after)[0], "seed": p["seed"], "height": p["height"], "width": p["width"],
         "guidance_schedule": before + after, "prompt_schedule": prompts,
+        "knob_schedules": knobs.branched(later, run.knob_curves, step, length, changes, run.plan.pipe_kwargs),
         "keep_latents": changes.get("keep_latents", False), "stop_after": changes.get("stop_after"),
         "pause_at": changes.get("pause_at", ()), "pace": changes.get("pace"),
     }  # fmt: skip

@@ -42,8 +42,11 @@ class Controls:
         self._planned: dict[int, float] = {}
         self._prompt: PromptEdit | None = None
         self._recorded = 0
+        self._knobs: dict[str, float] = {}
         self.requests: list[tuple[int, float]] = []
         """Guidance asked for by hand: (steps recorded at the time, value)."""
+        self.knob_requests: list[tuple[int, str, float]] = []
+        """Later knobs set by hand: (steps recorded at the time, knob name, value)."""
 
     def pause(self) -> None:
         """Hold at the next step boundary (ignored once stopping)."""
@@ -89,6 +92,18 @@ class Controls:
             self._guidance = value
             self.requests.append((self._recorded, value))
         return value
+
+    def set_knob(self, name: str, value: float) -> None:
+        """Ask for a later knob's ``value`` (checked by the run) from the next step on."""
+        with self._cond:
+            self._knobs[name] = value
+            self.knob_requests.append((self._recorded, name, value))
+
+    def take_knobs(self) -> dict[str, float]:
+        """The later knobs asked for since the last step boundary, once."""
+        with self._cond:
+            asked, self._knobs = self._knobs, {}
+            return asked
 
     def plan_guidance(self, values: Mapping[int, Any]) -> dict[int, float]:
         """Set the guidance of later steps (0-based step → value), as dragging the curve does; a

@@ -50,6 +50,8 @@ class StepEvent:
     duration: float
     """Seconds between the previous step boundary and this one, paused time excluded."""
     frame: Frame
+    knobs: dict[str, float] = field(default_factory=dict)
+    """The values this step was computed with of the knobs after the guidance, by name."""
 
     @property
     def run_id(self) -> int:

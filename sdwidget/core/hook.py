@@ -46,6 +46,8 @@ class StepHook(PipelineCallback):
         self.preview, self.tap, self.show_x0 = preview, tap, show_x0
         self.schedule, self.keep, self.stop_after = plan.schedule, plan.keep, plan.stop_after
         self.shared, self.shared_frames, self.prompts = len(plan.shared), plan.shared_frames, prompts
+        self.knob_names = [knob.name for knob in plan.knobs]
+        self.knob_schedules = dict(plan.knob_schedules)
         self._tensor_inputs = ["latents", *cfg.names]
         self.final_latents: torch.Tensor | None = None
         self.finite = FiniteCheck()
@@ -66,11 +68,12 @@ class StepHook(PipelineCallback):
         # Whether this step's frame is the run's last: a preview that skips steps shows it anyway.
         last = done >= total or self.controls.stopping or (self.stop_after is not None and done >= self.stop_after)
         frame = self.shared_frames[step_index] if shared else self.preview.frame(shown, last=last)
+        knobs = {name: self.cfg.value(pipe, name) for name in self.knob_names} if self.knob_names else {}
         self.run.emit(
             StepEvent(
                 run=self.run, step=step_index, total=total, timestep=self._timestep(pipe, step_index, timestep),
                 guidance=float(pipe.guidance_scale), cfg=self.cfg.active(pipe), elapsed=now - self.started,
-                duration=now - self.last, frame=frame,
+                duration=now - self.last, frame=frame, knobs=knobs,
             )
         )  # fmt: skip
         if not shared:  # the parent checked its own steps
@@ -98,6 +101,8 @@ class StepHook(PipelineCallback):
         guidance = self._next_guidance(pipe, step_index, by_hand)
         if guidance is not None:
             self.cfg.apply(pipe, callback_kwargs, latents.shape[0], guidance)
+        if self.knob_names:
+            self._next_knobs(pipe, step_index, by_hand)
         for name, tensor in given.items():
             if callback_kwargs[name] is not tensor:  # switched or swapped: the loop's tensor becomes ours
                 tensor.set_(callback_kwargs[name])
@@ -122,6 +127,16 @@ class StepHook(PipelineCallback):
         if edit is not None:
             self.cfg.swap_prompt(kwargs, batch, edit.embeddings, edit.negative_prompt is not None)
             self.run.record_prompt(step, edit.prompt, edit.negative_prompt)
+
+    def _next_knobs(self, pipe: Any, step_index: int, by_hand: bool) -> None:
+        """Each later knob as ``_next_guidance`` does the guidance: a hand value ends its schedule."""
+        asked = self.controls.take_knobs() if by_hand else {}
+        for name in self.knob_names:
+            if name in asked:
+                self.knob_schedules.pop(name, None)
+                self.cfg.set(pipe, name, asked[name])
+            elif step_index + 1 < len(planned := self.knob_schedules.get(name, ())):
+                self.cfg.set(pipe, name, planned[step_index + 1])
 
     def _next_guidance(self, pipe: Any, step_index: int, by_hand: bool) -> float | None:
         """A hand-set value wins and ends any schedule: the user has taken over the curve."""

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from diffusers.callbacks import PipelineCallback
 
+from ..families import Knob
 from ..preview import Frame
 from .latents import LatentStore
 from .outputs import OutputStore
@@ -30,6 +31,10 @@ class RunPlan:
 
     schedule: list[float] | None = None
     """Guidance per step given in advance (a schedule or a replayed curve); a hand change ends it."""
+    knobs: tuple[Knob, ...] = ()
+    """The family's knobs after the guidance, steered by name (``knobs.py``)."""
+    knob_schedules: dict[str, list[float]] = field(default_factory=dict)
+    """Those knobs' values per step given in advance; a hand change to one ends its schedule."""
     prompts: tuple[PromptChange, ...] = ()
     """Prompt changes given in advance (a replay's), in step order."""
     keep: LatentStore | None = None

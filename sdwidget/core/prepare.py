@@ -9,7 +9,7 @@ from typing import Any
 from diffusers.callbacks import PipelineCallback
 
 from ..families import Family
-from . import validate
+from . import knobs, validate
 from .latents import LatentStore
 from .outputs import OutputStore
 from .params import check_extra, run_params
@@ -29,7 +29,7 @@ def prepare(
     family: Family, budgets: Budgets, prompt: Any, negative_prompt: Any, num_inference_steps: Any, guidance_scale: Any,
     seed: Any, height: Any, width: Any, callbacks: Sequence[PipelineCallback], *, guidance_schedule: Schedule | None,
     prompt_schedule: Any, keep_latents: Any, stop_after: Any, pause_at: Iterable[Any], pace: Any,
-    pipe_kwargs: dict[str, Any],
+    pipe_kwargs: dict[str, Any], knob_schedules: Any = None,
 ) -> tuple[dict[str, Any], RunPlan]:  # fmt: skip
     """(params recorded with the run, plan driving it); ``TypeError``/``ValueError`` on bad input."""
     check_extra(family, callbacks, pipe_kwargs)
@@ -41,6 +41,10 @@ def prepare(
     if schedule is not None:
         params["guidance_scale"] = schedule[0]
     params["guidance_schedule"] = schedule
+    later = tuple(family.knobs()[1:])
+    planned = knobs.plan(later, knob_schedules, steps, pipe_kwargs)
+    params["pipe_kwargs"].update({name: values[0] for name, values in planned.items()})
+    params["knob_schedules"] = planned or None
     family.check_start(pipe_kwargs, params["guidance_scale"])
     if stop_after is not None:
         stop_after = validate.integer("stop_after", stop_after, 1, steps)
@@ -51,6 +55,8 @@ def prepare(
     breakpoints = frozenset(validate.integer("pause_at", step, 1, steps) for step in pause_at)
     plan = RunPlan(
         schedule=schedule,
+        knobs=later,
+        knob_schedules=planned,
         prompts=resolve_prompts(prompt_schedule or (), steps, params["prompt"]),
         keep=LatentStore(budgets.latents) if keep_latents else None,
         outputs=OutputStore(budgets.outputs),

@@ -8,7 +8,7 @@ import warnings
 from typing import Any, Protocol
 
 from ..families import Family
-from . import validate
+from . import knobs, validate
 from .events import RunStatus
 from .inputs import steps_run
 from .schedule import stretch
@@ -27,6 +27,9 @@ class Recorded(Protocol):
     def prompts(self) -> list[dict[str, Any]]: ...
 
     @property
+    def knob_curves(self) -> dict[str, list[float]]: ...
+
+    @property
     def status(self) -> Any: ...
 
 
@@ -37,6 +40,7 @@ _STARTS = {
     "guidance_scale",
     "callbacks",
     "guidance_schedule",
+    "knob_schedules",
     "prompt_schedule",
     "keep_latents",
     "stop_after",
@@ -76,10 +80,14 @@ def replay_kwargs(source: Recorded, family: Family, overrides: dict[str, Any]) -
             {**change, "step": max(1, round(change["step"] * scale))} for change in source.prompts
         ]
     kwargs.update(overrides)
+    steps = _steps_run(pipe, kwargs)
     if "guidance_schedule" not in overrides:
         full = curve + [curve[-1]] * (recorded_run - len(curve))
-        steps = _steps_run(pipe, kwargs)
         kwargs["guidance_schedule"] = stretch(full, steps) if steps else full
+    if "knob_schedules" not in overrides:
+        # A knob the caller names keeps that value throughout; the others replay their curves.
+        curves = {name: curve for name, curve in source.knob_curves.items() if name not in overrides and curve}
+        kwargs["knob_schedules"] = knobs.replayed(curves, recorded_run, steps)
     _warn_if_different(p, family)
     return kwargs
 

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from ..preview import Frame
-from . import validate
+from . import knobs, validate
 from .controls import Controls
 from .events import RunStatus, StatusEvent, StepEvent
 from .loop import LoopCondition, LoopHost
@@ -81,6 +81,17 @@ class Run:
     def guidance(self) -> list[float]:
         """The guidance scale each recorded step was computed with."""
         return [step.guidance for step in self.steps]
+
+    @property
+    def knob_curves(self) -> dict[str, list[float]]:
+        """Each knob after the guidance (``Runner.knobs[1:]``) by name: the value each recorded
+        step was computed with."""
+        return {knob.name: [step.knobs[knob.name] for step in self.steps] for knob in self.plan.knobs}
+
+    @property
+    def knob_requests(self) -> list[tuple[int, str, float]]:
+        """Later knobs set by hand during the run: (steps recorded at the time, name, value)."""
+        return self.controls.knob_requests
 
     @property
     def frames(self) -> list[Frame]:
@@ -168,6 +179,14 @@ class Run:
     def set_guidance(self, value: Any) -> float:
         """Ask for ``value`` from the next step on; returns the validated value."""
         return self.controls.set_guidance(value)
+
+    def set_knob(self, name: Any, value: Any) -> float:
+        """Set the knob ``name`` (one after the guidance, ``Runner.knobs``) to ``value`` from the
+        next step on; returns the checked value. ``set_guidance`` sets the first knob."""
+        knob = knobs.named(self.plan.knobs, name)
+        checked = knobs.value(knob, value)
+        self.controls.set_knob(knob.name, checked)
+        return checked
 
     def plan_guidance(self, values: Any) -> dict[int, float]:
         """Set the guidance of later steps (0-based step → value); see ``Controls.plan_guidance``."""

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from diffusers.callbacks import PipelineCallback
 
 from ..preview import Preview, as_preview, auto_preview
-from . import validate
+from . import knobs, validate
 from .branch import branch_kwargs
 from .controls import PromptEdit
 from .latents import decode_image
@@ -126,6 +126,7 @@ class Runner:
         callbacks: Sequence[PipelineCallback] = (),
         *,
         guidance_schedule: Schedule | None = None,
+        knob_schedules: Mapping[str, Schedule] | None = None,
         prompt_schedule: Sequence[PromptChange | Mapping[str, Any]] = (),
         keep_latents: bool = False,
         stop_after: int | None = None,
@@ -137,7 +138,9 @@ class Runner:
 
         ``guidance_schedule``: the guidance of every step, as a list or a function of the step
         (0-based); its first value replaces ``guidance_scale``. A hand change during the run takes
-        over from it. ``prompt_schedule``: prompt changes at given steps (``PromptChange`` or
+        over from it. ``knob_schedules``: the same for the knobs after the guidance, by name
+        (``{"guidance_rescale": [...]}``; see ``knobs``); a knob's first value replaces the pipeline
+        argument of its name. ``prompt_schedule``: prompt changes at given steps (``PromptChange`` or
         ``{"step", "prompt", "negative_prompt"}``), as ``set_prompt`` makes them by hand.
         ``keep_latents``: keep each step's latents for ``Run.decode_step``. ``stop_after``: stop
         once that many steps have run. ``pause_at``: hold once each of these step counts is
@@ -145,7 +148,8 @@ class Runner:
         """
         params, plan = prepare(
             self.family, self.budgets, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height,
-            width, callbacks, guidance_schedule=guidance_schedule, prompt_schedule=prompt_schedule,
+            width, callbacks, guidance_schedule=guidance_schedule, knob_schedules=knob_schedules,
+            prompt_schedule=prompt_schedule,
             keep_latents=keep_latents, stop_after=stop_after, pause_at=pause_at,
             pace=self.pace if pace is ... else pace, pipe_kwargs=pipe_kwargs,
         )  # fmt: skip
@@ -154,11 +158,12 @@ class Runner:
     def branch(self, run: Run, step: int, **changes: Any) -> Run:
         """Continue ``run`` from the end of its step ``step`` (1-based; 0 starts afresh) with
         ``changes`` from step ``step + 1``: ``guidance_scale`` or ``guidance_schedule`` (a list
-        for the remaining steps or a function of the 0-based step), ``prompt`` and
+        for the remaining steps or a function of the 0-based step), a later knob by name or
+        ``knob_schedules`` (the same, per knob), ``prompt`` and
         ``negative_prompt``, ``pace``, ``pause_at``, ``keep_latents``, ``stop_after``. The
         shared steps are not computed again (their UNet outputs are replayed), and the result is
-        exactly the run that a fresh start with the combined guidance and prompts would give.
-        A paused ``run`` is stopped first. Unchanged guidance stays at the value of step ``step``."""
+        exactly the run that a fresh start with the combined guidance, knobs and prompts would
+        give. A paused ``run`` is stopped first. Unchanged knobs stay at their values of step ``step``."""
         with self._lock:
             going = self.run is not None and not self.run.done
         if going and self.run is run and run.controls.paused:
@@ -256,3 +261,11 @@ class Runner:
         """Apply ``value`` to the current run from its next step (validated even with no run)."""
         run = self.run
         return validate.guidance(value) if run is None or run.done else run.set_guidance(value)
+
+    def set_knob(self, name: Any, value: Any) -> float:
+        """Set a knob after the guidance (``knobs[1:]``, by name) for the current run from its next
+        step; checked even with no run. ``set_guidance`` sets the first knob."""
+        run = self.run
+        if run is None or run.done:
+            return knobs.value(knobs.named(self.family.knobs()[1:], name), value)
+        return run.set_knob(name, value)

@@ -11,23 +11,24 @@ from .plan import PromptChange
 Schedule = Sequence[float] | Callable[[int], float]
 
 
-def resolve(schedule: Any, steps: int) -> list[float]:
-    """One validated guidance value per step, from a list of ``steps`` values or ``f(step)``."""
+def resolve(
+    schedule: Any, steps: int, check: Callable[[Any], float] = validate.guidance, name: str = "guidance_schedule"
+) -> list[float]:
+    """One value per step, each passed through ``check``, from a list of ``steps`` values or
+    ``f(step)``; ``name`` is the schedule's in messages (a knob's: ``knob_schedules['...']``)."""
     if callable(schedule):
         values = []
         for step in range(steps):
             try:
-                values.append(validate.guidance(schedule(step)))
+                values.append(check(schedule(step)))
             except (TypeError, ValueError) as exc:
-                raise type(exc)(f"guidance_schedule({step}): {exc}") from None
+                raise type(exc)(f"{name}({step}): {exc}") from None
         return values
     if isinstance(schedule, str | bytes) or not isinstance(schedule, Sequence):
-        raise TypeError(
-            f"guidance_schedule must be a list of numbers or a function of the step, got {type(schedule).__name__}"
-        )
+        raise TypeError(f"{name} must be a list of numbers or a function of the step, got {type(schedule).__name__}")
     if len(schedule) != steps:
-        raise ValueError(f"guidance_schedule has {len(schedule)} values for {steps} steps")
-    return [validate.guidance(value) for value in schedule]
+        raise ValueError(f"{name} has {len(schedule)} values for {steps} steps")
+    return [check(value) for value in schedule]
 
 
 def stretch(curve: Sequence[float], steps: int) -> list[float]:

@@ -34,18 +34,18 @@ def shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def guidance(value: Any, name: str = "guidance") -> float:
-    """A finite guidance scale in [0, 100]."""
+def guidance(value: Any, name: str = "guidance", low: float = 0.0, high: float = MAX_GUIDANCE) -> float:
+    """A finite guidance scale in [0, 100], or another knob's value in its own [low, high]."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {shown(value)}")
     try:
         value = float(value)
     except (OverflowError, ValueError):
-        raise ValueError(f"{name} must be between 0 and {MAX_GUIDANCE:g}, got {shown(value)}") from None
+        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {shown(value)}") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
-    if not 0.0 <= value <= MAX_GUIDANCE:
-        raise ValueError(f"{name} must be between 0 and {MAX_GUIDANCE:g}, got {value:g}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
     return value
 
 

@@ -87,6 +87,15 @@ class CfgSwitch:
             else:
                 kwargs[name] = self._switch(name, value, batch, want)
 
+    @staticmethod
+    def value(pipe: Any, name: str) -> float:
+        """A later knob is a pipeline attribute its loop reads at every step (``guidance_rescale``)."""
+        return float(getattr(pipe, f"_{name}"))
+
+    @staticmethod
+    def set(pipe: Any, name: str, value: float) -> None:
+        setattr(pipe, f"_{name}", value)
+
     def _switch(self, name: str, value: torch.Tensor, batch: int, on: bool) -> torch.Tensor:
         if not on:
             uncond, cond = value.chunk(2)

@@ -20,13 +20,16 @@ import torch
 
 @dataclass(frozen=True)
 class Knob:
-    """One value a person steers while a run goes, applied at the next step boundary."""
+    """One value a person steers while a run goes, applied at the next step boundary. A family's
+    first knob is the run's guidance (``Run.guidance``); every later one is recorded per step too
+    (``Run.knob_curves``), planned (``knob_schedules``), replayed and branched the same way."""
 
     name: str
-    """The pipeline argument it starts from (``guidance_scale``)."""
+    """The pipeline argument it starts from (``guidance_scale``, ``guidance_rescale``)."""
     kind: str
     """What a value means: ``"cfg"``, classifier-free guidance, off at ``off_at`` and below;
-    ``"distilled"``, a guidance embedding the model was trained with, which has no such switch."""
+    ``"distilled"``, a guidance embedding the model was trained with, which has no such switch;
+    ``"rescale"``, a share (0 to 1) of a guided step pulled back to the conditional one's spread."""
     default: float
     """The model's own default, the widget's first value."""
     low: float = 0.0
@@ -64,6 +67,14 @@ class Switch(Protocol):
 
     def swap_prompt(self, kwargs: dict, batch: int, embeddings: Embeddings, negative: bool) -> None:
         """Condition the next step on ``embeddings`` (and their unconditional half, with ``negative``)."""
+        ...
+
+    def value(self, pipe: Any, name: str) -> float:
+        """The value the knob ``name`` (a knob after the first) had for the step that just ran."""
+        ...
+
+    def set(self, pipe: Any, name: str, value: float) -> None:
+        """Set the knob ``name`` (a knob after the first) to ``value`` for the next step."""
         ...
 
 

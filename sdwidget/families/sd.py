@@ -13,5 +13,6 @@ class StableDiffusion(UnetLoops):
         "StableDiffusionControlNetPipeline", "StableDiffusionControlNetImg2ImgPipeline",
         "StableDiffusionControlNetInpaintPipeline",
     )  # fmt: skip
+    rescaling = ("StableDiffusionPipeline",)
     own_weight = ("StableDiffusionControlNetImg2ImgPipeline", "StableDiffusionControlNetInpaintPipeline")
     dropped_by = {"StableDiffusionControlNetInpaintPipeline": ("mask", "masked_image_latents")}

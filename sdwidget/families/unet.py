@@ -28,6 +28,11 @@ CFG = Knob(
     meaning="Classifier-free guidance: how far each step is pushed from the negative prompt towards the prompt; "
     "at 1.0 and below it is off and a step costs one UNet pass",
 )  # fmt: skip
+RESCALE = Knob(
+    "guidance_rescale", "rescale", default=0.0, low=0.0, high=1.0,
+    meaning="Guidance rescale: the share of each guided step pulled back to the conditional prediction's spread, "
+    "against the over-exposure strong guidance gives (Lin et al. 2023); it acts only while CFG is on",
+)  # fmt: skip
 
 
 class UnetLoops:
@@ -35,6 +40,8 @@ class UnetLoops:
 
     loops: ClassVar[tuple[str, ...]]
     """The diffusers pipelines whose ``__call__`` this family steers, each checked by an oracle test."""
+    rescaling: ClassVar[tuple[str, ...]] = ()
+    """Those that read ``pipe.guidance_rescale`` at every step, so it is a knob there."""
     own_weight: ClassVar[tuple[str, ...]] = ()
     """Those that weight CFG by their ``guidance_scale`` argument, not ``pipe.guidance_scale``."""
     dropped_by: ClassVar[dict[str, tuple[str, ...]]] = {}
@@ -48,6 +55,7 @@ class UnetLoops:
         loop = loop_of(pipe, self.loops) or ""
         self.dropped: tuple[str, ...] = self.dropped_by.get(loop, ())
         self.weighted = loop in self.own_weight
+        self.rescales = loop in self.rescaling
 
     @classmethod
     def matches(cls, pipe: Any) -> bool:
@@ -58,7 +66,7 @@ class UnetLoops:
         return lcm_refusal(pipe)
 
     def knobs(self) -> list[Knob]:
-        return [CFG]
+        return [CFG, RESCALE] if self.rescales else [CFG]
 
     def check(self, pipe_kwargs: dict[str, Any]) -> None:
         name = type(self.pipe).__name__

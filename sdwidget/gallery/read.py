@@ -57,6 +57,7 @@ def read_gallery(folder: Path) -> dict[str, Any]:
     return {
         **record,
         "prompts": meta.get("prompts", []),
+        "knob_requests": meta.get("knob_requests", []),
         "frames": frames,
         "image": image,
         "images": [image, *batch] if image else [],

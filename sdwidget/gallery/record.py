@@ -29,7 +29,8 @@ class Gallery:
     status: str
     """finished, stopped, failed — or running/paused for a snapshot taken mid-run."""
     steps: list[dict[str, Any]]
-    """Per step: step (0-based), total, timestep, guidance, cfg, elapsed and duration in seconds."""
+    """Per step: step (0-based), total, timestep, guidance, cfg, elapsed and duration in seconds,
+    and ``knobs`` (name → value) where the model has knobs after the guidance."""
     frames: list[np.ndarray]
     """Per step, the preview thumbnail as ``height × width × 3`` uint8."""
     image: Any = None
@@ -39,6 +40,8 @@ class Gallery:
     error: str | None = None
     requests: list[list] = field(default_factory=list)
     """Guidance asked for by hand: [steps recorded at the time, value]."""
+    knob_requests: list[list] = field(default_factory=list)
+    """Later knobs set by hand: [steps recorded at the time, name, value]."""
     prompts: list[dict[str, Any]] = field(default_factory=list)
     """Prompt changes as applied: step (the first conditioned on it), prompt, negative_prompt."""
     versions: dict[str, str] = field(default_factory=dict)
@@ -54,16 +57,22 @@ class Gallery:
         """The guidance scale each recorded step was computed with."""
         return [step["guidance"] for step in self.steps]
 
+    @property
+    def knob_curves(self) -> dict[str, list[float]]:
+        """Each knob after the guidance by name: the value each recorded step was computed with."""
+        names = self.steps[0].get("knobs") or {} if self.steps else {}
+        return {name: [step["knobs"][name] for step in self.steps] for name in names}
+
     @classmethod
     def from_run(cls, run: Run) -> Gallery:
         """A snapshot of everything ``run`` recorded so far, detached from its pipeline."""
         steps = list(run.steps)  # one consistent length even while the run appends
         return cls(
             run_id=run.id, params=json.loads(json.dumps(run.params)), status=run.status.value,
-            steps=[{name: getattr(event, name) for name in STEP_FIELDS} for event in steps],
+            steps=[_step(event) for event in steps],
             frames=[event.frame.numpy().copy() for event in steps], image=run.image, images=list(run.images),
             error=None if run.error is None else f"{type(run.error).__name__}: {run.error}",
-            requests=[list(r) for r in run.requests], prompts=[dict(c) for c in run.prompts], versions=versions(),
+            requests=[list(r) for r in run.requests], knob_requests=[list(r) for r in run.knob_requests], prompts=[dict(c) for c in run.prompts], versions=versions(),
             inputs=pil_inputs(run.plan.pipe_kwargs),
         )  # fmt: skip
 
@@ -72,6 +81,7 @@ class Gallery:
         return {
             "format": schema.FORMAT, "version": schema.VERSION, "run_id": self.run_id, "params": self.params,
             "status": self.status, "error": self.error, "steps": self.steps, "requests": self.requests,
+            **({"knob_requests": self.knob_requests} if self.knob_requests else {}),
             "prompts": self.prompts, "versions": self.versions,
         }  # fmt: skip
 
@@ -97,6 +107,14 @@ class Gallery:
 
     def __repr__(self) -> str:
         return f"<Gallery run {self.run_id} {self.status} {len(self.steps)} steps {self.params.get('prompt')!r:.60}>"
+
+
+def _step(event: Any) -> dict[str, Any]:
+    """A step's record; ``knobs`` only where there are some, so other models' records stay as they were."""
+    record = {name: getattr(event, name) for name in STEP_FIELDS}
+    if event.knobs:
+        record["knobs"] = dict(event.knobs)
+    return record
 
 
 def _is_frame(frame: Any) -> bool:

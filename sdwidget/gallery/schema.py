@@ -42,6 +42,7 @@ class Step(_Record):
     cfg: StrictBool
     elapsed: Seconds
     duration: Seconds
+    knobs: Annotated[dict[Argument, Finite], Field(max_length=16)] | None = None
 
 
 class PromptChange(_Record):
@@ -95,6 +96,7 @@ class RunRecord(_Record):
     error: Annotated[StrictStr, Field(max_length=100_000)] | None
     steps: Annotated[list[Step], Field(max_length=validate.MAX_LOOP)]
     requests: Annotated[list[tuple[StrictInt, Guidance]], Field(max_length=MAX_REQUESTS)]
+    knob_requests: Annotated[list[tuple[StrictInt, Argument, Finite]], Field(max_length=MAX_REQUESTS)] = []
     prompts: Annotated[list[PromptChange], Field(max_length=validate.MAX_LOOP)] = []
     versions: dict[Name, Name]
     files: Files | None = None
@@ -103,6 +105,13 @@ class RunRecord(_Record):
     def _one_file_per_step(self) -> RunRecord:
         if self.files is not None and len(self.files.steps) != len(self.steps):
             raise ValueError(f"{len(self.steps)} step records but {len(self.files.steps)} step files")
+        return self
+
+    @model_validator(mode="after")
+    def _same_knobs_every_step(self) -> RunRecord:
+        names = {tuple(sorted(step.knobs or {})) for step in self.steps}
+        if len(names) > 1:
+            raise ValueError("steps: every step must record the same knobs")
         return self
 
 

@@ -54,6 +54,7 @@ def render(runner: Runner, plan: SweepPlan, item: Item, worker: dict[str, Any]) 
         "negative_prompt": run.params["negative_prompt"], "status": run.status.value,
         "error": None if run.error is None else f"{type(run.error).__name__}: {run.error}",
         "guidance": run.guidance, "prompts": [dict(change) for change in run.prompts], "params": run.params,
+        **({"knobs": run.knob_curves} if run.knob_curves else {}),
         "timings": {
             "seconds": seconds, "steps": [step.duration for step in run.steps], "started": started,
             "finished": time.time(), **worker,

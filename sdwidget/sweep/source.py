@@ -29,12 +29,14 @@ class Source:
     prompts: list[dict[str, Any]] = field(default_factory=list)
     status: str = "finished"
     run_id: int | None = None
+    knob_curves: dict[str, list[float]] = field(default_factory=dict)
+    """The knobs after the guidance, per step (``Run.knob_curves``)."""
 
     def identity(self) -> dict[str, Any]:
         """Everything about the source that shapes a sweep's images, as plain JSON values."""
         return json.loads(json.dumps(
             {"run_id": self.run_id, "params": self.params, "guidance": self.guidance, "prompts": self.prompts,
-             "status": self.status}
+             "status": self.status, **({"knobs": self.knob_curves} if self.knob_curves else {})}
         ))  # fmt: skip
 
 
@@ -57,13 +59,15 @@ def load_source(source: Any) -> Source:
     try:
         params, guidance = dict(source.params), [float(g) for g in source.guidance]
         prompts, status = [dict(change) for change in source.prompts], getattr(source.status, "value", source.status)
+        knobs = {name: [float(v) for v in curve] for name, curve in dict(source.knob_curves).items()}
     except (AttributeError, TypeError, ValueError) as exc:
         raise SweepError(f"a sweep replays a Run, a Gallery or a run record, not {type(source).__name__}") from exc
     if not guidance:
         raise SweepError("the recorded run has no steps, so there is no guidance curve to sweep")
     if str(status) in ("pending", "running", "paused"):
         raise SweepError(f"the run is {status}: its guidance curve is not complete; stop it or let it finish first")
-    return Source(params, guidance, prompts, str(status), getattr(source, "run_id", getattr(source, "id", None)))
+    run_id = getattr(source, "run_id", getattr(source, "id", None))
+    return Source(params, guidance, prompts, str(status), run_id, knobs)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -94,12 +98,27 @@ def _from_record(record: dict[str, Any]) -> Source:
         # A replay reads steps_run (it builds a curve that long) and pipe_kwargs (a mapping).
         check_params(params, "its params")
         prompts = [_change(change) for change in validate.per_step("prompts", record.get("prompts") or [])]
+        knobs = _knobs(record.get("knobs") or {}, len(guidance))
     except (TypeError, ValueError) as exc:
         raise SweepError(f"the run record is not valid: {exc}") from None
     status = record.get("status", "finished")
     run_id = record.get("run_id")
     return Source(params, guidance, prompts, status if isinstance(status, str) else "finished",
-                  run_id if type(run_id) is int else None)  # fmt: skip
+                  run_id if type(run_id) is int else None, knobs)  # fmt: skip
+
+
+def _knobs(curves: Any, steps: int) -> dict[str, list[float]]:
+    """A record's later knobs: a few names, each with a finite value per recorded step (the
+    runner checks each value against its knob's range when the sweep replays it)."""
+    if not isinstance(curves, dict) or len(curves) > 16:
+        raise TypeError("a run record's 'knobs' must map at most 16 knob names to their values per step")
+    out = {}
+    for name, curve in curves.items():
+        values = validate.per_step(f"knobs.{validate.shown(name)}", curve)
+        if not isinstance(name, str) or not name.isidentifier() or len(values) != steps:
+            raise ValueError(f"knobs.{validate.shown(name)}: a knob name with one value per recorded step")
+        out[name] = [validate.guidance(v, f"knobs.{name}", -validate.MAX_GUIDANCE) for v in values]
+    return out
 
 
 def _change(change: Any) -> dict[str, Any]:
