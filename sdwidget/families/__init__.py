@@ -16,19 +16,20 @@ from typing import Any
 from .chroma import Chroma
 from .flux import Flux
 from .protocol import Embeddings, Family, Knob, OutputTap, Steering, Switch
+from .qwen_image import QwenImage
 from .sd import StableDiffusion
 from .sd3 import StableDiffusion3
 from .sdxl import StableDiffusionXL
 from .unet import lcm_refusal
 
-FAMILIES: tuple[type[Any], ...] = (StableDiffusion, StableDiffusionXL, StableDiffusion3, Flux, Chroma)
+FAMILIES: tuple[type[Any], ...] = (StableDiffusion, StableDiffusionXL, StableDiffusion3, Flux, Chroma, QwenImage)
 """Every family, asked in order."""
 
 # What messages say is steered: the families' loops in words (add a new family's here).
 SUPPORTED = (
     "Stable Diffusion 1.x/2.x and SDXL text-to-image, image-to-image and inpainting (4- and 9-channel "
     "UNets), SD and SDXL ControlNet text-to-image, image-to-image and inpainting with one or several "
-    "ControlNets, and SD3/SD3.5, Flux and Chroma text-to-image"
+    "ControlNets, and SD3/SD3.5, Flux, Chroma and Qwen-Image text-to-image"
 )
 
 __all__ = [
