@@ -2,7 +2,13 @@
 
 from sdwidget import Runner, SamplerWidget
 from sdwidget.families import FAMILIES, family_of
-from sdwidget.testing import tiny_flux_pipeline, tiny_sd3_pipeline
+from sdwidget.testing import (
+    tiny_chroma_pipeline,
+    tiny_flux_pipeline,
+    tiny_modular_sdxl_pipeline,
+    tiny_qwen_image_pipeline,
+    tiny_sd3_pipeline,
+)  # fmt: skip
 
 
 def test_each_family_describes_its_knob_and_the_widget_shows_it(sd_pipe, sdxl_pipe):
@@ -12,6 +18,9 @@ def test_each_family_describes_its_knob_and_the_widget_shows_it(sd_pipe, sdxl_pi
         "sd": (sd_pipe, "cfg", 7.5, 1.0, rescale), "sdxl": (sdxl_pipe, "cfg", 7.5, 1.0, rescale),
         "sd3": (tiny_sd3_pipeline(), "cfg", 7.5, 1.0, []),
         "flux-dev": (dev, "distilled", 3.5, None, []), "flux-schnell": (schnell, "cfg", 7.5, 1.0, []),
+        "chroma": (tiny_chroma_pipeline(), "cfg", 5.0, 1.0, []),
+        "qwen-image": (tiny_qwen_image_pipeline(), "cfg", 4.0, 1.0, []),
+        "modular-sdxl": (tiny_modular_sdxl_pipeline(), "cfg", 7.5, 1.0, ["guidance_rescale", "start", "stop"]),
     }  # fmt: skip
     for name, (pipe, kind, default, off_at, later) in kinds.items():
         knobs = Runner(pipe).knobs

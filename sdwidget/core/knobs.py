@@ -21,8 +21,12 @@ from .schedule import resolve, stretch
 
 
 def value(knob: Knob, given: Any) -> float:
-    """``given`` as the knob's value: a finite number within its range, or an error naming it."""
-    return validate.guidance(given, knob.name, knob.low, knob.high)
+    """``given`` as the knob's value: a finite number within its range (a whole one for a knob
+    counting steps), or an error naming it."""
+    checked = validate.guidance(given, knob.name, knob.low, knob.high)
+    if knob.kind == "steps" and not checked.is_integer():
+        raise ValueError(f"{knob.name} must be a whole number of steps, got {checked:g}")
+    return checked
 
 
 def named(knobs: Sequence[Knob], name: Any) -> Knob:

@@ -68,8 +68,10 @@ def decode_image(pipe, latents: torch.Tensor):
     mean, std = getattr(vae.config, "latents_mean", None), getattr(vae.config, "latents_std", None)
     if mean is not None and std is not None:
         mean, std = (torch.tensor(v).view(1, -1, 1, 1).to(latents) for v in (mean, std))
-        latents = latents * std / vae.config.scaling_factor + mean
+        latents = latents * std / getattr(vae.config, "scaling_factor", 1.0) + mean
     else:
         latents = to_vae(vae, latents)
-    image = vae.decode(latents, return_dict=False)[0]
+    video = getattr(vae.config, "z_dim", None) is not None  # a video VAE (Qwen-Image's): (b, c, frames, h, w)
+    image = vae.decode(latents[:, :, None] if video else latents, return_dict=False)[0]
+    image = image[:, :, 0] if video else image
     return pipe.image_processor.postprocess(image, output_type="pil")[0]

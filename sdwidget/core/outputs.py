@@ -55,8 +55,12 @@ class UnetTap:
     too, so the store holds the run's steps from its first, whatever it shares with a parent.
 
     ``calls_per_step``: 2 where the pipeline calls the denoiser twice a step and both calls give
-    the step's output (a family that combines guidance in the denoiser itself). The instance's
-    own ``forward`` (accelerate's offload hooks put one there) is kept and put back.
+    the step's output (a family that combines guidance in the denoiser itself); 0 where the number
+    of calls changes from step to step (a modular pipeline's guider asks for one to three
+    predictions a step): every call's output is kept, stacked, once the family's step hook says the
+    step ended (``end_step``), and replayed call by call, so a stateful guider (APG's momentum)
+    sees a branch's shared steps exactly as they ran. The instance's own ``forward`` (accelerate's
+    offload hooks put one there) is kept and put back.
     """
 
     def __init__(
@@ -65,11 +69,15 @@ class UnetTap:
         self.denoiser, self.store, self.replay = denoiser, store, replay
         self.per_step = calls_per_step
         self.calls = 0
+        self.step = 0
+        self._made: list[torch.Tensor] = []
 
     def __enter__(self) -> UnetTap:
         original = self.denoiser.forward
 
         def forward(*args: Any, return_dict: bool = True, **kwargs: Any) -> Any:
+            if not self.per_step:
+                return self._each_call(original, args, return_dict, kwargs)
             (step, call), self.calls = divmod(self.calls, self.per_step), self.calls + 1
             if step < len(self.replay):
                 sample = self.replay[step]
@@ -83,6 +91,25 @@ class UnetTap:
 
         self._undo = swap_forward(self.denoiser, forward)
         return self
+
+    def _each_call(self, original: Any, args: tuple, return_dict: bool, kwargs: dict[str, Any]) -> Any:
+        """A call of a step whose calls are counted by ``end_step``."""
+        call, self.calls = self.calls, self.calls + 1
+        if self.step < len(self.replay):
+            sample = self.replay[self.step][call]
+        else:
+            out = original(*args, return_dict=return_dict, **kwargs)
+            sample = out[0] if not return_dict else out.sample
+            self._made.append(sample)
+            return out
+        return (sample,) if not return_dict else self._wrap(sample)
+
+    def end_step(self) -> None:
+        """The step's calls are over: keep them (``calls_per_step=0``)."""
+        if self.store is not None:
+            replayed = self.step < len(self.replay)
+            self.store.add(self.replay[self.step] if replayed else torch.stack(self._made), copy=False)
+        self.step, self.calls, self._made = self.step + 1, 0, []
 
     def _wrap(self, sample: torch.Tensor) -> Any:
         from diffusers.models.modeling_outputs import Transformer2DModelOutput

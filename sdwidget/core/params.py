@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import random
 from collections.abc import Sequence
@@ -80,7 +79,7 @@ def check_extra(family: Family, callbacks: Sequence[Any], pipe_kwargs: dict[str,
     for callback in callbacks:
         if not isinstance(callback, PipelineCallback):
             raise TypeError(f"callbacks must be diffusers PipelineCallback objects, got {type(callback).__name__}")
-    accepted = inspect.signature(pipe.__call__).parameters
+    accepted = family.arguments()
     for name in pipe_kwargs:
         if name in _RESERVED or name not in accepted:
             raise TypeError(f"{name!r} cannot be passed to {type(pipe).__name__} through the runner")

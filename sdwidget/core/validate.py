@@ -11,7 +11,7 @@ import math
 from numbers import Integral, Real
 from typing import Any
 
-from ..families import SUPPORTED, Family, family_of
+from ..families import FAMILIES, SUPPORTED, Family, family_of
 
 MAX_STEPS = 1000
 # Iterations a run's loop may make: a second-order scheduler (Heun, KDPM2) runs 2n − 1 for n steps.
@@ -119,6 +119,10 @@ def prompt(name: str, value: Any, *, optional: bool = False) -> str | None:
 
 def pipeline(pipe: Any) -> Family:
     """The family steering ``pipe``; refuses pipelines the runner cannot hook or re-encode prompts for."""
+    if any(
+        family.matches(pipe) for family in FAMILIES
+    ):  # a family knows its own (a modular pipeline's hook is a block)
+        return family_of(pipe)
     if not callable(pipe) or "callback_on_step_end" not in inspect.signature(pipe).parameters:
         raise TypeError(
             f"{type(pipe).__name__} has no callback_on_step_end argument, so it cannot be driven "

@@ -44,16 +44,19 @@ def execute(family: Family, run: Run, plan: RunPlan, preview: Preview, show_x0: 
             view = family.image_view(p["height"], p["width"])
             hook = StepHook(run, plan, steering.switch, preview, tap_x0, show_x0, planned, view, family.dropped)
             callback = MultiPipelineCallbacks([hook, *plan.callbacks]) if plan.callbacks else hook
-            out = pipe(
-                **steering.call,
+            common = dict(
                 num_inference_steps=p["num_inference_steps"], guidance_scale=p["guidance_scale"],
                 height=p["height"], width=p["width"],
                 generator=torch.Generator("cpu").manual_seed(p["seed"]),
                 # Some pipelines do not read a PipelineCallback's tensor_inputs themselves.
                 callback_on_step_end=callback, callback_on_step_end_tensor_inputs=callback.tensor_inputs,
             )  # fmt: skip
+            if steering.invoke is not None:
+                images = steering.invoke(**steering.call, **common)
+            else:
+                images = pipe(**steering.call, **common).images
             hook.finite.finish()
-        run.images, run.latents = list(out.images), hook.final_latents
+        run.images, run.latents = list(images), hook.final_latents
         run.image = run.images[0]
         if run.latents is not None:
             preview.learn(run.latents, run.image)

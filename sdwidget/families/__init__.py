@@ -15,6 +15,7 @@ from typing import Any
 
 from .chroma import Chroma
 from .flux import Flux
+from .modular import ModularStableDiffusionXL
 from .protocol import Embeddings, Family, Knob, OutputTap, Steering, Switch
 from .qwen_image import QwenImage
 from .sd import StableDiffusion
@@ -22,7 +23,9 @@ from .sd3 import StableDiffusion3
 from .sdxl import StableDiffusionXL
 from .unet import lcm_refusal
 
-FAMILIES: tuple[type[Any], ...] = (StableDiffusion, StableDiffusionXL, StableDiffusion3, Flux, Chroma, QwenImage)
+FAMILIES: tuple[type[Any], ...] = (
+    StableDiffusion, StableDiffusionXL, StableDiffusion3, Flux, Chroma, QwenImage, ModularStableDiffusionXL,
+)  # fmt: skip
 """Every family, asked in order."""
 
 # What messages say is steered: the families' loops in words (add a new family's here).

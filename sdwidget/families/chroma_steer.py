@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from .protocol import Embeddings
+from .protocol import Embeddings, OneKnob
 from .rows import fit
 from .wrap import swap_forward
 
@@ -42,16 +42,6 @@ class GuidedStep:
     def forward(self, return_dict: bool = False, **kwargs: Any) -> tuple[torch.Tensor]:
         assert self.compute is not None, "GuidedStep called outside a steered pipeline call"
         return (self.compute(kwargs),)
-
-
-class OneKnob:
-    """A switch whose family's only knob is the run's guidance: there is no later knob to read or set."""
-
-    def value(self, pipe: Any, name: str) -> float:
-        raise KeyError(f"{type(pipe).__name__} has no knob {name!r} besides its guidance")
-
-    def set(self, pipe: Any, name: str, value: float) -> None:
-        raise KeyError(f"{type(pipe).__name__} has no knob {name!r} besides its guidance")
 
 
 class ChromaSteer(OneKnob):

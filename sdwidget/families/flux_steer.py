@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from .protocol import Embeddings
+from .protocol import Embeddings, OneKnob
 from .rows import fit
 from .wrap import swap_forward
 
@@ -35,7 +35,7 @@ from .wrap import swap_forward
 CALL_SCALE = 2.0
 
 
-class FluxSteer:
+class FluxSteer(OneKnob):
     """The step hook's CFG switch for ``FluxPipeline``, and the transformer wrapper doing its work."""
 
     names = ["prompt_embeds"]  # the T5 embeddings: the loop takes them back, a user's callback may change them

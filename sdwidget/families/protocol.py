@@ -10,7 +10,7 @@ boundary. ``docs/adding-a-family.md`` walks through one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -78,6 +78,16 @@ class Switch(Protocol):
         ...
 
 
+class OneKnob:
+    """A switch whose family's only knob is the run's guidance: there is no later knob to read or set."""
+
+    def value(self, pipe: Any, name: str) -> float:
+        raise KeyError(f"{type(pipe).__name__} has no knob {name!r} besides its guidance")
+
+    def set(self, pipe: Any, name: str, value: float) -> None:
+        raise KeyError(f"{type(pipe).__name__} has no knob {name!r} besides its guidance")
+
+
 @dataclass(frozen=True)
 class Steering:
     """What one pipeline call is steered with, inside ``Family.steer``."""
@@ -85,6 +95,10 @@ class Steering:
     switch: Switch
     call: dict[str, Any]
     """The keyword arguments the pipeline is called with: embeddings and the run's own arguments."""
+    invoke: Callable[..., list[Any]] | None = None
+    """Where a pipeline is not called as diffusers' classic pipelines are (a modular one): calls
+    it with the run's common arguments (``num_inference_steps``, ``guidance_scale``, ``height``,
+    ``width``, ``generator``, ``callback_on_step_end``, ...) and returns its PIL images."""
 
 
 OutputTap = Callable[[int], AbstractContextManager[Any]]
@@ -116,6 +130,10 @@ class Family(Protocol):
 
     def knobs(self) -> list[Knob]:
         """What a person steers, the run's ``guidance`` first."""
+        ...
+
+    def arguments(self) -> Collection[str]:
+        """The names of the pipeline arguments a run may pass through (the runner's own aside)."""
         ...
 
     def check(self, pipe_kwargs: dict[str, Any]) -> None:

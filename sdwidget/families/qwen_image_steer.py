@@ -26,8 +26,7 @@ from typing import Any
 
 import torch
 
-from .chroma_steer import OneKnob
-from .protocol import Embeddings
+from .protocol import Embeddings, OneKnob
 from .rows import fit
 from .wrap import swap_forward
 

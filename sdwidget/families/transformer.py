@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import inspect
+from collections.abc import Callable, Collection, Iterator
 from typing import Any, ClassVar
 
 import torch
@@ -43,6 +44,9 @@ class TransformerLoops:
 
     def knobs(self) -> list[Knob]:
         return [CFG]
+
+    def arguments(self) -> Collection[str]:
+        return inspect.signature(self.pipe.__call__).parameters.keys()
 
     def check(self, pipe_kwargs: dict[str, Any]) -> None:
         name = type(self.pipe).__name__

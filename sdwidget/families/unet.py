@@ -11,7 +11,8 @@ that never take some callback tensors back (the step hook writes into the loop's
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import inspect
+from collections.abc import Callable, Collection, Iterator
 from typing import Any, ClassVar
 
 import torch
@@ -67,6 +68,9 @@ class UnetLoops:
 
     def knobs(self) -> list[Knob]:
         return [CFG, RESCALE] if self.rescales else [CFG]
+
+    def arguments(self) -> Collection[str]:
+        return inspect.signature(self.pipe.__call__).parameters.keys()
 
     def check(self, pipe_kwargs: dict[str, Any]) -> None:
         name = type(self.pipe).__name__

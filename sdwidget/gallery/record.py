@@ -72,7 +72,8 @@ class Gallery:
             steps=[_step(event) for event in steps],
             frames=[event.frame.numpy().copy() for event in steps], image=run.image, images=list(run.images),
             error=None if run.error is None else f"{type(run.error).__name__}: {run.error}",
-            requests=[list(r) for r in run.requests], knob_requests=[list(r) for r in run.knob_requests], prompts=[dict(c) for c in run.prompts], versions=versions(),
+            requests=[list(r) for r in run.requests], knob_requests=[list(r) for r in run.knob_requests],
+            prompts=[dict(c) for c in run.prompts], versions=versions(),
             inputs=pil_inputs(run.plan.pipe_kwargs),
         )  # fmt: skip
 
