@@ -8,6 +8,7 @@ from sdwidget.testing import (
     tiny_modular_sdxl_pipeline,
     tiny_qwen_image_pipeline,
     tiny_sd3_pipeline,
+    tiny_z_image_pipeline,
 )  # fmt: skip
 
 
@@ -21,6 +22,7 @@ def test_each_family_describes_its_knob_and_the_widget_shows_it(sd_pipe, sdxl_pi
         "chroma": (tiny_chroma_pipeline(), "cfg", 5.0, 1.0, []),
         "qwen-image": (tiny_qwen_image_pipeline(), "cfg", 4.0, 1.0, []),
         "modular-sdxl": (tiny_modular_sdxl_pipeline(), "cfg", 7.5, 1.0, ["guidance_rescale", "start", "stop"]),
+        "z-image": (tiny_z_image_pipeline(), "cfg", 5.0, 0.0, []),
     }  # fmt: skip
     for name, (pipe, kind, default, off_at, later) in kinds.items():
         knobs = Runner(pipe).knobs

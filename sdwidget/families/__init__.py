@@ -22,9 +22,10 @@ from .sd import StableDiffusion
 from .sd3 import StableDiffusion3
 from .sdxl import StableDiffusionXL
 from .unet import lcm_refusal
+from .z_image import ZImage
 
 FAMILIES: tuple[type[Any], ...] = (
-    StableDiffusion, StableDiffusionXL, StableDiffusion3, Flux, Chroma, QwenImage, ModularStableDiffusionXL,
+    StableDiffusion, StableDiffusionXL, StableDiffusion3, Flux, Chroma, QwenImage, ModularStableDiffusionXL, ZImage,
 )  # fmt: skip
 """Every family, asked in order."""
 
@@ -32,7 +33,7 @@ FAMILIES: tuple[type[Any], ...] = (
 SUPPORTED = (
     "Stable Diffusion 1.x/2.x and SDXL text-to-image, image-to-image and inpainting (4- and 9-channel "
     "UNets), SD and SDXL ControlNet text-to-image, image-to-image and inpainting with one or several "
-    "ControlNets, and SD3/SD3.5, Flux, Chroma and Qwen-Image text-to-image"
+    "ControlNets, and SD3/SD3.5, Flux, Chroma, Qwen-Image and Z-Image text-to-image"
 )
 
 __all__ = [

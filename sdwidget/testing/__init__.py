@@ -21,6 +21,7 @@ from .flow import tiny_flux_pipeline, tiny_sd3_pipeline
 from .modular import tiny_modular_sdxl_pipeline
 from .qwen_image import tiny_qwen_image_pipeline
 from .sd import SD_KINDS, make_scheduler, tiny_sd_pipeline, tiny_sdxl_pipeline, tokenizer, write_tokenizer
+from .z_image import tiny_z_image_pipeline
 
 __all__ = [
     "SD_KINDS",
@@ -32,6 +33,7 @@ __all__ = [
     "tiny_sd3_pipeline",
     "tiny_sd_pipeline",
     "tiny_sdxl_pipeline",
+    "tiny_z_image_pipeline",
     "tokenizer",
     "write_tokenizer",
 ]
