@@ -24,11 +24,9 @@ def _run(widget: SamplerWidget, key: int, control: str) -> Run:
     return record
 
 
-def _plan(widget: SamplerWidget, values: dict[int, float]) -> None:
-    run = widget._live.run
-    if run is None or run.done:
-        raise RuntimeError("Guidance curve: no run is going; the curve of the next run is sent with Generate")
-    run.plan_guidance(values)
+def _plan(widget: SamplerWidget, values: dict[int, float], knob: str | None = None) -> None:
+    """A curve dragged over the running run's later steps: the guidance's, or the named knob's."""
+    widget.plan_knob(widget.knobs[0]["name"] if knob is None and widget.knobs else knob, values)
 
 
 def _decode(widget: SamplerWidget, run: int, step: int) -> None:
@@ -51,6 +49,8 @@ def _decode(widget: SamplerWidget, run: int, step: int) -> None:
 
 
 def _generate(widget: SamplerWidget, prompt: str, **args: Any) -> None:
+    if "knob_schedules" in args:
+        args["knob_schedules"] = widget._knob_schedules(args["knob_schedules"])
     run = widget._live.run
     if run is not None and not run.done:  # two open pages can race past the greyed-out button
         raise RuntimeError("Generate: a run is going; press Stop or wait for it to finish")
@@ -84,7 +84,10 @@ HANDLERS: dict[str, Callable[..., object]] = {
     "pace": lambda w, value: w.set_pace(value),
     "prompt": lambda w, prompt, **args: w._live.set_prompt(prompt, **args),
     "breakpoints": lambda w, steps: w._apply({"breakpoints": steps}),
-    "branch": lambda w, run, step, **changes: w.branch(_run(w, run, "Branch from here"), step, **changes),
+    "knob": lambda w, name, value: w.set_knob(name, value),
+    "branch": lambda w, run, step, knobs=None, **changes: w.branch(
+        _run(w, run, "Branch from here"), step, **changes, **w._knob_changes(knobs, "Branch from here")
+    ),
     "decode": _decode,
     "pause": lambda w: w.pause(),
     "resume": lambda w: w.resume(),

@@ -13,7 +13,7 @@ from typing import Any
 from ..core import Run
 from ..gallery import Gallery
 from .sender import encode, frame_meta
-from .state import rate, speed
+from .state import knob_curves, rate, speed
 
 
 def _encoded(pixels: Any) -> bytes:
@@ -98,7 +98,8 @@ class History:
         among the entries); its own parameters (``prompt``, ``negative_prompt``, ``seed``,
         ``steps`` asked for, ``guidance_scale`` at the start); ``status``; ``done`` (steps
         recorded); ``its`` (steps per second of working time, pauses excluded); ``rate`` (steps per
-        second that happened, a slow pace included); ``guidance`` per recorded step; ``prompts``
+        second that happened, a slow pace included); ``guidance`` per recorded step; ``knobs`` (each
+        later knob's value per recorded step, by name); ``prompts``
         (the prompt edits applied: first step, 0-based, prompt, negative_prompt); ``holds`` (the
         step counts it was started to hold at); ``saved`` (where Save gallery last wrote it, or
         ``""``); ``source`` (``run`` or ``gallery <folder>``); ``parent`` and ``branch_step`` for a
@@ -113,18 +114,18 @@ class History:
                 status, source, name = record.status.value, "run", f"#{key}"
                 guidance, durations = [s.guidance for s in steps], [s.duration for s in steps]
                 prompts, holds = [dict(c) for c in record.prompts], sorted(record.plan.pause_at)
-                pace = rate([s.elapsed for s in steps])
+                pace, knobs = rate([s.elapsed for s in steps]), knob_curves(record, steps)
             else:
                 folder = record.folder.name if record.folder else ""
                 status, source = record.status, f"gallery {folder}".strip()
                 name = f"gallery {folder or -key}"
                 guidance, durations = list(record.guidance), [s["duration"] for s in record.steps]
-                prompts, holds, pace = [dict(c) for c in record.prompts], [], 0.0
+                prompts, holds, pace, knobs = [dict(c) for c in record.prompts], [], 0.0, knob_curves(record)
             out.append({
                 "key": key, "name": name, "prompt": p["prompt"], "negative_prompt": p.get("negative_prompt") or "",
                 "seed": p["seed"], "steps": p["num_inference_steps"], "guidance_scale": p.get("guidance_scale"),
                 "status": status, "done": len(guidance), "its": round(speed(durations), 3), "rate": round(pace, 3),
-                "guidance": guidance,
+                "guidance": guidance, "knobs": knobs,
                 "prompts": prompts, "holds": holds, "saved": self._saved.get(key, ""), "source": source,
                 "parent": p.get("parent"), "branch_step": p.get("branch_step"),
             })  # fmt: skip

@@ -35,11 +35,37 @@ def next_guidance(params: dict[str, Any]) -> float:
     return params["guidance_scale"]
 
 
+def starting(run: Run) -> dict[str, float]:
+    """The value of each later knob at the run's first own step: a branch's after the steps it
+    shares with its parent, else its schedule's first, its pipeline argument or the default."""
+    p = run.params
+    shared, schedules = p.get("branch_step") or 0, p.get("knob_schedules") or {}
+    out = {}
+    for knob in run.plan.knobs:
+        schedule = schedules.get(knob.name) or []
+        given = (p.get("pipe_kwargs") or {}).get(knob.name, knob.default)
+        out[knob.name] = float(schedule[shared] if shared < len(schedule) else given)
+    return out
+
+
+def knob_curves(record: Any, steps: list[Any] | None = None) -> dict[str, list[float]]:
+    """Each later knob's value per recorded step of a run (over ``steps``, a consistent snapshot)
+    or a loaded gallery."""
+    if not isinstance(record, Run):
+        return {name: list(values) for name, values in record.knob_curves.items()}
+    events = list(record.steps) if steps is None else steps
+    return {knob.name: [event.knobs[knob.name] for event in events] for knob in record.plan.knobs}
+
+
 def batch_state(
-    run: Run, steps: list[StepEvent], status: StatusEvent | None, shown_id: int, applied: list[float]
-) -> dict:
-    """Trait values after ``steps`` and ``status``; a run other than ``shown_id`` resets the view."""
+    run: Run, steps: list[StepEvent], status: StatusEvent | None, shown_id: int, applied: list[float],
+    knob_applied: dict[str, list[float]] | None = None,
+) -> dict:  # fmt: skip
+    """Trait values after ``steps`` and ``status``; a run other than ``shown_id`` resets the view
+    (the later knobs' values asked for become the run's own, as the guidance does)."""
     state: dict[str, Any] = {}
+    if run.id != shown_id:
+        state.update(knob_applied={}, knob_values=starting(run))
     if run.id != shown_id:
         p = run.params
         # A seed drawn because none was asked for stays out of the form: the next run draws anew.
@@ -52,6 +78,10 @@ def batch_state(
         last = steps[-1]
         applied = [*state.get("applied", applied), *(s.guidance for s in steps)]
         state.update(step=last.step + 1, total=last.total, applied=applied)
+        before = state.get("knob_applied", knob_applied or {})
+        if run.plan.knobs:  # a new dict: traitlets syncs a trait that was assigned, not one changed in place
+            state["knob_applied"] = {k.name: [*before.get(k.name, []), *(s.knobs[k.name] for s in steps)]
+                                     for k in run.plan.knobs}  # fmt: skip
         # run.steps holds every step recorded so far (this batch's included), in order.
         state["its"] = speed(s.duration for s in run.steps[: last.step + 1])
         state["rate"] = rate([s.elapsed for s in run.steps[: last.step + 1]])

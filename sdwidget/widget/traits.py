@@ -58,7 +58,8 @@ class WidgetState(anywidget.AnyWidget):
     runs = t.List(t.Dict()).tag(sync=True)
     """The history (``History.entries``): per run or loaded gallery its key, a name that tells
     it apart (``#3``, ``gallery <folder>``), its own parameters (prompt, negative_prompt, seed,
-    steps, guidance_scale), status, steps done, speed, guidance per step and source. Runs have
+    steps, guidance_scale), status, steps done, speed, guidance per step, each later knob's values
+    per step (``knobs``: name → list) and source. Runs have
     positive keys (their ids), galleries negative ones."""
     view = t.Int(0).tag(sync=True)
     """Key of the run or gallery Python asks the browser to show; 0 follows the current run."""
@@ -68,6 +69,12 @@ class WidgetState(anywidget.AnyWidget):
     """What a person steers on this model, as its family describes it (``sdwidget.families.Knob``):
     per knob its ``name``, ``kind``, ``default``, ``low``, ``high``, ``off_at`` and ``meaning``; the
     guidance control is the first."""
+    knob_values = t.Dict(value_trait=t.Float()).tag(sync=True)
+    """The value asked last of each knob after the guidance (``knobs[1:]``), by name: the next
+    step's while a run goes, and what a run from the widget starts with (``guidance`` is the first's)."""
+    knob_applied = t.Dict(value_trait=t.List(t.Float())).tag(sync=True)
+    """Each knob after the guidance by name: the value each step of the current run was computed
+    with (``Run.knob_curves``), as ``applied`` is for the guidance."""
     guidance_kind = t.Unicode("cfg").tag(sync=True)
     """The first knob's ``kind``: ``"cfg"``, classifier-free guidance, off at 1.0 and below (the
     curve marks the line), or ``"distilled"``, a guidance embedding, which has no such switch."""

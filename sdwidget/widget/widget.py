@@ -10,6 +10,7 @@ from typing import Any
 from ..core import Run, Runner, StatusEvent, StepEvent
 from . import dispatch, messages
 from .history import History
+from .knobs import KnobSteering
 from .library import Library
 from .saver import BackgroundSave
 from .sender import FrameSender
@@ -17,11 +18,11 @@ from .state import batch_state
 from .sweeps import Sweep
 
 
-class SamplerWidget(Library):
+class SamplerWidget(KnobSteering, Library):
     """Generate, watch, pause, stop, steer guidance and scrub steps of a diffusers pipeline.
 
     Developer notes: the browser sends small JSON messages (generate, pause, resume, stop,
-    guidance, ack, sync, frames, save), each validated by ``messages.parse`` before it reaches
+    guidance, knob, ack, sync, frames, save), each validated by ``messages.parse`` before it reaches
     the runner; a refusal lands in ``message`` and the run goes on. The runner calls
     ``_on_event`` on its thread with events that carry their run; it only queues. A
     ``FrameSender`` thread per run encodes each step's thumbnail as PNG, sends it as a binary
@@ -49,12 +50,9 @@ class SamplerWidget(Library):
         self._unobserve: Callable[[], None] | None = None
         self._send_report = ""
         self._sweep: Sweep | None = None
+        self._init_knobs(self.runner, "guidance" in kwargs)
         if self.runner is not None:
             self.has_model = True
-            self.knobs = self.runner.knobs
-            self.guidance_kind = self.knobs[0]["kind"]
-            if "guidance" not in kwargs:
-                self.guidance = self.knobs[0]["default"]  # the model's own: a distilled guidance's is not CFG's
             self._unobserve = self.runner.observe(self._on_event)
         self.on_msg(self._on_message)
 
@@ -92,6 +90,8 @@ class SamplerWidget(Library):
         kwargs.setdefault("pace", self.pace or None)
         kwargs.setdefault("pause_at", [b for b in self.breakpoints if b <= kwargs["num_inference_steps"]])
         kwargs.setdefault("keep_latents", True)
+        for name, value in self._asked_knobs().items():  # the later knobs' values asked for in the widget
+            kwargs.setdefault(name, value)
         return self._live.start(prompt, **kwargs)
 
     def branch(self, run: Run, step: int, **changes: Any) -> Run:
@@ -113,12 +113,6 @@ class SamplerWidget(Library):
     def stop(self) -> None:
         self._live.stop()
 
-    def set_guidance(self, value: Any) -> float:
-        """Apply ``value`` to the current run from its next step and show it."""
-        value = self._live.set_guidance(value)
-        self._apply({"guidance": value})
-        return value
-
     def _on_event(self, event: StepEvent | StatusEvent) -> None:
         """On the runner thread: route to the run's sender, made at the run's first event."""
         sender = self._senders.get(event.run_id)
@@ -128,12 +122,13 @@ class SamplerWidget(Library):
             self._current = sender
             self._history.add_run(event.run, sender.encoded)
         sender.push(event)
+        self._hand_planned(event)
         if isinstance(event, StatusEvent) and event.status.done:
             del self._senders[event.run_id]
 
     def _on_batch(self, run: Run, steps: list[StepEvent], status: StatusEvent | None) -> None:
         """On the sender thread, after each message: bring the traits up to date."""
-        state = batch_state(run, steps, status, self.run_id, self.applied)
+        state = batch_state(run, steps, status, self.run_id, self.applied, self.knob_applied)
         if status is not None:
             state["runs"] = self._history.entries()
         self._apply(state)
