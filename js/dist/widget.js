@@ -15,95 +15,6 @@ function svgNode(tag, attrs) {
   Object.entries(attrs).forEach(([k, v]) => node.setAttribute(k, v));
   return node;
 }
-var W = 300;
-var H = 60;
-var PAD = 3;
-function axisTop(series) {
-  return Math.max(10, Math.ceil(Math.max(0, ...series.flat()) / 5) * 5);
-}
-function align(pos, total, other) {
-  return other === total || !total ? pos : Math.max(0, Math.round((pos + 1) / total * other) - 1);
-}
-var fmt = (g2) => g2 == null ? "\u2013" : Number(g2).toFixed(1);
-function sparkline(curve2, series, current, extra = {}) {
-  const plan = extra.plan || /* @__PURE__ */ new Map(), breaks = extra.breaks || [], cfgSwitch = extra.switch !== false;
-  const top = axisTop([...series.map((s) => s.values), [...plan.values()]]);
-  const span = (s) => Math.max(s.total || 0, s.values.length, 1);
-  const x = (i, s) => span(s) > 1 ? i / (span(s) - 1) * (W - 2 * PAD) + PAD : W / 2;
-  const y = (g2) => H - PAD - Math.min(g2, top) / top * (H - 2 * PAD);
-  const key = `${top}|${series.map((s) => `${s.name}:${s.role}:${span(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}|${[...plan].join(";")}|${breaks.join(",")}|${cfgSwitch}`;
-  const [main, other] = series;
-  if (curve2.key !== key) {
-    curve2.key = key;
-    const lines = series.map((s, i) => ({ s, i })).reverse().map(({ s, i }) => svgNode("polyline", {
-      points: s.values.map((g2, k) => `${x(k, s).toFixed(1)},${y(g2).toFixed(1)}`).join(" "),
-      class: i ? "sdw-compare-line" : "sdw-main-line",
-      "vector-effect": "non-scaling-stroke"
-    }));
-    curve2.marker = svgNode("line", { y1: 0, y2: H, class: "sdw-marker", "vector-effect": "non-scaling-stroke" });
-    const cfg = svgNode("line", { x1: 0, x2: W, y1: y(1), y2: y(1), class: "sdw-cfg-line", "vector-effect": "non-scaling-stroke" });
-    const steps = [...plan.keys()].sort((a, b) => a - b);
-    const planned = steps.length ? [svgNode("polyline", {
-      points: steps.map((k) => `${x(k, main).toFixed(1)},${y(plan.get(k)).toFixed(1)}`).join(" "),
-      class: "sdw-plan-line",
-      "vector-effect": "non-scaling-stroke"
-    })] : [];
-    const ticks = main ? breaks.filter((b) => b >= 1 && b <= span(main)).map((b) => svgNode("line", {
-      x1: x(b - 1, main),
-      x2: x(b - 1, main),
-      y1: 0,
-      y2: H,
-      class: "sdw-break",
-      "vector-effect": "non-scaling-stroke"
-    })) : [];
-    curve2.svg.replaceChildren(...cfgSwitch ? [cfg] : [], ...ticks, ...lines, ...planned, curve2.marker);
-    curve2.topValue = top;
-    curve2.top.textContent = String(top);
-    curve2.cfg.hidden = !cfgSwitch;
-    curve2.legend.hidden = !other;
-    if (other) {
-      curve2.legend.replaceChildren(
-        h("span", { class: "sdw-key sdw-key-main" }),
-        `${main.name} (shown)`,
-        h("span", { class: "sdw-key sdw-key-compare" }),
-        `${other.name} (${other.role || "compared"})`
-      );
-    }
-    const values2 = main?.values || [];
-    curve2.svg.setAttribute("aria-label", values2.length ? `Guidance per step of ${main.name}: ${fmt(values2[0])} at step 1, ${fmt(values2.at(-1))} at step ${values2.length}` : "Guidance per step: no steps yet");
-  }
-  curve2.n = main ? span(main) : 0;
-  const values = main?.values || [];
-  const at = Math.max(0, Math.min(current, values.length - 1));
-  curve2.marker.setAttribute("x1", x(at, main || { values }));
-  curve2.marker.setAttribute("x2", x(at, main || { values }));
-  curve2.marker.style.visibility = current >= 0 && values.length ? "visible" : "hidden";
-  let text = "";
-  if (current >= 0 && values.length) {
-    text = `Step ${at + 1}: ${fmt(values[at])}`;
-    if (!other) {
-      if (cfgSwitch) text += ` (CFG ${values[at] > 1 ? "on" : "off"})`;
-    } else {
-      const j = align(at, span(main), span(other));
-      const theirs = j < other.values.length ? `step ${j + 1}: ${fmt(other.values[j])}` : `ended at step ${other.values.length}`;
-      text = `${main.name} ${text.toLowerCase()} \xB7 ${other.name} ${theirs}`;
-    }
-  }
-  curve2.readout.textContent = text;
-}
-function stepAt(curve2, clientX) {
-  const box = curve2.svg.getBoundingClientRect();
-  if (!box.width || !curve2.n) return null;
-  const fraction = (clientX - box.left) / box.width * W;
-  return Math.max(0, Math.min(curve2.n - 1, Math.round((fraction - PAD) / (W - 2 * PAD) * (curve2.n - 1))));
-}
-function valueAt(curve2, clientY) {
-  const box = curve2.svg.getBoundingClientRect();
-  if (!box.height) return null;
-  const yy = (clientY - box.top) / box.height * H;
-  const g2 = (H - PAD - yy) / (H - 2 * PAD) * (curve2.topValue || 10);
-  return Math.round(Math.max(0, Math.min(curve2.topValue || 10, g2)) * 10) / 10;
-}
 
 // src/frames.js
 function imageBlob(bytes) {
@@ -337,18 +248,248 @@ function initialize({ model }) {
   };
 }
 
+// src/chart.js
+var W = 300;
+var H = 60;
+var PAD = 3;
+var DASHES = ["none", "1 2", "1 4"];
+var THIN = "fill:none;stroke:var(--sdw-fg);stroke-opacity:0.55;stroke-width:1.25";
+var SAMPLE = "display:inline-block;width:18px;height:0;margin:0 4px 0 6px;vertical-align:middle;border-top:1.5px solid var(--sdw-fg);opacity:0.55";
+function axisTop(series) {
+  return Math.max(10, Math.ceil(Math.max(0, ...series.flat()) / 5) * 5);
+}
+function align(pos, total, other) {
+  return other === total || !total ? pos : Math.max(0, Math.round((pos + 1) / total * other) - 1);
+}
+var roundTo = (v, digits) => Math.round(v * 10 ** digits) / 10 ** digits;
+var fmt = (g2, digits = 1) => g2 == null ? "\u2013" : Number(g2).toFixed(digits);
+var tick = (v) => String(roundTo(v, 2));
+function sparkline(curve2, series, current, extra = {}) {
+  const plan = extra.plan || /* @__PURE__ */ new Map(), breaks = extra.breaks || [], cfgSwitch = extra.switch !== false;
+  const scale = extra.scale || { label: "Guidance", low: 0, top: null, digits: 1 }, others = extra.others || [];
+  const low = scale.low || 0, digits = scale.digits ?? 1;
+  const top = scale.top ?? axisTop([...series.map((s) => s.values), [...plan.values()]]);
+  const span2 = (s) => Math.max(s.total || 0, s.values.length, 1);
+  const x = (i, s) => span2(s) > 1 ? i / (span2(s) - 1) * (W - 2 * PAD) + PAD : W / 2;
+  const within = (g2, lo, hi) => H - PAD - (Math.min(Math.max(g2, lo), hi) - lo) / (hi - lo || 1) * (H - 2 * PAD);
+  const y = (g2) => within(g2, low, top);
+  const points = (values2, s, at2 = y) => values2.map((g2, k) => `${x(k, s).toFixed(1)},${at2(g2).toFixed(1)}`).join(" ");
+  const key = `${scale.label}|${low}|${top}|${series.map((s) => `${s.name}:${s.role}:${span2(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}|${[...plan].join(";")}|${breaks.join(",")}|${cfgSwitch}|${others.map((o) => `${o.label}:${o.values.join(",")}`).join("|")}`;
+  const [main, other] = series;
+  if (curve2.key !== key) {
+    curve2.key = key;
+    const lines = series.map((s, i) => ({ s, i })).reverse().map(({ s, i }) => svgNode("polyline", {
+      points: points(s.values, s),
+      class: i ? "sdw-compare-line" : "sdw-main-line",
+      "vector-effect": "non-scaling-stroke"
+    }));
+    const thin = main ? others.map((o, j) => svgNode("polyline", {
+      points: points(o.values, main, (g2) => within(g2, o.low, o.high)),
+      class: "sdw-knob-line",
+      style: `${THIN};stroke-dasharray:${DASHES[j % DASHES.length]}`,
+      "vector-effect": "non-scaling-stroke"
+    })) : [];
+    curve2.marker = svgNode("line", { y1: 0, y2: H, class: "sdw-marker", "vector-effect": "non-scaling-stroke" });
+    const cfg = svgNode("line", { x1: 0, x2: W, y1: y(1), y2: y(1), class: "sdw-cfg-line", "vector-effect": "non-scaling-stroke" });
+    const steps = [...plan.keys()].sort((a, b) => a - b);
+    const planned = steps.length ? [svgNode("polyline", {
+      points: steps.map((k) => `${x(k, main).toFixed(1)},${y(plan.get(k)).toFixed(1)}`).join(" "),
+      class: "sdw-plan-line",
+      "vector-effect": "non-scaling-stroke"
+    })] : [];
+    const ticks = main ? breaks.filter((b) => b >= 1 && b <= span2(main)).map((b) => svgNode("line", {
+      x1: x(b - 1, main),
+      x2: x(b - 1, main),
+      y1: 0,
+      y2: H,
+      class: "sdw-break",
+      "vector-effect": "non-scaling-stroke"
+    })) : [];
+    curve2.svg.replaceChildren(...cfgSwitch ? [cfg] : [], ...ticks, ...thin, ...lines, ...planned, curve2.marker);
+    Object.assign(curve2, { lowValue: low, topValue: top, digits });
+    curve2.top.textContent = tick(top);
+    curve2.bottom.textContent = tick(low);
+    curve2.title.textContent = `${scale.label} per step`;
+    curve2.cfg.hidden = !cfgSwitch;
+    curve2.legend.hidden = !other;
+    if (other) {
+      curve2.legend.replaceChildren(
+        h("span", { class: "sdw-key sdw-key-main" }),
+        `${main.name} (shown)`,
+        h("span", { class: "sdw-key sdw-key-compare" }),
+        `${other.name} (${other.role || "compared"})`
+      );
+    }
+    const values2 = main?.values || [];
+    const said = others.filter((o) => o.values.length).map((o) => `; ${o.label} ${fmt(o.values[0], o.digits)} at step 1, ${fmt(o.values.at(-1), o.digits)} at step ${o.values.length}`);
+    curve2.svg.setAttribute("aria-label", values2.length ? `${scale.label} per step of ${main.name}: ${fmt(values2[0], digits)} at step 1, ${fmt(values2.at(-1), digits)} at step ${values2.length}${said.join("")}` : `${scale.label} per step: no steps yet`);
+  }
+  curve2.n = main ? span2(main) : 0;
+  const values = main?.values || [];
+  const at = Math.max(0, Math.min(current, values.length - 1));
+  curve2.marker.setAttribute("x1", x(at, main || { values }));
+  curve2.marker.setAttribute("x2", x(at, main || { values }));
+  curve2.marker.style.visibility = current >= 0 && values.length ? "visible" : "hidden";
+  let text = "";
+  if (current >= 0 && values.length) {
+    text = `Step ${at + 1}: ${fmt(values[at], digits)}`;
+    if (!other) {
+      if (cfgSwitch) text += ` (CFG ${values[at] > 1 ? "on" : "off"})`;
+    } else {
+      const j = align(at, span2(main), span2(other));
+      const theirs = j < other.values.length ? `step ${j + 1}: ${fmt(other.values[j], digits)}` : `ended at step ${other.values.length}`;
+      text = `${main.name} ${text.toLowerCase()} \xB7 ${other.name} ${theirs}`;
+    }
+  }
+  curve2.readout.textContent = text;
+  knobLegend(curve2, others, current >= 0 && values.length ? at : -1);
+}
+function knobLegend(curve2, others, at) {
+  const text = others.map((o) => `${o.label} ${tick(o.low)}\u2013${tick(o.high)}` + (at >= 0 && at < o.values.length ? `: ${fmt(o.values[at], o.digits)} at step ${at + 1}` : "")).join("|");
+  curve2.knobs.hidden = !others.length;
+  if (curve2.knobs.dataset.text === text) return;
+  curve2.knobs.dataset.text = text;
+  curve2.knobs.replaceChildren(h("span", {}, "Thin:"), ...text.split("|").filter(Boolean).flatMap((words, j) => [
+    h("span", { style: `${SAMPLE};border-top-style:${j % DASHES.length ? "dotted" : "solid"}`, "aria-hidden": "true" }),
+    words
+  ]));
+}
+function stepAt(curve2, clientX) {
+  const box = curve2.svg.getBoundingClientRect();
+  if (!box.width || !curve2.n) return null;
+  const fraction = (clientX - box.left) / box.width * W;
+  return Math.max(0, Math.min(curve2.n - 1, Math.round((fraction - PAD) / (W - 2 * PAD) * (curve2.n - 1))));
+}
+function valueAt(curve2, clientY) {
+  const box = curve2.svg.getBoundingClientRect();
+  if (!box.height) return null;
+  const yy = (clientY - box.top) / box.height * H;
+  const low = curve2.lowValue || 0, top = curve2.topValue ?? 10;
+  const g2 = low + (H - PAD - yy) / (H - 2 * PAD) * (top - low);
+  return roundTo(Math.max(low, Math.min(top, g2)), curve2.digits ?? 1);
+}
+
+// src/knobs.js
+var GUIDANCE_TOP = 20;
+var FIRST = { name: "guidance_scale", kind: "cfg", default: 7.5, low: 0, high: 100, off_at: 1, meaning: "" };
+var knobLabel = (knob, i) => i === 0 ? "Guidance" : `${knob.name[0].toUpperCase()}${knob.name.slice(1).replaceAll("_", " ")}`;
+var knobDigits = (knob) => knob.kind === "steps" ? 0 : knob.high - knob.low <= 2 ? 2 : 1;
+var sliderTop = (knob, i) => i === 0 ? Math.min(knob.high, GUIDANCE_TOP) : knob.high;
+function knobControl(ctx) {
+  const { model, ui } = ctx;
+  const { knob: select, knobPick, knobName, guidance: slider, guidanceValue } = ui;
+  let index = 0;
+  let built = "";
+  const sent = /* @__PURE__ */ new Map();
+  let seen = {};
+  const list = () => model.get("knobs")?.length ? model.get("knobs") : [FIRST];
+  const kernel = (k, i) => i === 0 ? model.get("guidance") : (model.get("knob_values") || {})[k.name] ?? k.default;
+  const asked = (i) => {
+    const k = list()[i];
+    return sent.get(k.name)?.length ? sent.get(k.name).at(-1) : kernel(k, i);
+  };
+  const readout = () => guidanceValue.textContent = Number(slider.value).toFixed(knobDigits(list()[index]));
+  function retarget() {
+    const k = list()[index], digits = knobDigits(k), label = knobLabel(k, index);
+    Object.assign(slider, { min: String(k.low), max: String(sliderTop(k, index)), step: String(10 ** -digits) });
+    slider.value = String(asked(index));
+    slider.setAttribute("aria-label", label);
+    slider.title = k.meaning || "";
+    select.title = k.meaning || "";
+    knobName.textContent = label;
+    readout();
+  }
+  function show() {
+    const knobs = list(), names = knobs.map((k) => k.name).join(",");
+    if (names !== built) {
+      built = names;
+      index = Math.min(index, knobs.length - 1);
+      select.replaceChildren(...knobs.map((k, i) => Object.assign(
+        document.createElement("option"),
+        { value: k.name, textContent: knobLabel(k, i) }
+      )));
+      select.value = knobs[index].name;
+      retarget();
+    }
+    knobPick.hidden = knobs.length < 2;
+    knobName.hidden = !knobPick.hidden;
+  }
+  function kernelChanged() {
+    const now = Object.fromEntries(list().map((k, i) => [k.name, kernel(k, i)])), mine = list()[index].name;
+    const changed = Object.keys(now).filter((name) => !(name in seen) || seen[name] !== now[name]);
+    for (const name of changed) {
+      const waiting = sent.get(name) || [], i = waiting.indexOf(now[name]);
+      sent.set(name, i < 0 ? [] : waiting.slice(i + 1));
+    }
+    seen = now;
+    if (changed.includes(mine) && !sent.get(mine)?.length) {
+      slider.value = String(asked(index));
+      readout();
+    }
+  }
+  ctx.listen(select, "change", () => {
+    index = Math.max(0, list().findIndex((k) => k.name === select.value));
+    retarget();
+    ctx.curve?.reset();
+    ctx.update();
+  });
+  ctx.listen(slider, "input", readout);
+  ctx.listen(slider, "change", () => {
+    ctx.say("");
+    const k = list()[index], value = Number.parseFloat(slider.value);
+    if (value === kernel(k, index) && !sent.get(k.name)?.length) return;
+    sent.set(k.name, [...sent.get(k.name) || [], value]);
+    model.send(index === 0 ? { type: "guidance", value } : { type: "knob", name: k.name, value });
+  });
+  ctx.on("change:guidance", kernelChanged);
+  ctx.on("change:knob_values", kernelChanged);
+  ctx.on("change:knobs", () => (show(), kernelChanged()));
+  show();
+  kernelChanged();
+  ctx.statuses.push(show);
+  return {
+    // The selected knob, its index, label, axis (the guidance's top is drawn to fit) and digits.
+    selected() {
+      const k = list()[index];
+      return {
+        ...k,
+        index,
+        label: knobLabel(k, index),
+        first: index === 0,
+        digits: knobDigits(k),
+        top: index === 0 ? null : k.high
+      };
+    },
+    all: list,
+    asked,
+    // The knobs not selected, drawn thin over their own ranges (the guidance's up to its axis's top),
+    // with their values per step from `valuesAt(knob, index)`.
+    others: (valuesAt) => list().map((k, i) => [k, i]).filter(([, i]) => i !== index).map(([k, i]) => {
+      const values = valuesAt(k, i);
+      return {
+        label: knobLabel(k, i),
+        values,
+        low: i === 0 ? 0 : k.low,
+        high: i === 0 ? axisTop([values]) : k.high,
+        digits: knobDigits(k)
+      };
+    }),
+    // The later knobs' asked values, by name: what a Branch from here continues with.
+    laterAsked: () => Object.fromEntries(list().slice(1).map((k, i) => [k.name, asked(i + 1)]))
+  };
+}
+
 // src/form.js
 var ACTIVE = ["running", "paused"];
-var FIELDS = { prompt: "prompt", negative: "negative_prompt", steps: "steps", seed: "seed", guidance: "guidance" };
+var FIELDS = { prompt: "prompt", negative: "negative_prompt", steps: "steps", seed: "seed" };
 function fillField(ui, model, name, { dirty, seedRandom }) {
   const input = ui[name];
   if (dirty.has(name)) return;
   const value = model.get(FIELDS[name]);
   if (name === "seed" && (seedRandom || value == null)) input.value = "";
   else input.value = value;
-  if (name === "guidance") ui.guidanceValue.textContent = Number(input.value).toFixed(1);
 }
-function readForm(ui) {
+function readForm(ui, guidance) {
   const steps = ui.steps.value.trim(), seed = ui.seed.value.trim();
   const problems = [];
   if (!/^\d+$/.test(steps) || Number(steps) < 1 || Number(steps) > 1e3)
@@ -363,7 +504,7 @@ function readForm(ui) {
       negative_prompt: ui.negative.value,
       steps: Number(steps),
       seed: seed === "" ? null : Number(seed),
-      guidance: Number.parseFloat(ui.guidance.value)
+      guidance
     }
   };
 }
@@ -383,6 +524,7 @@ function runInfo(model, key) {
       its: model.get("its"),
       rate: model.get("rate"),
       guidance: model.get("applied"),
+      knobs: model.get("knob_applied") || {},
       error: model.get("error"),
       prompts: model.get("edits") || [],
       holds: entry?.holds || [],
@@ -453,11 +595,19 @@ function stateText(info, model) {
   }[info.status] || `${info.status} \xB7 step ${progress(info)}`;
   return `${info.name}: ${where}${speed(info)}`;
 }
-function detailsText(info) {
+var span = (name, first, last, digits) => first == null ? "" : first === last ? ` \xB7 ${name} ${Number(first).toFixed(digits)}` : ` \xB7 ${name} ${Number(first).toFixed(digits)} \u2192 ${Number(last).toFixed(digits)}`;
+function laterKnobs(info, knobs = []) {
+  return Object.entries(info.knobs || {}).map(([name, values]) => {
+    const i = knobs.findIndex((k2) => k2.name === name), k = knobs[i] || { name, low: 0, high: 1 };
+    if (!values.length || values.every((v) => v === k.default)) return "";
+    return span(knobLabel(k, Math.max(i, 1)).toLowerCase(), values[0], values.at(-1), knobDigits(k));
+  }).join("");
+}
+function detailsText(info, knobs) {
   if (!info) return "";
   const g2 = info.guidance || [];
   const first = g2.length ? g2[0] : info.guidance_scale, last = g2.length ? g2[g2.length - 1] : first;
-  const guidance = first == null ? "" : first === last ? ` \xB7 guidance ${Number(first).toFixed(1)}` : ` \xB7 guidance ${Number(first).toFixed(1)} \u2192 ${Number(last).toFixed(1)}`;
+  const guidance = span("guidance", first, last, 1) + laterKnobs(info, knobs);
   const negative = info.negative_prompt ? ` \xB7 not: \u201C${info.negative_prompt}\u201D` : "";
   const branch = info.parent ? ` \xB7 branch of #${info.parent} at step ${info.branch_step}` : "";
   return `${quoted(info.prompt)}${edits(info)}${negative} \xB7 ${info.steps} steps \xB7 seed ${info.seed ?? "random"}${guidance}${branch}`;
@@ -474,9 +624,8 @@ function enable(button, on, why = "") {
 // src/compose.js
 function composer(ctx) {
   const { model, ui } = ctx;
-  const { prompt, negative, guidance, guidanceValue, generate, applyPrompt } = ui;
+  const { prompt, negative, generate, applyPrompt } = ui;
   const form = { dirty: /* @__PURE__ */ new Set(), seedRandom: false };
-  let sentGuidance = [];
   const fill = (name) => fillField(ui, model, name, form);
   function show() {
     const running = ctx.running();
@@ -487,18 +636,18 @@ function composer(ctx) {
     );
     applyPrompt.hidden = !(running && (form.dirty.has("prompt") || form.dirty.has("negative")));
     negative.placeholder = model.get("guidance_kind") === "distilled" ? "Not used by distilled guidance" : "";
-    guidance.title = model.get("knobs")?.[0]?.meaning ?? "";
   }
   ctx.listen(generate, "click", () => {
     if (generate.getAttribute("aria-disabled") === "true") return ctx.say(generate.title);
-    const { problems, message } = readForm(ui);
+    const { problems, message } = readForm(ui, ctx.knobs.asked(0));
     for (const name of ["steps", "seed"]) ui[name].setAttribute("aria-invalid", String(problems.some(([p]) => p === name)));
     if (problems.length) {
       ui[problems[0][0]].focus();
       return ctx.say(problems.map(([, text]) => text).join(" "));
     }
-    const schedule = ctx.curve.takePlan(message.steps);
+    const { schedule, knobs } = ctx.curve.takePlan(message.steps);
     if (schedule) Object.assign(message, { schedule, guidance: schedule[0] });
+    if (knobs) message.knob_schedules = knobs;
     ctx.say("");
     form.seedRandom = message.seed === null;
     form.dirty.clear();
@@ -523,20 +672,7 @@ function composer(ctx) {
       if (name !== "seed") ctx.update();
     });
   }
-  ctx.listen(guidance, "input", () => guidanceValue.textContent = Number(guidance.value).toFixed(1));
-  ctx.listen(guidance, "change", () => {
-    ctx.say("");
-    const value = Number.parseFloat(guidance.value);
-    if (value === model.get("guidance") && !sentGuidance.length) return;
-    sentGuidance.push(value);
-    model.send({ type: "guidance", value });
-  });
-  for (const [name, trait] of Object.entries(FIELDS)) if (name !== "guidance") ctx.on(`change:${trait}`, () => fill(name));
-  ctx.on("change:guidance", () => {
-    const i = sentGuidance.indexOf(model.get("guidance"));
-    sentGuidance = i < 0 ? [] : sentGuidance.slice(i + 1);
-    if (!sentGuidance.length) fill("guidance");
-  });
+  for (const [name, trait] of Object.entries(FIELDS)) ctx.on(`change:${trait}`, () => fill(name));
   Object.keys(FIELDS).forEach(fill);
   ctx.statuses.push(show);
   return {
@@ -553,65 +689,67 @@ function composer(ctx) {
 }
 
 // src/curve.js
-var round = (v) => Math.round(v * 10) / 10;
+var mapOf = (maps, name) => maps.get(name) ?? maps.set(name, /* @__PURE__ */ new Map()).get(name);
+var size = (maps) => [...maps.values()].reduce((n, m) => n + m.size, 0);
+var valuesOf = (info, k, i) => (i === 0 ? info?.guidance : info?.knobs?.[k.name]) || [];
 function guidanceCurve(ctx) {
   const { model, ui, el, store } = ctx;
   const { curve: curve2, guidance, steps, clearPlan } = ui;
-  const plan = /* @__PURE__ */ new Map();
-  const nextPlan = /* @__PURE__ */ new Map();
+  const plans = /* @__PURE__ */ new Map();
+  const nextPlans = /* @__PURE__ */ new Map();
   let pendingBreaks = [], runBreaks = { key: 0, steps: [] };
   let drag = null;
   let press = null;
   let dragged = false;
   let hover = null;
   const breakMode = () => ctx.steering.breakMode();
+  const sel = () => ctx.knobs.selected();
+  const plan = () => mapOf(plans, sel().name), nextPlan = () => mapOf(nextPlans, sel().name);
   const formSteps = () => Math.max(1, Math.min(1e3, Number.parseInt(steps.value, 10) || model.get("steps") || 1));
-  const nextSchedule = () => {
-    const base = Number.parseFloat(guidance.value) || 0;
-    return Array.from({ length: formSteps() }, (_, k) => nextPlan.get(k) ?? base);
+  const nextSchedule = (k = sel(), i = sel().index) => {
+    const base = ctx.knobs.asked(i), drawn = mapOf(nextPlans, k.name);
+    return Array.from({ length: formSteps() }, (_, s) => drawn.get(s) ?? base);
   };
-  const showsNext = () => !ctx.running() && (breakMode() || nextPlan.size > 0 || Boolean(drag?.next));
-  const cfg = () => model.get("guidance_kind") === "cfg";
+  const showsNext = () => !ctx.running() && (breakMode() || size(nextPlans) > 0 || Boolean(drag?.next));
+  const extra = (more) => ({ scale: sel(), switch: sel().kind === "cfg", ...more });
+  const others = (valuesAt) => ctx.knobs.others(valuesAt);
   function chartNext() {
     const total = formSteps();
-    sparkline(
-      curve2,
-      [{ values: nextSchedule(), total, name: "Next run" }],
-      hover ?? -1,
-      { plan: new Map([...nextPlan].filter(([k]) => k < total)), breaks: model.get("breakpoints") || [], switch: cfg() }
-    );
+    sparkline(curve2, [{ values: nextSchedule(), total, name: "Next run" }], hover ?? -1, extra({
+      plan: new Map([...nextPlan()].filter(([k]) => k < total)),
+      breaks: model.get("breakpoints") || [],
+      others: others((k, i) => nextSchedule(k, i))
+    }));
   }
   function paint() {
     if (showsNext()) return chartNext();
     const where = ctx.preview.where(), key = where.key, info = runInfo(model, key), frames = store.get(key);
     const total = frames[0]?.total || info?.steps || 1;
-    const series = [where.pos < 0 ? { values: info?.guidance || [], total: info?.steps || 0, name: info?.name || "" } : {
-      values: info?.guidance?.length ? info.guidance : frames.slice(0, where.n).map((f) => f.guidance),
-      total,
-      name: info?.name || `#${key}`
-    }];
+    const { index } = sel(), of = (run) => valuesOf(run, sel(), index);
+    const shown = index === 0 && !of(info).length ? frames.slice(0, where.n).map((f) => f.guidance) : of(info);
+    const series = [where.pos < 0 ? { values: of(info), total: info?.steps || 0, name: info?.name || "" } : { values: shown, total, name: info?.name || `#${key}` }];
     const cmp = ctx.compareKey();
     if (where.pos >= 0 && cmp) {
       const cmpInfo = runInfo(model, cmp);
-      series.push({ values: cmpInfo?.guidance || [], total: cmpInfo?.steps || 0, name: cmpInfo?.name || `#${cmp}` });
+      series.push({ values: of(cmpInfo), total: cmpInfo?.steps || 0, name: cmpInfo?.name || `#${cmp}` });
     } else if (where.pos >= 0 && info?.parent) {
       const parent = runInfo(model, info.parent);
-      if (parent) series.push({ values: parent.guidance || [], total: parent.steps || 0, name: parent.name, role: "parent" });
+      if (parent) series.push({ values: of(parent), total: parent.steps || 0, name: parent.name, role: "parent" });
     }
     const own = key === ctx.live(), done = series[0].values.length;
-    const planned = own ? new Map([...plan].filter(([k]) => k >= done - 1)) : void 0;
+    const planned = own ? new Map([...plan()].filter(([k]) => k >= done - 1)) : void 0;
     const last = planned?.size ? Math.max(...planned.keys()) : -1;
     for (let k = last + 1; last >= 0 && k < (series[0].total || 0); k++) planned.set(k, planned.get(last));
     const current = where.pos < 0 ? -1 : hover ?? (where.atFinal ? where.n - 1 : where.pos);
-    sparkline(curve2, series, current, {
+    sparkline(curve2, series, current, extra({
       plan: planned,
       breaks: own && runBreaks.key === key ? runBreaks.steps : [],
-      switch: cfg()
-    });
+      others: others((k, i) => valuesOf(info, k, i))
+    }));
   }
   function show() {
-    clearPlan.hidden = !(nextPlan.size > 0 && !ctx.running());
-    el.classList.toggle("sdw-planmode", !ctx.running() && !breakMode() && nextPlan.size > 0);
+    clearPlan.hidden = !(size(nextPlans) > 0 && !ctx.running());
+    el.classList.toggle("sdw-planmode", !ctx.running() && !breakMode() && size(nextPlans) > 0);
   }
   const planning = () => ctx.shown() === ctx.live() && ctx.running();
   const planningNext = () => !ctx.running() && !breakMode() && model.get("has_model");
@@ -620,7 +758,7 @@ function guidanceCurve(ctx) {
     chartNext();
     const i = stepAt(curve2, x), value = valueAt(curve2, y);
     if (i === null || value === null) return;
-    nextPlan.set(i, value);
+    nextPlan().set(i, value);
     drag.last = i;
     dragged = true;
     ctx.update();
@@ -629,7 +767,7 @@ function guidanceCurve(ctx) {
     const from = drag.last, dir = to >= from ? 1 : -1, before = into.get(from) ?? value;
     for (let k = from; k !== to + dir; k += dir) {
       if (k < first) continue;
-      into.set(k, round(before + (value - before) * (to === from ? 1 : (k - from) / (to - from))));
+      into.set(k, roundTo(before + (value - before) * (to === from ? 1 : (k - from) / (to - from)), sel().digits));
       drag.touched.add(k);
     }
     drag.last = to;
@@ -640,7 +778,7 @@ function guidanceCurve(ctx) {
     if (planningNext() && event.button === 0) {
       event.preventDefault();
       svg.setPointerCapture(event.pointerId);
-      if (nextPlan.size) startNext(event.clientX, event.clientY);
+      if (size(nextPlans)) startNext(event.clientX, event.clientY);
       else press = { x: event.clientX, y: event.clientY };
       return;
     }
@@ -649,7 +787,7 @@ function guidanceCurve(ctx) {
     event.preventDefault();
     svg.setPointerCapture(event.pointerId);
     drag = { last: i, touched: /* @__PURE__ */ new Set([i]) };
-    plan.set(i, value);
+    plan().set(i, value);
     ctx.schedule();
   });
   ctx.listen(svg, "pointermove", (event) => {
@@ -660,8 +798,8 @@ function guidanceCurve(ctx) {
     hover = stepAt(curve2, event.clientX);
     if (drag && hover !== null && drag.last !== null) {
       const value = valueAt(curve2, event.clientY);
-      if (drag.next) sweep(nextPlan, hover, value);
-      else sweep(plan, hover, value, model.get("step"));
+      if (drag.next) sweep(nextPlan(), hover, value);
+      else sweep(plan(), hover, value, model.get("step"));
     }
     ctx.schedule();
   });
@@ -676,9 +814,10 @@ function guidanceCurve(ctx) {
     drag = null;
     if (!touched.length) return;
     const start = touched[0], end = touched.at(-1), values = [];
-    for (let k = start; k <= end; k++) values.push(plan.get(k) ?? model.get("guidance"));
+    const { index, name } = sel(), mine = plan();
+    for (let k = start; k <= end; k++) values.push(mine.get(k) ?? ctx.knobs.asked(index));
     ctx.say("");
-    model.send({ type: "plan", start, values });
+    model.send({ type: "plan", start, values, ...index ? { knob: name } : {} });
   };
   ctx.listen(svg, "pointerup", endDrag);
   ctx.listen(svg, "pointercancel", endDrag);
@@ -688,18 +827,18 @@ function guidanceCurve(ctx) {
   });
   ctx.listen(svg, "click", (event) => {
     const i = stepAt(curve2, event.clientX);
-    if (dragged || nextPlan.size && !ctx.running() && !breakMode()) return dragged = false;
+    if (dragged || size(nextPlans) && !ctx.running() && !breakMode()) return dragged = false;
     if (breakMode() && !ctx.running()) return i !== null && ctx.steering.toggleBreak(i + 1);
     if (i !== null && i < store.count(ctx.shown())) ctx.preview.pickStep(i);
   });
   ctx.listen(clearPlan, "click", () => {
-    nextPlan.clear();
+    nextPlans.clear();
     ctx.update();
   });
   ctx.listen(guidance, "input", () => showsNext() && ctx.schedule());
-  ctx.listen(steps, "input", () => nextPlan.clear());
+  ctx.listen(steps, "input", () => nextPlans.clear());
   ctx.on("change:run_id", () => {
-    plan.clear();
+    plans.clear();
     runBreaks = { key: ctx.live(), steps: pendingBreaks };
     pendingBreaks = [];
   });
@@ -707,12 +846,18 @@ function guidanceCurve(ctx) {
   ctx.statuses.push(show);
   return {
     reset: () => hover = null,
-    // Generate: the next run's schedule where one was drawn (else null), and the holds it takes.
+    // Generate: the next run's curves where drawn (the guidance's `schedule`, the other knobs'
+    // `knobs` by name; null where none was drawn), and the holds it takes.
     takePlan(stepsAsked) {
       pendingBreaks = (model.get("breakpoints") || []).filter((b) => b <= stepsAsked);
-      const schedule = nextPlan.size ? nextSchedule() : null;
-      nextPlan.clear();
-      return schedule;
+      const drawn = ctx.knobs.all().map((k, i) => [k, i]).filter(([k]) => nextPlans.get(k.name)?.size);
+      const later = drawn.filter(([, i]) => i > 0).map(([k, i]) => [k.name, nextSchedule(k, i)]);
+      const out = {
+        schedule: drawn.some(([, i]) => i === 0) ? nextSchedule(...drawn[0]) : null,
+        knobs: later.length ? Object.fromEntries(later) : null
+      };
+      nextPlans.clear();
+      return out;
     },
     branched: () => pendingBreaks = []
   };
@@ -819,23 +964,32 @@ function curve() {
   const parts = {
     svg,
     top: h("span", { class: "sdw-axis sdw-axis-top", "aria-hidden": "true" }, "10"),
+    bottom: h("span", { class: "sdw-axis" }, "0"),
+    title: h("span", {}, "Guidance per step"),
     cfg: h("span", { class: "sdw-cfg-label", "aria-hidden": "true" }, "1.0 \xB7 CFG off below"),
     readout: h("span", { class: "sdw-readout" }),
-    legend: h("div", { class: "sdw-legend", hidden: true })
+    legend: h("div", { class: "sdw-legend", hidden: true }),
+    // The other knobs' thin lines in words (chart.js), beside the runs' legend.
+    knobs: h("div", {
+      class: "sdw-knob-legend",
+      hidden: true,
+      style: "display:flex;flex-wrap:wrap;align-items:center;gap:2px 0;font-size:12px;margin-top:2px"
+    })
   };
   parts.el = h(
     "figure",
     { class: "sdw-curve" },
-    h("figcaption", { class: "sdw-curve-head" }, h("span", {}, "Guidance per step"), parts.readout),
+    h("figcaption", { class: "sdw-curve-head" }, parts.title, parts.readout),
     h(
       "div",
       { class: "sdw-curve-body" },
-      h("div", { class: "sdw-axis-col", "aria-hidden": "true" }, parts.top, h("span", { class: "sdw-axis" }, "0")),
+      h("div", { class: "sdw-axis-col", "aria-hidden": "true" }, parts.top, parts.bottom),
       h("div", { class: "sdw-plot-box" }, svg)
     ),
     // Under the plot, where no curve crosses it: what the dashed 1.0 line means.
     h("div", { class: "sdw-curve-foot" }, parts.cfg),
-    parts.legend
+    parts.legend,
+    parts.knobs
   );
   return parts;
 }
@@ -843,6 +997,7 @@ var PACES = [[0, "Full speed"], [10, "10 steps/s"], [4, "4 steps/s"], [1, "1 ste
 function controls() {
   const main = figure("Live preview", "No image yet: type a prompt and press Generate. Each step's preview shows here.");
   const other = figure("Compared preview", "");
+  const knob = h("select", { "aria-label": "Knob", style: "width:auto" });
   return {
     prompt: h("textarea", { "aria-label": "Prompt", rows: 2 }),
     negative: h("textarea", { "aria-label": "Negative prompt", rows: 1 }),
@@ -858,6 +1013,11 @@ function controls() {
     }),
     guidance: h("input", { type: "range", "aria-label": "Guidance", min: 0, max: 20, step: 0.1 }),
     guidanceValue: h("span", { class: "sdw-guidance-value", "aria-hidden": "true" }),
+    // Which of the model's knobs the slider, its value, the arrow keys and the curve edit act on
+    // (knobs.js); shown where the model has more than one. The slider's name is the knob's.
+    knob,
+    knobPick: h("label", { class: "sdw-row sdw-pace", hidden: true }, h("span", {}, "Knob"), knob),
+    knobName: h("span", { "aria-hidden": "true" }, "Guidance"),
     generate: h("button", { type: "button", class: "sdw-primary" }, "Generate"),
     pause: h("button", { type: "button", "aria-label": "Pause" }, "Pause"),
     stop: h("button", { type: "button" }, "Stop"),
@@ -938,6 +1098,7 @@ function layout(el, ui, strip) {
     ui.steps,
     ui.seed,
     ui.guidance,
+    ui.knob,
     ui.generate,
     ui.pause,
     ui.stop,
@@ -971,7 +1132,12 @@ function layout(el, ui, strip) {
       h(
         "div",
         { class: "sdw-field" },
-        h("span", { "aria-hidden": "true" }, "Guidance"),
+        h(
+          "div",
+          { class: "sdw-row", style: "justify-content:space-between;flex-wrap:wrap;gap:2px 8px" },
+          ui.knobName,
+          ui.knobPick
+        ),
         h("div", { class: "sdw-row" }, ui.guidance, ui.guidanceValue)
       ),
       h("div", { class: "sdw-row sdw-buttons" }, ui.generate, ui.pause, ui.stop),
@@ -1011,7 +1177,7 @@ function statusLines(ctx) {
     const liveInfo = key !== ctx.live() && ctx.running() ? runInfo(model, ctx.live()) : null;
     ui.liveLine.hidden = !liveInfo;
     setText(ui.liveLine, liveInfo ? `Current run ${stateText(liveInfo, model)}` : "");
-    setText(ui.details, detailsText(info));
+    setText(ui.details, detailsText(info, model.get("knobs")));
     ctx.showMessage();
     setText(ui.saved, model.get("saving") ? "Saving gallery\u2026" : info?.saved ? `Saved gallery of ${info.name} to ${info.saved}` : "");
     ui.saved.hidden = !ui.saved.textContent;
@@ -1235,8 +1401,10 @@ function steeringBar(ctx) {
       type: "branch",
       run: key,
       step: where.atFinal ? where.n : where.pos + 1,
-      guidance: Number.parseFloat(ui.guidance.value)
+      guidance: ctx.knobs.asked(0)
     };
+    const knobs = ctx.knobs.laterAsked();
+    if (Object.keys(knobs).length) message.knobs = knobs;
     if (ui.prompt.value !== (info.prompt ?? "")) message.prompt = ui.prompt.value;
     if (ui.negative.value !== (info.negative_prompt ?? "")) message.negative_prompt = ui.negative.value;
     ctx.curve.branched();
@@ -1428,7 +1596,9 @@ var STATUS_TRAITS = [
   "breakpoints",
   "pace",
   "guidance_kind",
-  "knobs"
+  "knobs",
+  "knob_values",
+  "knob_applied"
 ];
 var ANSWERS = ["status", "step", "run_id", "message", "saving", "saved"];
 var ACTIVE2 = ["running", "paused"];
@@ -1512,6 +1682,7 @@ function render({ model, el }) {
   const ctx = context(model, el, ui, store, need);
   ctx.status = statusLines(ctx);
   ctx.history = historyBar(ctx);
+  ctx.knobs = knobControl(ctx);
   ctx.preview = previewPane(ctx);
   ctx.strip = filmstrip(ctx);
   ctx.curve = guidanceCurve(ctx);

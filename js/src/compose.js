@@ -1,14 +1,13 @@
 // The form that makes a run: Prompt, Negative prompt, Steps, Seed, Guidance and Generate, and
 // Apply prompt for an edit made while a run goes. The kernel fills the fields (on open, when a run
-// starts, when guidance is set), never one the user has typed into since the last Generate.
+// starts), never one the user has typed into since the last Generate; the knob slider is knobs.js's.
 
 import { enable, FIELDS, fillField, readForm } from "./form.js";
 
 export function composer(ctx) {
   const { model, ui } = ctx;
-  const { prompt, negative, guidance, guidanceValue, generate, applyPrompt } = ui;
+  const { prompt, negative, generate, applyPrompt } = ui;
   const form = { dirty: new Set(), seedRandom: false };
-  let sentGuidance = []; // values the Guidance slider sent that the kernel has not echoed yet
   const fill = (name) => fillField(ui, model, name, form);
 
   function show() {
@@ -18,19 +17,19 @@ export function composer(ctx) {
     applyPrompt.hidden = !(running && (form.dirty.has("prompt") || form.dirty.has("negative")));
     // Flux's distilled guidance runs no CFG: a negative prompt there does nothing.
     negative.placeholder = model.get("guidance_kind") === "distilled" ? "Not used by distilled guidance" : "";
-    guidance.title = model.get("knobs")?.[0]?.meaning ?? ""; // what a value means on this model, from its family
   }
 
   ctx.listen(generate, "click", () => {
     if (generate.getAttribute("aria-disabled") === "true") return ctx.say(generate.title);
-    const { problems, message } = readForm(ui);
+    const { problems, message } = readForm(ui, ctx.knobs.asked(0));
     for (const name of ["steps", "seed"]) ui[name].setAttribute("aria-invalid", String(problems.some(([p]) => p === name)));
     if (problems.length) {
       ui[problems[0][0]].focus();
       return ctx.say(problems.map(([, text]) => text).join(" "));
     }
-    const schedule = ctx.curve.takePlan(message.steps);
+    const { schedule, knobs } = ctx.curve.takePlan(message.steps);
     if (schedule) Object.assign(message, { schedule, guidance: schedule[0] });
+    if (knobs) message.knob_schedules = knobs;
     ctx.say("");
     form.seedRandom = message.seed === null;
     form.dirty.clear(); // what the form holds is what was sent; the run's values will match it
@@ -55,23 +54,7 @@ export function composer(ctx) {
       if (name !== "seed") ctx.update();
     });
   }
-  ctx.listen(guidance, "input", () => (guidanceValue.textContent = Number(guidance.value).toFixed(1)));
-  ctx.listen(guidance, "change", () => {
-    ctx.say("");
-    const value = Number.parseFloat(guidance.value);
-    if (value === model.get("guidance") && !sentGuidance.length) return; // asked for already
-    sentGuidance.push(value);
-    model.send({ type: "guidance", value });
-  });
-  for (const [name, trait] of Object.entries(FIELDS)) if (name !== "guidance") ctx.on(`change:${trait}`, () => fill(name));
-  // The kernel echoes each value the slider sends; while later ones are on their way, an echo
-  // would move the slider back under the user's hand. Any other value (a run started with its
-  // own guidance, one set from Python) is shown at once.
-  ctx.on("change:guidance", () => {
-    const i = sentGuidance.indexOf(model.get("guidance"));
-    sentGuidance = i < 0 ? [] : sentGuidance.slice(i + 1);
-    if (!sentGuidance.length) fill("guidance");
-  });
+  for (const [name, trait] of Object.entries(FIELDS)) ctx.on(`change:${trait}`, () => fill(name));
   Object.keys(FIELDS).forEach(fill);
   ctx.statuses.push(show);
   return {

@@ -3,13 +3,14 @@
 // elements of panel.js; the view decides when to call them.
 
 import { h } from "./dom.js";
+import { knobDigits, knobLabel } from "./knobs.js";
 
 export const ACTIVE = ["running", "paused"];
 
-// The form's inputs and the traits the kernel fills them from (on open, when a run starts, when
-// guidance is set). An input the user has typed into since the last Generate is theirs: the
-// kernel's value does not overwrite it.
-export const FIELDS = { prompt: "prompt", negative: "negative_prompt", steps: "steps", seed: "seed", guidance: "guidance" };
+// The form's inputs and the traits the kernel fills them from (on open, when a run starts). An
+// input the user has typed into since the last Generate is theirs: the kernel's value does not
+// overwrite it. The knob slider is filled by knobs.js.
+export const FIELDS = { prompt: "prompt", negative: "negative_prompt", steps: "steps", seed: "seed" };
 
 export function fillField(ui, model, name, { dirty, seedRandom }) {
   const input = ui[name];
@@ -18,11 +19,11 @@ export function fillField(ui, model, name, { dirty, seedRandom }) {
   // An empty Seed (null from the kernel, or left empty when this page sent Generate) stays empty.
   if (name === "seed" && (seedRandom || value == null)) input.value = "";
   else input.value = value;
-  if (name === "guidance") ui.guidanceValue.textContent = Number(input.value).toFixed(1);
 }
 
 // Steps and Seed checked before anything is sent; a refusal names the field and says what to type.
-export function readForm(ui) {
+// `guidance`: the value the guidance is asked at (the slider's, when it shows the guidance).
+export function readForm(ui, guidance) {
   const steps = ui.steps.value.trim(), seed = ui.seed.value.trim();
   const problems = [];
   if (!/^\d+$/.test(steps) || Number(steps) < 1 || Number(steps) > 1000)
@@ -33,7 +34,7 @@ export function readForm(ui) {
     problems,
     message: {
       type: "generate", prompt: ui.prompt.value, negative_prompt: ui.negative.value, steps: Number(steps),
-      seed: seed === "" ? null : Number(seed), guidance: Number.parseFloat(ui.guidance.value),
+      seed: seed === "" ? null : Number(seed), guidance,
     },
   };
 }
@@ -47,6 +48,7 @@ export function runInfo(model, key) {
       negative_prompt: entry?.negative_prompt ?? model.get("negative_prompt"), seed: entry?.seed ?? model.get("seed"),
       steps: model.get("total") || entry?.steps, guidance_scale: entry?.guidance_scale, status: model.get("status"),
       done: model.get("step"), its: model.get("its"), rate: model.get("rate"), guidance: model.get("applied"),
+      knobs: model.get("knob_applied") || {},
       error: model.get("error"), prompts: model.get("edits") || [], holds: entry?.holds || [], saved: entry?.saved || "",
       live: true, parent: entry?.parent ?? null, branch_step: entry?.branch_step ?? null,
     };
@@ -121,13 +123,25 @@ export function stateText(info, model) {
   return `${info.name}: ${where}${speed(info)}`;
 }
 
-// The shown run's own parameters, as it was started.
-export function detailsText(info) {
+// A knob's first and last values: ` · guidance 5.0 → 7.0`.
+const span = (name, first, last, digits) => (first == null ? "" : first === last
+  ? ` · ${name} ${Number(first).toFixed(digits)}` : ` · ${name} ${Number(first).toFixed(digits)} → ${Number(last).toFixed(digits)}`);
+
+// A run's later knobs (`info.knobs`; `knobs`: the model's), each where it left the model's default.
+function laterKnobs(info, knobs = []) {
+  return Object.entries(info.knobs || {}).map(([name, values]) => {
+    const i = knobs.findIndex((k) => k.name === name), k = knobs[i] || { name, low: 0, high: 1 };
+    if (!values.length || values.every((v) => v === k.default)) return "";
+    return span(knobLabel(k, Math.max(i, 1)).toLowerCase(), values[0], values.at(-1), knobDigits(k));
+  }).join("");
+}
+
+// The shown run's own parameters, as it was started, and its knobs' first and last values.
+export function detailsText(info, knobs) {
   if (!info) return "";
   const g = info.guidance || [];
   const first = g.length ? g[0] : info.guidance_scale, last = g.length ? g[g.length - 1] : first;
-  const guidance = first == null ? "" : first === last ? ` · guidance ${Number(first).toFixed(1)}`
-    : ` · guidance ${Number(first).toFixed(1)} → ${Number(last).toFixed(1)}`;
+  const guidance = span("guidance", first, last, 1) + laterKnobs(info, knobs);
   const negative = info.negative_prompt ? ` · not: “${info.negative_prompt}”` : "";
   const branch = info.parent ? ` · branch of #${info.parent} at step ${info.branch_step}` : "";
   return `${quoted(info.prompt)}${edits(info)}${negative} · ${info.steps} steps · seed ${info.seed ?? "random"}${guidance}${branch}`;

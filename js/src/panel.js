@@ -19,18 +19,23 @@ function curve() {
   const parts = {
     svg,
     top: h("span", { class: "sdw-axis sdw-axis-top", "aria-hidden": "true" }, "10"),
+    bottom: h("span", { class: "sdw-axis" }, "0"),
+    title: h("span", {}, "Guidance per step"),
     cfg: h("span", { class: "sdw-cfg-label", "aria-hidden": "true" }, "1.0 · CFG off below"),
     readout: h("span", { class: "sdw-readout" }),
     legend: h("div", { class: "sdw-legend", hidden: true }),
+    // The other knobs' thin lines in words (chart.js), beside the runs' legend.
+    knobs: h("div", { class: "sdw-knob-legend", hidden: true,
+      style: "display:flex;flex-wrap:wrap;align-items:center;gap:2px 0;font-size:12px;margin-top:2px" }),
   };
   parts.el = h("figure", { class: "sdw-curve" },
-    h("figcaption", { class: "sdw-curve-head" }, h("span", {}, "Guidance per step"), parts.readout),
+    h("figcaption", { class: "sdw-curve-head" }, parts.title, parts.readout),
     h("div", { class: "sdw-curve-body" },
-      h("div", { class: "sdw-axis-col", "aria-hidden": "true" }, parts.top, h("span", { class: "sdw-axis" }, "0")),
+      h("div", { class: "sdw-axis-col", "aria-hidden": "true" }, parts.top, parts.bottom),
       h("div", { class: "sdw-plot-box" }, svg)),
     // Under the plot, where no curve crosses it: what the dashed 1.0 line means.
     h("div", { class: "sdw-curve-foot" }, parts.cfg),
-    parts.legend);
+    parts.legend, parts.knobs);
   return parts;
 }
 
@@ -40,6 +45,7 @@ export const PACES = [[0, "Full speed"], [10, "10 steps/s"], [4, "4 steps/s"], [
 export function controls() {
   const main = figure("Live preview", "No image yet: type a prompt and press Generate. Each step's preview shows here.");
   const other = figure("Compared preview", "");
+  const knob = h("select", { "aria-label": "Knob", style: "width:auto" });
   return {
     prompt: h("textarea", { "aria-label": "Prompt", rows: 2 }),
     negative: h("textarea", { "aria-label": "Negative prompt", rows: 1 }),
@@ -48,6 +54,10 @@ export function controls() {
       title: "Empty: a new random seed for each run (the run's seed shows with the run)" }),
     guidance: h("input", { type: "range", "aria-label": "Guidance", min: 0, max: 20, step: 0.1 }),
     guidanceValue: h("span", { class: "sdw-guidance-value", "aria-hidden": "true" }),
+    // Which of the model's knobs the slider, its value, the arrow keys and the curve edit act on
+    // (knobs.js); shown where the model has more than one. The slider's name is the knob's.
+    knob, knobPick: h("label", { class: "sdw-row sdw-pace", hidden: true }, h("span", {}, "Knob"), knob),
+    knobName: h("span", { "aria-hidden": "true" }, "Guidance"),
     generate: h("button", { type: "button", class: "sdw-primary" }, "Generate"),
     pause: h("button", { type: "button", "aria-label": "Pause" }, "Pause"),
     stop: h("button", { type: "button" }, "Stop"),
@@ -104,7 +114,7 @@ function keepShortcutsOut(...nodes) {
 
 export function layout(el, ui, strip) {
   el.classList.add("sdw");
-  keepShortcutsOut(ui.steps, ui.seed, ui.guidance, ui.generate, ui.pause, ui.stop, ui.pick, ui.compare, ui.reuse,
+  keepShortcutsOut(ui.steps, ui.seed, ui.guidance, ui.knob, ui.generate, ui.pause, ui.stop, ui.pick, ui.compare, ui.reuse,
     ui.save, ui.enlarge, ui.scrub, strip,
     ui.pace, ui.next, ui.applyPrompt, ui.breakpoints, ui.branch, ui.decode, ui.clearPlan, ui.clearHolds, ui.breakList);
   const field = (label, input, extra = {}) => h("label", { class: "sdw-field", ...extra }, h("span", {}, label), input);
@@ -113,7 +123,9 @@ export function layout(el, ui, strip) {
     h("div", { class: "sdw-form" },
       field("Prompt", ui.prompt), field("Negative prompt", ui.negative), ui.applyPrompt,
       h("div", { class: "sdw-row sdw-pair" }, field("Steps", ui.steps), field("Seed", ui.seed)),
-      h("div", { class: "sdw-field" }, h("span", { "aria-hidden": "true" }, "Guidance"),
+      h("div", { class: "sdw-field" },
+        h("div", { class: "sdw-row", style: "justify-content:space-between;flex-wrap:wrap;gap:2px 8px" }, ui.knobName,
+          ui.knobPick),
         h("div", { class: "sdw-row" }, ui.guidance, ui.guidanceValue)),
       h("div", { class: "sdw-row sdw-buttons" }, ui.generate, ui.pause, ui.stop),
       h("div", { class: "sdw-row sdw-buttons" }, ui.next, h("label", { class: "sdw-row sdw-pace" },

@@ -3,7 +3,7 @@
 // each image is, and the VAE decode of a step (Decode step) until the scrubber moves. It owns which
 // step is shown (`where`); the filmstrip and the curve read it when they paint, after it.
 
-import { align } from "./dom.js";
+import { align } from "./chart.js";
 import { runInfo } from "./form.js";
 import { scaleRule } from "./frames.js";
 import { setText } from "./status.js";

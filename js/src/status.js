@@ -17,7 +17,7 @@ export function statusLines(ctx) {
     const liveInfo = key !== ctx.live() && ctx.running() ? runInfo(model, ctx.live()) : null;
     ui.liveLine.hidden = !liveInfo;
     setText(ui.liveLine, liveInfo ? `Current run ${stateText(liveInfo, model)}` : "");
-    setText(ui.details, detailsText(info));
+    setText(ui.details, detailsText(info, model.get("knobs")));
     ctx.showMessage();
     // A save belongs to its run: said under that run only, with the folder it went to.
     setText(ui.saved, model.get("saving") ? "Saving gallery…"

@@ -69,8 +69,11 @@ export function steeringBar(ctx) {
   act(branch, () => {
     const key = ctx.shown(), info = runInfo(model, key), where = ctx.preview.where();
     if (!where || where.key !== key) return;
+    // The form's knobs, as for the guidance: the branch runs at what the slider says for each.
     const message = { type: "branch", run: key, step: where.atFinal ? where.n : where.pos + 1,
-      guidance: Number.parseFloat(ui.guidance.value) };
+      guidance: ctx.knobs.asked(0) };
+    const knobs = ctx.knobs.laterAsked();
+    if (Object.keys(knobs).length) message.knobs = knobs;
     if (ui.prompt.value !== (info.prompt ?? "")) message.prompt = ui.prompt.value;
     if (ui.negative.value !== (info.negative_prompt ?? "")) message.negative_prompt = ui.negative.value;
     ctx.curve.branched();

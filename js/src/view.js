@@ -1,8 +1,9 @@
 // One view of the widget, wired from its components: the form that makes a run (compose.js), the
 // steering bar (steering.js), history and compare (history.js), status and details (status.js),
-// preview and scrubber (preview.js), the guidance curve and its editor (curve.js), the filmstrip
-// (strip.js), the sweep (sweep.js), and the fit to a host's output box of limited height (fit.js). Each owns its state and draws from the model's store and
-// traits; they meet only through the small context made here (ctx). Frames come from the model's
+// preview and scrubber (preview.js), the knob selector and slider (knobs.js), the knob curves and
+// their editor (curve.js, drawn by chart.js), the filmstrip (strip.js), the sweep (sweep.js), and
+// the fit to a host's output box of limited height (fit.js). Each owns its state and draws from
+// the model's store and traits; they meet only through the small context made here (ctx). Frames come from the model's
 // store (model.js); every frame is kept, but only the newest is painted, once per animation
 // frame, so a slow page never lags. The view only draws and forwards input; it never acks.
 
@@ -10,6 +11,7 @@ import { composer } from "./compose.js";
 import { guidanceCurve } from "./curve.js";
 import { hostFit } from "./fit.js";
 import { historyBar } from "./history.js";
+import { knobControl } from "./knobs.js";
 import { initialize, stateOf } from "./model.js";
 import { controls, layout } from "./panel.js";
 import { previewPane } from "./preview.js";
@@ -21,7 +23,7 @@ import { sweepPanel } from "./sweep.js";
 // Traits that change what the status region, buttons and lists say: they mark it stale, and the
 // next animation frame redraws it once, with the frame.
 const STATUS_TRAITS = ["status", "step", "total", "its", "rate", "error", "message", "applied", "edits", "run_id",
-  "saved", "saving", "has_model", "runs", "breakpoints", "pace", "guidance_kind", "knobs"];
+  "saved", "saving", "has_model", "runs", "breakpoints", "pace", "guidance_kind", "knobs", "knob_values", "knob_applied"];
 // Traits whose change answers a button that waits for the kernel (its pressed state ends).
 const ANSWERS = ["status", "step", "run_id", "message", "saving", "saved"];
 const ACTIVE = ["running", "paused"];
@@ -113,6 +115,7 @@ export function render({ model, el }) {
   const ctx = context(model, el, ui, store, need);
   ctx.status = statusLines(ctx);
   ctx.history = historyBar(ctx);
+  ctx.knobs = knobControl(ctx);
   ctx.preview = previewPane(ctx);
   ctx.strip = filmstrip(ctx);
   ctx.curve = guidanceCurve(ctx);
