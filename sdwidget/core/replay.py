@@ -15,7 +15,8 @@ from .schedule import stretch
 
 
 class Recorded(Protocol):
-    """What a replay reads from a recorded run: a ``Run`` or a loaded ``Gallery``."""
+    """What a replay reads from a recorded run: a ``Run`` or a loaded ``Gallery``. One that also
+    has ``knob_curves`` (the knobs after the guidance, per step) has those replayed too."""
 
     @property
     def params(self) -> dict[str, Any]: ...
@@ -25,9 +26,6 @@ class Recorded(Protocol):
 
     @property
     def prompts(self) -> list[dict[str, Any]]: ...
-
-    @property
-    def knob_curves(self) -> dict[str, list[float]]: ...
 
     @property
     def status(self) -> Any: ...
@@ -86,7 +84,8 @@ def replay_kwargs(source: Recorded, family: Family, overrides: dict[str, Any]) -
         kwargs["guidance_schedule"] = stretch(full, steps) if steps else full
     if "knob_schedules" not in overrides:
         # A knob the caller names keeps that value throughout; the others replay their curves.
-        curves = {name: curve for name, curve in source.knob_curves.items() if name not in overrides and curve}
+        kept = getattr(source, "knob_curves", None) or {}
+        curves = {name: curve for name, curve in kept.items() if name not in overrides and curve}
         kwargs["knob_schedules"] = knobs.replayed(curves, recorded_run, steps)
     _warn_if_different(p, family)
     return kwargs
