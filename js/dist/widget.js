@@ -266,6 +266,7 @@ var fmt = (g2, digits = 1) => g2 == null ? "\u2013" : Number(g2).toFixed(digits)
 var tick = (v) => String(roundTo(v, 2));
 function sparkline(curve2, series, current, extra = {}) {
   const plan = extra.plan || /* @__PURE__ */ new Map(), breaks = extra.breaks || [], cfgSwitch = extra.switch !== false;
+  const offAt = typeof extra.switch === "number" ? extra.switch : 1;
   const scale = extra.scale || { label: "Guidance", low: 0, top: null, digits: 1 }, others = extra.others || [];
   const low = scale.low || 0, digits = scale.digits ?? 1;
   const top = scale.top ?? axisTop([...series.map((s) => s.values), [...plan.values()]]);
@@ -290,7 +291,14 @@ function sparkline(curve2, series, current, extra = {}) {
       "vector-effect": "non-scaling-stroke"
     })) : [];
     curve2.marker = svgNode("line", { y1: 0, y2: H, class: "sdw-marker", "vector-effect": "non-scaling-stroke" });
-    const cfg = svgNode("line", { x1: 0, x2: W, y1: y(1), y2: y(1), class: "sdw-cfg-line", "vector-effect": "non-scaling-stroke" });
+    const cfg = svgNode("line", {
+      x1: 0,
+      x2: W,
+      y1: y(offAt),
+      y2: y(offAt),
+      class: "sdw-cfg-line",
+      "vector-effect": "non-scaling-stroke"
+    });
     const steps = [...plan.keys()].sort((a, b) => a - b);
     const planned = steps.length ? [svgNode("polyline", {
       points: steps.map((k) => `${x(k, main).toFixed(1)},${y(plan.get(k)).toFixed(1)}`).join(" "),
@@ -311,6 +319,7 @@ function sparkline(curve2, series, current, extra = {}) {
     curve2.bottom.textContent = tick(low);
     curve2.title.textContent = `${scale.label} per step`;
     curve2.cfg.hidden = !cfgSwitch;
+    curve2.cfg.textContent = `${fmt(offAt)} \xB7 CFG off below`;
     curve2.legend.hidden = !other;
     if (other) {
       curve2.legend.replaceChildren(
@@ -334,7 +343,7 @@ function sparkline(curve2, series, current, extra = {}) {
   if (current >= 0 && values.length) {
     text = `Step ${at + 1}: ${fmt(values[at], digits)}`;
     if (!other) {
-      if (cfgSwitch) text += ` (CFG ${values[at] > 1 ? "on" : "off"})`;
+      if (cfgSwitch) text += ` (CFG ${values[at] > offAt ? "on" : "off"})`;
     } else {
       const j = align(at, span2(main), span2(other));
       const theirs = j < other.values.length ? `step ${j + 1}: ${fmt(other.values[j], digits)}` : `ended at step ${other.values.length}`;
@@ -711,7 +720,7 @@ function guidanceCurve(ctx) {
     return Array.from({ length: formSteps() }, (_, s) => drawn.get(s) ?? base);
   };
   const showsNext = () => !ctx.running() && (breakMode() || size(nextPlans) > 0 || Boolean(drag?.next));
-  const extra = (more) => ({ scale: sel(), switch: sel().kind === "cfg", ...more });
+  const extra = (more) => ({ scale: sel(), switch: sel().kind === "cfg" && (sel().off_at ?? 1), ...more });
   const others = (valuesAt) => ctx.knobs.others(valuesAt);
   function chartNext() {
     const total = formSteps();

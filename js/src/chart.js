@@ -35,10 +35,12 @@ const tick = (v) => String(roundTo(v, 2));
 // marked and read out, -1 for none. `extra`: { scale: the selected knob's { label, low, top, digits }
 // (top null: the guidance's axis, 10 or more), plan: Map(0-based step → planned value) drawn dashed
 // over the steps not yet run, breaks: 1-based step counts at which the run holds (ticks along the
-// top), switch: false where the knob has no CFG switch at 1.0 (no line, no "CFG on/off"), others:
+// top), switch: the value at and below which the knob turns CFG off (1.0 by default; false where it
+// has no such switch: no line, no "CFG on/off"), others:
 // the shown run's other knobs [{ label, values, low, high, digits }] }.
 export function sparkline(curve, series, current, extra = {}) {
   const plan = extra.plan || new Map(), breaks = extra.breaks || [], cfgSwitch = extra.switch !== false;
+  const offAt = typeof extra.switch === "number" ? extra.switch : 1; // where the knob turns CFG off
   const scale = extra.scale || { label: "Guidance", low: 0, top: null, digits: 1 }, others = extra.others || [];
   const low = scale.low || 0, digits = scale.digits ?? 1;
   const top = scale.top ?? axisTop([...series.map((s) => s.values), [...plan.values()]]);
@@ -60,7 +62,8 @@ export function sparkline(curve, series, current, extra = {}) {
       style: `${THIN};stroke-dasharray:${DASHES[j % DASHES.length]}`, "vector-effect": "non-scaling-stroke",
     })) : [];
     curve.marker = svgNode("line", { y1: 0, y2: H, class: "sdw-marker", "vector-effect": "non-scaling-stroke" });
-    const cfg = svgNode("line", { x1: 0, x2: W, y1: y(1), y2: y(1), class: "sdw-cfg-line", "vector-effect": "non-scaling-stroke" });
+    const cfg = svgNode("line", { x1: 0, x2: W, y1: y(offAt), y2: y(offAt), class: "sdw-cfg-line",
+      "vector-effect": "non-scaling-stroke" });
     const steps = [...plan.keys()].sort((a, b) => a - b);
     const planned = steps.length ? [svgNode("polyline", {
       points: steps.map((k) => `${x(k, main).toFixed(1)},${y(plan.get(k)).toFixed(1)}`).join(" "),
@@ -75,6 +78,7 @@ export function sparkline(curve, series, current, extra = {}) {
     curve.bottom.textContent = tick(low);
     curve.title.textContent = `${scale.label} per step`;
     curve.cfg.hidden = !cfgSwitch;
+    curve.cfg.textContent = `${fmt(offAt)} · CFG off below`;
     curve.legend.hidden = !other;
     if (other) {
       curve.legend.replaceChildren(
@@ -98,7 +102,7 @@ export function sparkline(curve, series, current, extra = {}) {
   if (current >= 0 && values.length) {
     text = `Step ${at + 1}: ${fmt(values[at], digits)}`;
     if (!other) {
-      if (cfgSwitch) text += ` (CFG ${values[at] > 1 ? "on" : "off"})`;
+      if (cfgSwitch) text += ` (CFG ${values[at] > offAt ? "on" : "off"})`;
     } else {
       const j = align(at, span(main), span(other));
       const theirs = j < other.values.length ? `step ${j + 1}: ${fmt(other.values[j], digits)}` : `ended at step ${other.values.length}`;

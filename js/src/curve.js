@@ -38,7 +38,7 @@ export function guidanceCurve(ctx) {
   // The curve shows the next run (from the form's Steps) in Breakpoints mode and while it is planned.
   const showsNext = () => !ctx.running() && (breakMode() || size(nextPlans) > 0 || Boolean(drag?.next));
   // The selected knob's axis (its label, low, top and digits) and CFG switch; the others drawn thin.
-  const extra = (more) => ({ scale: sel(), switch: sel().kind === "cfg", ...more });
+  const extra = (more) => ({ scale: sel(), switch: sel().kind === "cfg" && (sel().off_at ?? 1), ...more });
   const others = (valuesAt) => ctx.knobs.others(valuesAt);
 
   function chartNext() {
