@@ -15,6 +15,7 @@ from typing import Any
 
 from .chroma import Chroma
 from .flux import Flux
+from .flux2 import Flux2Klein
 from .modular import ModularStableDiffusionXL
 from .protocol import Embeddings, Family, Knob, OutputTap, Steering, Switch
 from .qwen_image import QwenImage
@@ -26,6 +27,7 @@ from .z_image import ZImage
 
 FAMILIES: tuple[type[Any], ...] = (
     StableDiffusion, StableDiffusionXL, StableDiffusion3, Flux, Chroma, QwenImage, ModularStableDiffusionXL, ZImage,
+    Flux2Klein,
 )  # fmt: skip
 """Every family, asked in order."""
 
@@ -33,7 +35,7 @@ FAMILIES: tuple[type[Any], ...] = (
 SUPPORTED = (
     "Stable Diffusion 1.x/2.x and SDXL text-to-image, image-to-image and inpainting (4- and 9-channel "
     "UNets), SD and SDXL ControlNet text-to-image, image-to-image and inpainting with one or several "
-    "ControlNets, and SD3/SD3.5, Flux, Chroma, Qwen-Image and Z-Image text-to-image"
+    "ControlNets, and SD3/SD3.5, Flux, Chroma, Qwen-Image, Z-Image and FLUX.2 [klein] (base) text-to-image"
 )
 
 __all__ = [

@@ -6,9 +6,11 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from .base import Preview
 from .decoded import DecodedPreview
-from .fit import FittedPreview, MapFit, calibrate
+from .fit import FittedPreview, MapFit, calibrate, synthetic_images
 from .linear import LatentPreview
 from .net import DECODER_FILE, NetPreview
 from .published import known_map
@@ -33,5 +35,20 @@ def auto_preview(pipe: Any, max_size: int = 128) -> Preview:
     if known is not None:
         return LatentPreview(*known, max_size=max_size)
     if pipe.vae not in _FITS:
-        _FITS[pipe.vae] = calibrate(pipe.vae)
+        scaled = getattr(pipe.vae.config, "scaling_factor", None) is not None
+        _FITS[pipe.vae] = calibrate(pipe.vae) if scaled else calibrate_unscaled(pipe.vae)
     return FittedPreview(_FITS[pipe.vae], max_size=max_size)
+
+
+@torch.no_grad()
+def calibrate_unscaled(vae: Any, count: int = 6, latent_size: int = 32) -> MapFit:
+    """``calibrate`` for a VAE with no scaling factor, whose latents a family's view gives as the VAE
+    reads them (FLUX.2's: its view undoes the batch-norm statistics and 2×2 patches the loop holds)."""
+    param = next(vae.parameters())
+    side = latent_size * 2 ** (len(vae.config.block_out_channels) - 1)
+    latents = vae.encode(synthetic_images(count, side).to(param.device, param.dtype)).latent_dist.mode()
+    images = vae.decode(latents, return_dict=False)[0].float().clamp(-1, 1)
+    fit = MapFit(latents.shape[1])
+    fit.add(latents, images)
+    fit.error = fit.residual(latents, images)
+    return fit

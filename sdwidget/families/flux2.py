@@ -1,0 +1,106 @@
+"""FLUX.2 [klein], text-to-image, checked against references in tests/test_family_flux2.py.
+
+- Its guidance is CFG on the base (undistilled) models: the run's guidance is its scale, off at
+  1.0 and crossing it both ways, steered by ``KleinSteer`` (``flux2_steer.py``): the pipeline mixes
+  with its argument and keeps the negative prompt in locals. The step-distilled models
+  (``is_distilled``) run no guidance at all, whatever the scale: refused, as a guidance knob there
+  would change nothing.
+- Its negative prompt is always empty in the pipeline; here it is the run's (empty unless given).
+- Reference images (``image``) are not passed: no oracle has checked their tokens in the mix.
+- Its loop holds latents normalised by the VAE's batch-norm statistics, in 2×2 patches, packed
+  per token: ``flux2_view`` undoes all three as the pipeline does before its decode, so previews,
+  kept latents and decodes are the VAE's own latents, ``(batch, channels, h, w)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import inspect
+from collections.abc import Callable, Collection, Iterator
+from typing import Any
+
+import torch
+
+from .chroma_steer import GuidedStep
+from .flux2_steer import CALL_SCALE, KleinSteer
+from .protocol import Embeddings, Knob, OutputTap, Steering
+from .transformer import TransformerLoops
+from .unet import CFG
+
+
+class Flux2Klein(TransformerLoops):
+    loops = ("Flux2KleinPipeline",)
+
+    @classmethod
+    def refusal(cls, pipe: Any) -> str | None:
+        if not pipe.config.is_distilled:
+            return None
+        return (
+            f"{type(pipe).__name__} is a step-distilled FLUX.2 [klein] (is_distilled): its pipeline runs no guidance "
+            "whatever guidance_scale is, so there is no guidance to steer; sdwidget steers the base [klein] models"
+        )
+
+    def __init__(self, pipe: Any) -> None:
+        super().__init__(pipe)
+        self.denoiser = GuidedStep()  # the tap keeps one guided output a step (one or two calls)
+
+    def knobs(self) -> list[Knob]:
+        default = inspect.signature(type(self.pipe).__call__).parameters["guidance_scale"].default
+        meaning = CFG.meaning.replace("one UNet pass", "one transformer pass")
+        return [dataclasses.replace(CFG, default=float(default), meaning=meaning)]
+
+    def arguments(self) -> Collection[str]:
+        """Its own, but reference images (``image``): no oracle has checked their tokens in the mix."""
+        return [name for name in super().arguments() if name != "image"]
+
+    def size_multiple(self) -> int:
+        return int(self.pipe.vae_scale_factor * 2)
+
+    @torch.no_grad()
+    def encode(self, prompt: str | list[str], negative_prompt: Any, options: dict[str, Any]) -> Embeddings:
+        """Both halves with the run's encoder options (the negative prompt, empty unless given)."""
+        extra = {name: options[name] for name in ("max_sequence_length", "text_encoder_out_layers") if name in options}
+        if negative_prompt is None:
+            negative_prompt = [""] * len(prompt) if isinstance(prompt, list) else ""
+        device = self.pipe._execution_device
+        cond, _ = self.pipe.encode_prompt(prompt=prompt, device=device, num_images_per_prompt=1, **extra)
+        uncond, _ = self.pipe.encode_prompt(prompt=negative_prompt, device=device, num_images_per_prompt=1, **extra)
+        call = {"prompt_embeds": cond, "negative_prompt_embeds": uncond}
+        return Embeddings(call, {"prompt_embeds": cond}, {"prompt_embeds": uncond})
+
+    @contextlib.contextmanager
+    def steer(
+        self, params: dict[str, Any], pipe_kwargs: dict[str, Any], embeddings: Embeddings, tap: OutputTap
+    ) -> Iterator[Steering]:
+        assert isinstance(self.denoiser, GuidedStep)
+
+        def invoke(**kwargs: Any) -> list[Any]:
+            return list(self.pipe(**{**kwargs, "guidance_scale": CALL_SCALE}).images)
+
+        start = float(params["guidance_scale"])
+        with KleinSteer(self.pipe, embeddings, self.denoiser, start) as steer, tap(1):
+            yield Steering(steer, self.call(embeddings, pipe_kwargs, params["prompt"]), invoke)
+
+    def image_view(self, height: int, width: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        return flux2_view(self.pipe, height, width)
+
+
+def flux2_view(pipe: Any, height: int, width: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The loop's packed tokens as the VAE's latents, with the pipeline's own steps before its decode:
+    tokens to a grid, the batch-norm statistics put back, the 2×2 patches undone."""
+    side = pipe.vae_scale_factor * 2
+    rows, cols = height // side, width // side
+    kind = type(pipe)
+
+    def view(latents: torch.Tensor) -> torch.Tensor:
+        if latents.ndim != 3:
+            return latents
+        ids = kind._prepare_latent_ids(latents.new_empty(latents.shape[0], 1, rows, cols)).to(latents.device)
+        grid = kind._unpack_latents_with_ids(latents, ids, rows, cols)
+        bn, eps = pipe.vae.bn, pipe.vae.config.batch_norm_eps
+        mean = bn.running_mean.view(1, -1, 1, 1).to(grid.device, grid.dtype)
+        std = torch.sqrt(bn.running_var.view(1, -1, 1, 1) + eps).to(grid.device, grid.dtype)
+        return kind._unpatchify_latents(grid * std + mean)
+
+    return view
