@@ -9,7 +9,8 @@ Files: ``inputs`` (seeds and prompts, checked), ``source`` (the recorded run), `
 items and the sweep's identity), ``model`` (find and load the model), ``folder`` (the output
 folder: atomic, resumable, one writer per file), ``render`` (one item), ``grid`` (the contact
 sheet), ``progress`` (bars and lines), ``job`` (the whole run, across processes), ``cli``,
-``records`` (a finished sweep's ``runs.jsonl`` read back, bounded).
+``records`` (a finished sweep's ``runs.jsonl`` read back, bounded), ``seeds`` (seeds as
+ranges), ``group`` (the processes and what they agree on), ``lock`` (one sweep per folder).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from .cli import main
 from .grid import caption
 from .inputs import SweepError, parse_seeds, read_prompts
-from .job import sweep
+from .job import SweepIncomplete, sweep
 from .plan import Item, SweepPlan
 from .progress import Progress
 from .records import load_records
@@ -28,6 +29,7 @@ __all__ = [
     "Progress",
     "Source",
     "SweepError",
+    "SweepIncomplete",
     "SweepPlan",
     "caption",
     "load_records",

@@ -6,19 +6,25 @@
 
 On a machine without GPUs ``--multi_gpu`` still starts K processes (torchrun's launcher) and
 each renders on the CPU; ``accelerate launch --cpu`` starts a single process unless MPI is set
-up (``--mpirun_hostfile``). Bad input exits with status 2 and one line on stderr, before any work.
+up (``--mpirun_hostfile``). Bad input (in any process), or a folder another sweep holds, exits
+with status 2 and one line on stderr, before any work; items missing at the end exit with
+status 3 and one line naming them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import group as groups
 from .inputs import SweepError
-from .job import sweep
+from .job import SweepIncomplete, sweep
 from .model import DTYPES
 
 
@@ -51,14 +57,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             prompt_edits=not args.drop_prompt_edits, dtype=args.dtype, threads=args.threads,
             progress=not args.no_progress,
         )  # fmt: skip
-    except SweepError as exc:
-        if os.environ.get("RANK", "0") == "0":  # every process of a launch finds it; one says it
-            print(f"sdwidget sweep: error: {exc}", file=sys.stderr)
-        return 2
-    from accelerate import PartialState
-
-    if PartialState().is_main_process:
+    except SweepError as exc:  # every process has it (refusals are gathered); the main one says it
+        return _say(f"sdwidget sweep: error: {exc}", 2)
+    except SweepIncomplete as exc:
+        return _say(f"sdwidget sweep: incomplete: {exc}", 3)
+    if groups.process_group().rank == 0:
         failed = sum(1 for r in records if not r.get("image"))
         out = Path(args.out)
         print(f"sweep: {len(records)} items, {failed} failed; {out / 'grid.png'}, {out / 'runs.jsonl'}")
     return 0
+
+
+def _say(line: str, status: int) -> int:
+    """One line from the main process, and the status every process exits with. Under
+    ``accelerate launch`` (torchrun) the launcher then exits 1 with its own report, whose "Root
+    Cause" shows each worker's error file: ours holds the same line, not a Python traceback."""
+    if groups.process_group().rank == 0:
+        print(line, file=sys.stderr, flush=True)
+    error_file = os.environ.get("TORCHELASTIC_ERROR_FILE")
+    if error_file:
+        shown = {"message": line, "extraInfo": {"py_callstack": line, "timestamp": str(int(time.time()))}}
+        with contextlib.suppress(OSError), open(error_file, "w") as file:
+            json.dump({"message": shown}, file)
+    return status

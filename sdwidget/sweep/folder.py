@@ -19,13 +19,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
 
 from ..gallery import read_bounded
 from .inputs import SweepError
-from .plan import Item, differences
+from .lock import NAME as LOCK
+from .plan import Item, SweepPlan, differences
 
 MAX_IDENTITY_BYTES = 8 << 20
 """The most a resumed ``sweep.json`` may hold (its prompts and the source's curve)."""
@@ -33,6 +35,7 @@ MAX_RECORD_BYTES = 8 << 20
 """The most an item's record may hold (its params and curve; a resumed folder may be crafted)."""
 OWN = "a sweep writes only inside its --out folder"
 
+RECORD_NAME = re.compile(r"p(\d{3,9})-s(\d{1,20})\.json")
 DONE = ("finished", "stopped")
 """Statuses whose image is kept; a failed item is recorded but rendered again on resume."""
 
@@ -83,7 +86,8 @@ class SweepFolder:
                 )
             return
         # Hidden names are temp files of a sweep that was interrupted before sweep.json existed.
-        others = sorted(p.name for p in self.path.iterdir() if not p.name.startswith(".")) if self.path.exists() else []
+        listed = self.path.iterdir() if self.path.exists() else iter(())
+        others = sorted(p.name for p in listed if not p.name.startswith(".") and p.name != LOCK)
         if others:
             shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
             raise SweepError(f"{self.path} is not empty and holds no sweep.json ({shown}); choose an empty folder")
@@ -124,8 +128,19 @@ class SweepFolder:
             return None
         return record
 
-    def done(self, items: list[Item]) -> set[int]:
-        return {item.index for item in items if (r := self.record(item)) is not None and r.get("status") in DONE}
+    def done(self, plan: SweepPlan) -> set[int]:
+        """The items finished here, found by listing ``records/`` (never by trying every item:
+        a sweep of 10^8 items resumes in time and memory of the part that is done)."""
+        found: set[int] = set()
+        with contextlib.suppress(FileNotFoundError), os.scandir(self.records) as entries:
+            for entry in entries:
+                match = RECORD_NAME.fullmatch(entry.name)
+                index = None if match is None else plan.index(int(match[1]), int(match[2]))
+                if index is None or f"{(item := plan.item(index)).name}.json" != entry.name:
+                    continue
+                if (record := self.record(item)) is not None and record.get("status") in DONE:
+                    found.add(index)
+        return found
 
     def write(self, item: Item, png: bytes | None, record: dict[str, Any]) -> None:
         """The image first, then the record that marks the item done."""
@@ -133,9 +148,17 @@ class SweepFolder:
             atomic_write(self.images / f"{item.name}.png", png)
         atomic_write(self.records / f"{item.name}.json", json.dumps(record).encode())
 
-    def collect(self, items: list[Item]) -> list[dict[str, Any]]:
-        """Every item's record, in item order (items never rendered are left out)."""
-        return [r for item in items if (r := self.record(item)) is not None]
+    def collect(self, plan: SweepPlan) -> tuple[list[dict[str, Any]], list[Item]]:
+        """Main process only: every item's record as the folder holds it, in item order, and
+        the items that have none (never rendered, or written where this process cannot see)."""
+        records, missing = [], []
+        for item in plan.items():
+            record = self.record(item)
+            if record is None:
+                missing.append(item)
+            else:
+                records.append(record)
+        return records, missing
 
     def merge(self, records: list[dict[str, Any]]) -> Path:
         """Main process only: ``runs.jsonl``, one record a line, in item order."""

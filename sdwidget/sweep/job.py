@@ -2,15 +2,19 @@
 
 Every process runs this same function on the same inputs. The order of a run, and why:
 
-1. All check every input (source, seeds, prompts, model location, output folder) and raise
-   before anything is loaded or written: identical inputs fail identically everywhere.
-2. Barrier; the main process alone writes ``sweep.json`` and clears stale temp files.
-3. All load the model, each onto its own device (``PartialState().device``).
-4. Barrier; all list the items already done; barrier again before anyone writes, so every
-   process sees the same list and splits the same pending items the same way
-   (``split_between_processes``): each item has one owner, so no file has two writers.
+1. All check every input (source, seeds, prompts, model location, output folder); the refusals
+   of all processes are gathered (``group.agree``), so a model missing on node 2 stops every
+   process with one message naming node 2, before anything is loaded or written.
+2. The main process takes the folder's lock (``sweep.lock``: a second launch into the folder is
+   refused while it is held), writes ``sweep.json`` and clears stale temp files; all agree.
+3. All load the model, each onto its own device; a load that fails anywhere stops all (agreed).
+4. The main process alone lists the items already done and broadcasts them; every process
+   takes every K-th pending item from that one list (``share``), so each item has one owner
+   and no file two writers, whatever each node's view of the folder.
 5. Each renders its share, writing each item as it finishes (a resumed sweep skips it).
-6. Barrier; the main process merges ``runs.jsonl`` and draws ``grid.png``; barrier.
+6. The records are gathered to the main process, which checks that every item's record is in
+   the folder it sees, merges ``runs.jsonl`` and draws ``grid.png``; if items are missing it
+   writes neither and every process raises ``SweepIncomplete`` naming them (run again to resume).
 
 Determinism: an item's noise comes from its own seed (a CPU generator, as the runner seeds
 every run), and on the CPU each process computes on ``threads`` threads (default 1) whatever
@@ -19,22 +23,49 @@ the number of processes, so a K-process sweep gives the bytes of a 1-process one
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 
 from ..core import Runner, validate
+from . import group as groups
 from .folder import SweepFolder
 from .grid import write_grid
 from .inputs import SweepError, parse_seeds, read_prompts
+from .lock import FolderLock
 from .model import DTYPES, is_pipeline, load, locate, use_recorded_scheduler
 from .plan import SweepPlan
 from .progress import Progress, Reporter
 from .render import render
 from .source import load_source
+
+
+class SweepIncomplete(RuntimeError):
+    """Items of the sweep have no record in the folder the main process sees (``missing``)."""
+
+    def __init__(self, missing: list[str], total: int, unseen: int) -> None:
+        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        why = (
+            f"{unseen} of them were rendered by another process but are not in the folder here: is --out one "
+            "folder shared by every node?"
+            if unseen
+            else "a process ended without rendering them"
+        )
+        super().__init__(
+            f"{len(missing)} of {total} items have no record in the output folder as the main process sees it "
+            f"({shown}); {why} Run the same command again to render what is missing."
+        )
+        self.missing = missing
+
+
+def share(total: int, done: set[int], rank: int, size: int) -> Iterator[int]:
+    """This process's items: every ``size``-th pending one from ``rank``, computed, not listed."""
+    pending = (i for i in range(total) if i not in done)
+    return itertools.islice(pending, rank, None, size)
 
 
 def sweep(
@@ -63,40 +94,66 @@ def sweep(
     a tqdm bar per process; ``callback(progress)`` after every item (``progress.line`` is text).
     Bad input raises ``SweepError`` before any work. Under ``accelerate launch`` every process
     calls this and renders its share of the items. An interrupted sweep, run again, resumes.
+    ``SweepIncomplete``: items came back from no process (the main process's records are
+    written, ``runs.jsonl`` and the grid are not).
     """
-    plan, folder = _plan(source, seeds, out, prompts, steps, model, prompt_edits, dtype, threads)
-    from accelerate import PartialState
-
-    on_cpu = not torch.cuda.is_available() or os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true")
-    state = PartialState(cpu=on_cpu)
-    state.wait_for_everyone()
-    if state.is_main_process:
-        folder.claim(plan.identity())
-    runner = Runner(_pipeline(model, plan, state.device), cpu_threads=threads if on_cpu else None, history=1,
-                    latent_budget=0, branch_budget=0)  # fmt: skip
-    state.wait_for_everyone()
-    items = plan.items()
-    done = folder.done(items)
-    state.wait_for_everyone()
-    with state.split_between_processes([item for item in items if item.index not in done]) as mine:
-        mine = list(mine)
-    worker = {"rank": state.process_index, "processes": state.num_processes, "device": str(state.device)}
-    status = Progress(state.process_index, state.num_processes, len(mine), skipped=len(done))
-    reporter = Reporter(status, progress, callback)
+    group = groups.process_group()
+    plan, folder = groups.agree(
+        group, lambda: _plan(source, seeds, out, prompts, steps, model, prompt_edits, dtype, threads)
+    )
+    lock = FolderLock(folder.path)
     try:
-        for item in mine:
-            rendered = render(runner, plan, item, worker)
-            folder.write(item, rendered.png, rendered.record)
-            reporter.item(failed=rendered.png is None)
+        groups.agree(group, lambda: _claim(group, lock, folder, plan))
+        runner = groups.agree(group, lambda: _runner(model, plan, group, threads))
+        done: set[int] = group.broadcast(folder.done(plan) if group.rank == 0 else None)
+        worker = {"rank": group.rank, "processes": group.size, "device": str(group.device)}
+        status = Progress(group.rank, group.size, len(range(group.rank, plan.total - len(done), group.size)),
+                          skipped=len(done))  # fmt: skip
+        reporter = Reporter(status, progress, callback)
+        mine: list[str] = []
+        try:
+            for item in plan.items(share(plan.total, done, group.rank, group.size)):
+                rendered = render(runner, plan, item, worker)
+                folder.write(item, rendered.png, rendered.record)
+                mine.append(item.name)
+                reporter.item(failed=rendered.png is None)
+        finally:
+            reporter.close()
+        # Gathered: every process's items are written before the main process looks, and it
+        # knows which ones another process rendered, to tell a lost item from an unshared folder.
+        rendered_by_others = {name for rank, names in enumerate(group.gather(mine)) if rank for name in names}
+        records: list[dict[str, Any]] = []
+        missing: tuple[list[str], int] = ([], 0)
+        if group.rank == 0:
+            records, absent = folder.collect(plan)
+            names = [item.name for item in absent]
+            missing = (names, sum(name in rendered_by_others for name in names))
+            if not names:
+                folder.merge(records)
+                write_grid(folder, records, len(plan.seeds))
+        missing = group.broadcast(missing)
+        if missing[0]:
+            raise SweepIncomplete(missing[0], plan.total, missing[1])
+        return records if group.rank == 0 else folder.collect(plan)[0]
     finally:
-        reporter.close()
-    state.wait_for_everyone()
-    records = folder.collect(items)
-    if state.is_main_process:
-        folder.merge(records)
-        write_grid(folder, records, len(plan.seeds))
-    state.wait_for_everyone()
-    return records
+        lock.release()
+
+
+def _claim(group: groups.Group, lock: FolderLock, folder: SweepFolder, plan: SweepPlan) -> None:
+    """Main process: lock the folder (refused while another sweep holds it), then write to it."""
+    if group.rank == 0:
+        lock.acquire()
+        folder.claim(plan.identity())
+
+
+def _runner(model: Any, plan: SweepPlan, group: groups.Group, threads: int | None) -> Runner:
+    try:
+        pipe = _pipeline(model, plan, group.device)
+    except (OSError, ValueError, RuntimeError, ImportError) as exc:
+        where = plan.model if not is_pipeline(model) else "the given pipeline"
+        raise SweepError(f"the model {where} could not be loaded: {type(exc).__name__}: {str(exc)[:300]}") from None
+    cpu_threads = threads if group.on_cpu else None
+    return Runner(pipe, cpu_threads=cpu_threads, history=1, latent_budget=0, branch_budget=0)
 
 
 def _plan(

@@ -1,10 +1,15 @@
-"""The (prompt, seed) pairs of a sweep, in one order every process computes alike, and its identity."""
+"""The (prompt, seed) pairs of a sweep, in one order every process computes alike, and its identity.
+
+Items are computed from their index (``plan.item(i)``), never listed: a sweep of 10^8 items
+plans, resumes and splits in memory independent of its size (``Seeds`` holds ranges)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .seeds import Seeds
 from .source import Source
 
 FORMAT = "sdwidget-sweep"
@@ -33,7 +38,7 @@ class SweepPlan:
     source: Source
     prompts: list[str]
     """The prompts swept (the recorded one when none were given)."""
-    seeds: list[int]
+    seeds: Seeds
     steps: int | None
     """``num_inference_steps`` for every item; ``None`` keeps the recorded count."""
     prompt_edits: bool
@@ -42,19 +47,30 @@ class SweepPlan:
     """Where the model was loaded from (or the given pipeline's name), as recorded in sweep.json."""
     dtype: str
 
-    def items(self) -> list[Item]:
-        return [
-            Item(len(self.seeds) * j + i, j, prompt, seed)
-            for j, prompt in enumerate(self.prompts)
-            for i, seed in enumerate(self.seeds)
-        ]
+    @property
+    def total(self) -> int:
+        return len(self.prompts) * len(self.seeds)
+
+    def item(self, index: int) -> Item:
+        """The ``index``-th item, prompt-major (all seeds of prompt 0 first)."""
+        j, i = divmod(index, len(self.seeds))
+        return Item(index, j, self.prompts[j], self.seeds[i])
+
+    def index(self, prompt_index: int, seed: int) -> int | None:
+        """The item of a (prompt, seed) pair, or ``None`` if it is not in this sweep."""
+        i = self.seeds.position(seed)
+        return None if i is None or not 0 <= prompt_index < len(self.prompts) else prompt_index * len(self.seeds) + i
+
+    def items(self, indices: Iterable[int] | None = None) -> Iterator[Item]:
+        """The items (of ``indices``, else all), one at a time."""
+        return (self.item(i) for i in (range(self.total) if indices is None else indices))
 
     def identity(self) -> dict[str, Any]:
         """What ``sweep.json`` holds: everything that shapes the images. A folder holding another
         identity holds another sweep, whose files must not be mixed with or overwritten by this one."""
         return {
             "format": FORMAT, "version": VERSION, "source": self.source.identity(), "model": self.model,
-            "dtype": self.dtype, "prompts": self.prompts, "seeds": self.seeds, "steps": self.steps,
+            "dtype": self.dtype, "prompts": self.prompts, "seeds": self.seeds.spec(), "steps": self.steps,
             "prompt_edits": self.prompt_edits,
         }  # fmt: skip
 
