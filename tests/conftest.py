@@ -10,12 +10,16 @@ from diffusers.callbacks import PipelineCallback  # noqa: E402
 from sdwidget import Runner, StepEvent  # noqa: E402
 from sdwidget.testing import tiny_sd_pipeline, tiny_sdxl_pipeline  # noqa: E402
 
-torch.set_num_threads(2)
+# One torch thread: the tiny models run fastest on one (sdwidget/core/threads.py), two threads per
+# process oversubscribe the 2 cores under `-n 2` or a busy machine (a 2-thread oracle took 10 times
+# as long there: OpenMP's workers spin at every barrier), and reference loops and runners use the same.
+torch.set_num_threads(1)
 
-# The quick loop for contributors, `pytest -m "not browser and not slow"` (README, Contributing),
+# The quick loop for contributors, `pytest -n 2 -m "not browser and not slow"` (README, Contributing),
 # leaves out the tests marked here; `.ci/run` runs them all. Files named test_browser*.py drive
 # Chromium and are marked `browser`. `slow`: whole files (name) or single tests (file::test, without
-# parameters), each with the reason it is slow; every one of these takes 10 s or more on 2 cores.
+# parameters), each with the reason it is slow; every one takes 5 s or more of CPU. Most start a fresh
+# interpreter, whose import of torch and diffusers alone is 6-10 CPU-s. The oracles of every family stay.
 SLOW = {
     "test_benchmarks.py": "runs each benchmark script in a subprocess",
     "test_demo.py": "runs 50 demo prompts at two guidance scales and judges every image",
@@ -25,16 +29,37 @@ SLOW = {
     "test_reliability.py::test_two_hundred_runs_leak_no_thread_and_no_run": "200 runs",
     "test_steering.py::test_branch_equals_a_fresh_run_and_the_reference_loop": "3 runs and a reference loop, x8",
     "test_steering.py::test_prompt_edited_mid_run_matches_reference_loop": "long runs against a reference loop",
+    "test_readme.py::test_every_python_example_runs_and_does_what_its_comments_say": "examples in new interpreters",
+    "test_versions.py::test_import_sdwidget_warns_once_for_an_untested_diffusers": "imports in new interpreters",
+    "test_quiet.py": "imports sdwidget and builds the demo pipeline in new interpreters",
+    "test_kernel_loop.py": "starts real Jupyter kernels",
+    "test_click_latency.py": "starts a real Jupyter kernel and times clicks on 0.5 s steps",
+    "test_structure.py::test_import_sdwidget_loads_no_training_code_test_helpers_or_jupyterlab": "a new interpreter",
+    "test_check.py::test_the_command_is_wired_and_refuses_arguments": "runs python -m sdwidget check",
+    "test_reliability.py::test_a_script_that_never_waits_for_its_run_exits_cleanly": "a script in a new interpreter",
+    "test_loop_hostile.py::test_a_run_waiting_for_itself_does_not_hang_the_loop": "a script in a new interpreter",
+    "test_loop_hostile.py::test_the_process_exits_with_a_run_suspended_on_a_finished_loop": "a new interpreter",
+    "test_loop_hostile.py::test_a_run_outliving_its_loop_can_still_be_stopped_or_driven_by_wait": "a new interpreter",
 }
 
 
+def xdist_group(item) -> str:
+    """Under `pytest -n N --dist loadgroup` (.ci/run) each file runs on one worker, so its module
+    fixtures are built once, and all the browser files on one worker: two JupyterLab servers, their
+    kernels and two Chromiums at once on 2 cores would make the browser tests' waits time out."""
+    return "browser" if item.path.name.startswith("test_browser") else item.path.name
+
+
 def pytest_collection_modifyitems(config, items):
+    grouped = config.pluginmanager.hasplugin("xdist")
     for item in items:
         name = item.path.name
         if name.startswith("test_browser"):
             item.add_marker(pytest.mark.browser)
         if name in SLOW or f"{name}::{item.originalname}" in SLOW:
             item.add_marker(pytest.mark.slow)
+        if grouped:
+            item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
 
 
 @pytest.fixture(scope="session")
