@@ -56,7 +56,7 @@ def one_process(steered, prompts_file, demo, tmp_path_factory):
     lines = []
     records = sweep(steered, seeds="0:6", prompts=prompts_file, out=out, model=demo, progress=False,
                     callback=lambda p: lines.append(p.line))  # fmt: skip
-    assert len(records) == 12 and lines[-1].startswith("sweep 1/1: 12/12 images")
+    assert len(records) == 12 and lines[-1].startswith("sweep: 12/12 images")
     return out, records
 
 

@@ -105,6 +105,8 @@ class SweepFolder:
         for folder in (self.path, self.images, self.records):
             for stale in folder.glob(".*.tmp"):
                 stale.unlink(missing_ok=True)
+        for counts in self.path.glob(".progress-*.json"):  # an interrupted sweep's counts
+            counts.unlink(missing_ok=True)
 
     def record(self, item: Item) -> dict[str, Any] | None:
         """The item's record if it is done (record and image both there), else ``None``.

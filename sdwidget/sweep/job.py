@@ -91,7 +91,8 @@ def sweep(
     curve is stretched). ``model``: a folder, hub id or pipeline (default: the one recorded).
     ``prompt_edits``: replay the recorded prompt edits on every prompt (else drop them).
     ``threads``: torch CPU threads per process (``None``: the runner's choice). ``progress``:
-    a tqdm bar per process; ``callback(progress)`` after every item (``progress.line`` is text).
+    one line on stderr from the main process, all processes counted; ``callback(progress)``
+    after every item of this process (``progress.line`` is that text).
     Bad input raises ``SweepError`` before any work. Under ``accelerate launch`` every process
     calls this and renders its share of the items. An interrupted sweep, run again, resumes.
     ``SweepIncomplete``: items came back from no process (the main process's records are
@@ -107,9 +108,8 @@ def sweep(
         runner = groups.agree(group, lambda: _runner(model, plan, group, threads))
         done: set[int] = group.broadcast(folder.done(plan) if group.rank == 0 else None)
         worker = {"rank": group.rank, "processes": group.size, "device": str(group.device)}
-        status = Progress(group.rank, group.size, len(range(group.rank, plan.total - len(done), group.size)),
-                          skipped=len(done))  # fmt: skip
-        reporter = Reporter(status, progress, callback)
+        status = Progress(group.rank, group.size, plan.total - len(done), skipped=len(done))
+        reporter = Reporter(status, folder.path, progress, callback)
         mine: list[str] = []
         try:
             for item in plan.items(share(plan.total, done, group.rank, group.size)):
@@ -117,11 +117,12 @@ def sweep(
                 folder.write(item, rendered.png, rendered.record)
                 mine.append(item.name)
                 reporter.item(failed=rendered.png is None)
+            # Gathered: every process's items are written before the main process looks, and it
+            # knows which ones another process rendered, to tell a lost item from an unshared folder.
+            gathered = group.gather(mine)
         finally:
             reporter.close()
-        # Gathered: every process's items are written before the main process looks, and it
-        # knows which ones another process rendered, to tell a lost item from an unshared folder.
-        rendered_by_others = {name for rank, names in enumerate(group.gather(mine)) if rank for name in names}
+        rendered_by_others = {name for rank, names in enumerate(gathered) if rank for name in names}
         records: list[dict[str, Any]] = []
         missing: tuple[list[str], int] = ([], 0)
         if group.rank == 0:

@@ -8,9 +8,11 @@ the same recipe.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,17 +77,37 @@ def _cached_hub_model(repo_id: str) -> bool:
 
 
 def load(location: str, device: torch.device | str, dtype: str) -> Any:
-    """The pipeline at ``location`` on ``device``, its per-step progress bar off (a sweep shows
-    one bar per process, of items)."""
+    """The pipeline at ``location`` on ``device``, its loading and per-step bars off (a sweep
+    shows one line of items, from its main process)."""
     if dtype not in DTYPES:
         raise SweepError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r:.40}")
     if Path(location).expanduser().resolve() == MODEL_DIR.resolve():
         return demo_pipeline(device, DTYPES[dtype], Path(location))  # quiet, and recorded under the same name
     from diffusers import AutoPipelineForText2Image
 
-    pipe = AutoPipelineForText2Image.from_pretrained(location, dtype=DTYPES[dtype], local_files_only=True)
+    with quiet_loading():
+        pipe = AutoPipelineForText2Image.from_pretrained(location, dtype=DTYPES[dtype], local_files_only=True)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """No "Loading pipeline components" / "Loading checkpoint shards" bars while loading (one
+    per process, on every node, under the sweep's own line); put back as they were after."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    was = [diffusers_logging.is_progress_bar_enabled(), transformers_logging.is_progress_bar_enabled()]
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was[0]:
+            diffusers_logging.enable_progress_bar()
+        if was[1]:
+            transformers_logging.enable_progress_bar()
 
 
 def use_recorded_scheduler(pipe: Any, params: dict[str, Any]) -> None:
