@@ -1,0 +1,118 @@
+"""The runner against the bare pipeline at real model shapes, random weights, a few steps each.
+
+    python benchmarks/shapes.py [--models sd sdxl sd3 flux] [--steps 3] [--layers N]
+    python benchmarks/shapes.py --device cuda           # every layer, float16, syncs counted
+
+SD 1.5's UNet at 512², SDXL's at 1024², SD3 medium's and FLUX.1-dev's transformers at 1024²,
+at their real widths (``shape_pipelines.py``). ``--layers N`` keeps at most N of each repeated
+layer: the default on the CPU, where a full step takes minutes, is 1; the output says what was
+cut. A step's time is (a call of ``--steps`` steps
+minus a call of one) / (steps − 1), so encoding and decoding drop out. The runner's host
+overhead is the step callback's host time (median and max), and its share of the runner's step.
+On CUDA the callback runs under ``torch.cuda.set_sync_debug_mode("error")``: a host sync there
+fails the run, and the table says so; "0 syncs/step" means every step passed. ``--tiny`` (the
+test's) keeps the layouts at a width CI affords, 64².
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import torch
+from overhead import CallbackClock
+from shape_pipelines import CALL, LATENT, MODELS, build
+
+from sdwidget import LatentPreview, Runner
+from sdwidget.core import hook as _hook
+from sdwidget.preview import known_map
+
+
+def strict(callback: Callable[..., dict]) -> Callable[..., dict]:
+    """``callback`` under sync-debug mode "error": a host sync inside it raises, failing the run."""
+
+    def checked(hook: Any, *args: Any) -> dict:
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            return callback(hook, *args)
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+
+    return checked
+
+
+def step_ms(call: Callable[[int], None], steps: int, sync: Callable[[], None]) -> float:
+    """Milliseconds a step: a call of ``steps`` steps minus a call of one, so encoding and decoding
+    drop out; after a call of one step that warms up (allocator, kernels, the runner's first run)."""
+    walls = []
+    for count in (1, 1, steps):
+        sync()
+        started = time.perf_counter()
+        call(count)
+        sync()
+        walls.append(time.perf_counter() - started)
+    return 1000 * (walls[2] - walls[1]) / (steps - 1)
+
+
+def measure(model: str, args: argparse.Namespace, clock: CallbackClock) -> str:
+    """One model's row: bare and runner ms/step, the callback's host time and its share, syncs."""
+    dtype = torch.float16 if args.device == "cuda" else torch.float32
+    pipe = build(model, args.tiny, args.layers, args.device, dtype)
+    channels, scaling, shift = LATENT[model]
+    published = known_map(SimpleNamespace(block_out_channels=(128, 256, 512, 512), latent_channels=channels,
+                                          scaling_factor=scaling, shift_factor=shift))  # fmt: skip
+    assert published is not None
+    # Bare's thread count, so the difference is the runner's own cost.
+    runner = Runner(pipe, preview=LatentPreview(*published), cpu_threads=torch.get_num_threads())
+    size = 64 if args.tiny else (512 if model == "sd" else 1024)
+    common = {"height": size, "width": size, **CALL[model]}
+    failed: list[str] = []
+
+    def bare(steps: int) -> None:
+        pipe("a red star", num_inference_steps=steps, generator=torch.Generator().manual_seed(0), **common)
+
+    def ours(steps: int) -> None:
+        run = runner.generate("a red star", num_inference_steps=steps, seed=0, **common)
+        if run.error is not None:
+            failed.append(f"{type(run.error).__name__}: {str(run.error)[:200]}")
+
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    bare_ms = step_ms(bare, args.steps, sync)
+    ours_ms = step_ms(ours, args.steps, sync)
+    host = [1e6 * t for t in clock.host[-args.steps :]]  # the last call's steps
+    syncs = "" if args.device != "cuda" else ("; 0 syncs/step" if not failed else f"; SYNCED: {failed[0]}")
+    return (f"{model:5s} bare {bare_ms:9.1f} ms/step  runner {ours_ms:9.1f} ms/step  ratio {ours_ms / bare_ms:.3f}  "
+            f"callback host median {statistics.median(host):6.0f} us (max {max(host):6.0f})  "
+            f"share {statistics.median(host) / (10 * ours_ms):.3%}{syncs}")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--layers", type=int, default=None, help="at most this many of each repeated layer")
+    parser.add_argument("--tiny", action="store_true", help="the layouts at a width CI affords, 64²")
+    args = parser.parse_args(argv)
+    if args.layers is None and args.device == "cpu" and not args.tiny:
+        args.layers = 1
+    cut = "every layer" if args.layers is None else f"layers cut to at most {args.layers} of each kind"
+    print(f"device={args.device} steps={args.steps} {'tiny widths' if args.tiny else 'real widths'}, {cut}; "
+          f"torch threads {torch.get_num_threads()}")  # fmt: skip
+    clock = CallbackClock()
+    original = _hook.StepHook.callback_fn
+    checked = strict(original) if args.device == "cuda" else original
+    _hook.StepHook.callback_fn = clock.wrap(checked)  # type: ignore[method-assign]
+    try:
+        for model in args.models:
+            print(measure(model, args, clock), flush=True)
+    finally:
+        _hook.StepHook.callback_fn = original  # type: ignore[method-assign]
+
+
+if __name__ == "__main__":
+    main()
