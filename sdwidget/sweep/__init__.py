@@ -22,6 +22,7 @@ from .job import SweepIncomplete, sweep
 from .plan import Item, SweepPlan
 from .progress import Progress
 from .records import load_records
+from .render import item_source
 from .source import Source, load_source
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "SweepIncomplete",
     "SweepPlan",
     "caption",
+    "item_source",
     "load_records",
     "load_source",
     "main",

@@ -44,7 +44,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=list(DTYPES), default="float32")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (default 1: use processes)")
     p.add_argument("--drop-prompt-edits", action="store_true", help="do not replay the recorded prompt edits")
-    p.add_argument("--no-progress", action="store_true", help="no progress line (the main process prints one on stderr)")
+    p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     return p
 
 

@@ -2,7 +2,8 @@
 
 The replay goes through ``Runner.replay``, the same path as replaying a gallery by hand, so the
 per-step guidance and the prompt edits land exactly where the recorded run had them (stretched
-by progress under ``--steps``). The PNG holds no timings, so the same item gives the same bytes
+by progress under ``--steps``); ``item_source`` is that replay's source, for a replay by hand.
+The PNG holds no timings, so the same item gives the same bytes
 in a 1-process and a K-process sweep; timings go to the record.
 """
 
@@ -17,9 +18,10 @@ from typing import Any
 
 from PIL import PngImagePlugin
 
-from ..core import Run, Runner
+from ..core import Run, Runner, validate
 from ..gallery import Gallery, a1111_parameters
 from .plan import Item, SweepPlan
+from .source import Source, load_source
 
 
 @dataclass
@@ -30,13 +32,25 @@ class Rendered:
     record: dict[str, Any]
 
 
+def item_source(source: Any, *, prompt: str, seed: int, prompt_edits: bool = True) -> Source:
+    """The run a sweep item replays: ``source`` with its prompt and seed replaced and its recorded
+    prompt edits kept (``prompt_edits=False``: dropped, as ``--drop-prompt-edits``).
+
+    Why this exists: ``runner.replay(gallery, prompt=P, seed=S)`` treats a new prompt as a new
+    prompt track and drops the recorded edits, while a sweep replays the edits on every prompt;
+    ``runner.replay(item_source(gallery, prompt=P, seed=S))`` is the sweep's item, pixel for pixel
+    (add ``num_inference_steps=N`` for a ``--steps N`` sweep)."""
+    recorded = load_source(source)
+    params = {**recorded.params, "prompt": validate.prompt("prompt", prompt), "seed": validate.seed(seed)}
+    return dataclasses.replace(recorded, params=params, prompts=recorded.prompts if prompt_edits else [])
+
+
 def render(runner: Runner, plan: SweepPlan, item: Item, worker: dict[str, Any]) -> Rendered:
     """Replay the plan's source for ``item`` on ``runner``; ``worker`` (rank, device) goes into the timings."""
     # The recorded model is swapped for the pipeline's own name (as it has it: diffusers keeps a
     # Path), so that Runner.replay does not warn on every item (a --model sweep warned once).
-    params = {**plan.source.params, "prompt": item.prompt, "seed": item.seed, "model": str(runner.pipe.name_or_path)}
-    edits = plan.source.prompts if plan.prompt_edits else []
-    source = dataclasses.replace(plan.source, params=params, prompts=edits)
+    source = item_source(plan.source, prompt=item.prompt, seed=item.seed, prompt_edits=plan.prompt_edits)
+    source = dataclasses.replace(source, params={**source.params, "model": str(runner.pipe.name_or_path)})
     overrides: dict[str, Any] = {} if plan.steps is None else {"num_inference_steps": plan.steps}
     started, clock = time.time(), time.perf_counter()
     run = runner.replay(source, pace=None, **overrides)
