@@ -97,3 +97,17 @@ def branched(
             after = [value(knob, changes.get(knob.name, held))] * (length - step)
         out[knob.name] = before + after
     return out
+
+
+def recorded(curves: Any, steps: int, where: str = "knobs") -> dict[str, list[float]]:
+    """A record's later knobs, from a file: at most 16 names, each with a finite value per
+    recorded step (each value is checked against its knob's range when a run replays it)."""
+    if not isinstance(curves, Mapping) or len(curves) > 16:
+        raise TypeError(f"{where} must map at most 16 knob names to their values per step")
+    out = {}
+    for name, curve in curves.items():
+        values = validate.per_step(f"{where}.{validate.shown(name)}", curve)
+        if not isinstance(name, str) or not name.isidentifier() or len(name) > 40 or len(values) != steps:
+            raise ValueError(f"{where}.{validate.shown(name)}: a knob's name with one value per recorded step")
+        out[name] = [validate.guidance(v, f"{where}.{name}", -validate.MAX_GUIDANCE) for v in values]
+    return out

@@ -46,8 +46,12 @@ class KnobSteering:
     knob_values: dict[str, float]
     guidance: float
     guidance_kind: str
-    _live: Runner
     _apply: Callable[[dict[str, Any]], None]
+
+    @property
+    def _live(self) -> Runner:
+        """The widget's runner (``SamplerWidget._live``, which refuses a widget with no pipeline)."""
+        raise NotImplementedError
 
     def _init_knobs(self, runner: Runner | None, guidance_given: bool) -> None:
         """The model's knobs, its own guidance unless one was given, each later knob at its default."""

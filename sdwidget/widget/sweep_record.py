@@ -8,10 +8,10 @@ widget may not import it). A record that passes replays exactly as the sweep ren
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..core import validate
+from ..core import knobs, validate
 from ..gallery import check_params
 
 MAX_NAME = 200
@@ -30,6 +30,8 @@ class SweepItem:
     status: str
     error: str | None
     timings: dict[str, Any]
+    knob_curves: dict[str, list[float]] = field(default_factory=dict)
+    """The knobs after the guidance, per step, as the sweep applied them (replayed too)."""
 
     def summary(self) -> dict[str, Any]:
         """What the browser shows of the record when its grid cell is clicked."""
@@ -75,6 +77,7 @@ def parse_item(record: Any) -> SweepItem:
         item=item, params=params, guidance=[validate.guidance(g, "guidance") for g in guidance],
         prompts=[_change(c) for c in validate.per_step("prompts", record.get("prompts") or [])], status=status,
         error=None if error is None else error[:2000], timings=_timings(record.get("timings")),
+        knob_curves=knobs.recorded(record.get("knobs") or {}, len(guidance)),
     )  # fmt: skip
 
 
