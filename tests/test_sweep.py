@@ -165,13 +165,13 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_items(steered, de
 
 @pytest.fixture
 def no_model_loads(monkeypatch):
-    from sdwidget.sweep import job
+    from sdwidget.sweep import prepare
 
     def refuse(*args):
         raise AssertionError("the model was loaded before the bad input was found")
 
-    monkeypatch.setattr(job, "load", refuse)
-    monkeypatch.setattr(job, "Runner", refuse)
+    monkeypatch.setattr(prepare, "load", refuse)
+    monkeypatch.setattr(prepare, "Runner", refuse)
 
 
 def test_bad_input_is_refused_before_any_work(steered, prompts_file, tmp_path, no_model_loads, sd_pipe):

@@ -29,13 +29,13 @@ def finished(gallery, tmp_path_factory):
 
 @pytest.fixture
 def no_model_loads(monkeypatch):
-    from sdwidget.sweep import job
+    from sdwidget.sweep import prepare
 
     def refuse(*args):
         raise AssertionError("the model was loaded before the bad input was found")
 
-    monkeypatch.setattr(job, "load", refuse)
-    monkeypatch.setattr(job, "Runner", refuse)
+    monkeypatch.setattr(prepare, "load", refuse)
+    monkeypatch.setattr(prepare, "Runner", refuse)
 
 
 def refused(capsys, *argv):

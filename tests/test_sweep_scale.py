@@ -70,15 +70,15 @@ class ThreadGroup:
     def run(self, monkeypatch, target):
         """``target(rank)`` in ``size`` threads, each seeing its own group member; results by rank."""
         monkeypatch.setattr(group, "process_group", lambda: self.local.member)
-        from sdwidget.sweep import job
+        from sdwidget.sweep import prepare
 
-        loading, load = threading.Lock(), job._runner
+        loading, load = threading.Lock(), prepare.runner
 
         def one_load_at_a_time(*args):  # loading patches torch globally (meta tensors): not thread-safe
             with loading:
                 return load(*args)
 
-        monkeypatch.setattr(job, "_runner", one_load_at_a_time)
+        monkeypatch.setattr(prepare, "runner", one_load_at_a_time)
         results, errors = [None] * self.size, [None] * self.size
 
         def body(rank):
@@ -184,16 +184,16 @@ def test_items_that_come_back_from_no_process_fail_the_sweep_by_name(gallery, tm
 
 
 def test_any_process_refusal_stops_all_with_one_line_naming_it(gallery, tmp_path, monkeypatch, capsys):
-    from sdwidget.sweep import job
+    from sdwidget.sweep import prepare
 
-    real = job.locate
+    real = prepare.locate
 
     def node2_lacks_the_model(model, params):
         if group.process_group().rank == 1:
             raise SweepError("the model the run records, 'demo', cannot be found")
         return real(model, params)
 
-    monkeypatch.setattr(job, "locate", node2_lacks_the_model)
+    monkeypatch.setattr(prepare, "locate", node2_lacks_the_model)
     out = tmp_path / "out"
     argv = [str(gallery), "--seeds", "0:4", "--out", str(out), "--no-progress"]
     results, errors = ThreadGroup(2).run(monkeypatch, lambda rank: main(argv))

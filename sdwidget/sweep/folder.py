@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..gallery import read_bounded
+from .environment import changes
 from .inputs import SweepError
 from .lock import NAME as LOCK
 from .plan import Item, SweepPlan, differences
@@ -79,6 +80,12 @@ class SweepFolder:
                 reason = str(exc) if not isinstance(exc, RecursionError) else "it is nested too deeply"
                 raise SweepError(f"{found} cannot be read ({reason}); is {self.path} a sweep's folder?") from None
             diff = differences(identity, theirs)
+            if diff == ["environment"]:  # the same sweep, resumed where its pixels would differ
+                what = "; ".join(changes(identity["environment"], theirs["environment"]))
+                raise SweepError(
+                    f"{self.path} was swept where the images come out otherwise: {what}. Resume it with the "
+                    "same settings (--threads, --dtype, device, versions), or choose another --out folder"
+                )
             if diff:
                 raise SweepError(
                     f"{self.path} holds another sweep's files (its sweep.json differs in {', '.join(diff)}); "

@@ -25,23 +25,17 @@ from __future__ import annotations
 
 import itertools
 import os
-import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import torch
-
-from ..core import Runner, validate
 from . import group as groups
+from . import prepare
 from .folder import SweepFolder
 from .grid import write_grid
-from .inputs import SweepError, parse_seeds, read_prompts
 from .lock import FolderLock
-from .model import DTYPES, is_pipeline, load, locate, use_recorded_scheduler
 from .plan import SweepPlan
 from .progress import Progress, Reporter
 from .render import render
-from .source import load_source
 
 
 class SweepIncomplete(RuntimeError):
@@ -100,12 +94,13 @@ def sweep(
     """
     group = groups.process_group()
     plan, folder = groups.agree(
-        group, lambda: _plan(source, seeds, out, prompts, steps, model, prompt_edits, dtype, threads)
+        group, lambda: prepare.plan(source, seeds, out, prompts, steps, model, prompt_edits, dtype, threads, group)
     )
+    groups.agree(group, lambda: prepare.alike(group, plan))
     lock = FolderLock(folder.path)
     try:
         groups.agree(group, lambda: _claim(group, lock, folder, plan))
-        runner = groups.agree(group, lambda: _runner(model, plan, group, threads))
+        runner = groups.agree(group, lambda: prepare.runner(model, plan, group, threads))
         done: set[int] = group.broadcast(folder.done(plan) if group.rank == 0 else None)
         worker = {"rank": group.rank, "processes": group.size, "device": str(group.device)}
         status = Progress(group.rank, group.size, plan.total - len(done), skipped=len(done))
@@ -145,49 +140,3 @@ def _claim(group: groups.Group, lock: FolderLock, folder: SweepFolder, plan: Swe
     if group.rank == 0:
         lock.acquire()
         folder.claim(plan.identity())
-
-
-def _runner(model: Any, plan: SweepPlan, group: groups.Group, threads: int | None) -> Runner:
-    try:
-        pipe = _pipeline(model, plan, group.device)
-    except (OSError, ValueError, RuntimeError, ImportError) as exc:
-        where = plan.model if not is_pipeline(model) else "the given pipeline"
-        raise SweepError(f"the model {where} could not be loaded: {type(exc).__name__}: {str(exc)[:300]}") from None
-    cpu_threads = threads if group.on_cpu else None
-    return Runner(pipe, cpu_threads=cpu_threads, history=1, latent_budget=0, branch_budget=0)
-
-
-def _plan(
-    source: Any, seeds: Any, out: Any, prompts: Any, steps: Any, model: Any, edits: Any, dtype: Any, threads: Any
-) -> tuple[SweepPlan, SweepFolder]:
-    """Every input checked, nothing loaded or written; ``SweepError`` otherwise."""
-    recorded = load_source(source)
-    seed_list = parse_seeds(seeds)
-    prompt_list = read_prompts(prompts) or [recorded.params["prompt"]]
-    try:
-        steps = None if steps is None else validate.steps(steps, "steps")
-        if threads is not None:
-            validate.integer("threads", threads, 1, 1024)
-    except (TypeError, ValueError) as exc:
-        raise SweepError(str(exc)) from None
-    if not isinstance(edits, bool):
-        raise SweepError(f"prompt_edits must be True or False, got {type(edits).__name__}")
-    dtype = next((name for name, value in DTYPES.items() if value == dtype), dtype)  # torch.float16 → "float16"
-    if dtype not in DTYPES:
-        raise SweepError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r:.40}")
-    location = locate(model, recorded.params)
-    if model is not None and location != recorded.params.get("model"):
-        warnings.warn(f"sweeping on {location}; the run was recorded on {recorded.params.get('model')}", stacklevel=3)
-    plan = SweepPlan(recorded, prompt_list, seed_list, steps, edits, location, dtype)
-    folder = SweepFolder(out)
-    folder.check(plan.identity())
-    return plan, folder
-
-
-def _pipeline(model: Any, plan: SweepPlan, device: torch.device) -> Any:
-    """A pipeline given by the caller is used as it is; one loaded here gets the recorded scheduler."""
-    if is_pipeline(model):
-        return model
-    pipe = load(plan.model, device, plan.dtype)
-    use_recorded_scheduler(pipe, plan.source.params)
-    return pipe

@@ -46,6 +46,8 @@ class SweepPlan:
     model: str
     """Where the model was loaded from (or the given pipeline's name), as recorded in sweep.json."""
     dtype: str
+    environment: dict[str, Any] | None = None
+    """What changes pixels besides the inputs (``environment.environment``)."""
 
     @property
     def total(self) -> int:
@@ -71,7 +73,7 @@ class SweepPlan:
         return {
             "format": FORMAT, "version": VERSION, "source": self.source.identity(), "model": self.model,
             "dtype": self.dtype, "prompts": self.prompts, "seeds": self.seeds.spec(), "steps": self.steps,
-            "prompt_edits": self.prompt_edits,
+            "prompt_edits": self.prompt_edits, "environment": self.environment,
         }  # fmt: skip
 
 
@@ -79,4 +81,6 @@ def differences(ours: dict[str, Any], theirs: Any) -> list[str]:
     """The top-level fields in which two sweep identities differ (all of them for a foreign file)."""
     if not isinstance(theirs, dict) or theirs.get("format") != FORMAT:
         return ["format"]
-    return [key for key in ours if ours[key] != theirs.get(key)]
+    # A folder swept before environments were recorded cannot say: it resumes (as it did).
+    unknown = {"environment"} if "environment" not in theirs else set()
+    return [key for key in ours if key not in unknown and ours[key] != theirs.get(key)]

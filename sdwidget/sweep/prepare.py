@@ -1,0 +1,86 @@
+"""Before a sweep renders: every input checked into a plan, processes compared, the model loaded.
+
+Split from ``job`` so that the order of a run reads there in one screen. Each step runs in
+every process inside ``group.agree``, so a refusal anywhere stops all with its reason.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+
+from ..core import Runner, validate
+from . import group as groups
+from .environment import changes, environment
+from .folder import SweepFolder
+from .inputs import SweepError, parse_seeds, read_prompts
+from .model import DTYPES, is_pipeline, load, locate, use_recorded_scheduler
+from .plan import SweepPlan
+from .source import load_source
+
+
+def alike(group: groups.Group, plan: SweepPlan) -> None:
+    """Every process would draw an item alike (device type, threads, versions): one sweep must
+    not mix images of two GPU types. Gathers in every process before any may raise."""
+    setting = plan.environment or {}
+    theirs = [env for env in group.gather(setting) if env != setting]
+    if theirs:
+        raise SweepError(f"the processes of this launch differ: {'; '.join(changes(setting, theirs[0], 'another'))}")
+
+
+def runner(model: Any, plan: SweepPlan, group: groups.Group, threads: int | None) -> Runner:
+    try:
+        pipe = pipeline(model, plan, group.device)
+    except (OSError, ValueError, RuntimeError, ImportError) as exc:
+        where = plan.model if not is_pipeline(model) else "the given pipeline"
+        raise SweepError(f"the model {where} could not be loaded: {type(exc).__name__}: {str(exc)[:300]}") from None
+    cpu_threads = threads if group.on_cpu else None
+    return Runner(pipe, cpu_threads=cpu_threads, history=1, latent_budget=0, branch_budget=0)
+
+
+def plan(
+    source: Any,
+    seeds: Any,
+    out: Any,
+    prompts: Any,
+    steps: Any,
+    model: Any,
+    edits: Any,
+    dtype: Any,
+    threads: Any,
+    group: groups.Group,
+) -> tuple[SweepPlan, SweepFolder]:
+    """Every input checked, nothing loaded or written; ``SweepError`` otherwise."""
+    recorded = load_source(source)
+    seed_list = parse_seeds(seeds)
+    prompt_list = read_prompts(prompts) or [recorded.params["prompt"]]
+    try:
+        steps = None if steps is None else validate.steps(steps, "steps")
+        if threads is not None:
+            validate.integer("threads", threads, 1, 1024)
+    except (TypeError, ValueError) as exc:
+        raise SweepError(str(exc)) from None
+    if not isinstance(edits, bool):
+        raise SweepError(f"prompt_edits must be True or False, got {type(edits).__name__}")
+    dtype = next((name for name, value in DTYPES.items() if value == dtype), dtype)  # torch.float16 → "float16"
+    if dtype not in DTYPES:
+        raise SweepError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r:.40}")
+    location = locate(model, recorded.params)
+    if model is not None and location != recorded.params.get("model"):
+        warnings.warn(f"sweeping on {location}; the run was recorded on {recorded.params.get('model')}", stacklevel=3)
+    setting = environment(group.device, threads, group.on_cpu, dtype)
+    planned = SweepPlan(recorded, prompt_list, seed_list, steps, edits, location, dtype, setting)
+    folder = SweepFolder(out)
+    folder.check(planned.identity())
+    return planned, folder
+
+
+def pipeline(model: Any, plan: SweepPlan, device: torch.device) -> Any:
+    """A pipeline given by the caller is used as it is; one loaded here gets the recorded scheduler."""
+    if is_pipeline(model):
+        return model
+    pipe = load(plan.model, device, plan.dtype)
+    use_recorded_scheduler(pipe, plan.source.params)
+    return pipe
