@@ -540,7 +540,8 @@ function runInfo(model, key) {
       saved: entry?.saved || "",
       live: true,
       parent: entry?.parent ?? null,
-      branch_step: entry?.branch_step ?? null
+      branch_step: entry?.branch_step ?? null,
+      guider: entry?.guider
     };
   }
   if (!entry) return null;
@@ -619,7 +620,8 @@ function detailsText(info, knobs) {
   const guidance = span("guidance", first, last, 1) + laterKnobs(info, knobs);
   const negative = info.negative_prompt ? ` \xB7 not: \u201C${info.negative_prompt}\u201D` : "";
   const branch = info.parent ? ` \xB7 branch of #${info.parent} at step ${info.branch_step}` : "";
-  return `${quoted(info.prompt)}${edits(info)}${negative} \xB7 ${info.steps} steps \xB7 seed ${info.seed ?? "random"}${guidance}${branch}`;
+  const guider = info.guider ? ` \xB7 ${info.guider}` : "";
+  return `${quoted(info.prompt)}${edits(info)}${negative} \xB7 ${info.steps} steps \xB7 seed ${info.seed ?? "random"}${guider}${guidance}${branch}`;
 }
 function enable(button, on, why = "") {
   if (button.getAttribute("aria-disabled") !== String(!on)) button.setAttribute("aria-disabled", String(!on));

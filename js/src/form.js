@@ -50,7 +50,7 @@ export function runInfo(model, key) {
       done: model.get("step"), its: model.get("its"), rate: model.get("rate"), guidance: model.get("applied"),
       knobs: model.get("knob_applied") || {},
       error: model.get("error"), prompts: model.get("edits") || [], holds: entry?.holds || [], saved: entry?.saved || "",
-      live: true, parent: entry?.parent ?? null, branch_step: entry?.branch_step ?? null,
+      live: true, parent: entry?.parent ?? null, branch_step: entry?.branch_step ?? null, guider: entry?.guider,
     };
   }
   if (!entry) return null;
@@ -144,7 +144,8 @@ export function detailsText(info, knobs) {
   const guidance = span("guidance", first, last, 1) + laterKnobs(info, knobs);
   const negative = info.negative_prompt ? ` · not: “${info.negative_prompt}”` : "";
   const branch = info.parent ? ` · branch of #${info.parent} at step ${info.branch_step}` : "";
-  return `${quoted(info.prompt)}${edits(info)}${negative} · ${info.steps} steps · seed ${info.seed ?? "random"}${guidance}${branch}`;
+  const guider = info.guider ? ` · ${info.guider}` : "";  // a modular pipeline's guider, by its class
+  return `${quoted(info.prompt)}${edits(info)}${negative} · ${info.steps} steps · seed ${info.seed ?? "random"}${guider}${guidance}${branch}`;
 }
 
 // Buttons that cannot act now stay focusable (aria-disabled), so focus is never lost from under

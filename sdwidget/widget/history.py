@@ -127,7 +127,7 @@ class History:
                 "status": status, "done": len(guidance), "its": round(speed(durations), 3), "rate": round(pace, 3),
                 "guidance": guidance, "knobs": knobs,
                 "prompts": prompts, "holds": holds, "saved": self._saved.get(key, ""), "source": source,
-                "parent": p.get("parent"), "branch_step": p.get("branch_step"),
+                "parent": p.get("parent"), "branch_step": p.get("branch_step"), "guider": p.get("guider"),
             })  # fmt: skip
         names = [entry["name"] for entry in out]
         for entry in out:  # two galleries loaded from folders of one name: tell them apart by key

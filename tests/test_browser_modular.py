@@ -1,0 +1,72 @@
+"""An APG knob on a modular SDXL pipeline, driven in a browser through accessible names: the Knob
+select offers the guider's knobs, a held run takes an eta from the slider at the next step, and the
+run equals a fresh one planned with the curve the page made (``torch.equal`` in the kernel).
+
+Screenshot: ``artifacts/modular-apg.png``.
+"""
+
+import json
+
+import pytest
+from test_browser import ARTIFACTS, Session, jupyter_server, launch, wait_until
+from test_browser_knobs import LAB_FLAGS, open_notebook
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+SETUP = """import os
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from diffusers.guiders import AdaptiveProjectedGuidance
+from sdwidget import SamplerWidget
+from sdwidget.testing import tiny_modular_sdxl_pipeline
+apg = AdaptiveProjectedGuidance(guidance_scale=5.0, adaptive_projected_guidance_momentum=-0.5, eta=0.8)
+widget = SamplerWidget(tiny_modular_sdxl_pipeline(apg), prompt="a red star", steps=8, guidance=5.0, pace=0,
+                       height=64, width=64)
+widget"""
+
+
+@pytest.fixture(scope="module")
+def jl(tmp_path_factory):
+    root = tmp_path_factory.mktemp("modular-lab")
+    cell = {"cell_type": "code", "metadata": {}, "source": SETUP, "outputs": [], "execution_count": None}
+    nb = {"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+          "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+    (root / "knobs.ipynb").write_text(json.dumps(nb))
+    ARTIFACTS.mkdir(exist_ok=True)
+    for url, token in jupyter_server("jupyterlab", tmp_path_factory, root, LAB_FLAGS):
+        with playwright.sync_playwright() as p:
+            browser = launch(p)
+            page = browser.new_page(viewport={"width": 1300, "height": 1000})
+            open_notebook(page, url, token)
+            yield Session(page)
+            browser.close()
+
+
+def test_an_apg_eta_set_on_a_held_run_lands_at_the_next_step_exactly(jl):
+    page = jl.page
+    select = page.get_by_role("combobox", name="Knob")
+    options = select.locator("option").all_text_contents()
+    assert options[:3] == ["Guidance", "Eta", "Adaptive projected guidance momentum"], options
+    assert {"Start", "Stop", "Guidance rescale"} <= set(options)
+    select.select_option(label="Eta")
+    slider = page.get_by_role("slider", name="Eta")
+    assert slider.input_value() == "0.8", "the guider's own eta"
+    jl.kernel("widget.breakpoints = [3]")
+    jl.generate.click()
+    jl.wait_status("step 3 / 8")
+    slider.fill("0.2")
+    wait_until(lambda: jl.kernel("widget.knob_values['eta']") == "0.2", what="the kernel to take eta 0.2")
+    jl.widget.get_by_role("button", name="Resume").click()
+    run = jl.kernel("widget.runner.run.id")
+    jl.wait_status(f"#{run}: finished")
+    curve = json.loads(jl.kernel("import json; json.dumps(widget.runner.run.knob_curves['eta'])").strip("'"))
+    assert curve == [0.8] * 3 + [0.2] * 5
+    same = jl.kernel(
+        "import torch; r = widget.runner.run; f = widget.runner.generate('a red star', num_inference_steps=8, "
+        "guidance_scale=5.0, seed=r.params['seed'], height=64, width=64, knob_schedules=r.knob_curves); "
+        "torch.equal(f.latents, r.latents)"
+    )
+    assert same == "True", "the page's run is the planned one to the last bit"
+    assert jl.kernel("widget.runner.run.params['guider']") == "'AdaptiveProjectedGuidance'"
+    details = jl.widget.locator(".sdw-details").text_content()
+    assert "AdaptiveProjectedGuidance · guidance 5.0 · eta 0.80" in details, details
+    jl.widget.screenshot(path=str(ARTIFACTS / "modular-apg.png"))
