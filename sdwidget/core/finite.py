@@ -1,14 +1,22 @@
 """Catching NaN or infinite latents at the step boundary, without making a GPU wait.
 
 A half-precision UNet or VAE that overflows turns the latents to NaN; the run would then finish
-"successfully" with a black image. The check is one reduction on the latents' device. On the
-CPU it is read at once; on CUDA its flag travels to the host with a non-blocking copy and is read
-at a later step boundary once it has arrived (or when the run ends), so no step waits for it.
+"successfully" with a black image. The check is one reduction on the latents' device: their sum,
+in float32, which is NaN or infinite exactly when an element is, unless finite latents sum past
+3.4e38 (a mean magnitude over 2e34 for SD's 64×64×4: a run diverged already, one step from
+overflowing). One ``sum`` costs 12 µs median on this 2-core CPU where ``~isfinite(x).all()``,
+three kernels, cost 66 µs (32² latents, machine loaded). On the CPU it is read at once; on CUDA
+the sum travels to the host with a non-blocking copy and is read at a later step boundary once
+it has arrived (or when the run ends), so no step waits for it.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
+
+from ..preview.base import on_one_thread
 
 CAUSES = (
     "usual causes: a float16 UNet or VAE overflowing (load it in float32 or bfloat16, or use an "
@@ -25,6 +33,11 @@ class NonFiniteLatents(FloatingPointError):
         self.step = step
 
 
+def _sum(latents: torch.Tensor) -> torch.Tensor:
+    """Accumulated in float32: a float16 sum of finite latents could overflow."""
+    return latents.sum(dtype=torch.float32)
+
+
 class FiniteCheck:
     """Per run: ``check`` after every step, ``finish`` once the pipeline returns."""
 
@@ -32,16 +45,18 @@ class FiniteCheck:
         self._pending: list[tuple[int, int, torch.Tensor, torch.cuda.Event]] = []
 
     def check(self, step: int, total: int, latents: torch.Tensor) -> None:
-        bad = ~torch.isfinite(latents).all()
-        if latents.device.type != "cuda":
-            if bad:
+        device = latents.device.type
+        # On one CPU thread: a sum over SDXL's latents would split across torch's team, which waits for busy cores.
+        summed = on_one_thread(_sum, latents) if device == "cpu" else _sum(latents)
+        if device != "cuda":
+            if not math.isfinite(summed):
                 raise NonFiniteLatents(step, total)
             return
-        flag = torch.empty((), dtype=torch.bool, pin_memory=True)
-        flag.copy_(bad, non_blocking=True)
+        host = torch.empty((), dtype=torch.float32, pin_memory=True)
+        host.copy_(summed, non_blocking=True)
         ready = torch.cuda.Event()
         ready.record()
-        self._pending.append((step, total, flag, ready))
+        self._pending.append((step, total, host, ready))
         self._read(wait=False)
 
     def finish(self) -> None:
@@ -49,7 +64,7 @@ class FiniteCheck:
 
     def _read(self, wait: bool) -> None:
         while self._pending and (wait or self._pending[0][3].query()):
-            step, total, flag, ready = self._pending.pop(0)
+            step, total, host, ready = self._pending.pop(0)
             ready.synchronize()
-            if flag.item():
+            if not math.isfinite(host.item()):
                 raise NonFiniteLatents(step, total)
