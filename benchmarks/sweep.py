@@ -1,6 +1,6 @@
 """Sweep throughput on this machine: images per second for 1 and 2 processes, demo model, CPU.
 
-    python benchmarks/sweep.py [--images 24] [--steps 20]
+    python benchmarks/sweep.py [--images 24] [--steps 20] [--memory-only]
 
 Records a steered run (guidance 5 → 1 → 8, 64×64), then sweeps it over ``--images`` seeds with
 ``python -m sdwidget.sweep`` (1 process, 1 torch thread), the same with ``--threads 2``, and
@@ -9,6 +9,10 @@ without GPUs ``--multi_gpu`` is what starts K CPU processes). For each it prints
 rate (images over the span from the first item's start to the last one's end, read from the
 records) and the rate over the command's whole wall time (Python, model load and process
 start included), and checks that the 2-process images equal the 1-process ones.
+
+Then, in a fresh process, the peak memory of planning a sweep of 10^8 items (seeds 0:1000000 ×
+100 prompts: its plan, sweep.json's identity, the resume scan of an empty folder) and of
+enumerating every one of its items, against the same process before it planned anything.
 """
 
 from __future__ import annotations
@@ -51,12 +55,46 @@ def timed(command: list[str], out: Path, images: int) -> tuple[float, float]:
     return images / span, images / wall
 
 
+ENUMERATE = """
+import json, resource, sys, tempfile, time
+from pathlib import Path
+from sdwidget.sweep.folder import SweepFolder
+from sdwidget.sweep.job import share
+from sdwidget.sweep.plan import SweepPlan
+from sdwidget.sweep.inputs import parse_seeds
+from sdwidget.sweep.source import Source
+
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (Linux: kB)
+
+before = peak()
+source = Source({"prompt": "p", "model": "m"}, [5.0, 1.0])
+plan = SweepPlan(source, [f"prompt {i}" for i in range(100)], parse_seeds("0:1000000"), None, True, "m", "float32")
+identity = json.dumps(plan.identity())
+done = SweepFolder(Path(tempfile.mkdtemp()) / "out").done(plan)
+start = time.perf_counter()
+count = sum(1 for _ in share(plan.total, done, 0, 1))
+seconds = time.perf_counter() - start
+last = plan.item(plan.total - 1)
+print(f"{plan.total:.0e} items ({count} enumerated in {seconds:.0f} s, the last {last.name}): peak memory "
+      f"{peak():.0f} MiB, {peak() - before:.1f} MiB over the process before planning; sweep.json {len(identity)} bytes")
+"""
+
+
+def enumeration_memory() -> None:
+    subprocess.run([sys.executable, "-c", ENUMERATE], cwd=ROOT, check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=24)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--memory-only", action="store_true", help="only the 10^8-item enumeration")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.memory_only:
+        enumeration_memory()
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         gallery = steered_gallery(folder, args.steps)
@@ -77,6 +115,7 @@ def main() -> None:
             for p in (folder / "two" / "images").iterdir()
         )
         print(f"2-process images identical to 1-process images: {same}")
+    enumeration_memory()
 
 
 if __name__ == "__main__":

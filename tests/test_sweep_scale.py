@@ -188,10 +188,10 @@ def test_any_process_refusal_stops_all_with_one_line_naming_it(gallery, tmp_path
 
     real = prepare.locate
 
-    def node2_lacks_the_model(model, params):
+    def node2_lacks_the_model(model, params, *weights):
         if group.process_group().rank == 1:
             raise SweepError("the model the run records, 'demo', cannot be found")
-        return real(model, params)
+        return real(model, params, *weights)
 
     monkeypatch.setattr(prepare, "locate", node2_lacks_the_model)
     out = tmp_path / "out"

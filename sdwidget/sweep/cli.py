@@ -25,7 +25,7 @@ from pathlib import Path
 from . import group as groups
 from .inputs import SweepError
 from .job import SweepIncomplete, sweep
-from .model import DTYPES
+from .weights import DTYPES
 
 
 def parser() -> argparse.ArgumentParser:
@@ -41,7 +41,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="steps per image (default: the recorded count; the curve is stretched)")
     p.add_argument("--model", help="a pipeline folder or cached hub id (default: the model the run records)")
     p.add_argument("--out", required=True, help="the sweep's folder (created; an interrupted sweep there resumes)")
-    p.add_argument("--dtype", choices=list(DTYPES), default="float32")
+    p.add_argument("--dtype", choices=list(DTYPES), help="default: the run's, else the --variant's, else float32")
+    p.add_argument("--variant", help="load the model's weights of this variant (fp16: DIR/unet/*.fp16.safetensors)")
+    p.add_argument("--revision", help="a hub id's branch, tag or commit (already in the Hugging Face cache)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (default 1: use processes)")
     p.add_argument("--drop-prompt-edits", action="store_true", help="do not replay the recorded prompt edits")
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
@@ -54,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         records = sweep(
             args.source, seeds=args.seeds, prompts=args.prompts, out=args.out, steps=args.steps, model=args.model,
-            prompt_edits=not args.drop_prompt_edits, dtype=args.dtype, threads=args.threads,
+            prompt_edits=not args.drop_prompt_edits, dtype=args.dtype, variant=args.variant, revision=args.revision,
+            threads=args.threads,
             progress=not args.no_progress,
         )  # fmt: skip
     except SweepError as exc:  # every process has it (refusals are gathered); the main one says it

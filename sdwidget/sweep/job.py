@@ -6,8 +6,10 @@ Every process runs this same function on the same inputs. The order of a run, an
    of all processes are gathered (``group.agree``), so a model missing on node 2 stops every
    process with one message naming node 2, before anything is loaded or written.
 2. The main process takes the folder's lock (``sweep.lock``: a second launch into the folder is
-   refused while it is held), writes ``sweep.json`` and clears stale temp files; all agree.
-3. All load the model, each onto its own device; a load that fails anywhere stops all (agreed).
+   refused while it is held, before any model loads); all agree.
+3. All load the model, each onto its own device; a load that fails anywhere stops all (agreed),
+   before anything but the lock is written. Then the main process writes ``sweep.json`` and
+   clears stale temp files.
 4. The main process alone lists the items already done and broadcasts them; every process
    takes every K-th pending item from that one list (``share``), so each item has one owner
    and no file two writers, whatever each node's view of the folder.
@@ -30,10 +32,8 @@ from typing import Any
 
 from . import group as groups
 from . import prepare
-from .folder import SweepFolder
 from .grid import write_grid
 from .lock import FolderLock
-from .plan import SweepPlan
 from .progress import Progress, Reporter
 from .render import render
 
@@ -71,7 +71,9 @@ def sweep(
     steps: int | None = None,
     model: Any = None,
     prompt_edits: bool = True,
-    dtype: str = "float32",
+    dtype: Any = None,
+    variant: str | None = None,
+    revision: str | None = None,
     threads: int | None = 1,
     progress: bool = True,
     callback: Callable[[Progress], Any] | None = None,
@@ -84,6 +86,8 @@ def sweep(
     file of one prompt a line (default: the recorded prompt). ``steps``: another step count (the
     curve is stretched). ``model``: a folder, hub id or pipeline (default: the one recorded).
     ``prompt_edits``: replay the recorded prompt edits on every prompt (else drop them).
+    ``dtype``: float32, float16 or bfloat16 (default: the run's recorded dtype, a given pipeline's,
+    the variant's, else float32); ``variant`` (``"fp16"``) and ``revision`` (a hub id's) pick weights.
     ``threads``: torch CPU threads per process (``None``: the runner's choice). ``progress``:
     one line on stderr from the main process, all processes counted; ``callback(progress)``
     after every item of this process (``progress.line`` is that text).
@@ -94,13 +98,19 @@ def sweep(
     """
     group = groups.process_group()
     plan, folder = groups.agree(
-        group, lambda: prepare.plan(source, seeds, out, prompts, steps, model, prompt_edits, dtype, threads, group)
+        group,
+        lambda: prepare.plan(
+            source, seeds, out, prompts, steps, model, prompt_edits, dtype, threads, group, variant, revision
+        ),
     )
     groups.agree(group, lambda: prepare.alike(group, plan))
     lock = FolderLock(folder.path)
     try:
-        groups.agree(group, lambda: _claim(group, lock, folder, plan))
+        groups.agree(group, lambda: lock.acquire() if group.rank == 0 else None)
         runner = groups.agree(group, lambda: prepare.runner(model, plan, group, threads))
+        if group.rank == 0:  # the model loads everywhere before anything is written but the lock
+            folder.claim(plan.identity())
+        group.barrier()
         done: set[int] = group.broadcast(folder.done(plan) if group.rank == 0 else None)
         worker = {"rank": group.rank, "processes": group.size, "device": str(group.device)}
         status = Progress(group.rank, group.size, plan.total - len(done), skipped=len(done))
@@ -133,10 +143,3 @@ def sweep(
         return records if group.rank == 0 else folder.collect(plan)[0]
     finally:
         lock.release()
-
-
-def _claim(group: groups.Group, lock: FolderLock, folder: SweepFolder, plan: SweepPlan) -> None:
-    """Main process: lock the folder (refused while another sweep holds it), then write to it."""
-    if group.rank == 0:
-        lock.acquire()
-        folder.claim(plan.identity())

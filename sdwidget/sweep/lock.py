@@ -38,9 +38,10 @@ class FolderLock:
     """Held by the main process from before ``sweep.json`` is written until the sweep ends."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder, self.path, self.held = folder, folder / NAME, False
+        self.folder, self.path, self.held, self.created = folder, folder / NAME, False, False
 
     def acquire(self) -> None:
+        self.created = not self.folder.exists()  # removed again if the sweep ends having written nothing
         self.folder.mkdir(parents=True, exist_ok=True)
         mine = owner()
         for _ in range(2):  # a second try only after removing a stale lock
@@ -61,6 +62,8 @@ class FolderLock:
     def release(self) -> None:
         if self.held and self._read().get("pid") == os.getpid():
             self.path.unlink(missing_ok=True)
+            if self.created and not any(self.folder.iterdir()):
+                self.folder.rmdir()
         self.held = False
 
     def _read(self) -> dict[str, Any]:

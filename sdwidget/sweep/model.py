@@ -20,16 +20,16 @@ import torch
 
 from ..demo import MODEL_DIR, demo_pipeline
 from .inputs import SweepError
-
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+from .weights import DTYPES, check_revision, check_variant
 
 
 def is_pipeline(model: Any) -> bool:
     return callable(model) and hasattr(model, "scheduler") and hasattr(model, "components")
 
 
-def locate(model: Any, params: dict[str, Any]) -> str:
-    """Where the model is, checked to exist locally (nothing is downloaded mid-sweep)."""
+def locate(model: Any, params: dict[str, Any], variant: str | None = None, revision: str | None = None) -> str:
+    """Where the model is, checked to exist locally (nothing is downloaded mid-sweep) with the
+    weights asked for; a folder's path made absolute (the sweep records it, and may run elsewhere)."""
     if is_pipeline(model):
         return str(getattr(model, "name_or_path", None) or type(model).__name__)
     recorded = model is None
@@ -50,8 +50,11 @@ def locate(model: Any, params: dict[str, Any]) -> str:
     if path.is_dir():
         if not (path / "model_index.json").is_file():
             raise SweepError(f"{whose}, {path}, holds no model_index.json; is it a diffusers pipeline folder?")
-        return text
-    if _cached_hub_model(text):
+        check_revision(text, revision, is_folder=True)
+        check_variant(path, variant)
+        return str(path.absolute())
+    check_revision(text, revision, is_folder=False)
+    if _cached_hub_model(text, revision):
         return text
     advice = (
         "pass --model PATH (model=... in Python) to sweep on a model you have"
@@ -64,19 +67,21 @@ def locate(model: Any, params: dict[str, Any]) -> str:
     )
 
 
-def _cached_hub_model(repo_id: str) -> bool:
+def _cached_hub_model(repo_id: str, revision: str | None = None) -> bool:
     """A hub id whose pipeline index is already downloaded (a sweep only ever loads locally)."""
     if repo_id.count("/") != 1 or repo_id.startswith(("/", ".", "~")):
         return False
     from huggingface_hub import try_to_load_from_cache
 
     try:
-        return isinstance(try_to_load_from_cache(repo_id, "model_index.json"), str)
+        return isinstance(try_to_load_from_cache(repo_id, "model_index.json", revision=revision), str)
     except ValueError:  # not a valid repo id
         return False
 
 
-def load(location: str, device: torch.device | str, dtype: str) -> Any:
+def load(
+    location: str, device: torch.device | str, dtype: str, variant: str | None = None, revision: str | None = None
+) -> Any:
     """The pipeline at ``location`` on ``device``, its loading and per-step bars off (a sweep
     shows one line of items, from its main process)."""
     if dtype not in DTYPES:
@@ -86,7 +91,9 @@ def load(location: str, device: torch.device | str, dtype: str) -> Any:
     from diffusers import AutoPipelineForText2Image
 
     with quiet_loading():
-        pipe = AutoPipelineForText2Image.from_pretrained(location, dtype=DTYPES[dtype], local_files_only=True)
+        pipe = AutoPipelineForText2Image.from_pretrained(
+            location, dtype=DTYPES[dtype], variant=variant, revision=revision, local_files_only=True
+        )
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
 

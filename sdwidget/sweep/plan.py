@@ -48,6 +48,8 @@ class SweepPlan:
     dtype: str
     environment: dict[str, Any] | None = None
     """What changes pixels besides the inputs (``environment.environment``)."""
+    variant: str | None = None
+    revision: str | None = None
 
     @property
     def total(self) -> int:
@@ -74,6 +76,8 @@ class SweepPlan:
             "format": FORMAT, "version": VERSION, "source": self.source.identity(), "model": self.model,
             "dtype": self.dtype, "prompts": self.prompts, "seeds": self.seeds.spec(), "steps": self.steps,
             "prompt_edits": self.prompt_edits, "environment": self.environment,
+            **({"variant": self.variant} if self.variant else {}),
+            **({"revision": self.revision} if self.revision else {}),
         }  # fmt: skip
 
 

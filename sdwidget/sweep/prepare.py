@@ -16,9 +16,10 @@ from . import group as groups
 from .environment import changes, environment
 from .folder import SweepFolder
 from .inputs import SweepError, parse_seeds, read_prompts
-from .model import DTYPES, is_pipeline, load, locate, use_recorded_scheduler
+from .model import is_pipeline, load, locate, use_recorded_scheduler
 from .plan import SweepPlan
 from .source import load_source
+from .weights import resolve_dtype
 
 
 def alike(group: groups.Group, plan: SweepPlan) -> None:
@@ -51,6 +52,8 @@ def plan(
     dtype: Any,
     threads: Any,
     group: groups.Group,
+    variant: str | None = None,
+    revision: str | None = None,
 ) -> tuple[SweepPlan, SweepFolder]:
     """Every input checked, nothing loaded or written; ``SweepError`` otherwise."""
     recorded = load_source(source)
@@ -64,14 +67,14 @@ def plan(
         raise SweepError(str(exc)) from None
     if not isinstance(edits, bool):
         raise SweepError(f"prompt_edits must be True or False, got {type(edits).__name__}")
-    dtype = next((name for name, value in DTYPES.items() if value == dtype), dtype)  # torch.float16 → "float16"
-    if dtype not in DTYPES:
-        raise SweepError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r:.40}")
-    location = locate(model, recorded.params)
+    if variant is not None and (not isinstance(variant, str) or not variant.isidentifier()):
+        raise SweepError(f"variant must be a name such as fp16, got {str(variant)!r:.40}")
+    dtype = resolve_dtype(dtype, recorded.params, model if is_pipeline(model) else None, variant)
+    location = locate(model, recorded.params, variant, revision)
     if model is not None and location != recorded.params.get("model"):
         warnings.warn(f"sweeping on {location}; the run was recorded on {recorded.params.get('model')}", stacklevel=3)
     setting = environment(group.device, threads, group.on_cpu, dtype)
-    planned = SweepPlan(recorded, prompt_list, seed_list, steps, edits, location, dtype, setting)
+    planned = SweepPlan(recorded, prompt_list, seed_list, steps, edits, location, dtype, setting, variant, revision)
     folder = SweepFolder(out)
     folder.check(planned.identity())
     return planned, folder
@@ -81,6 +84,6 @@ def pipeline(model: Any, plan: SweepPlan, device: torch.device) -> Any:
     """A pipeline given by the caller is used as it is; one loaded here gets the recorded scheduler."""
     if is_pipeline(model):
         return model
-    pipe = load(plan.model, device, plan.dtype)
+    pipe = load(plan.model, device, plan.dtype, plan.variant, plan.revision)
     use_recorded_scheduler(pipe, plan.source.params)
     return pipe

@@ -64,7 +64,7 @@ def render(runner: Runner, plan: SweepPlan, item: Item, worker: dict[str, Any]) 
     record = {
         "item": item.index, "name": item.name,
         "image": None if run.image is None else f"images/{item.name}.png",
-        "prompt_index": item.prompt_index, "prompt": item.prompt, "seed": item.seed,
+        "prompt_index": item.prompt_index, "prompt": item.prompt, "seed": item.seed, "dtype": plan.dtype,
         "negative_prompt": run.params["negative_prompt"], "status": run.status.value,
         "error": None if run.error is None else f"{type(run.error).__name__}: {run.error}",
         "guidance": run.guidance, "prompts": [dict(change) for change in run.prompts], "params": run.params,
