@@ -26,6 +26,7 @@ from typing import Any
 
 from ..gallery import read_bounded
 from .environment import changes
+from .files import atomic_write, regular
 from .inputs import SweepError
 from .lock import NAME as LOCK
 from .plan import Item, SweepPlan, differences
@@ -39,21 +40,6 @@ OWN = "a sweep writes only inside its --out folder"
 RECORD_NAME = re.compile(r"p(\d{3,9})-s(\d{1,20})\.json")
 DONE = ("finished", "stopped")
 """Statuses whose image is kept; a failed item is recorded but rendered again on resume."""
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Readers (and a resumed sweep) see the old file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # the pid keeps two writers apart
-    try:
-        with open(tmp, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 class SweepFolder:
@@ -133,7 +119,7 @@ class SweepFolder:
         mine = (record.get("name"), record.get("seed"), record.get("prompt")) == (item.name, item.seed, item.prompt)
         if not mine or record.get("status") not in (*DONE, "failed"):
             return None  # not this item's outcome: rendered again
-        if record["status"] in DONE and not _regular(self.images / f"{item.name}.png"):
+        if record["status"] in DONE and not regular(self.images / f"{item.name}.png"):
             return None
         return record
 
@@ -174,11 +160,3 @@ class SweepFolder:
         path = self.path / "runs.jsonl"
         atomic_write(path, "".join(json.dumps(r) + "\n" for r in records).encode())
         return path
-
-
-def _regular(path: Path) -> bool:
-    """A regular file at ``path`` itself, not reached through a symbolic link."""
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False
