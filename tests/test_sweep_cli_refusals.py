@@ -128,7 +128,7 @@ def test_a_record_naming_an_outside_image_is_refused_and_never_drawn(gallery, fi
     (out / "records" / "p000-s3.json").write_text(json.dumps({**record, "image": str(secret)}))
     grid = (out / "grid.png").read_bytes()
     err = refused(capsys, gallery, "--seeds", "3", "--out", out)
-    assert f"records/p000-s3.json names the image {str(secret)!r}, not images/p000-s3.png" in err
+    assert f"records/p000-s3.json names the image {str(secret)[:80]!r}, not images/p000-s3.png" in err
     assert (out / "grid.png").read_bytes() == grid, "the grid was not redrawn"
 
 
