@@ -2,10 +2,12 @@
 branched and replayed, against a reference loop written from ``StableDiffusionPipeline.__call__``
 (its CFG formula, then diffusers' own ``rescale_noise_cfg``), no sdwidget code on that side."""
 
+import numpy as np
 import pytest
 import torch
 from conftest import at_step
 from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import rescale_noise_cfg
+from PIL import Image
 from test_guidance_oracle import (
     NEGATIVE,
     PROMPT,
@@ -166,3 +168,19 @@ def test_knob_values_and_names_are_checked_with_a_clear_message(sd_pipe):
     record["steps"][1]["knobs"] = {}
     with pytest.raises(ValueError, match="every step must record the same knobs"):
         schema.check(record, "run.json")
+
+
+def test_a_sweep_replays_the_knob_curves_and_records_them(sd_pipe, tmp_path):
+    from sdwidget.sweep import load_source, sweep
+
+    runner = runner_like_reference(sd_pipe)
+    run = runner.generate(PROMPT, guidance_scale=5.0, knob_schedules={RESCALE: curve(*RESCALES)}, **COMMON)
+    records = sweep(run, seeds=[SEED, SEED + 1], out=tmp_path / "s", model=sd_pipe, progress=False)
+    assert [r["knobs"] for r in records] == [{RESCALE: curve(*RESCALES)}] * 2
+    with Image.open(tmp_path / "s" / records[0]["image"]) as png:
+        assert np.array_equal(np.asarray(png.convert("RGB")), np.asarray(run.image)), "the run's own seed, pixel-equal"
+    source = load_source(tmp_path / "s" / "records" / f"{records[1]['name']}.json")
+    assert source.knob_curves == {RESCALE: curve(*RESCALES)}
+    again = runner.replay(source)
+    again.wait()
+    assert again.knob_curves == source.knob_curves and again.params["seed"] == SEED + 1

@@ -71,7 +71,8 @@ def plan(
         raise SweepError(f"variant must be a name such as fp16, got {str(variant)!r:.40}")
     dtype = resolve_dtype(dtype, recorded.params, model if is_pipeline(model) else None, variant)
     location = locate(model, recorded.params, variant, revision)
-    if model is not None and location != recorded.params.get("model"):
+    # A run made on a pipeline built in memory records no model: any pipeline given is as good.
+    if model is not None and recorded.params.get("model") is not None and location != recorded.params["model"]:
         warnings.warn(f"sweeping on {location}; the run was recorded on {recorded.params.get('model')}", stacklevel=3)
     setting = environment(group.device, threads, group.on_cpu, dtype)
     planned = SweepPlan(recorded, prompt_list, seed_list, steps, edits, location, dtype, setting, variant, revision)

@@ -50,7 +50,7 @@ def render(runner: Runner, plan: SweepPlan, item: Item, worker: dict[str, Any]) 
     # The recorded model is swapped for the pipeline's own name (as it has it: diffusers keeps a
     # Path), so that Runner.replay does not warn on every item (a --model sweep warned once).
     source = item_source(plan.source, prompt=item.prompt, seed=item.seed, prompt_edits=plan.prompt_edits)
-    source = dataclasses.replace(source, params={**source.params, "model": str(runner.pipe.name_or_path)})
+    source = dataclasses.replace(source, params={**source.params, "model": str(runner.pipe.name_or_path or "") or None})
     overrides: dict[str, Any] = {} if plan.steps is None else {"num_inference_steps": plan.steps}
     started, clock = time.time(), time.perf_counter()
     run = runner.replay(source, pace=None, **overrides)

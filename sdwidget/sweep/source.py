@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import validate
+from ..core.knobs import recorded as recorded_knobs
 from ..gallery import Gallery, check_params
 from .inputs import SweepError, read_file
 
@@ -98,27 +99,13 @@ def _from_record(record: dict[str, Any]) -> Source:
         # A replay reads steps_run (it builds a curve that long) and pipe_kwargs (a mapping).
         check_params(params, "its params")
         prompts = [_change(change) for change in validate.per_step("prompts", record.get("prompts") or [])]
-        knobs = _knobs(record.get("knobs") or {}, len(guidance))
+        knobs = recorded_knobs(record.get("knobs") or {}, len(guidance))
     except (TypeError, ValueError) as exc:
         raise SweepError(f"the run record is not valid: {exc}") from None
     status = record.get("status", "finished")
     run_id = record.get("run_id")
     return Source(params, guidance, prompts, status if isinstance(status, str) else "finished",
                   run_id if type(run_id) is int else None, knobs)  # fmt: skip
-
-
-def _knobs(curves: Any, steps: int) -> dict[str, list[float]]:
-    """A record's later knobs: a few names, each with a finite value per recorded step (the
-    runner checks each value against its knob's range when the sweep replays it)."""
-    if not isinstance(curves, dict) or len(curves) > 16:
-        raise TypeError("a run record's 'knobs' must map at most 16 knob names to their values per step")
-    out = {}
-    for name, curve in curves.items():
-        values = validate.per_step(f"knobs.{validate.shown(name)}", curve)
-        if not isinstance(name, str) or not name.isidentifier() or len(values) != steps:
-            raise ValueError(f"knobs.{validate.shown(name)}: a knob name with one value per recorded step")
-        out[name] = [validate.guidance(v, f"knobs.{name}", -validate.MAX_GUIDANCE) for v in values]
-    return out
 
 
 def _change(change: Any) -> dict[str, Any]:
