@@ -46,10 +46,12 @@ SLOW = {
 def xdist_group(item) -> str:
     """Under `pytest -n N --dist loadgroup` (.ci/run) each file runs on one worker, so its module
     fixtures are built once, and all the browser files on one worker: two JupyterLab servers, their
-    kernels and two Chromiums at once on 2 cores would make the browser tests' waits time out."""
+    kernels and two Chromiums at once on 2 cores would make the browser tests' waits time out
+    (.ci/run runs them after the others, alone)."""
     return "browser" if item.path.name.startswith("test_browser") else item.path.name
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     grouped = config.pluginmanager.hasplugin("xdist")
     for item in items:
