@@ -875,7 +875,7 @@ function guidanceCurve(ctx) {
 }
 
 // src/fit.js
-var SMALLEST = 120;
+var SMALLEST = 96;
 function limiter(el) {
   for (let n = el.parentElement ?? el.getRootNode().host; n; n = n.parentElement ?? n.getRootNode().host) {
     const style = getComputedStyle(n);

@@ -3,7 +3,7 @@
 // widget shows in it, so scrubber, curve and filmstrip never sit in a nested scroll area. Enlarge
 // preview lifts the limit (the person asked for the big picture). Elsewhere nothing changes.
 
-const SMALLEST = 120; // px, the side below which a preview is not shrunk further
+const SMALLEST = 96; // px, the side below which a preview is not shrunk further (room for the knob legend at 610 px)
 
 // The nearest box above `el` (across shadow roots) whose height is limited and that scrolls.
 function limiter(el) {
