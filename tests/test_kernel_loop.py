@@ -8,6 +8,7 @@ thread; a later cell pauses it, sees it hold, resumes it and waits for it.
 from __future__ import annotations
 
 import json
+import time
 
 SETUP = """
 import json, threading, time, torch
@@ -49,6 +50,9 @@ print(json.dumps({"hosted": run.on_kernel, "steps": len(run.steps), "main": main
 """,
     )
     assert started == {"hosted": True, "steps": 0, "main": True}  # the cell returned before any step
+    # The kernel idles between cells, and the run takes its steps then: give it that idle time
+    # (on a busy machine the first step, encoding included, took longer than a cell's round trip).
+    time.sleep(1.0)
     # A cell between steps: the user's torch state is theirs (no no_grad, no thread count leaked).
     between = cell(
         kernel,
