@@ -2,6 +2,7 @@
 processes, images/s, time left; plain lines when stderr is not a terminal; no loading bars."""
 
 import io
+import re
 
 from test_sweep_scale import ThreadGroup, gallery  # noqa: F401 - the fixture, shared
 
@@ -36,7 +37,8 @@ def test_in_a_terminal_the_line_is_rewritten_and_says_time_left(tmp_path):
     reporter = Reporter(Progress(0, 1, 3), tmp_path, show=True, callback=None, stream=out)
     reporter.progress.started -= 2.0  # two seconds in
     reporter.item(failed=False)
-    assert out.getvalue().startswith("\rsweep: 1/3 images · 0.50 img/s · 4 s left")
+    # Two seconds and the time the test itself took (a busy machine: 0.47 img/s once): about 0.5.
+    assert re.match(r"\rsweep: 1/3 images · 0\.(4[0-9]|50) img/s · [45] s left", out.getvalue()), out.getvalue()
     reporter.item(failed=True)
     reporter.item(failed=False)
     reporter.close()
