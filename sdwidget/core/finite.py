@@ -46,7 +46,7 @@ class FiniteCheck:
 
     def check(self, step: int, total: int, latents: torch.Tensor) -> None:
         device = latents.device.type
-        # On one CPU thread: a sum over SDXL's latents would split across torch's team, which waits for busy cores.
+        # On one CPU thread: a sum over large latents would split across torch's team, which waits for busy cores.
         summed = on_one_thread(_sum, latents) if device == "cpu" else _sum(latents)
         if device != "cuda":
             if not math.isfinite(summed):

@@ -58,8 +58,8 @@ class LatentStore:
 def decode_image(pipe, latents: torch.Tensor):
     """Full-size PIL image of ``latents`` (as an image: ``Family.image_view``) through the
     pipeline's VAE, as the pipelines decode: de-normalised by the VAE's ``latents_mean``/``latents_std``
-    where it has them (else unscaled and, where the VAE has a ``shift_factor``, unshifted; FLUX.2's
-    as they are, its view having undone its own normalisation), and in
+    where it has them (else unscaled and, where the VAE has a ``shift_factor``, unshifted; a VAE
+    with no scaling factor as they are, its family's view having undone its own normalisation), and in
     float32 where an fp16 VAE asks for it (``force_upcast``: some VAEs overflow to NaN in fp16)."""
     vae = pipe.vae
     if vae.dtype == torch.float16 and getattr(vae.config, "force_upcast", False):
@@ -72,7 +72,7 @@ def decode_image(pipe, latents: torch.Tensor):
         latents = latents * std / getattr(vae.config, "scaling_factor", 1.0) + mean
     elif getattr(vae.config, "scaling_factor", None) is not None:
         latents = to_vae(vae, latents)
-    # else FLUX.2's VAE: it has no scaling, and the family's view undid its batch-norm and patches.
+    # else a VAE with no scaling factor: the family's image view undid its own normalisation.
     video = getattr(vae.config, "z_dim", None) is not None  # a video VAE (Qwen-Image's): (b, c, frames, h, w)
     image = vae.decode(latents[:, :, None] if video else latents, return_dict=False)[0]
     image = image[:, :, 0] if video else image

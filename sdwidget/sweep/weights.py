@@ -1,7 +1,7 @@
 """Which weights a sweep loads: their dtype, variant (``fp16``) and hub revision, checked before any work.
 
 Why: ``--dtype`` defaulted to float32 whatever the run used (an fp16 run swept at its own seed
-differed by 2/255; Flux in float32 needs ~67 GB), and a folder holding only fp16-variant
+differed by 2/255; a 12B transformer in float32 needs ~67 GB), and a folder holding only fp16-variant
 weights failed with a raw ``OSError`` after ``sweep.json`` was written. The dtype a sweep uses,
 unless ``--dtype`` names one, is the run's own when it records one (``params["dtype"]``), else
 a given pipeline's, else the one the variant names (``fp16`` → float16), else float32: a
