@@ -43,6 +43,7 @@ class Controls:
         self._prompt: PromptEdit | None = None
         self._recorded = 0
         self._knobs: dict[str, float] = {}
+        self._peek = False
         self.requests: list[tuple[int, float]] = []
         """Guidance asked for by hand: (steps recorded at the time, value)."""
         self.knob_requests: list[tuple[int, str, float]] = []
@@ -166,9 +167,33 @@ class Controls:
                 self._step_once, self._paused = False, not self._stopping
             return self._paused
 
-    def wait_until_resumed(self) -> None:
+    def wait_until_resumed(self) -> bool:
+        """``False`` where a peek (``request_peek``) ends the wait while the run stays held."""
         with self._cond:
-            self._cond.wait_for(lambda: not self._paused)
+            self._cond.wait_for(lambda: not self._paused or self._peek)
+            return not (self._paused and self._peek)
+
+    def request_peek(self) -> bool:
+        """Held: let the next step's model call go ahead and hold again before its scheduler step,
+        so a guidance lens can show that step at any value (``peek.py``); ``False`` if not held."""
+        with self._cond:
+            if not self._paused or self._stopping:
+                return False
+            self._peek = True
+            self._cond.notify_all()
+            return True
+
+    def take_peek(self) -> bool:
+        """Whether a peek was asked for (once)."""
+        with self._cond:
+            peek, self._peek = self._peek, False
+            return peek
+
+    def defer_guidance(self, value: float) -> None:
+        """Give back a value taken too late for its step: the next boundary takes it (unless a newer one)."""
+        with self._cond:
+            if self._guidance is None:
+                self._guidance = value
 
     def wait_for_pace(self, since: float) -> None:
         """Sleep until ``1/pace`` seconds after ``since`` (``time.perf_counter``), or until a

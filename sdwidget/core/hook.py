@@ -14,6 +14,7 @@ from ..preview import Preview
 from .controls import PromptEdit
 from .events import RunStatus, StepEvent
 from .finite import FiniteCheck
+from .peek import PeekHold
 from .plan import RunPlan
 from .run import Run
 from .x0 import X0Tap
@@ -32,14 +33,15 @@ class StepHook(PipelineCallback):
     def __init__(
         self, run: Run, plan: RunPlan, cfg: Switch, preview: Preview, tap: X0Tap, show_x0: bool,
         prompts: dict[int, PromptEdit], view: Callable[[torch.Tensor], torch.Tensor] = lambda latents: latents,
-        dropped: tuple[str, ...] = (),
+        dropped: tuple[str, ...] = (), peek: PeekHold | None = None,
     ) -> None:  # fmt: skip
         """``cfg``: the family's switch, which puts a knob value or a prompt into the loop;
         ``prompts``: the plan's prompt changes, encoded, by the first step they condition; ``view``:
         the loop's latents as an image (``Family.image_view``); ``dropped``: the callback tensors
-        the loop never takes back (``Family.dropped``), written into the loop's own instead."""
+        the loop never takes back (``Family.dropped``), written into the loop's own instead; ``peek``:
+        where a held step may be computed up to its scheduler step (``peek.py``)."""
         super().__init__()
-        self.view, self.dropped = view, dropped
+        self.view, self.dropped, self.peek = view, dropped, peek
         # Counted before the run (params.steps_run); a loop's num_timesteps may miss a cut of its schedule.
         self.total: int = run.params["steps_run"]
         self.run, self.controls, self.cfg = run, run.controls, cfg
@@ -88,8 +90,8 @@ class StepHook(PipelineCallback):
             self.controls.wait_for_pace(self.last)
         if by_hand and self.controls.hold(done):
             self.run.emit(RunStatus.PAUSED)
-            self.controls.wait_until_resumed()
-            if not self.controls.stopping:
+            # A peek goes on into the next step still held: the peek emits RUNNING when it ends.
+            if self.controls.wait_until_resumed() and not self.controls.stopping:
                 self.run.emit(RunStatus.RUNNING)
         if self.controls.stopping and not last_step:
             pipe._interrupt = True
@@ -98,9 +100,13 @@ class StepHook(PipelineCallback):
                 callback_kwargs["latents"], self.final_latents = x0, self.view(x0)
         if not (last_step or self.controls.stopping):  # an edit taken now would condition no step
             self._next_prompt(done, by_hand, callback_kwargs, latents.shape[0])
+        relaid, knobs_by_hand = self._peeked_by_hand(pipe)
         guidance = self._next_guidance(pipe, step_index, by_hand)
+        guidance = relaid if guidance is None else guidance
         if guidance is not None:
             self.cfg.apply(pipe, callback_kwargs, latents.shape[0], guidance)
+        for name in knobs_by_hand:
+            self.knob_schedules.pop(name, None)
         if self.knob_names:
             self._next_knobs(pipe, step_index, by_hand)
         for name, tensor in given.items():
@@ -120,6 +126,17 @@ class StepHook(PipelineCallback):
             return self.tap.timestep
         timesteps = self.tap.host_timesteps()
         return float(timesteps[len(timesteps) - pipe.num_timesteps + step_index])
+
+    def _peeked_by_hand(self, pipe: Any) -> tuple[float | None, set[str]]:
+        """Values set by hand while the step that just ran was held after its model call: their
+        schedules end, as for any hand change, and a guidance is laid out again for the next step
+        (the peeked step may have crossed the off value after its batch was laid out)."""
+        if self.peek is None:
+            return None, set()
+        guidance, knobs = self.peek.take_hand()
+        if guidance:
+            self.schedule = None
+        return (float(pipe.guidance_scale) if guidance else None), knobs
 
     def _next_prompt(self, step: int, by_hand: bool, kwargs: dict, batch: int) -> None:
         """Condition step ``step`` on a planned prompt or, once steering is by hand, an edit."""

@@ -71,6 +71,8 @@ class UnetTap:
         self.calls = 0
         self.step = 0
         self._made: list[torch.Tensor] = []
+        self.last: torch.Tensor | None = None
+        """The latest step's output (its first call's; all calls stacked where they vary), kept or not."""
 
     def __enter__(self) -> UnetTap:
         original = self.denoiser.forward
@@ -81,12 +83,16 @@ class UnetTap:
             (step, call), self.calls = divmod(self.calls, self.per_step), self.calls + 1
             if step < len(self.replay):
                 sample = self.replay[step]
-                if self.store is not None and call == 0:  # a branch of this branch shares these steps too
-                    self.store.add(sample, copy=False)
+                if call == 0:
+                    self.last = sample
+                    if self.store is not None:  # a branch of this branch shares these steps too
+                        self.store.add(sample, copy=False)
                 return (sample,) if not return_dict else self._wrap(sample)
             out = original(*args, return_dict=return_dict, **kwargs)
-            if self.store is not None and call == 0:
-                self.store.add(out[0] if not return_dict else out.sample)
+            if call == 0:
+                self.last = out[0] if not return_dict else out.sample
+                if self.store is not None:
+                    self.store.add(self.last)
             return out
 
         self._undo = swap_forward(self.denoiser, forward)
@@ -106,9 +112,10 @@ class UnetTap:
 
     def end_step(self) -> None:
         """The step's calls are over: keep them (``calls_per_step=0``)."""
+        replayed = self.step < len(self.replay)
+        self.last = self.replay[self.step] if replayed else torch.stack(self._made)
         if self.store is not None:
-            replayed = self.step < len(self.replay)
-            self.store.add(self.replay[self.step] if replayed else torch.stack(self._made), copy=False)
+            self.store.add(self.last, copy=False)
         self.step, self.calls, self._made = self.step + 1, 0, []
 
     def _wrap(self, sample: torch.Tensor) -> Any:

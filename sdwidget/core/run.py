@@ -13,8 +13,10 @@ from ..preview import Frame
 from . import knobs, validate
 from .controls import Controls
 from .events import RunStatus, StatusEvent, StepEvent
+from .lens import Lens
 from .loop import LoopCondition, LoopHost
 from .plan import RunPlan
+from .run_lens import RunLens
 
 _SLICE = 0.05
 """Seconds a cell's ``wait`` drives a kernel-hosted run between looks at whether it is paused."""
@@ -67,6 +69,7 @@ class Run:
         self._notify, self._keep, self._decode, self._outputs = notify, plan.keep, decode, plan.outputs
         self._thread: threading.Thread | None = None
         self._host = host
+        self._lens: RunLens | None = None  # set once the run's thread has entered the pipeline call
 
     @property
     def done(self) -> bool:
@@ -121,6 +124,39 @@ class Run:
         # Steps are 0-based: the last one recorded is len(steps) - 1. A step not kept (over the
         # budget) raises StepNotKept, a ValueError (and a KeyError, as it was).
         return self._decode(self._keep.get(validate.integer("step", step, 0, len(self.steps) - 1)))
+
+    def lens(self, step: int, guidance: float, *, decode: bool = False) -> Lens:
+        """Step ``step`` (0-based) seen at ``guidance``: the x0 estimate and frame a branch
+        applying ``guidance`` at that step would show, computed from the step's kept halves with no
+        model call (``lens.py``); ``decode=True`` adds the VAE's image. A held run's next step
+        (``step == len(run.steps)``) is computed up to its model call first (``peek``), on a run
+        with a thread of its own or waited for in a cell; Next step or resume then applies the
+        value last set, as before. ``ValueError`` where no free lens exists, with the reason: a
+        step run with guidance off (one half), a family combining guidance where its halves are
+        not kept (FLUX.1-dev's distilled guidance is a model input, not a combination), a
+        two-call scheduler (Heun), a step over the branch budget."""
+        return self._lens_or_refusal().lens(step, guidance, decode)
+
+    def lens_views(self, step: int) -> dict[str, Frame | None]:
+        """The unconditional, conditional and guided x0 frames of a step (``None``: not computed)."""
+        return self._lens_or_refusal().views(step)
+
+    def guidance_effect(self) -> list[float | None]:
+        """Per recorded step, how far its guidance moved the x0 estimate: the mean |x0(g) − x0(off)|
+        over the latents (``0.0`` where guidance was off; ``None`` where no lens exists)."""
+        lens = self._lens
+        return [None if lens is None else lens.effect(step) for step in range(len(self.steps))]
+
+    def peek(self, ready: Callable[[int], None] | None = None) -> bool:
+        """Held: compute the next step's model call now, holding again before its scheduler step,
+        so its lens is free; ``ready(step)`` is called (on the run's thread) once it is. ``False``
+        where the run is not held or has no lens."""
+        return False if self._lens is None else self._lens.peek(ready)
+
+    def _lens_or_refusal(self) -> RunLens:
+        if self._lens is None:
+            raise ValueError(f"{self!r} has no guidance lens yet: it has not entered its pipeline call")
+        return self._lens
 
     @property
     def on_kernel(self) -> bool:

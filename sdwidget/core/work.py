@@ -3,19 +3,48 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 
 import torch
 from diffusers.callbacks import MultiPipelineCallbacks
 
-from ..families import Family
+from ..families import Family, Steering
 from ..preview import Preview
 from .controls import PromptEdit
 from .events import RunStatus
 from .hook import StepHook
+from .lens import LensRecord
 from .outputs import UnetTap
+from .peek import PeekHold
 from .plan import RunPlan
 from .run import Run
-from .x0 import X0Tap
+from .run_lens import RunLens
+from .x0 import StepInput, X0Tap
+
+
+def lens(
+    family: Family, run: Run, plan: RunPlan, steering: Steering, preview: Preview,
+    view: Callable[[torch.Tensor], torch.Tensor], tap_x0: X0Tap, taps: list[UnetTap],
+) -> PeekHold | None:  # fmt: skip
+    """Give ``run`` its guidance lens: record each step's scheduler input, and hold a peeked step."""
+    guidance = family.knobs()[0]
+    parts, no_lens = steering.parts, steering.no_lens
+    if guidance.off_at is None:
+        parts, no_lens = None, f"{guidance.name} is an input the model was trained with, not a weight of two halves"
+    last = (lambda: taps[-1].last) if taps else (lambda: None)
+    record = LensRecord(parts, no_lens, family.pipe.scheduler, plan.outputs, last, preview, view)
+    peek = None
+    if parts is not None and record.refusal is None:
+        names = [knob.name for knob in plan.knobs]
+        peek = PeekHold(run.controls, run.emit, parts, steering.switch, family.pipe, names, guidance.off_at or 0.0)
+
+    def before(given: StepInput, model_output: torch.Tensor) -> torch.Tensor:
+        step = record.record(given)
+        return model_output if peek is None else peek.hold(step, given, model_output, lambda: record.kept(step, step))
+
+    tap_x0.before = before
+    run._lens = RunLens(run, record, peek, steering.switch, family.pipe, run._decode, guidance.off_at or 0.0)
+    return peek
 
 
 def execute(family: Family, run: Run, plan: RunPlan, preview: Preview, show_x0: bool) -> None:
@@ -37,12 +66,16 @@ def execute(family: Family, run: Run, plan: RunPlan, preview: Preview, show_x0: 
             for change in plan.prompts
         }
 
+        taps: list[UnetTap] = []
+
         def tap(calls_per_step: int) -> UnetTap:
-            return UnetTap(family.denoiser, plan.outputs, plan.shared, calls_per_step)
+            taps.append(UnetTap(family.denoiser, plan.outputs, plan.shared, calls_per_step))
+            return taps[-1]
 
         with X0Tap(pipe.scheduler) as tap_x0, family.steer(p, plan.pipe_kwargs, first, tap) as steering:
             view = family.image_view(p["height"], p["width"])
-            hook = StepHook(run, plan, steering.switch, preview, tap_x0, show_x0, planned, view, family.dropped)
+            peek = lens(family, run, plan, steering, preview, view, tap_x0, taps)
+            hook = StepHook(run, plan, steering.switch, preview, tap_x0, show_x0, planned, view, family.dropped, peek)
             callback = MultiPipelineCallbacks([hook, *plan.callbacks]) if plan.callbacks else hook
             common = dict(
                 num_inference_steps=p["num_inference_steps"], guidance_scale=p["guidance_scale"],

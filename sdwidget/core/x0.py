@@ -8,6 +8,9 @@ computed from the model output and the noise schedule before the step advances.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -35,15 +38,40 @@ def estimate_x0(scheduler, model_output: torch.Tensor, timestep, sample: torch.T
     return None
 
 
+@dataclass(frozen=True)
+class StepInput:
+    """What one ``scheduler.step`` call was given besides the model output: enough to call it
+    again on a copy of the scheduler (a guidance lens). ``host``: the timestep as a number where
+    it can be read without a host sync (else the tensor)."""
+
+    sample: torch.Tensor
+    timestep: Any
+    host: Any
+    index: int | None
+    args: tuple
+    kwargs: dict[str, Any]
+
+
+Before = Callable[[StepInput, torch.Tensor], torch.Tensor]
+"""Called with each step's input and model output before the scheduler steps; returns the model
+output to step with (a held step's lens applied recombines it)."""
+
+
+def x0_of(scheduler: Any, out: Any, model_output: torch.Tensor, given: StepInput) -> torch.Tensor | None:
+    """The step's x0: the scheduler's own ``pred_original_sample``, else computed from the schedule."""
+    x0 = getattr(out, "pred_original_sample", None)
+    return x0 if x0 is not None else estimate_x0(scheduler, model_output, given.host, given.sample, given.index)
+
+
 class X0Tap:
     """Wraps ``scheduler.step`` while a run is in progress and keeps the last step's x0.
 
     The wrapper carries the original signature (``functools.wraps``) because pipelines inspect
-    it to decide whether to pass ``eta`` and ``generator``.
+    it to decide whether to pass ``eta`` and ``generator``. ``before``: see ``Before``.
     """
 
-    def __init__(self, scheduler) -> None:
-        self.scheduler = scheduler
+    def __init__(self, scheduler, before: Before | None = None) -> None:
+        self.scheduler, self.before = scheduler, before
         self.x0: torch.Tensor | None = None
         self.timestep: float | None = None
         """The last step's timestep read from the host copy (``None`` where the scheduler keeps no step index)."""
@@ -68,13 +96,13 @@ class X0Tap:
         @functools.wraps(original)
         def step(model_output, timestep, sample, *args, return_dict: bool = True, **kwargs):
             index = getattr(self.scheduler, "step_index", None)
-            out = original(model_output, timestep, sample, *args, return_dict=True, **kwargs)
-            x0 = getattr(out, "pred_original_sample", None)
             host = self._host(timestep, index)
+            given = StepInput(sample, timestep, host, index, args, kwargs)
+            if self.before is not None:
+                model_output = self.before(given, model_output)
+            out = original(model_output, timestep, sample, *args, return_dict=True, **kwargs)
             self.timestep = None if isinstance(host, torch.Tensor) and host.device.type != "cpu" else float(host)
-            if x0 is None:
-                x0 = estimate_x0(self.scheduler, model_output, host, sample, index)
-            self.x0 = x0
+            self.x0 = x0_of(self.scheduler, out, model_output, given)
             return out if return_dict else out.to_tuple()
 
         self.scheduler.step = step

@@ -106,3 +106,33 @@ class CfgSwitch:
 
 def _rows(value: Any) -> int:
     return (value[0] if isinstance(value, list | tuple) else value).shape[0]
+
+
+class CfgParts:
+    """A guidance lens's side of these loops: the UNet (or transformer) output of a step under CFG
+    is the batch ``[unconditional, conditional]``, combined as ``uncond + g × (cond − uncond)``
+    and, where the loop rescales (``guidance_rescale``), pulled back by diffusers' own
+    ``rescale_noise_cfg``; at ``g`` ≤ 1 the loop runs the conditional half alone."""
+
+    @staticmethod
+    def halves(kept: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        if kept.shape[0] != 2 * rows:
+            return None
+        uncond, cond = kept.chunk(2)
+        return uncond, cond
+
+    @staticmethod
+    def combine(uncond: torch.Tensor, cond: torch.Tensor, guidance: float, knobs: dict[str, float]) -> torch.Tensor:
+        if guidance <= 1:
+            return cond
+        guided = uncond + guidance * (cond - uncond)
+        rescale = knobs.get("guidance_rescale", 0.0)
+        if rescale > 0:
+            from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import rescale_noise_cfg
+
+            guided = rescale_noise_cfg(guided, cond, guidance_rescale=rescale)
+        return guided
+
+    @staticmethod
+    def settle(pipe: Any, guidance: float) -> None:
+        pipe._guidance_scale = guidance

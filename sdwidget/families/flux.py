@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from .encode import encode_apart
-from .flux_steer import CALL_SCALE, FluxSteer
+from .flux_steer import CALL_SCALE, FluxSteer, TrueCfgParts
 from .protocol import Embeddings, Knob, OutputTap, Steering
 from .transformer import TransformerLoops
 from .unet import CFG
@@ -68,9 +68,9 @@ class Flux(TransformerLoops):
         given = params["negative_prompt"] is not None
         true_cfg = float(pipe_kwargs.get("true_cfg_scale", 1.0)) if given else 1.0
         call = {**self.call(embeddings, pipe_kwargs, params["prompt"]), "true_cfg_scale": CALL_SCALE}
-        # The tap wraps the steer: a branch replays the outputs it combined, both calls of a step.
-        with FluxSteer(self.pipe, embeddings, true_cfg) as steer, tap(2):
-            yield Steering(steer, call)
+        # The tap sits under the steer: it keeps both halves, one or two calls a step.
+        with tap(0) as outputs, FluxSteer(self.pipe, embeddings, true_cfg, outputs.end_step) as steer:
+            yield Steering(steer, call, parts=None if self.distilled else TrueCfgParts())
 
     def image_view(self, height: int, width: int) -> Callable[[torch.Tensor], torch.Tensor]:
         unpack, factor = type(self.pipe)._unpack_latents, self.pipe.vae_scale_factor

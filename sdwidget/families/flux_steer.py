@@ -17,12 +17,14 @@ pooled embeddings are all locals too. So the steering happens in the transformer
   outputs, ``D + s × (D − D)``, is exactly ``D``. At a scale ≤ 1 the step costs one call, as the
   pipeline's would without true CFG.
 
-Which scale is steered is the family's choice (``flux.py``). The output tap wraps this one,
-two calls a step, so a branch replays both calls.
+Which scale is steered is the family's choice (``flux.py``). The output tap sits under this
+one: it keeps each call's output, the conditional and the negative, so a branch replays them
+and recombines them with its own scale, and a guidance lens weighs them at any value.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -40,8 +42,9 @@ class FluxSteer(OneKnob):
 
     names = ["prompt_embeds"]  # the T5 embeddings: the loop takes them back, a user's callback may change them
 
-    def __init__(self, pipe: Any, embeddings: Embeddings, true_cfg_scale: float) -> None:
-        self.pipe = pipe
+    def __init__(self, pipe: Any, embeddings: Embeddings, true_cfg_scale: float, end_step: Callable[[], None]) -> None:
+        """``end_step``: the output tap's, told once a step's calls are made (their number varies)."""
+        self.pipe, self.end_step = pipe, end_step
         self.distilled = bool(pipe.transformer.config.guidance_embeds)
         self.true_cfg_scale = true_cfg_scale
         self.cond, self.uncond = dict(embeddings.cond), dict(embeddings.uncond)
@@ -88,13 +91,33 @@ class FluxSteer(OneKnob):
         cond = original(**{**kwargs, "pooled_projections": pooled})[0]
         scale = self.scale()
         if scale <= 1:
+            self.end_step()
             return cond
         with self.pipe.transformer.cache_context("uncond"):
             neg = original(**{**kwargs, **_conditioning(self.uncond, rows)})[0]
-        return neg + scale * (cond - neg)
+        self.end_step()
+        return TrueCfgParts.combine(neg, cond, scale, {})
 
     def __exit__(self, *exc: object) -> None:
         self._undo()
+
+
+class TrueCfgParts:
+    """A guidance lens's side of true CFG combined here: a step's kept output is its calls
+    stacked, ``[cond]`` or ``[cond, neg]`` (the tap sits under the steer), combined as the
+    pipeline's ``neg + scale × (cond − neg)``."""
+
+    @staticmethod
+    def halves(kept: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        return (kept[1], kept[0]) if kept.shape[0] == 2 else None
+
+    @staticmethod
+    def combine(uncond: torch.Tensor, cond: torch.Tensor, guidance: float, knobs: dict[str, float]) -> torch.Tensor:
+        return cond if guidance <= 1 else uncond + guidance * (cond - uncond)
+
+    @staticmethod
+    def settle(pipe: Any, guidance: float) -> None:
+        pipe._guidance_scale = guidance
 
 
 def _conditioning(half: dict[str, torch.Tensor], rows: int) -> dict[str, torch.Tensor]:

@@ -99,6 +99,32 @@ class Steering:
     """Where a pipeline is not called as diffusers' classic pipelines are (a modular one): calls
     it with the run's common arguments (``num_inference_steps``, ``guidance_scale``, ``height``,
     ``width``, ``generator``, ``callback_on_step_end``, ...) and returns its PIL images."""
+    parts: Parts | None = None
+    """How its kept outputs give guidance's halves (a guidance lens); ``None``: no free lens."""
+    no_lens: str = "its loop combines guidance where the two halves are not kept"
+    """Where ``parts`` is ``None``: why, in words, after "no free guidance lens: "."""
+
+
+class Parts(Protocol):
+    """How one step's kept denoiser output splits into guidance's two halves and how the loop
+    combines them: all a guidance lens needs to show any value's effect without a model call."""
+
+    def halves(self, kept: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(unconditional, conditional) of a step whose latents have ``rows`` rows, or ``None``
+        where the step computed one half only (guidance off)."""
+        ...
+
+    def combine(
+        self, uncond: torch.Tensor, cond: torch.Tensor, guidance: float, knobs: dict[str, float]
+    ) -> torch.Tensor:
+        """The model output the loop would hand its scheduler at ``guidance`` (and these later
+        knobs), with the loop's own formula, to the last bit."""
+        ...
+
+    def settle(self, pipe: Any, guidance: float) -> None:
+        """Make ``guidance`` the value the step in progress counts as run with (a held step's
+        lens applied, after the model call)."""
+        ...
 
 
 OutputTap = Callable[[int], AbstractContextManager[Any]]

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from .cfg import CfgSwitch
+from .cfg import CfgParts, CfgSwitch
 from .loops import loop_of
 from .protocol import Embeddings, Knob, OutputTap, Steering
 from .rows import batch_rows, fit
@@ -84,7 +84,9 @@ class TransformerLoops:
     ) -> Iterator[Steering]:
         with tap(1):
             yield Steering(
-                CfgSwitch(self.pipe, embeddings.uncond), self.call(embeddings, pipe_kwargs, params["prompt"])
+                CfgSwitch(self.pipe, embeddings.uncond),
+                self.call(embeddings, pipe_kwargs, params["prompt"]),
+                parts=CfgParts(),
             )
 
     def image_view(self, height: int, width: int) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import torch
 
 from . import ip_adapter
-from .cfg import CfgSwitch
+from .cfg import CfgParts, CfgSwitch
 from .encode import encode_together
 from .loops import loop_of
 from .protocol import Embeddings, Knob, OutputTap, Steering
@@ -116,7 +116,7 @@ class UnetLoops:
             ip_adapter.IPAdapterEmbeds(self.pipe, params, pipe_kwargs) as ip,
         ):
             negatives = {**embeddings.uncond, **self.negatives(params, pipe_kwargs, embeddings)}
-            yield Steering(CfgSwitch(self.pipe, negatives), {**embeddings.call, **ip.pipe_kwargs})
+            yield Steering(CfgSwitch(self.pipe, negatives), {**embeddings.call, **ip.pipe_kwargs}, parts=CfgParts())
 
     def negatives(
         self, params: dict[str, Any], pipe_kwargs: dict[str, Any], embeddings: Embeddings
