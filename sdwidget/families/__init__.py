@@ -16,6 +16,7 @@ from typing import Any
 from .chroma import Chroma
 from .flux import Flux
 from .flux2 import Flux2Klein
+from .flux2_dev import Flux2Dev
 from .modular import ModularStableDiffusionXL
 from .protocol import Embeddings, Family, Knob, OutputTap, Steering, Switch
 from .qwen_image import QwenImage
@@ -27,7 +28,7 @@ from .z_image import ZImage
 
 FAMILIES: tuple[type[Any], ...] = (
     StableDiffusion, StableDiffusionXL, StableDiffusion3, Flux, Chroma, QwenImage, ModularStableDiffusionXL, ZImage,
-    Flux2Klein,
+    Flux2Klein, Flux2Dev,
 )  # fmt: skip
 """Every family, asked in order."""
 
@@ -35,7 +36,8 @@ FAMILIES: tuple[type[Any], ...] = (
 SUPPORTED = (
     "Stable Diffusion 1.x/2.x and SDXL text-to-image, image-to-image and inpainting (4- and 9-channel "
     "UNets), SD and SDXL ControlNet text-to-image, image-to-image and inpainting with one or several "
-    "ControlNets, and SD3/SD3.5, Flux, Chroma, Qwen-Image, Z-Image and FLUX.2 [klein] (base) text-to-image"
+    "ControlNets, and SD3/SD3.5, Flux, Chroma, Qwen-Image, Z-Image, FLUX.2 [klein] (base) and FLUX.2 [dev] "
+    "text-to-image"
 )
 
 __all__ = [

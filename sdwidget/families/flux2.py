@@ -1,4 +1,5 @@
-"""FLUX.2 [klein], text-to-image, checked against references in tests/test_family_flux2.py.
+"""FLUX.2 [klein], text-to-image, checked against references in tests/test_family_flux2.py; and
+what the FLUX.2 loops share (``Flux2Loops``: [dev]'s family, ``flux2_dev.py``, is one too).
 
 - Its guidance is CFG on the base (undistilled) models: the run's guidance is its scale, off at
   1.0 and crossing it both ways, steered by ``KleinSteer`` (``flux2_steer.py``): the pipeline mixes
@@ -6,8 +7,9 @@
   (``is_distilled``) run no guidance at all, whatever the scale: refused, as a guidance knob there
   would change nothing.
 - Its negative prompt is always empty in the pipeline; here it is the run's (empty unless given).
-- Reference images (``image``) are not passed: no oracle has checked their tokens in the mix.
-- Its loop holds latents normalised by the VAE's batch-norm statistics, in 2×2 patches, packed
+- Reference images (``image``) are not passed, on any FLUX.2 loop: no oracle has checked their
+  tokens in the loop.
+- FLUX.2's loops hold latents normalised by the VAE's batch-norm statistics, in 2×2 patches, packed
   per token: ``flux2_view`` undoes all three as the pipeline does before its decode, so previews,
   kept latents and decodes are the VAE's own latents, ``(batch, channels, h, w)``.
 """
@@ -29,7 +31,25 @@ from .transformer import TransformerLoops
 from .unet import CFG
 
 
-class Flux2Klein(TransformerLoops):
+class Flux2Loops(TransformerLoops):
+    """What FLUX.2's loops share: the image's sides, its latents as the VAE's, no reference images."""
+
+    def arguments(self) -> Collection[str]:
+        """Its own, but reference images (``image``): no oracle has checked their tokens in the loop."""
+        return [name for name in super().arguments() if name != "image"]
+
+    def size_multiple(self) -> int:
+        return int(self.pipe.vae_scale_factor * 2)
+
+    def encoder_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The run's arguments its ``encode_prompt`` takes: every prompt of a run is encoded with them."""
+        return {name: options[name] for name in ("max_sequence_length", "text_encoder_out_layers") if name in options}
+
+    def image_view(self, height: int, width: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        return flux2_view(self.pipe, height, width)
+
+
+class Flux2Klein(Flux2Loops):
     loops = ("Flux2KleinPipeline",)
 
     @classmethod
@@ -50,17 +70,10 @@ class Flux2Klein(TransformerLoops):
         meaning = CFG.meaning.replace("one UNet pass", "one transformer pass")
         return [dataclasses.replace(CFG, default=float(default), meaning=meaning)]
 
-    def arguments(self) -> Collection[str]:
-        """Its own, but reference images (``image``): no oracle has checked their tokens in the mix."""
-        return [name for name in super().arguments() if name != "image"]
-
-    def size_multiple(self) -> int:
-        return int(self.pipe.vae_scale_factor * 2)
-
     @torch.no_grad()
     def encode(self, prompt: str | list[str], negative_prompt: Any, options: dict[str, Any]) -> Embeddings:
         """Both halves with the run's encoder options (the negative prompt, empty unless given)."""
-        extra = {name: options[name] for name in ("max_sequence_length", "text_encoder_out_layers") if name in options}
+        extra = self.encoder_options(options)
         if negative_prompt is None:
             negative_prompt = [""] * len(prompt) if isinstance(prompt, list) else ""
         device = self.pipe._execution_device
@@ -82,22 +95,23 @@ class Flux2Klein(TransformerLoops):
         with KleinSteer(self.pipe, embeddings, self.denoiser, start) as steer, tap(1):
             yield Steering(steer, self.call(embeddings, pipe_kwargs, params["prompt"]), invoke)
 
-    def image_view(self, height: int, width: int) -> Callable[[torch.Tensor], torch.Tensor]:
-        return flux2_view(self.pipe, height, width)
-
 
 def flux2_view(pipe: Any, height: int, width: int) -> Callable[[torch.Tensor], torch.Tensor]:
     """The loop's packed tokens as the VAE's latents, with the pipeline's own steps before its decode:
-    tokens to a grid, the batch-norm statistics put back, the 2×2 patches undone."""
+    tokens to a grid, the batch-norm statistics put back, the 2×2 patches undone. The tokens are
+    scattered by [klein]'s ``_unpack_latents_with_ids`` on every FLUX.2 loop: it takes the grid's
+    size, where [dev]'s reads it off the ids, a host sync at every step on a GPU; both scatter alike."""
+    from diffusers import Flux2KleinPipeline
+
     side = pipe.vae_scale_factor * 2
     rows, cols = height // side, width // side
-    kind = type(pipe)
+    kind, unpack = type(pipe), Flux2KleinPipeline._unpack_latents_with_ids
 
     def view(latents: torch.Tensor) -> torch.Tensor:
         if latents.ndim != 3:
             return latents
         ids = kind._prepare_latent_ids(latents.new_empty(latents.shape[0], 1, rows, cols)).to(latents.device)
-        grid = kind._unpack_latents_with_ids(latents, ids, rows, cols)
+        grid = unpack(latents, ids, rows, cols)
         bn, eps = pipe.vae.bn, pipe.vae.config.batch_norm_eps
         mean = bn.running_mean.view(1, -1, 1, 1).to(grid.device, grid.dtype)
         std = torch.sqrt(bn.running_var.view(1, -1, 1, 1) + eps).to(grid.device, grid.dtype)
