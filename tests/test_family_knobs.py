@@ -4,6 +4,7 @@ from sdwidget import Runner, SamplerWidget
 from sdwidget.families import FAMILIES, family_of
 from sdwidget.testing import (
     tiny_chroma_pipeline,
+    tiny_flux2_dev_pipeline,
     tiny_flux2_klein_pipeline,
     tiny_flux_pipeline,
     tiny_modular_sdxl_pipeline,
@@ -25,6 +26,7 @@ def test_each_family_describes_its_knob_and_the_widget_shows_it(sd_pipe, sdxl_pi
         "modular-sdxl": (tiny_modular_sdxl_pipeline(), "cfg", 7.5, 1.0, ["guidance_rescale", "start", "stop"]),
         "z-image": (tiny_z_image_pipeline(), "cfg", 5.0, 0.0, []),
         "flux2-klein": (tiny_flux2_klein_pipeline(), "cfg", 4.0, 1.0, []),
+        "flux2-dev": (tiny_flux2_dev_pipeline(), "distilled", 4.0, None, []),
     }  # fmt: skip
     for name, (pipe, kind, default, off_at, later) in kinds.items():
         knobs = Runner(pipe).knobs

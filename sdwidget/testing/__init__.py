@@ -19,6 +19,7 @@ transformers 5: every prompt would tokenize like the empty one and CFG would be 
 from .chroma import tiny_chroma_pipeline
 from .flow import tiny_flux_pipeline, tiny_sd3_pipeline
 from .flux2 import tiny_flux2_klein_pipeline
+from .flux2_dev import tiny_flux2_dev_pipeline
 from .modular import tiny_modular_sdxl_pipeline
 from .qwen_image import tiny_qwen_image_pipeline
 from .sd import SD_KINDS, make_scheduler, tiny_sd_pipeline, tiny_sdxl_pipeline, tokenizer, write_tokenizer
@@ -28,6 +29,7 @@ __all__ = [
     "SD_KINDS",
     "make_scheduler",
     "tiny_chroma_pipeline",
+    "tiny_flux2_dev_pipeline",
     "tiny_flux2_klein_pipeline",
     "tiny_flux_pipeline",
     "tiny_modular_sdxl_pipeline",
