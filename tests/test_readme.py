@@ -48,7 +48,7 @@ class Reader:
 def test_every_python_example_runs_and_does_what_its_comments_say(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, reader = blocks(), Reader()
-    assert len(code) == 4
+    assert len(code) == 5
     space = reader.space
     reader.run(code[0], "README block 1")
     run = space["run"]
@@ -64,9 +64,15 @@ def test_every_python_example_runs_and_does_what_its_comments_say(tmp_path, monk
     assert child.status.value == "finished" and child.guidance[12] == 7.5
 
     reader.run(code[2], "README block 3")
+    run, look = space["run"], space["look"]
+    assert not look.applied and look.step == 12 and run.guidance[12] == 9.0 and run.guidance[:12] == [5.0] * 12
+    effect = run.guidance_effect()
+    assert len(effect) == 40 and all(value > 0 for value in effect)
+
+    reader.run(code[3], "README block 4")
     assert (tmp_path / "galleries" / "lighthouse" / "run.json").is_file()
     assert np.array_equal(np.asarray(space["again"].image), np.asarray(space["run"].image))
 
-    reader.run(code[3], "README block 4")
+    reader.run(code[4], "README block 5")
     assert (space["run"].params["height"], space["run"].params["steps_run"]) == (64, 16)
     assert len(space["batch"].images) == 4

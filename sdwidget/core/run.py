@@ -135,10 +135,12 @@ class Run:
         step run with guidance off (one half), a family combining guidance where its halves are
         not kept (FLUX.1-dev's distilled guidance is a model input, not a combination), a
         two-call scheduler (Heun), a step over the branch budget."""
+        self._reach(step)
         return self._lens_or_refusal().lens(step, guidance, decode)
 
     def lens_views(self, step: int) -> dict[str, Frame | None]:
         """The unconditional, conditional and guided x0 frames of a step (``None``: not computed)."""
+        self._reach(step)
         return self._lens_or_refusal().views(step)
 
     def guidance_effect(self) -> list[float | None]:
@@ -152,6 +154,19 @@ class Run:
         so its lens is free; ``ready(step)`` is called (on the run's thread) once it is. ``False``
         where the run is not held or has no lens."""
         return False if self._lens is None else self._lens.peek(ready)
+
+    def _reach(self, step: Any) -> None:
+        """Where this thread can wait for the run (not its own; a kernel-hosted run from a cell),
+        until it has run past ``step``, holds, or has ended: a lens asked for a step the run is
+        still heading to is answered when it gets there."""
+        if not isinstance(step, int) or isinstance(step, bool):
+            return
+        if threading.current_thread() is self._thread or (self._host is not None and self._host.inside()):
+            return
+
+        # Held anywhere counts as there: a hold before an earlier step would otherwise never end.
+        while not (self.done or len(self.steps) > step or self.status is RunStatus.PAUSED):
+            self.wait(_SLICE)
 
     def _lens_or_refusal(self) -> RunLens:
         if self._lens is None:
