@@ -4,7 +4,8 @@
   (one transformer call a step) and crossing it both ways. Chroma has no guidance embedding.
 - The pipeline decides at every step off ``pipe.guidance_scale`` whether to make its second call,
   but combines the calls with its argument and keeps the negative prompt and both attention masks
-  in locals: ``ChromaSteer`` (``chroma_steer.py``) combines them in the transformer's ``forward``.
+  in locals: ``ChromaSteer`` (``chroma_steer.py``) combines them in the transformer's ``forward``,
+  over the output tap, which keeps both calls: a guidance lens weighs them at any value.
 - Its encoder makes an attention mask with each prompt (all but the first padding token masked),
   carried with the embeddings so that a prompt edit brings its own mask.
 - Its loop holds Flux's packed latents: previews, kept latents and decodes unpack them, and image
@@ -21,8 +22,9 @@ from typing import Any
 
 import torch
 
-from .chroma_steer import ChromaSteer, GuidedStep
+from .chroma_steer import ChromaSteer
 from .encode import options_for
+from .flux_steer import TrueCfgParts
 from .protocol import Embeddings, Knob, OutputTap, Steering
 from .transformer import TransformerLoops
 from .unet import CFG
@@ -30,10 +32,6 @@ from .unet import CFG
 
 class Chroma(TransformerLoops):
     loops = ("ChromaPipeline",)
-
-    def __init__(self, pipe: Any) -> None:
-        super().__init__(pipe)
-        self.denoiser = GuidedStep()  # the tap keeps one guided output a step (chroma_steer.py)
 
     def knobs(self) -> list[Knob]:
         default = inspect.signature(type(self.pipe).__call__).parameters["guidance_scale"].default
@@ -61,8 +59,9 @@ class Chroma(TransformerLoops):
     def steer(
         self, params: dict[str, Any], pipe_kwargs: dict[str, Any], embeddings: Embeddings, tap: OutputTap
     ) -> Iterator[Steering]:
-        with ChromaSteer(self.pipe, embeddings, self.denoiser) as steer, tap(1):
-            yield Steering(steer, self.call(embeddings, pipe_kwargs, params["prompt"]))
+        # The tap sits under the steer: it keeps both halves, one or two calls a step.
+        with tap(0) as outputs, ChromaSteer(self.pipe, embeddings, outputs.end_step) as steer:
+            yield Steering(steer, self.call(embeddings, pipe_kwargs, params["prompt"]), parts=TrueCfgParts())
 
     def image_view(self, height: int, width: int) -> Callable[[torch.Tensor], torch.Tensor]:
         unpack, factor = type(self.pipe)._unpack_latents, self.pipe.vae_scale_factor

@@ -10,13 +10,13 @@ happens in the transformer's ``forward``:
 - the first call of a step computes the conditional output with the mask of the prompt now in
   force and, while ``pipe.guidance_scale`` is above 1, the unconditional one with the negative
   prompt's embeddings and mask, and returns their combination ``neg + scale × (cond − neg)`` (the
-  pipeline's own formula, at the current scale);
+  pipeline's own formula, at the current scale: ``TrueCfgParts``, Flux's);
 - the pipeline then makes its second call only where CFG is on, exactly when we said it would;
   that call returns the same tensor, and the pipeline's ``D + s × (D − D)`` is exactly ``D``.
 
 A step costs one call at guidance ≤ 1 and two above, as the bare pipeline's would. The output tap
-cannot count calls a step that vary, so it wraps ``GuidedStep`` instead: one call a step, giving
-the step's guided output, which a branch replays.
+sits under this one, as Flux's does: it keeps each step's calls stacked, ``[cond]`` or
+``[cond, neg]``, so a branch replays them and a guidance lens weighs them at any value.
 """
 
 from __future__ import annotations
@@ -26,22 +26,10 @@ from typing import Any
 
 import torch
 
+from .flux_steer import TrueCfgParts
 from .protocol import Embeddings, OneKnob
 from .rows import fit
 from .wrap import swap_forward
-
-
-class GuidedStep:
-    """The family's ``denoiser`` where the transformer is called a varying number of times a step:
-    called once a step by the steering wrapper, it returns ``(guided output,)``; the output tap
-    wraps its ``forward``. ``compute`` is set by the steering for the length of one pipeline call."""
-
-    def __init__(self) -> None:
-        self.compute: Callable[[dict[str, Any]], torch.Tensor] | None = None
-
-    def forward(self, return_dict: bool = False, **kwargs: Any) -> tuple[torch.Tensor]:
-        assert self.compute is not None, "GuidedStep called outside a steered pipeline call"
-        return (self.compute(kwargs),)
 
 
 class ChromaSteer(OneKnob):
@@ -49,8 +37,9 @@ class ChromaSteer(OneKnob):
 
     names = ["prompt_embeds"]  # the loop takes them back; a user's callback may change them too
 
-    def __init__(self, pipe: Any, embeddings: Embeddings, step: GuidedStep) -> None:
-        self.pipe, self.step = pipe, step
+    def __init__(self, pipe: Any, embeddings: Embeddings, end_step: Callable[[], None]) -> None:
+        """``end_step``: the output tap's, told once a step's calls are made (one or two)."""
+        self.pipe, self.end_step = pipe, end_step
         self.cond, self.uncond = dict(embeddings.cond), dict(embeddings.uncond)
         self._pending: torch.Tensor | None = None  # the step's output, for the pipeline's second call
 
@@ -68,17 +57,16 @@ class ChromaSteer(OneKnob):
 
     def __enter__(self) -> ChromaSteer:
         transformer = self.pipe.transformer
-        original = transformer.forward
+        original = transformer.forward  # the output tap's
 
         def forward(**kwargs: Any) -> Any:
             if self._pending is not None:  # the pipeline's second call of a CFG step
                 out, self._pending = self._pending, None
             else:
-                out = self.step.forward(**{**kwargs, "return_dict": False})[0]
+                out = self._guided(original, kwargs)
                 self._pending = out if self.active(self.pipe) else None
             return (out,) if not kwargs.get("return_dict", True) else _output(out)
 
-        self.step.compute = lambda kwargs: self._guided(original, kwargs)
         self._undo = swap_forward(transformer, forward)
         return self
 
@@ -87,12 +75,14 @@ class ChromaSteer(OneKnob):
         # The loop's own T5 embeddings (ours, or a user's callback's) with the mask of the prompt in force.
         cond = original(**{**kwargs, "attention_mask": self._mask(self.cond, kwargs)})[0]
         if not self.active(self.pipe):
+            self.end_step()
             return cond
         uncond = {"encoder_hidden_states": fit(self.uncond["prompt_embeds"], kwargs["hidden_states"].shape[0]),
                   "attention_mask": self._mask(self.uncond, kwargs)}  # fmt: skip
         # txt_ids are zeros of the padded length (max_sequence_length), the same for both prompts.
         neg = original(**{**kwargs, **uncond})[0]
-        return neg + float(self.pipe._guidance_scale) * (cond - neg)
+        self.end_step()
+        return TrueCfgParts.combine(neg, cond, float(self.pipe._guidance_scale), {})
 
     def _mask(self, half: dict[str, torch.Tensor], kwargs: dict[str, Any]) -> torch.Tensor:
         """The half's T5 mask extended over the image tokens, as the pipeline builds it before its loop."""
@@ -102,7 +92,6 @@ class ChromaSteer(OneKnob):
 
     def __exit__(self, *exc: object) -> None:
         self._undo()
-        self.step.compute = None
 
 
 def _output(sample: torch.Tensor) -> Any:

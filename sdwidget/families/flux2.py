@@ -3,7 +3,8 @@ what the FLUX.2 loops share (``Flux2Loops``: [dev]'s family, ``flux2_dev.py``, i
 
 - Its guidance is CFG on the base (undistilled) models: the run's guidance is its scale, off at
   1.0 and crossing it both ways, steered by ``KleinSteer`` (``flux2_steer.py``): the pipeline mixes
-  with its argument and keeps the negative prompt in locals. The step-distilled models
+  with its argument and keeps the negative prompt in locals. The output tap sits under it and keeps
+  both calls: a guidance lens weighs them at any value. The step-distilled models
   (``is_distilled``) run no guidance at all, whatever the scale: refused, as a guidance knob there
   would change nothing.
 - Its negative prompt is always empty in the pipeline; here it is the run's (empty unless given).
@@ -24,8 +25,8 @@ from typing import Any
 
 import torch
 
-from .chroma_steer import GuidedStep
 from .flux2_steer import CALL_SCALE, KleinSteer
+from .flux_steer import TrueCfgParts
 from .protocol import Embeddings, Knob, OutputTap, Steering
 from .transformer import TransformerLoops
 from .unet import CFG
@@ -61,10 +62,6 @@ class Flux2Klein(Flux2Loops):
             "whatever guidance_scale is, so there is no guidance to steer; sdwidget steers the base [klein] models"
         )
 
-    def __init__(self, pipe: Any) -> None:
-        super().__init__(pipe)
-        self.denoiser = GuidedStep()  # the tap keeps one guided output a step (one or two calls)
-
     def knobs(self) -> list[Knob]:
         default = inspect.signature(type(self.pipe).__call__).parameters["guidance_scale"].default
         meaning = CFG.meaning.replace("one UNet pass", "one transformer pass")
@@ -86,14 +83,14 @@ class Flux2Klein(Flux2Loops):
     def steer(
         self, params: dict[str, Any], pipe_kwargs: dict[str, Any], embeddings: Embeddings, tap: OutputTap
     ) -> Iterator[Steering]:
-        assert isinstance(self.denoiser, GuidedStep)
-
         def invoke(**kwargs: Any) -> list[Any]:
             return list(self.pipe(**{**kwargs, "guidance_scale": CALL_SCALE}).images)
 
         start = float(params["guidance_scale"])
-        with KleinSteer(self.pipe, embeddings, self.denoiser, start) as steer, tap(1):
-            yield Steering(steer, self.call(embeddings, pipe_kwargs, params["prompt"]), invoke)
+        # The tap sits under the steer: it keeps both halves, one or two calls a step.
+        with tap(0) as outputs, KleinSteer(self.pipe, embeddings, start, outputs.end_step) as steer:
+            call = self.call(embeddings, pipe_kwargs, params["prompt"])
+            yield Steering(steer, call, invoke, parts=TrueCfgParts())
 
 
 def flux2_view(pipe: Any, height: int, width: int) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -12,17 +12,20 @@ where CFG is on at the start. So, as for Chroma (``chroma_steer.py``):
   their mix ``neg + g × (cond − neg)`` at the current scale; the pipeline makes its second call
   exactly when that scale is above 1, gets the same tensor ``D`` and mixes ``D + s × (D − D) = D``.
 
-A step costs one call at guidance ≤ 1 and two above, as the bare pipeline's would. The tap wraps
-``GuidedStep``: one guided output a step, which a branch replays.
+A step costs one call at guidance ≤ 1 and two above, as the bare pipeline's would. The mix is
+Flux's true CFG (``TrueCfgParts``). The output tap sits under this one: it keeps each step's calls
+stacked, ``[cond]`` or ``[cond, neg]``, so a branch replays them and a guidance lens weighs them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from .chroma_steer import GuidedStep, _output
+from .chroma_steer import _output
+from .flux_steer import TrueCfgParts
 from .protocol import Embeddings, OneKnob
 from .rows import fit
 from .wrap import swap_forward
@@ -36,8 +39,9 @@ class KleinSteer(OneKnob):
 
     names = ["prompt_embeds"]  # the loop takes them back; a user's callback may change them too
 
-    def __init__(self, pipe: Any, embeddings: Embeddings, step: GuidedStep, start: float) -> None:
-        self.pipe, self.step = pipe, step
+    def __init__(self, pipe: Any, embeddings: Embeddings, start: float, end_step: Callable[[], None]) -> None:
+        """``end_step``: the output tap's, told once a step's calls are made (one or two)."""
+        self.pipe, self.end_step = pipe, end_step
         self.uncond = dict(embeddings.uncond)
         self._start: float | None = start  # put in at the run's first call
         self._pending: torch.Tensor | None = None  # the step's output, for the pipeline's second call
@@ -55,7 +59,7 @@ class KleinSteer(OneKnob):
 
     def __enter__(self) -> KleinSteer:
         transformer = self.pipe.transformer
-        original = transformer.forward
+        original = transformer.forward  # the output tap's
 
         def forward(**kwargs: Any) -> Any:
             if self._start is not None:  # the run's first call: its own guidance, not CALL_SCALE
@@ -63,11 +67,10 @@ class KleinSteer(OneKnob):
             if self._pending is not None:  # the pipeline's second call of a CFG step
                 out, self._pending = self._pending, None
             else:
-                out = self.step.forward(**{**kwargs, "return_dict": False})[0]
+                out = self._guided(original, kwargs)
                 self._pending = out if self.active(self.pipe) else None
             return (out,) if not kwargs.get("return_dict", True) else _output(out)
 
-        self.step.compute = lambda kwargs: self._guided(original, kwargs)
         self._undo = swap_forward(transformer, forward)
         return self
 
@@ -75,13 +78,14 @@ class KleinSteer(OneKnob):
         kwargs = {**kwargs, "return_dict": False}
         cond = original(**kwargs)[0]  # the loop's own embeddings: ours, or a user's callback's
         if not self.active(self.pipe):
+            self.end_step()
             return cond
         negative = fit(self.uncond["prompt_embeds"], kwargs["hidden_states"].shape[0])
         # Its text ids are those of any prompt padded to the same length: the call's own serve.
         with self.pipe.transformer.cache_context("uncond"):
             neg = original(**{**kwargs, "encoder_hidden_states": negative})[0]
-        return neg + float(self.pipe._guidance_scale) * (cond - neg)
+        self.end_step()
+        return TrueCfgParts.combine(neg, cond, float(self.pipe._guidance_scale), {})
 
     def __exit__(self, *exc: object) -> None:
         self._undo()
-        self.step.compute = None

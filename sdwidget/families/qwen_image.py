@@ -5,7 +5,8 @@
   ``true_cfg_scale=`` itself is refused (pass ``guidance_scale``). Qwen-Image has no guidance
   embedding; a transformer with one (``guidance_embeds``) is refused, as no such loop was checked.
 - The pipeline keeps its CFG switch, scale, negative prompt and masks in locals:
-  ``QwenImageSteer`` (``qwen_image_steer.py``) steers them in the transformer's ``forward``.
+  ``QwenImageSteer`` (``qwen_image_steer.py``) steers them in the transformer's ``forward``, over
+  the output tap, which keeps both calls: a guidance lens weighs them at any value.
 - Its ``encode_prompt`` encodes one prompt: the negative one (empty unless given) is encoded apart,
   each with its token mask (``None`` where every token counts), carried so that an edit brings its own.
 - The pipeline warns at every call that ``guidance_scale`` is ignored (it is, by the pipeline:
@@ -28,7 +29,7 @@ import torch
 
 from .encode import options_for
 from .protocol import Embeddings, Knob, OutputTap, Steering
-from .qwen_image_steer import CALL_SCALE, QwenImageSteer
+from .qwen_image_steer import CALL_SCALE, NormCfgParts, QwenImageSteer
 from .transformer import TransformerLoops
 from .unet import CFG
 
@@ -89,9 +90,9 @@ class QwenImage(TransformerLoops):
         quiet = _Without(IGNORED)
         logger.addFilter(quiet)
         try:
-            # The tap wraps the steer: a branch replays the outputs it combined, both calls of a step.
-            with QwenImageSteer(self.pipe, embeddings) as steer, tap(2):
-                yield Steering(steer, call)
+            # The tap sits under the steer: it keeps both halves, one or two calls a step.
+            with tap(0) as outputs, QwenImageSteer(self.pipe, embeddings, outputs.end_step) as steer:
+                yield Steering(steer, call, parts=NormCfgParts())
         finally:
             logger.removeFilter(quiet)
 

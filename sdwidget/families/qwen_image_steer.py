@@ -17,15 +17,18 @@ the transformer's ``forward``, as Flux's does (``flux_steer.py``):
   all zero (one that is would make the bare pipeline's guided step NaN as well).
 
 At a scale ≤ 1 a step costs one transformer call, as the pipeline's would without true CFG. The
-output tap wraps this one, two calls a step, so a branch replays both calls.
+output tap sits under this one: it keeps each step's calls stacked, ``[cond]`` or ``[cond, neg]``,
+so a branch replays them and a guidance lens weighs them with the same combination (``NormCfgParts``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from .flux_steer import TrueCfgParts
 from .protocol import Embeddings, OneKnob
 from .rows import fit
 from .wrap import swap_forward
@@ -39,8 +42,9 @@ class QwenImageSteer(OneKnob):
 
     names = ["prompt_embeds"]  # the loop takes them back; a user's callback may change them too
 
-    def __init__(self, pipe: Any, embeddings: Embeddings) -> None:
-        self.pipe = pipe
+    def __init__(self, pipe: Any, embeddings: Embeddings, end_step: Callable[[], None]) -> None:
+        """``end_step``: the output tap's, told once a step's calls are made (one or two)."""
+        self.pipe, self.end_step = pipe, end_step
         self.cond, self.uncond = dict(embeddings.cond), dict(embeddings.uncond)
         self._calls = 0
         self._combined: torch.Tensor | None = None
@@ -59,7 +63,7 @@ class QwenImageSteer(OneKnob):
 
     def __enter__(self) -> QwenImageSteer:
         transformer = self.pipe.transformer
-        original = transformer.forward
+        original = transformer.forward  # the output tap's
 
         def forward(**kwargs: Any) -> Any:
             first, self._calls = self._calls % 2 == 0, self._calls + 1
@@ -77,16 +81,30 @@ class QwenImageSteer(OneKnob):
         cond = original(**{**kwargs, "encoder_hidden_states_mask": _mask(self.cond, rows)})[0]
         scale = float(self.pipe._guidance_scale)
         if scale <= 1:
+            self.end_step()
             return cond
         uncond = {"encoder_hidden_states": fit(self.uncond["prompt_embeds"], rows),
                   "encoder_hidden_states_mask": _mask(self.uncond, rows)}  # fmt: skip
         with self.pipe.transformer.cache_context("uncond"):
             neg = original(**{**kwargs, **uncond})[0]
-        combined = neg + scale * (cond - neg)
-        return combined * (torch.norm(cond, dim=-1, keepdim=True) / torch.norm(combined, dim=-1, keepdim=True))
+        self.end_step()
+        return NormCfgParts.combine(neg, cond, scale, {})
 
     def __exit__(self, *exc: object) -> None:
         self._undo()
+
+
+class NormCfgParts(TrueCfgParts):
+    """A guidance lens's side of Qwen-Image's true CFG: the kept calls stacked as Flux's are, combined
+    as the pipeline does, ``neg + scale × (cond − neg)`` brought back to the conditional output's
+    norm over each token's channels."""
+
+    @staticmethod
+    def combine(uncond: torch.Tensor, cond: torch.Tensor, guidance: float, knobs: dict[str, float]) -> torch.Tensor:
+        if guidance <= 1:
+            return cond
+        combined = uncond + guidance * (cond - uncond)
+        return combined * (torch.norm(cond, dim=-1, keepdim=True) / torch.norm(combined, dim=-1, keepdim=True))
 
 
 def _mask(half: dict[str, torch.Tensor], rows: int) -> torch.Tensor | None:

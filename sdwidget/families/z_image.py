@@ -7,6 +7,7 @@
   the pipeline runs it. ``cfg_truncation`` (CFG off past that share of the schedule) is set up once,
   before the first step, and only where CFG is on then: a run that starts at 0 and turns CFG on
   later would run without the cutoff it asked for, so a cutoff below 1 is refused for it.
+- A guidance lens mixes a step's kept halves as its loop does, normalisation included (``ZImageParts``).
 - Its encoder returns a list, each prompt's own tokens: ``encode`` keeps them padded with their
   mask (tensors, as every family's), and the call and prompt edits give the loop its lists.
 - Its latents are ``(batch, 16, h, w)``, Flux.1's VAE's; sides are multiples of one 2×2 patch, and
@@ -28,7 +29,7 @@ from .protocol import Embeddings, Knob, OutputTap, Steering
 from .rows import batch_rows
 from .transformer import TransformerLoops
 from .unet import unchanged
-from .z_image_steer import ListStep, ZImageSteer, as_list
+from .z_image_steer import ListStep, ZImageParts, ZImageSteer, as_list
 
 MEANING = (
     "Classifier-free guidance as Z-Image mixes it, prompt + g × (prompt − negative): how far each step is pushed "
@@ -46,9 +47,14 @@ class ZImage(TransformerLoops):
             # Its own default size, 1024 px, is in its __call__; the engine reads it where newer pipelines keep it.
             pipe.default_sample_size = 1024 // pipe.vae_scale_factor
 
+    def default(self, name: str) -> Any:
+        """The pipeline's own default for its argument ``name``."""
+        return inspect.signature(type(self.pipe).__call__).parameters[name].default
+
     def knobs(self) -> list[Knob]:
-        default = inspect.signature(type(self.pipe).__call__).parameters["guidance_scale"].default
-        return [Knob("guidance_scale", "cfg", default=float(default), off_at=0.0, meaning=MEANING)]
+        return [
+            Knob("guidance_scale", "cfg", default=float(self.default("guidance_scale")), off_at=0.0, meaning=MEANING)
+        ]
 
     def check_start(self, pipe_kwargs: dict[str, Any], guidance: float) -> None:
         cutoff = pipe_kwargs.get("cfg_truncation")
@@ -89,9 +95,11 @@ class ZImage(TransformerLoops):
     ) -> Iterator[Steering]:
         rows = batch_rows(params["prompt"], pipe_kwargs)
         assert isinstance(self.denoiser, ListStep)
+        normalization = pipe_kwargs.get("cfg_normalization", self.default("cfg_normalization"))
         # The tap wraps the step inside the transformer wrapper: it keeps one stacked output a step.
         with ZImageSteer(self.pipe, self.denoiser, rows) as steer, tap(1):
-            yield Steering(steer, self.call(embeddings, pipe_kwargs, params["prompt"]))
+            call = self.call(embeddings, pipe_kwargs, params["prompt"])
+            yield Steering(steer, call, parts=ZImageParts(normalization))
 
     def image_view(self, height: int, width: int) -> Callable[[torch.Tensor], torch.Tensor]:
         return unchanged

@@ -10,6 +10,11 @@ What no hook can take as it is: its transformer is called once a step, on a list
 rows an image under CFG) and a list of embeddings of each prompt's own length, and returns a list.
 The output tap keeps and replays one tensor a step, so ``ListStep`` is the family's ``denoiser``:
 the transformer's ``forward`` calls it and hands the pipeline its stacked output back as a list.
+It keeps the rows as the loop hands an unguided step's to its scheduler (in float, the frame axis
+dropped, negated: the loop's velocity points the other way), the prompt's first and, under CFG,
+the negative prompt's after them; the pipeline gets them back exactly (float is what it mixes in).
+So a step's kept output is what its scheduler took where it ran one half, and ``ZImageParts``
+mixes the two halves of any other step as the loop does, for a guidance lens.
 """
 
 from __future__ import annotations
@@ -25,15 +30,16 @@ from .wrap import swap_forward
 
 
 class ListStep:
-    """The denoiser the tap wraps: the transformer's output list, stacked (``original`` is set
-    by ``ZImageSteer`` for the length of one pipeline call)."""
+    """The denoiser the tap wraps: the transformer's output list, stacked as the scheduler takes
+    it (``original`` is set by ``ZImageSteer`` for the length of one pipeline call)."""
 
     def __init__(self) -> None:
         self.original: Callable[..., Any] | None = None
 
     def forward(self, *args: Any, return_dict: bool = False, **kwargs: Any) -> tuple[torch.Tensor]:
         assert self.original is not None, "ListStep called outside a steered pipeline call"
-        return (torch.stack(self.original(*args, return_dict=False, **kwargs)[0]),)
+        samples = self.original(*args, return_dict=False, **kwargs)[0]
+        return (-torch.stack([sample.float() for sample in samples]).squeeze(2),)
 
 
 def as_list(half: dict[str, torch.Tensor], rows: int) -> list[torch.Tensor]:
@@ -72,7 +78,7 @@ class ZImageSteer(OneKnob):
         def forward(*args: Any, return_dict: bool = True, **kwargs: Any) -> Any:
             latents = args[0] if args else kwargs["x"]
             self.doubled = len(latents) > self.rows
-            samples = list(self.step.forward(*args, return_dict=False, **kwargs)[0].unbind(0))
+            samples = list((-self.step.forward(*args, return_dict=False, **kwargs)[0]).unsqueeze(2).unbind(0))
             return (samples,) if not return_dict else _output(samples)
 
         self._undo = swap_forward(transformer, forward)
@@ -81,6 +87,42 @@ class ZImageSteer(OneKnob):
     def __exit__(self, *exc: object) -> None:
         self._undo()
         self.step.original = None
+
+
+class ZImageParts:
+    """A guidance lens's side of Z-Image's loop: a step's kept rows (``ListStep``'s) are the
+    prompt's and, under CFG, the negative prompt's after them, mixed as the loop does at a CFG
+    step, ``pos + g × (pos − neg)`` per image and, with ``cfg_normalization``, capped at that
+    multiple of ``pos``'s norm; at ``g`` ≤ 0 the loop runs the prompt alone. Steps past
+    ``cfg_truncation`` run the prompt alone whatever ``g`` is: one half kept, no lens above 0."""
+
+    def __init__(self, normalization: float) -> None:
+        """``normalization``: the run's ``cfg_normalization``, read by the loop at every CFG step."""
+        self.normalization = normalization
+
+    @staticmethod
+    def halves(kept: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        return (kept[rows:], kept[:rows]) if kept.shape[0] == 2 * rows else None
+
+    def combine(
+        self, uncond: torch.Tensor, cond: torch.Tensor, guidance: float, knobs: dict[str, float]
+    ) -> torch.Tensor:
+        if guidance <= 0:
+            return cond
+        preds = []
+        # The loop's own arithmetic and shapes on its own (un-negated, frame-axis) outputs, image by image.
+        for pos, neg in zip(-cond.unsqueeze(2), -uncond.unsqueeze(2), strict=True):
+            pred = pos + guidance * (pos - neg)
+            if self.normalization and float(self.normalization) > 0.0:
+                norm, cap = torch.linalg.vector_norm(pred), torch.linalg.vector_norm(pos) * float(self.normalization)
+                if norm > cap:
+                    pred = pred * (cap / norm)
+            preds.append(pred)
+        return -torch.stack(preds).squeeze(2)
+
+    @staticmethod
+    def settle(pipe: Any, guidance: float) -> None:
+        pipe._guidance_scale = guidance
 
 
 def _output(samples: list[torch.Tensor]) -> Any:
