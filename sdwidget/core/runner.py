@@ -8,6 +8,7 @@ import dataclasses
 import itertools
 import threading
 import traceback
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
@@ -17,7 +18,8 @@ from typing import Any, Literal
 from diffusers.callbacks import PipelineCallback
 
 from ..preview import Preview, as_preview, auto_preview
-from . import knobs, validate
+from . import interval as intervals
+from . import interval_runs, knobs, validate
 from .branch import branch_kwargs
 from .controls import PromptEdit
 from .latents import decode_image
@@ -96,6 +98,7 @@ class Runner:
         self._launcher = Launcher(pipe, cpu_threads)
         self.observer_error: str | None = None
         """The traceback of the last exception an observer raised (observers cannot stop a run)."""
+        self._held: weakref.WeakKeyDictionary[Run, intervals.Held] = weakref.WeakKeyDictionary()
 
     @property
     def knobs(self) -> list[dict[str, Any]]:
@@ -126,6 +129,7 @@ class Runner:
         callbacks: Sequence[PipelineCallback] = (),
         *,
         guidance_schedule: Schedule | None = None,
+        guidance_interval: tuple[int, int] | None = None,
         knob_schedules: Mapping[str, Schedule] | None = None,
         prompt_schedule: Sequence[PromptChange | Mapping[str, Any]] = (),
         keep_latents: bool = False,
@@ -138,7 +142,9 @@ class Runner:
 
         ``guidance_schedule``: the guidance of every step, as a list or a function of the step
         (0-based); its first value replaces ``guidance_scale``. A hand change during the run takes
-        over from it. ``knob_schedules``: the same for the knobs after the guidance, by name
+        over from it. ``guidance_interval``: ``(first, end)``, guidance only at the 0-based steps
+        ``first`` to ``end - 1`` and off elsewhere (``core/interval.py``); ``set_guidance_interval``
+        moves it live. ``knob_schedules``: the same for the knobs after the guidance, by name
         (``{"guidance_rescale": [...]}``; see ``knobs``); a knob's first value replaces the pipeline
         argument of its name. ``prompt_schedule``: prompt changes at given steps (``PromptChange`` or
         ``{"step", "prompt", "negative_prompt"}``), as ``set_prompt`` makes them by hand.
@@ -146,6 +152,11 @@ class Runner:
         once that many steps have run. ``pause_at``: hold once each of these step counts is
         reached (1-based). ``pace``: steps per second (default: the runner's ``pace``).
         """
+        if guidance_interval is not None and not isinstance(guidance_interval, intervals.Kept):
+            guidance_interval = intervals.check(guidance_interval)
+            if intervals.on_guider(self.family):  # the guider's own start and stop, as pipeline arguments
+                steps = num_inference_steps
+                pipe_kwargs = intervals.guider_kwargs(guidance_interval, steps, pipe_kwargs, knob_schedules)
         params, plan = prepare(
             self.family, self.budgets, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height,
             width, callbacks, guidance_schedule=guidance_schedule, knob_schedules=knob_schedules,
@@ -153,28 +164,31 @@ class Runner:
             keep_latents=keep_latents, stop_after=stop_after, pause_at=pause_at,
             pace=self.pace if pace is ... else pace, pipe_kwargs=pipe_kwargs,
         )  # fmt: skip
-        return self._launch(params, plan)
+        return self._launch(*interval_runs.bind(self.family, params, plan, guidance_interval, None))
 
     def branch(self, run: Run, step: int, **changes: Any) -> Run:
         """Continue ``run`` from the end of its step ``step`` (1-based; 0 starts afresh) with
         ``changes`` from step ``step + 1``: ``guidance_scale`` or ``guidance_schedule`` (a list
         for the remaining steps or a function of the 0-based step), a later knob by name or
         ``knob_schedules`` (the same, per knob), ``prompt`` and
-        ``negative_prompt``, ``pace``, ``pause_at``, ``keep_latents``, ``stop_after``. The
+        ``negative_prompt``, ``guidance_interval``, ``pace``, ``pause_at``, ``keep_latents``, ``stop_after``. The
         shared steps are not computed again (their UNet outputs are replayed), and the result is
         exactly the run that a fresh start with the combined guidance, knobs and prompts would
-        give. A paused ``run`` is stopped first. Unchanged knobs stay at their values of step ``step``."""
+        give. A paused ``run`` is stopped first. Unchanged knobs stay at their values of step ``step``,
+        the guidance interval too; in it, the guidance asked for at ``step`` carries on."""
         with self._lock:
             going = self.run is not None and not self.run.done
         if going and self.run is run and run.controls.paused:
             run.stop()
             run.wait()
+        changes, interval, base = interval_runs.branched(self.family, run, step, changes, self._held.get(run))
         kwargs, shared = branch_kwargs(run, step, {"pace": self.pace, **changes}, self.budgets.outputs)
         params, plan = prepare(
             self.family, self.budgets, **kwargs, callbacks=run.plan.callbacks, pipe_kwargs=dict(run.plan.pipe_kwargs)
         )
         params.update(parent=run.id, branch_step=len(shared))
-        return self._launch(params, dataclasses.replace(plan, shared=shared, shared_frames=run.frames[: len(shared)]))
+        plan = dataclasses.replace(plan, shared=shared, shared_frames=run.frames[: len(shared)])
+        return self._launch(*interval_runs.bind(self.family, params, plan, interval, base))
 
     def on_kernel(self) -> contextlib.AbstractContextManager[None]:
         """Runs started inside this block take turns with the calling thread's event loop, when
@@ -184,12 +198,15 @@ class Runner:
         Elsewhere they get a thread as usual. The widget starts its runs this way."""
         return self._launcher.on_kernel()
 
-    def _launch(self, params: dict[str, Any], plan: RunPlan) -> Run:
+    def _launch(self, params: dict[str, Any], plan: RunPlan, held: intervals.Held | None = None) -> Run:
         host = self._launcher.host()
         with self._lock:
             if self.run is not None and not self.run.done:
                 raise RuntimeError(f"{self.run!r} is still going: stop() it or wait() for it first")
             run = Run(next(self._ids), params, self._notify, plan, partial(decode_image, self.pipe), host)
+            if held is not None:  # its changes planned too: a hand change ends the run's schedule, not the interval
+                self._held[run] = held
+                held.plan(run, len(plan.shared))
             self._launcher.claim(run)
             work = partial(execute, self.family, run, plan, self.preview, self.show == "x0")
             self._launcher.prepare(run, work)
@@ -201,8 +218,19 @@ class Runner:
     def replay(self, source: Recorded, **overrides: Any) -> Run:
         """Run ``source`` again with its recorded guidance applied step by step (same seed and
         prompt unless overridden; ``start`` arguments override, ``guidance_schedule`` included).
-        ``source`` is a ``Run`` or anything recorded like one, such as a loaded ``Gallery``."""
-        return self.start(**replay_kwargs(source, self.family, overrides))
+        ``source`` is a ``Run`` or anything recorded like one, such as a loaded ``Gallery``. Its
+        guidance interval is recorded again, where the steps run are the same; one given is applied
+        over the replayed curve."""
+        kwargs = replay_kwargs(source, self.family, overrides)
+        recorded, steps = source.params.get("guidance_interval"), source.params.get("steps_run")
+        # A curve stretched to other steps keeps to no interval.
+        if (
+            recorded
+            and not {"guidance_interval", "guidance_schedule"} & set(overrides)
+            and len(kwargs["guidance_schedule"]) == steps
+        ):
+            kwargs["guidance_interval"] = intervals.Kept(*recorded)
+        return self.start(**kwargs)
 
     def generate(self, prompt: str, **kwargs: Any) -> Run:
         """``start``, in the calling thread, and return the ended run; the image is ``run.image``.
@@ -258,9 +286,33 @@ class Runner:
         run.controls.set_prompt(PromptEdit(prompt, negative_prompt, embeddings))
 
     def set_guidance(self, value: Any) -> float:
-        """Apply ``value`` to the current run from its next step (validated even with no run)."""
+        """Apply ``value`` to the current run from its next step (validated even with no run); in
+        a run with a guidance interval, from its next step in the interval (off outside it)."""
         run = self.run
-        return validate.guidance(value) if run is None or run.done else run.set_guidance(value)
+        if run is None or run.done:
+            return validate.guidance(value)
+        held = self._held.get(run)
+        return run.set_guidance(value) if held is None else held.set_guidance(run, value)
+
+    def set_guidance_interval(self, first: Any, end: Any) -> tuple[int, int]:
+        """Guidance only at the 0-based steps ``first`` to ``end - 1`` of the current run, off
+        elsewhere, from its next step on (``start``'s ``guidance_interval``; ``0, steps``: every
+        step). The guidance asked for comes back where the interval grows. Checked even with no run."""
+        interval, run, guider = intervals.check((first, end)), self.run, intervals.on_guider(self.family)
+        off = None if guider else intervals.off_value(self.family)
+        if run is None or run.done:
+            raise RuntimeError("no run is going: give guidance_interval to start() instead")
+        steps = run.params["steps_run"]
+        interval = intervals.check(interval, steps)
+        if off is None:
+            for name, step in zip(intervals.GUIDER, interval, strict=True):
+                run.set_knob(name, intervals.fraction(step, steps))
+        else:
+            held = self._held.setdefault(run, intervals.Held.of(run, interval, off))
+            held.interval = interval
+            held.live(run, 2)
+        run.params["guidance_interval"] = list(interval)
+        return interval
 
     def set_knob(self, name: Any, value: Any) -> float:
         """Set a knob after the guidance (``knobs[1:]``, by name) for the current run from its next
