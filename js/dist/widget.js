@@ -261,11 +261,13 @@ function axisTop(series) {
 function align(pos, total, other) {
   return other === total || !total ? pos : Math.max(0, Math.round((pos + 1) / total * other) - 1);
 }
+var stepX = (i, n) => (n > 1 ? i / (n - 1) * (W - 2 * PAD) + PAD : W / 2) / W;
 var roundTo = (v, digits) => Math.round(v * 10 ** digits) / 10 ** digits;
 var fmt = (g2, digits = 1) => g2 == null ? "\u2013" : Number(g2).toFixed(digits);
 var tick = (v) => String(roundTo(v, 2));
 function sparkline(curve2, series, current, extra = {}) {
   const plan = extra.plan || /* @__PURE__ */ new Map(), breaks = extra.breaks || [], cfgSwitch = extra.switch !== false;
+  const interval = extra.interval || null;
   const offAt = typeof extra.switch === "number" ? extra.switch : 1;
   const scale = extra.scale || { label: "Guidance", low: 0, top: null, digits: 1 }, others = extra.others || [];
   const low = scale.low || 0, digits = scale.digits ?? 1;
@@ -275,7 +277,7 @@ function sparkline(curve2, series, current, extra = {}) {
   const within = (g2, lo, hi) => H - PAD - (Math.min(Math.max(g2, lo), hi) - lo) / (hi - lo || 1) * (H - 2 * PAD);
   const y = (g2) => within(g2, low, top);
   const points = (values2, s, at2 = y) => values2.map((g2, k) => `${x(k, s).toFixed(1)},${at2(g2).toFixed(1)}`).join(" ");
-  const key = `${scale.label}|${low}|${top}|${series.map((s) => `${s.name}:${s.role}:${span2(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}|${[...plan].join(";")}|${breaks.join(",")}|${cfgSwitch}|${others.map((o) => `${o.label}:${o.values.join(",")}`).join("|")}`;
+  const key = `${scale.label}|${low}|${top}|${series.map((s) => `${s.name}:${s.role}:${span2(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}|${[...plan].join(";")}|${breaks.join(",")}|${cfgSwitch}|${interval}|${others.map((o) => `${o.label}:${o.values.join(",")}`).join("|")}`;
   const [main, other] = series;
   if (curve2.key !== key) {
     curve2.key = key;
@@ -313,7 +315,16 @@ function sparkline(curve2, series, current, extra = {}) {
       class: "sdw-break",
       "vector-effect": "non-scaling-stroke"
     })) : [];
-    curve2.svg.replaceChildren(...cfgSwitch ? [cfg] : [], ...ticks, ...thin, ...lines, ...planned, curve2.marker);
+    const n = main ? span2(main) : 0, edge = (i) => stepX(Math.min(Math.max(i, 0), n - 1), n) * W;
+    const shade = interval && n > 1 ? [svgNode("rect", {
+      x: edge(interval[0] - 0.5),
+      y: 0,
+      height: H,
+      width: Math.max(0, edge(interval[1] - 0.5) - edge(interval[0] - 0.5)),
+      class: "sdw-interval",
+      style: "fill:var(--sdw-accent);fill-opacity:0.13"
+    })] : [];
+    curve2.svg.replaceChildren(...shade, ...cfgSwitch ? [cfg] : [], ...ticks, ...thin, ...lines, ...planned, curve2.marker);
     Object.assign(curve2, { lowValue: low, topValue: top, digits });
     curve2.top.textContent = tick(top);
     curve2.bottom.textContent = tick(low);
@@ -331,7 +342,8 @@ function sparkline(curve2, series, current, extra = {}) {
     }
     const values2 = main?.values || [];
     const said = others.filter((o) => o.values.length).map((o) => `; ${o.label} ${fmt(o.values[0], o.digits)} at step 1, ${fmt(o.values.at(-1), o.digits)} at step ${o.values.length}`);
-    curve2.svg.setAttribute("aria-label", values2.length ? `${scale.label} per step of ${main.name}: ${fmt(values2[0], digits)} at step 1, ${fmt(values2.at(-1), digits)} at step ${values2.length}${said.join("")}` : `${scale.label} per step: no steps yet`);
+    const applies = interval ? `; guidance applies at steps ${interval[0] + 1} to ${interval[1]}` : "";
+    curve2.svg.setAttribute("aria-label", (values2.length ? `${scale.label} per step of ${main.name}: ${fmt(values2[0], digits)} at step 1, ${fmt(values2.at(-1), digits)} at step ${values2.length}${said.join("")}` : `${scale.label} per step: no steps yet`) + applies);
   }
   curve2.n = main ? span2(main) : 0;
   const values = main?.values || [];
@@ -699,6 +711,122 @@ function composer(ctx) {
   };
 }
 
+// src/interval.js
+var BAR = "position:absolute;top:-4px;bottom:-4px;width:14px;cursor:ew-resize;touch-action:none;z-index:1;display:flex;border-radius:3px";
+var LINE = "width:3px;height:100%;background:var(--sdw-accent);border-radius:2px";
+var GRIP = "position:absolute;top:0;width:10px;height:10px;border-radius:50%;background:var(--sdw-accent);border:2px solid var(--jp-layout-color1, #fff)";
+var HANDLES = [
+  { label: "Guidance starts at step", value: ([first]) => first + 1, side: "margin-left:-2px", grip: "left:0" },
+  {
+    label: "Guidance ends at step",
+    value: ([, end]) => end,
+    side: "margin-left:-12px;justify-content:flex-end",
+    grip: "right:0"
+  }
+];
+function intervalHandles(ctx, curve2) {
+  const { model } = ctx;
+  let n = 0;
+  let moved = null;
+  let drag = null;
+  const nodes = HANDLES.map(({ label, side, grip }, i) => {
+    const node = h(
+      "div",
+      {
+        role: "slider",
+        tabindex: "0",
+        "aria-label": label,
+        "aria-orientation": "horizontal",
+        "data-lm-suppress-shortcuts": "true",
+        class: "sdw-interval-handle",
+        style: `${BAR};${side}`,
+        hidden: true,
+        title: `${label}: drag, or use the arrow keys. Guidance is off (one model pass a step) outside the shaded steps`
+      },
+      h("span", { style: LINE, "aria-hidden": "true" }),
+      h("span", { style: `${GRIP};${grip}`, "aria-hidden": "true" })
+    );
+    node.addEventListener("keydown", (event) => key(event, i));
+    node.addEventListener("pointerdown", (event) => {
+      if (event.button !== 0) return;
+      event.preventDefault();
+      node.setPointerCapture(event.pointerId);
+      node.focus();
+      drag = i;
+    });
+    node.addEventListener("pointermove", (event) => {
+      const step = drag === i ? stepAt(curve2, event.clientX) : null;
+      if (step !== null) set(i, i === 0 ? step : step + 1, false);
+    });
+    const end = () => drag === i && (drag = null, send());
+    node.addEventListener("pointerup", end);
+    node.addEventListener("pointercancel", end);
+    return node;
+  });
+  curve2.svg.parentElement.append(...nodes);
+  function current() {
+    const [first, end] = moved || model.get("guidance_interval") || [];
+    if (first == null || n < 1) return [0, n];
+    const f = Math.min(first, n - 1);
+    return [f, Math.max(f + 1, Math.min(end, n))];
+  }
+  function set(i, to, sendNow = true) {
+    const [first, end] = current();
+    moved = i === 0 ? [Math.max(0, Math.min(to, end - 1)), end] : [first, Math.max(first + 1, Math.min(to, n))];
+    place();
+    if (sendNow) send();
+    ctx.schedule();
+  }
+  function send() {
+    if (!moved) return;
+    const [first, end] = moved;
+    ctx.say("");
+    model.send(first === 0 && end === n ? { type: "interval", first: null, end: null } : { type: "interval", first, end });
+  }
+  function key(event, i) {
+    const [first, end] = current(), at = i === 0 ? first : end, page = Math.max(1, Math.round(n / 10));
+    const to = {
+      ArrowLeft: at - 1,
+      ArrowDown: at - 1,
+      ArrowRight: at + 1,
+      ArrowUp: at + 1,
+      PageDown: at - page,
+      PageUp: at + page,
+      Home: i === 0 ? 0 : first + 1,
+      End: i === 0 ? end - 1 : n
+    }[event.key];
+    if (to === void 0) return;
+    event.preventDefault();
+    if (to !== at) set(i, to);
+  }
+  function place(steps = n, shown = !nodes[0].hidden) {
+    n = steps;
+    const on = shown && n > 1;
+    const interval = current();
+    nodes.forEach((node, i) => {
+      node.hidden = !on;
+      if (!on) return;
+      const value = HANDLES[i].value(interval), edge = i === 0 ? interval[0] - 0.5 : interval[1] - 0.5;
+      node.style.left = `${stepX(Math.min(Math.max(edge, 0), n - 1), n) * 100}%`;
+      const [low, high] = i === 0 ? [1, interval[1]] : [interval[0] + 1, n];
+      for (const [name, v] of [["aria-valuemin", low], ["aria-valuemax", high], ["aria-valuenow", value]])
+        node.setAttribute(name, String(v));
+      node.setAttribute("aria-valuetext", `step ${value} of ${n}`);
+    });
+  }
+  ctx.on("change:guidance_interval", () => (moved = null, ctx.update()));
+  ctx.on("change:message", () => model.get("message") && (moved = null));
+  return {
+    // What the chart shades: null where the interval covers every step, or the handles are not on it.
+    shaded: () => {
+      const interval = current();
+      return nodes[0].hidden || interval[0] === 0 && interval[1] === n ? null : interval;
+    },
+    // Called by the chart with the steps it shows and whether the handles belong on it.
+    place: (steps, editable) => place(steps, editable && model.get("guidance_kind") !== "distilled")
+  };
+}
+
 // src/curve.js
 var mapOf = (maps, name) => maps.get(name) ?? maps.set(name, /* @__PURE__ */ new Map()).get(name);
 var size = (maps) => [...maps.values()].reduce((n, m) => n + m.size, 0);
@@ -713,6 +841,7 @@ function guidanceCurve(ctx) {
   let press = null;
   let dragged = false;
   let hover = null;
+  const handles = intervalHandles(ctx, curve2);
   const breakMode = () => ctx.steering.breakMode();
   const sel = () => ctx.knobs.selected();
   const plan = () => mapOf(plans, sel().name), nextPlan = () => mapOf(nextPlans, sel().name);
@@ -721,11 +850,12 @@ function guidanceCurve(ctx) {
     const base = ctx.knobs.asked(i), drawn = mapOf(nextPlans, k.name);
     return Array.from({ length: formSteps() }, (_, s) => drawn.get(s) ?? base);
   };
-  const showsNext = () => !ctx.running() && (breakMode() || size(nextPlans) > 0 || Boolean(drag?.next));
-  const extra = (more) => ({ scale: sel(), switch: sel().kind === "cfg" && (sel().off_at ?? 1), ...more });
+  const showsNext = () => !ctx.running() && (breakMode() || size(nextPlans) > 0 || Boolean(drag?.next) || !ctx.live());
+  const extra = (more) => ({ scale: sel(), switch: sel().kind === "cfg" && (sel().off_at ?? 1), interval: handles.shaded(), ...more });
   const others = (valuesAt) => ctx.knobs.others(valuesAt);
   function chartNext() {
     const total = formSteps();
+    handles.place(total, true);
     sparkline(curve2, [{ values: nextSchedule(), total, name: "Next run" }], hover ?? -1, extra({
       plan: new Map([...nextPlan()].filter(([k]) => k < total)),
       breaks: model.get("breakpoints") || [],
@@ -752,6 +882,7 @@ function guidanceCurve(ctx) {
     const last = planned?.size ? Math.max(...planned.keys()) : -1;
     for (let k = last + 1; last >= 0 && k < (series[0].total || 0); k++) planned.set(k, planned.get(last));
     const current = where.pos < 0 ? -1 : hover ?? (where.atFinal ? where.n - 1 : where.pos);
+    handles.place(series[0].total, own && where.pos >= 0);
     sparkline(curve2, series, current, extra({
       plan: planned,
       breaks: own && runBreaks.key === key ? runBreaks.steps : [],

@@ -25,6 +25,9 @@ export function align(pos, total, other) {
   return other === total || !total ? pos : Math.max(0, Math.round(((pos + 1) / total) * other) - 1);
 }
 
+// Where step `i` (0-based, fractional between steps) of a run of `n` steps sits across the plot, from 0 to 1.
+export const stepX = (i, n) => (n > 1 ? (i / (n - 1)) * (W - 2 * PAD) + PAD : W / 2) / W;
+
 export const roundTo = (v, digits) => Math.round(v * 10 ** digits) / 10 ** digits;
 const fmt = (g, digits = 1) => (g == null ? "–" : Number(g).toFixed(digits));
 const tick = (v) => String(roundTo(v, 2));
@@ -36,10 +39,12 @@ const tick = (v) => String(roundTo(v, 2));
 // (top null: the guidance's axis, 10 or more), plan: Map(0-based step → planned value) drawn dashed
 // over the steps not yet run, breaks: 1-based step counts at which the run holds (ticks along the
 // top), switch: the value at and below which the knob turns CFG off (1.0 by default; false where it
-// has no such switch: no line, no "CFG on/off"), others:
+// has no such switch: no line, no "CFG on/off"), interval: [first, end) the 0-based steps where guidance
+// applies (shaded; null: every step), others:
 // the shown run's other knobs [{ label, values, low, high, digits }] }.
 export function sparkline(curve, series, current, extra = {}) {
   const plan = extra.plan || new Map(), breaks = extra.breaks || [], cfgSwitch = extra.switch !== false;
+  const interval = extra.interval || null;
   const offAt = typeof extra.switch === "number" ? extra.switch : 1; // where the knob turns CFG off
   const scale = extra.scale || { label: "Guidance", low: 0, top: null, digits: 1 }, others = extra.others || [];
   const low = scale.low || 0, digits = scale.digits ?? 1;
@@ -50,7 +55,7 @@ export function sparkline(curve, series, current, extra = {}) {
   const y = (g) => within(g, low, top);
   const points = (values, s, at = y) => values.map((g, k) => `${x(k, s).toFixed(1)},${at(g).toFixed(1)}`).join(" ");
   const key = `${scale.label}|${low}|${top}|${series.map((s) => `${s.name}:${s.role}:${span(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}`
-    + `|${[...plan].join(";")}|${breaks.join(",")}|${cfgSwitch}|${others.map((o) => `${o.label}:${o.values.join(",")}`).join("|")}`;
+    + `|${[...plan].join(";")}|${breaks.join(",")}|${cfgSwitch}|${interval}|${others.map((o) => `${o.label}:${o.values.join(",")}`).join("|")}`;
   const [main, other] = series;
   if (curve.key !== key) {
     curve.key = key;
@@ -72,7 +77,12 @@ export function sparkline(curve, series, current, extra = {}) {
     const ticks = main ? breaks.filter((b) => b >= 1 && b <= span(main)).map((b) =>
       svgNode("line", { x1: x(b - 1, main), x2: x(b - 1, main), y1: 0, y2: H, class: "sdw-break",
         "vector-effect": "non-scaling-stroke" })) : [];
-    curve.svg.replaceChildren(...(cfgSwitch ? [cfg] : []), ...ticks, ...thin, ...lines, ...planned, curve.marker);
+    // The interval's steps shaded, from half a step before its first to half a step after its last.
+    const n = main ? span(main) : 0, edge = (i) => stepX(Math.min(Math.max(i, 0), n - 1), n) * W;
+    const shade = interval && n > 1 ? [svgNode("rect", { x: edge(interval[0] - 0.5), y: 0, height: H,
+      width: Math.max(0, edge(interval[1] - 0.5) - edge(interval[0] - 0.5)), class: "sdw-interval",
+      style: "fill:var(--sdw-accent);fill-opacity:0.13" })] : [];
+    curve.svg.replaceChildren(...shade, ...(cfgSwitch ? [cfg] : []), ...ticks, ...thin, ...lines, ...planned, curve.marker);
     Object.assign(curve, { lowValue: low, topValue: top, digits });
     curve.top.textContent = tick(top);
     curve.bottom.textContent = tick(low);
@@ -88,9 +98,10 @@ export function sparkline(curve, series, current, extra = {}) {
     const values = main?.values || [];
     const said = others.filter((o) => o.values.length).map((o) =>
       `; ${o.label} ${fmt(o.values[0], o.digits)} at step 1, ${fmt(o.values.at(-1), o.digits)} at step ${o.values.length}`);
-    curve.svg.setAttribute("aria-label", values.length
+    const applies = interval ? `; guidance applies at steps ${interval[0] + 1} to ${interval[1]}` : "";
+    curve.svg.setAttribute("aria-label", (values.length
       ? `${scale.label} per step of ${main.name}: ${fmt(values[0], digits)} at step 1, ${fmt(values.at(-1), digits)} at step ${values.length}${said.join("")}`
-      : `${scale.label} per step: no steps yet`);
+      : `${scale.label} per step: no steps yet`) + applies);
   }
   curve.n = main ? span(main) : 0;
   const values = main?.values || [];

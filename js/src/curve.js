@@ -1,11 +1,12 @@
 // The knob curves and their editor: the shown run's values per step of the selected knob (knobs.js;
 // a compared run's or the parent's beneath) and of its other knobs (thin), the planned values of the
 // selected knob dragged over the running run's steps not yet run (and the steps after them, which
-// keep the last one), or, with no run going, the next run's curves, drawn by dragging and sent with
-// Generate. The holds a run was started with are ticks along the top.
+// keep the last one), or, with no run going (or none yet), the next run's curves, drawn by dragging and
+// sent with Generate. Holds are ticks along the top; the guidance interval's handles are interval.js's.
 
 import { roundTo, sparkline, stepAt, valueAt } from "./chart.js";
 import { runInfo } from "./form.js";
+import { intervalHandles } from "./interval.js";
 
 const mapOf = (maps, name) => maps.get(name) ?? maps.set(name, new Map()).get(name);
 const size = (maps) => [...maps.values()].reduce((n, m) => n + m.size, 0);
@@ -26,6 +27,7 @@ export function guidanceCurve(ctx) {
   let press = null; // { x, y }: a press with no run going, a drag of the next run's plan once it moves
   let dragged = false; // the last press planned the next run: its click picks no step
   let hover = null; // the step under the pointer
+  const handles = intervalHandles(ctx, curve);
 
   const breakMode = () => ctx.steering.breakMode();
   const sel = () => ctx.knobs.selected();
@@ -36,13 +38,14 @@ export function guidanceCurve(ctx) {
     return Array.from({ length: formSteps() }, (_, s) => drawn.get(s) ?? base);
   };
   // The curve shows the next run (from the form's Steps) in Breakpoints mode and while it is planned.
-  const showsNext = () => !ctx.running() && (breakMode() || size(nextPlans) > 0 || Boolean(drag?.next));
+  const showsNext = () => !ctx.running() && (breakMode() || size(nextPlans) > 0 || Boolean(drag?.next) || !ctx.live());
   // The selected knob's axis (its label, low, top and digits) and CFG switch; the others drawn thin.
-  const extra = (more) => ({ scale: sel(), switch: sel().kind === "cfg" && (sel().off_at ?? 1), ...more });
+  const extra = (more) => ({ scale: sel(), switch: sel().kind === "cfg" && (sel().off_at ?? 1), interval: handles.shaded(), ...more });
   const others = (valuesAt) => ctx.knobs.others(valuesAt);
 
   function chartNext() {
     const total = formSteps();
+    handles.place(total, true);
     sparkline(curve, [{ values: nextSchedule(), total, name: "Next run" }], hover ?? -1, extra({
       plan: new Map([...nextPlan()].filter(([k]) => k < total)), breaks: model.get("breakpoints") || [],
       others: others((k, i) => nextSchedule(k, i)) }));
@@ -71,6 +74,7 @@ export function guidanceCurve(ctx) {
     const last = planned?.size ? Math.max(...planned.keys()) : -1;
     for (let k = last + 1; last >= 0 && k < (series[0].total || 0); k++) planned.set(k, planned.get(last));
     const current = where.pos < 0 ? -1 : hover ?? (where.atFinal ? where.n - 1 : where.pos);
+    handles.place(series[0].total, own && where.pos >= 0);
     sparkline(curve, series, current, extra({ plan: planned, breaks: own && runBreaks.key === key ? runBreaks.steps : [],
       others: others((k, i) => valuesOf(info, k, i)) }));
   }

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..core import Run
+from . import interval
 
 if TYPE_CHECKING:
     from .widget import SamplerWidget
@@ -54,7 +55,7 @@ def _generate(widget: SamplerWidget, prompt: str, **args: Any) -> None:
     run = widget._live.run
     if run is not None and not run.done:  # two open pages can race past the greyed-out button
         raise RuntimeError("Generate: a run is going; press Stop or wait for it to finish")
-    widget.generate(prompt, **args)
+    widget.generate(prompt, **interval.for_generate(widget, args["num_inference_steps"]), **args)
     if widget.breakpoints:  # holds are the next run's: this one took them; later runs hold only where set again
         widget._apply({"breakpoints": []})
 
@@ -84,6 +85,7 @@ HANDLERS: dict[str, Callable[..., object]] = {
     "pace": lambda w, value: w.set_pace(value),
     "prompt": lambda w, prompt, **args: w._live.set_prompt(prompt, **args),
     "breakpoints": lambda w, steps: w._apply({"breakpoints": steps}),
+    "interval": interval.move,
     "knob": lambda w, name, value: w.set_knob(name, value),
     "branch": lambda w, run, step, knobs=None, **changes: w.branch(
         _run(w, run, "Branch from here"), step, **changes, **w._knob_changes(knobs, "Branch from here")

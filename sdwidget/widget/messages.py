@@ -28,6 +28,7 @@ FIELDS: dict[str, frozenset[str]] = {
     "pace": frozenset({"value"}),
     "prompt": frozenset({"prompt", "negative_prompt"}),
     "breakpoints": frozenset({"steps"}),
+    "interval": frozenset({"first", "end"}),
     "branch": frozenset({"run", "step", "guidance", "knobs", "prompt", "negative_prompt"}),
     "decode": frozenset({"run", "step"}),
     "ack": frozenset({"run"}),
@@ -44,7 +45,7 @@ CONTROL = {
     "sync": "The widget", "guidance": "Guidance", "knob": "Knob", "plan": "Guidance curve", "pace": "Pace",
     "prompt": "Apply prompt", "breakpoints": "Breakpoints", "branch": "Branch from here", "decode": "Decode step",
     "ack": "The widget", "save": "Save gallery", "frames": "Run", "sweep_grid": "The widget",
-    "sweep_item": "Sweep item",
+    "sweep_item": "Sweep item", "interval": "Guidance interval",
 }  # fmt: skip
 CURVE = "Guidance curve"  # the chart, whichever knob it draws
 RUN = (-(2**31), 2**31)  # runs have positive keys, loaded galleries negative ones; the kernel checks they exist
@@ -92,6 +93,12 @@ def _arguments(kind: str, content: dict[str, Any]) -> dict[str, Any]:
     if kind == "breakpoints":
         steps = validate.per_step(control, get("steps"))
         return {"steps": sorted({validate.integer(control, step, 1, validate.MAX_LOOP) for step in steps})}
+    if kind == "interval":  # both null: every step; the run's own steps are checked by the kernel
+        if get("first") is None and get("end") is None:
+            return {"first": None, "end": None}
+        first = validate.integer(f"{control}: the first step", get("first"), 0, validate.MAX_LOOP - 1)
+        return {"first": first, "end": validate.integer(f"{control}: the end step", get("end"), first + 1,
+                                                        validate.MAX_LOOP)}  # fmt: skip
     if kind == "plan":
         start = validate.integer(f"{control}: the first step", get("start"), 0, validate.MAX_LOOP - 1)
         values = validate.per_step(control, get("values"))[: validate.MAX_LOOP - start]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anywidget
 import traitlets as t
 
-from . import frontend
+from . import frontend, interval
 
 
 class WidgetState(anywidget.AnyWidget):
@@ -92,8 +94,19 @@ class WidgetState(anywidget.AnyWidget):
     breakpoints = t.List(t.Int()).tag(sync=True)
     """Step counts (1-based) at which the next run from the browser holds, set by clicking the
     guidance curve or the filmstrip."""
+    guidance_interval = t.List(t.Int()).tag(sync=True)
+    """The steps where guidance applies, ``[first, end]`` (0-based, ``end`` not included; off
+    elsewhere), set by the two handles on the guidance curve: the current run's, or the next
+    run's while none goes; empty for every step (``widget/interval.py``)."""
     sweep = t.Dict().tag(sync=True)
     """The sweep shown under the run (``add_sweep``), empty for none: its ``key`` (new for each
     sweep added), folder ``name``, grid ``size`` in pixels, ``cells`` (item, box, caption) and the
     ``selected`` item's ``record`` (seed, prompt, guidance per step, timings). The grid image is
     sent as a message when the browser asks; the folder's path never reaches the browser."""
+
+    @t.observe("run_id")
+    def _run_interval(self, change: dict[str, Any]) -> None:
+        """A new current run: its interval on the handles (``interval.of_run``)."""
+        recorded = interval.of_run(self, change["new"])
+        if recorded is not None:
+            self.guidance_interval = recorded
