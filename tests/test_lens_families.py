@@ -2,8 +2,9 @@
 FLUX.2 [klein]) or in a loop whose halves the tap keeps as its scheduler takes them (Z-Image): a step
 seen at another value equals, to 1e-6, the x0 a branch applying that value at that step previews,
 with no transformer call; a held Chroma step's lens costs its own calls once, and Next step applies
-the value set while it was held."""
+the value set while it was held. Modular SDXL's guiders have none, and say why."""
 
+import diffusers
 import numpy as np
 import pytest
 import torch
@@ -12,6 +13,7 @@ from sdwidget import Runner
 from sdwidget.testing import (
     tiny_chroma_pipeline,
     tiny_flux2_klein_pipeline,
+    tiny_modular_sdxl_pipeline,
     tiny_qwen_image_pipeline,
     tiny_z_image_pipeline,
 )
@@ -159,3 +161,16 @@ def test_held_chroma_step_lens_costs_its_own_calls_once_and_next_step_applies_th
     assert torch.equal(run.latents, branch.latents)
     assert (before.latents - branch.plan.keep.get(K)).abs().max().item() <= 1e-6
     calls.remove()
+
+
+@pytest.mark.parametrize(
+    ("guider", "reason"),
+    [("ClassifierFreeGuidance", "mixes both below 1.0"), ("AdaptiveProjectedGuidance", "momentum buffer")],
+)
+def test_modular_sdxl_has_no_free_lens_and_says_why(guider, reason):
+    pipe = tiny_modular_sdxl_pipeline(getattr(diffusers, guider)(guidance_scale=5.0))
+    run = Runner(pipe, cpu_threads=1).generate(PROMPT, negative_prompt=NEGATIVE, num_inference_steps=3, seed=SEED)
+    assert run.error is None, run.traceback
+    with pytest.raises(ValueError, match=f"no free guidance lens: .*{reason}"):
+        run.lens(1, 2.0)
+    assert run.guidance_effect() == [None] * 3 and not run.peek()

@@ -42,7 +42,7 @@ class ZImage(TransformerLoops):
 
     def __init__(self, pipe: Any) -> None:
         super().__init__(pipe)
-        self.denoiser = ListStep()  # the tap keeps the transformer's list output, stacked
+        self.denoiser = ListStep()  # the tap keeps the transformer's list output, stacked as its scheduler takes it
         if getattr(pipe, "default_sample_size", None) is None:
             # Its own default size, 1024 px, is in its __call__; the engine reads it where newer pipelines keep it.
             pipe.default_sample_size = 1024 // pipe.vae_scale_factor

@@ -71,6 +71,26 @@ KNOBS: dict[str, list[Knob]] = {
 }
 """The guiders steered, by class name, with their knobs after the scale."""
 
+_THREE = "it makes three predictions a step (the third with layers perturbed), and a lens weighs two halves"
+NO_LENS: dict[str, str] = {
+    "ClassifierFreeGuidance": (
+        "the guider makes one prediction at exactly 1.0 and outside its interval, but mixes both below 1.0 and "
+        "rescales a lone prediction, so a step it ran with one prediction shows no other value, and a value set "
+        "while such a step is held could not be applied to it exactly"
+    ),
+    "AdaptiveProjectedGuidance": (
+        "APG carries a momentum buffer from step to step, changed in place and not kept per step, and projects "
+        "each step's guidance off the conditional prediction"
+    ),
+    "PerturbedAttentionGuidance": _THREE,
+    "SkipLayerGuidance": _THREE,
+    "ClassifierFreeZeroStarGuidance": (
+        "CFG-Zero* predicts zero for its first zero_init_steps steps and fits a scale per step to both "
+        "predictions, a rule of the step that a lens is not told"
+    ),
+}
+"""Why each guider steered has no free guidance lens (after "no free guidance lens: ")."""
+
 # Attributes kept under another name than the knob's.
 _ATTRIBUTE = {"start": "_start", "stop": "_stop"}
 

@@ -101,8 +101,8 @@ class ModularStableDiffusionXL:
         saved = {name: guiders.value(guider, name) for name in names}
         try:
             with tap(0) as outputs:
-                invoke = partial(self._invoke, outputs, names[1:])
-                yield Steering(GuiderSwitch(guider), {**embeddings.call, **pipe_kwargs}, invoke)
+                invoke, no_lens = partial(self._invoke, outputs, names[1:]), guiders.NO_LENS[type(guider).__name__]
+                yield Steering(GuiderSwitch(guider), {**embeddings.call, **pipe_kwargs}, invoke, no_lens=no_lens)
         finally:
             for name, value in saved.items():
                 guiders.put(guider, name, value)
