@@ -90,11 +90,6 @@ def test_the_keys_move_the_handles_and_the_next_run_keeps_to_them(jl, shots):
     print("screenshot", shots / "interval-default.png")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="widget/state.py's next_guidance: interval.asked (the lead's); until then the "
-    "slider shows the off value the first run started at, and this run runs at 1.0",
-)
 def test_a_handle_dragged_mid_run_lands_at_the_next_step(jl):
     page = jl.page
     jl.kernel("widget.breakpoints = [4]")

@@ -86,11 +86,6 @@ def test_lens_equals_branch_applying_the_value_at_that_step(family):
     calls.remove()
 
 
-@pytest.mark.xfail(
-    strict=True, raises=RuntimeError,
-    reason="core: a one-half step's kept output is its calls stacked ([cond]); lens.py hands it to the scheduler "
-    "as it is kept (the family's Parts should give it: see the report on #27)",
-)  # fmt: skip
 @pytest.mark.parametrize("family", ["chroma", "qwen-image", "flux2-klein"])
 def test_lens_of_a_step_run_without_cfg_is_its_own_x0_at_or_below_one(family):
     make, _, _, _, extra = FAMILIES[family]

@@ -82,10 +82,8 @@ def test_a_modular_guider_takes_the_handles_as_its_start_and_stop():
 
 # Fails until widget/state.py's next_guidance returns ``interval.asked(params)`` where it is not
 # None: a run started at the off value (its interval starts later) must not set the slider to 1.0.
-NEEDS_STATE = pytest.mark.xfail(strict=True, reason="widget/state.py's next_guidance: interval.asked (the lead's)")
 
 
-@NEEDS_STATE
 def test_after_a_run_with_an_interval_the_slider_shows_the_guidance_asked_for(sd_pipe):
     widget = SamplerWidget(sd_pipe, pace=0)
     browser = Browser(widget)

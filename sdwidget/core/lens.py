@@ -92,8 +92,8 @@ class LensRecord:
             )
         if kept is None or given is None:
             raise ValueError(f"step {step}'s model output was not kept (over the runner's branch_budget): no lens")
-        halves = self.parts.halves(kept, given.sample.shape[0]) if self.parts is not None else None
-        return given, (kept,) if halves is None else halves
+        assert self.parts is not None
+        return given, self.parts.halves(kept, given.sample.shape[0])
 
     def x0(self, given: StepInput, model_output: torch.Tensor) -> torch.Tensor:
         """The x0 the step gives with ``model_output``: its scheduler's own, on a copy at its index."""

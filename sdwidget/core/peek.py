@@ -69,6 +69,7 @@ class PeekHold:
     ) -> torch.Tensor:
         value, asked = self.controls.take_guidance(step), self.controls.take_knobs()
         halves = None if kept is None else self.parts.halves(kept, given.sample.shape[0])
+        halves = halves if halves is not None and len(halves) == 2 else None
         if value is not None and halves is None and value > self.off_at:
             self.controls.defer_guidance(value)  # this step has no unconditional half to weigh
             value = None

@@ -115,11 +115,8 @@ class CfgParts:
     ``rescale_noise_cfg``; at ``g`` ≤ 1 the loop runs the conditional half alone."""
 
     @staticmethod
-    def halves(kept: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor] | None:
-        if kept.shape[0] != 2 * rows:
-            return None
-        uncond, cond = kept.chunk(2)
-        return uncond, cond
+    def halves(kept: torch.Tensor, rows: int) -> tuple[torch.Tensor, ...]:
+        return tuple(kept.chunk(2)) if kept.shape[0] == 2 * rows else (kept,)
 
     @staticmethod
     def combine(uncond: torch.Tensor, cond: torch.Tensor, guidance: float, knobs: dict[str, float]) -> torch.Tensor:

@@ -108,8 +108,8 @@ class TrueCfgParts:
     pipeline's ``neg + scale × (cond − neg)``."""
 
     @staticmethod
-    def halves(kept: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor] | None:
-        return (kept[1], kept[0]) if kept.shape[0] == 2 else None
+    def halves(kept: torch.Tensor, rows: int) -> tuple[torch.Tensor, ...]:
+        return (kept[1], kept[0]) if kept.shape[0] == 2 else (kept[0],)
 
     @staticmethod
     def combine(uncond: torch.Tensor, cond: torch.Tensor, guidance: float, knobs: dict[str, float]) -> torch.Tensor:

@@ -109,9 +109,9 @@ class Parts(Protocol):
     """How one step's kept denoiser output splits into guidance's two halves and how the loop
     combines them: all a guidance lens needs to show any value's effect without a model call."""
 
-    def halves(self, kept: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """(unconditional, conditional) of a step whose latents have ``rows`` rows, or ``None``
-        where the step computed one half only (guidance off)."""
+    def halves(self, kept: torch.Tensor, rows: int) -> tuple[torch.Tensor, ...]:
+        """(unconditional, conditional) of a step whose latents have ``rows`` rows, or, where the
+        step computed one half only (guidance off), that one output as the scheduler took it."""
         ...
 
     def combine(

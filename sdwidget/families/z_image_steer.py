@@ -101,8 +101,8 @@ class ZImageParts:
         self.normalization = normalization
 
     @staticmethod
-    def halves(kept: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor] | None:
-        return (kept[rows:], kept[:rows]) if kept.shape[0] == 2 * rows else None
+    def halves(kept: torch.Tensor, rows: int) -> tuple[torch.Tensor, ...]:
+        return (kept[rows:], kept[:rows]) if kept.shape[0] == 2 * rows else (kept,)
 
     def combine(
         self, uncond: torch.Tensor, cond: torch.Tensor, guidance: float, knobs: dict[str, float]

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..core import Run, StatusEvent, StepEvent
+from . import interval
 
 
 def speed(durations: Iterable[float]) -> float:
@@ -28,7 +29,11 @@ def rate(elapsed: list[float]) -> float:
 
 def next_guidance(params: dict[str, Any]) -> float:
     """The guidance the run's first own step uses: a branch's value after the steps it shares with
-    its parent (its ``guidance_scale`` is the parent's first value), else its ``guidance_scale``."""
+    its parent (its ``guidance_scale`` is the parent's first value), else its ``guidance_scale``;
+    a run with a guidance interval, the value asked for inside it (its curve starts off)."""
+    held = interval.asked(params)
+    if held is not None:
+        return held
     schedule, shared = params.get("guidance_schedule"), params.get("branch_step") or 0
     if shared and isinstance(schedule, list | tuple) and shared < len(schedule):
         return float(schedule[shared])
