@@ -2,7 +2,8 @@
 
 ``Gallery.from_run(run)`` records; ``gallery.save(folder)`` exports (``export``: PNG per step with
 metadata, contact sheet, animations, ``run.json``); ``Gallery.load(folder)`` reads it back with
-no model; ``Runner.replay(gallery)`` runs it again exactly.
+no model; ``Runner.replay(gallery)`` runs it again exactly. ``extras``: what a run's pipeline
+carries beyond its model folder (LoRA, swapped components, added tokens), recorded with it.
 """
 
 from __future__ import annotations

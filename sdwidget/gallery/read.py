@@ -44,12 +44,7 @@ def read_gallery(folder: Path) -> dict[str, Any]:
         frames = [np.asarray(_image(folder, name, MAX_FRAME_SIDE, pixels)) for name in files["steps"]]
         image = _image(folder, files["final"], MAX_IMAGE_SIDE, pixels) if files["final"] else None
         batch = [_image(folder, name, MAX_IMAGE_SIDE, pixels) for name in files.get("batch") or ()]
-        inputs = {
-            argument: [_image(folder, one, MAX_IMAGE_SIDE, pixels) for one in name]
-            if isinstance(name, list)
-            else _image(folder, name, MAX_IMAGE_SIDE, pixels)
-            for argument, name in (files.get("inputs") or {}).items()  # galleries from before inputs have none
-        }
+        inputs = read_inputs(folder, files.get("inputs") or {}, pixels)  # galleries from before inputs have none
     except (OSError, ValueError) as exc:
         raise ValueError(f"{folder} is not a valid sdwidget gallery: {_short(exc)}") from None
     names = ("run_id", "params", "status", "steps", "error", "requests", "versions")
@@ -62,6 +57,18 @@ def read_gallery(folder: Path) -> dict[str, Any]:
         "image": image,
         "images": [image, *batch] if image else [],
         "inputs": inputs,
+    }
+
+
+def read_inputs(folder: Path, files: dict[str, Any], pixels: Budget | None = None) -> dict[str, Any]:
+    """A run's image arguments by name (a list where it had several) from the files that name
+    them, as ``files.inputs`` of a ``run.json`` does (checked against the schema first)."""
+    pixels = pixels or Budget()
+    return {
+        argument: [_image(folder, one, MAX_IMAGE_SIDE, pixels) for one in name]
+        if isinstance(name, list)
+        else _image(folder, name, MAX_IMAGE_SIDE, pixels)
+        for argument, name in files.items()
     }
 
 

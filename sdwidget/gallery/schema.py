@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
 
 from ..core import validate
+from .extras import Extras
 
 FORMAT = "sdwidget-gallery"
 VERSION = 1
@@ -27,6 +28,10 @@ StepFile = Annotated[StrictStr, Field(pattern=r"^steps/step-[0-9]{3,4}\.png$")]
 Argument = Annotated[StrictStr, Field(pattern=r"^[a-z_][a-z0-9_]{0,39}$")]  # a pipeline argument's name
 InputFile = Annotated[StrictStr, Field(pattern=r"^inputs/[a-z_][a-z0-9_]{0,39}(-[0-9]{1,2})?\.png$")]
 BatchFile = Annotated[StrictStr, Field(pattern=r"^final-[0-9]{1,4}\.png$")]  # a batch's later images
+InputFiles = Annotated[
+    dict[Argument, InputFile | Annotated[list[InputFile], Field(max_length=validate.MAX_BATCH)]], Field(max_length=8)
+]
+"""A run's image arguments by name: the file of each (a list of files where it had several)."""
 Status = Literal["pending", "running", "paused", "finished", "stopped", "failed"]
 
 
@@ -71,6 +76,7 @@ class Params(_Record):
     inputs: Annotated[list[Argument], Field(max_length=8)] | None = None
     parent: StrictInt | None = Field(default=None, ge=1, le=2**31)
     branch_step: StrictInt | None = Field(default=None, ge=0, le=validate.MAX_LOOP)
+    extras: Extras | None = None  # what the pipeline had beyond its model folder (extras.py)
 
 
 class Files(_Record):
@@ -81,10 +87,7 @@ class Files(_Record):
     gif: Literal["steps.gif"] | None = None
     webp: Literal["steps.webp"] | None = None
     mp4: Literal["steps.mp4"] | None = None
-    inputs: Annotated[
-        dict[Argument, InputFile | Annotated[list[InputFile], Field(max_length=validate.MAX_BATCH)]],
-        Field(max_length=8),
-    ] = {}
+    inputs: InputFiles = {}
 
 
 class RunRecord(_Record):

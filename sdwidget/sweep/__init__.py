@@ -10,7 +10,9 @@ items and the sweep's identity), ``model`` (find and load the model), ``folder``
 folder: atomic, resumable, one writer per file), ``render`` (one item), ``grid`` (the contact
 sheet), ``progress`` (one line for all processes), ``job`` (the whole run, across processes), ``cli``,
 ``records`` (a finished sweep's ``runs.jsonl`` read back, bounded), ``seeds`` (seeds as
-ranges), ``group`` (the processes and what they agree on), ``lock`` (one sweep per folder).
+ranges), ``group`` (the processes and what they agree on), ``lock`` (one sweep per folder),
+``images`` (an image-input run's images, kept in the folder), ``extras`` (a run's LoRA, swapped
+components and added tokens, which a model folder does not hold: refused by name).
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ import os
 import stat
 from pathlib import Path
 
+OWN = "a sweep writes only inside its --out folder"
+
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Readers (and a resumed sweep) see the old file or the new one, never half of one."""

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..gallery import read_bounded
 from .environment import changes
-from .files import atomic_write, regular
+from .files import OWN, atomic_write, regular
 from .inputs import SweepError
 from .lock import NAME as LOCK
 from .plan import Item, SweepPlan, differences
@@ -35,7 +35,6 @@ MAX_IDENTITY_BYTES = 8 << 20
 """The most a resumed ``sweep.json`` may hold (its prompts and the source's curve)."""
 MAX_RECORD_BYTES = 8 << 20
 """The most an item's record may hold (its params and curve; a resumed folder may be crafted)."""
-OWN = "a sweep writes only inside its --out folder"
 
 RECORD_NAME = re.compile(r"p(\d{3,9})-s(\d{1,20})\.json")
 DONE = ("finished", "stopped")
@@ -55,7 +54,7 @@ class SweepFolder:
             raise SweepError(f"{self.path} is a symbolic link to nothing; give a folder for the sweep")
         if self.path.exists() and not self.path.is_dir():
             raise SweepError(f"{self.path} is a file, not a folder for a sweep")
-        for folder in (self.images, self.records):  # a link would have the sweep write outside --out
+        for folder in (self.images, self.records, self.path / "inputs"):  # a link: written outside --out
             if os.path.lexists(folder) and not stat.S_ISDIR(os.lstat(folder).st_mode):
                 raise SweepError(f"{folder} is not a folder of its own (a link or a file): {OWN}")
         found = self.path / "sweep.json"

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import group as groups
-from . import prepare
+from . import images, prepare
 from .grid import write_grid
 from .lock import FolderLock
 from .progress import Progress, Reporter
@@ -110,6 +110,7 @@ def sweep(
         runner = groups.agree(group, lambda: prepare.runner(model, plan, group, threads))
         if group.rank == 0:  # the model loads everywhere before anything is written but the lock
             folder.claim(plan.identity())
+            images.write(folder.path, plan.source.inputs)
         group.barrier()
         done: set[int] = group.broadcast(folder.done(plan) if group.rank == 0 else None)
         worker = {"rank": group.rank, "processes": group.size, "device": str(group.device)}

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import diffusers
 import torch
 
 from ..demo import MODEL_DIR, demo_pipeline
@@ -79,21 +80,33 @@ def _cached_hub_model(repo_id: str, revision: str | None = None) -> bool:
         return False
 
 
+def pipeline_class(name: Any) -> Any:
+    """The diffusers pipeline class a run records by name (``params["pipeline"]``), or ``None``
+    for a name that is none (a modular pipeline, a custom one, an old record without it)."""
+    cls = getattr(diffusers, name, None) if isinstance(name, str) and name.isidentifier() else None
+    return cls if isinstance(cls, type) and issubclass(cls, diffusers.DiffusionPipeline) else None
+
+
 def load(
-    location: str, device: torch.device | str, dtype: str, variant: str | None = None, revision: str | None = None
-) -> Any:
-    """The pipeline at ``location`` on ``device``, its loading and per-step bars off (a sweep
-    shows one line of items, from its main process)."""
+    location: str, device: torch.device | str, dtype: str, variant: str | None = None, revision: str | None = None,
+    pipeline: str | None = None,
+) -> Any:  # fmt: skip
+    """The pipeline at ``location`` on ``device``, of the run's class ``pipeline`` (its name) when
+    diffusers has it, else text-to-image; its loading and per-step bars off (a sweep shows one
+    line of items, from its main process). Why the run's class: an inpaint folder loaded as
+    text-to-image is a text-to-image pipeline with a 9-channel UNet, which no item can run."""
     if dtype not in DTYPES:
         raise SweepError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r:.40}")
+    cls = pipeline_class(pipeline)
     if Path(location).expanduser().resolve() == MODEL_DIR.resolve():
-        return demo_pipeline(device, DTYPES[dtype], Path(location))  # quiet, and recorded under the same name
-    from diffusers import AutoPipelineForText2Image
-
-    with quiet_loading():
-        pipe = AutoPipelineForText2Image.from_pretrained(
-            location, dtype=DTYPES[dtype], variant=variant, revision=revision, local_files_only=True
-        )
+        pipe = demo_pipeline(device, DTYPES[dtype], Path(location))  # quiet, and recorded under the same name
+        if cls is not None and type(pipe) is not cls:
+            pipe = cls.from_pipe(pipe)  # the demo's weights, shared, in the run's pipeline
+    else:
+        with quiet_loading():
+            pipe = (cls or diffusers.AutoPipelineForText2Image).from_pretrained(
+                location, dtype=DTYPES[dtype], variant=variant, revision=revision, local_files_only=True
+            )
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
 
@@ -119,8 +132,6 @@ def quiet_loading() -> Iterator[None]:
 
 def use_recorded_scheduler(pipe: Any, params: dict[str, Any]) -> None:
     """Put back the scheduler the run was recorded with when the pipeline has another."""
-    import diffusers
-
     name, config = params.get("scheduler"), params.get("scheduler_config")
     if not name or config is None or _config(pipe.scheduler) == config and type(pipe.scheduler).__name__ == name:
         return

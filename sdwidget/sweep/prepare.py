@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from ..core import Runner, validate
+from . import extras, images
 from . import group as groups
 from .environment import changes, environment
 from .folder import SweepFolder
@@ -71,6 +72,8 @@ def plan(
         raise SweepError(f"variant must be a name such as fp16, got {str(variant)!r:.40}")
     dtype = resolve_dtype(dtype, recorded.params, model if is_pipeline(model) else None, variant)
     location = locate(model, recorded.params, variant, revision)
+    images.check_pipeline(model, recorded.inputs, recorded.params.get("pipeline"))
+    extras.check(recorded.params, model)  # a LoRA, a swapped VAE: refused before any load
     # A run made on a pipeline built in memory records no model: any pipeline given is as good.
     if model is not None and recorded.params.get("model") is not None and location != recorded.params["model"]:
         warnings.warn(f"sweeping on {location}; the run was recorded on {recorded.params.get('model')}", stacklevel=3)
@@ -85,6 +88,7 @@ def pipeline(model: Any, plan: SweepPlan, device: torch.device) -> Any:
     """A pipeline given by the caller is used as it is; one loaded here gets the recorded scheduler."""
     if is_pipeline(model):
         return model
-    pipe = load(plan.model, device, plan.dtype, plan.variant, plan.revision)
+    pipe = load(plan.model, device, plan.dtype, plan.variant, plan.revision, plan.source.params.get("pipeline"))
     use_recorded_scheduler(pipe, plan.source.params)
+    extras.check_tokens(plan.source.params, pipe)  # a textual inversion's tokens, which only loading shows
     return pipe

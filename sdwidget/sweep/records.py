@@ -24,8 +24,10 @@ MAX_RECORDS = 100_000
 
 def load_records(out: str | os.PathLike) -> list[dict[str, Any]]:
     """The records of a finished sweep folder (its ``runs.jsonl``); each replays with
-    ``runner.replay(sdwidget.sweep.load_source(record))``. Each line must be a JSON object;
-    ``ValueError`` names the line that is not (its fields are checked by ``load_source``)."""
+    ``runner.replay(sdwidget.sweep.load_source(record))`` (an image-input sweep's from its file,
+    ``load_source(out / "records" / f"{record['name']}.json")``, which finds its images in
+    ``out/inputs``). Each line must be a JSON object; ``ValueError`` names the line that is not
+    (its fields are checked by ``load_source``)."""
     path = Path(out).expanduser() / "runs.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{path.parent} holds no runs.jsonl; is it a finished sweep's folder?")

@@ -20,6 +20,7 @@ from PIL import PngImagePlugin
 
 from ..core import Run, Runner, validate
 from ..gallery import Gallery, a1111_parameters
+from . import images
 from .plan import Item, SweepPlan
 from .source import Source, load_source
 
@@ -69,6 +70,7 @@ def render(runner: Runner, plan: SweepPlan, item: Item, worker: dict[str, Any]) 
         "error": None if run.error is None else f"{type(run.error).__name__}: {run.error}",
         "guidance": run.guidance, "prompts": [dict(change) for change in run.prompts], "params": run.params,
         **({"knobs": run.knob_curves} if run.knob_curves else {}),
+        **({"inputs": images.files(plan.source.inputs)} if plan.source.inputs else {}),  # in the sweep's folder
         "timings": {
             "seconds": seconds, "steps": [step.duration for step in run.steps], "started": started,
             "finished": time.time(), **worker,

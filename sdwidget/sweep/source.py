@@ -16,6 +16,7 @@ from typing import Any
 from ..core import validate
 from ..core.knobs import recorded as recorded_knobs
 from ..gallery import Gallery, check_params
+from . import images
 from .inputs import SweepError, read_file
 
 MAX_RECORD_BYTES = 8 << 20
@@ -32,18 +33,23 @@ class Source:
     run_id: int | None = None
     knob_curves: dict[str, list[float]] = field(default_factory=dict)
     """The knobs after the guidance, per step (``Run.knob_curves``)."""
+    inputs: dict[str, Any] = field(default_factory=dict)
+    """The run's image arguments (PIL, by name; ``Gallery.inputs``): a replay passes them again."""
 
     def identity(self) -> dict[str, Any]:
-        """Everything about the source that shapes a sweep's images, as plain JSON values."""
+        """Everything about the source that shapes a sweep's images, as plain JSON values (its
+        images by digest; a run without any has the identity it always had)."""
         return json.loads(json.dumps(
             {"run_id": self.run_id, "params": self.params, "guidance": self.guidance, "prompts": self.prompts,
-             "status": self.status, **({"knobs": self.knob_curves} if self.knob_curves else {})}
+             "status": self.status, **({"knobs": self.knob_curves} if self.knob_curves else {}),
+             **({"inputs": images.digests(self.inputs)} if self.inputs else {})}
         ))  # fmt: skip
 
 
 def load_source(source: Any) -> Source:
     """A ``Gallery``, a ``Run``, a gallery folder, a gallery's ``run.json`` or a sweep's record
-    (``records/NAME.json``, or a mapping such as a line of ``runs.jsonl``)."""
+    (``records/NAME.json``, or a mapping such as a line of ``runs.jsonl``), with the run's images
+    (a record's from its sweep's folder, so an image-input run's mapping is refused)."""
     if isinstance(source, str | os.PathLike):
         path = Path(source).expanduser()
         if path.is_dir() or path.name == "run.json" and path.is_file():
@@ -52,7 +58,9 @@ def load_source(source: Any) -> Source:
             except (OSError, ValueError) as exc:
                 raise SweepError(str(exc)) from None
         elif os.path.lexists(path):
-            source = _read_json(path)  # a FIFO or a device is refused there, as not a regular file
+            # A FIFO or a device is refused there; the images a record names are in its sweep's folder.
+            folder = path.parent.parent if path.parent.name == "records" else path.parent
+            source = _from_record(_read_json(path), folder)
         else:
             raise SweepError(f"{path} does not exist; give a gallery folder or a run JSON file")
     if isinstance(source, Mapping):
@@ -68,7 +76,7 @@ def load_source(source: Any) -> Source:
     if str(status) in ("pending", "running", "paused"):
         raise SweepError(f"the run is {status}: its guidance curve is not complete; stop it or let it finish first")
     run_id = getattr(source, "run_id", getattr(source, "id", None))
-    return Source(params, guidance, prompts, str(status), run_id, knobs)
+    return Source(params, guidance, prompts, str(status), run_id, knobs, images.named(images.held(source), params))
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -82,9 +90,10 @@ def _read_json(path: Path) -> dict[str, Any]:
     return record
 
 
-def _from_record(record: dict[str, Any]) -> Source:
+def _from_record(record: dict[str, Any], folder: Path | None = None) -> Source:
     """A sweep item's record: its params checked as a gallery's are (``check_params``), its curve
-    and prompt edits as the runner checks them, so a crafted record is refused before any work."""
+    and prompt edits as the runner checks them, so a crafted record is refused before any work.
+    Its images (``record["inputs"]``, files) are read from ``folder``, its sweep's."""
     params, guidance = record.get("params"), record.get("guidance")
     if not isinstance(params, dict) or not isinstance(guidance, list):
         raise SweepError("a run record needs 'params' (a mapping) and 'guidance' (a list of numbers)")
@@ -104,8 +113,16 @@ def _from_record(record: dict[str, Any]) -> Source:
         raise SweepError(f"the run record is not valid: {exc}") from None
     status = record.get("status", "finished")
     run_id = record.get("run_id")
+    held: dict[str, Any] = {}
+    if params.get("inputs"):
+        if folder is None or record.get("inputs") is None:
+            raise SweepError(
+                f"the run record's run takes {', '.join(map(str, params['inputs']))}, kept in its sweep's folder: "
+                "load it from that folder's records/NAME.json"
+            )
+        held = images.read(folder, record["inputs"])
     return Source(params, guidance, prompts, status if isinstance(status, str) else "finished",
-                  run_id if type(run_id) is int else None, knobs)  # fmt: skip
+                  run_id if type(run_id) is int else None, knobs, images.named(held, params))  # fmt: skip
 
 
 def _change(change: Any) -> dict[str, Any]:
