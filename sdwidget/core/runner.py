@@ -18,8 +18,8 @@ from typing import Any, Literal
 from diffusers.callbacks import PipelineCallback
 
 from ..preview import Preview, as_preview, auto_preview
+from . import guider_swap, interval_runs, knobs, validate
 from . import interval as intervals
-from . import interval_runs, knobs, validate
 from .branch import branch_kwargs
 from .controls import PromptEdit
 from .latents import decode_image
@@ -313,6 +313,14 @@ class Runner:
             held.live(run, 2)
         run.params["guidance_interval"] = list(interval)
         return interval
+
+    def set_guider(self, guider: Any, **config: Any) -> list[dict[str, Any]]:
+        """Swap the pipeline's guider for the next runs (a modular pipeline's ``guider``): a
+        ``diffusers.guiders`` guider, or a class name (``guider_swap.choices``) built with ``config``.
+        Returns the new ``knobs``. Refused while a run goes, with the reason (``core/guider_swap.py``)."""
+        with self._lock:  # no run starts between the check and the swap
+            guider_swap.swap(self.family, self.run, guider, config)
+        return self.knobs
 
     def set_knob(self, name: Any, value: Any) -> float:
         """Set a knob after the guidance (``knobs[1:]``, by name) for the current run from its next

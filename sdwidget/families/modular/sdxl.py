@@ -17,12 +17,13 @@ from diffusers.modular_pipelines.stable_diffusion_xl.encoders import StableDiffu
 from ..protocol import Embeddings, Knob, OutputTap, Steering
 from . import guiders
 from .loop import PROMPT_TENSORS, GuiderSwitch, Stopped, View, denoise_loops, inserted
+from .swap import GuiderSwap, unchecked
 
 PIPELINES = ("StableDiffusionXLModularPipeline",)
 """The modular pipelines steered: each one's blocks and guider loop read and checked."""
 
 
-class ModularStableDiffusionXL:
+class ModularStableDiffusionXL(GuiderSwap):  # its guider swapped between runs (Runner.set_guider)
     scale_arguments = ()
     dropped = ()
 
@@ -41,11 +42,8 @@ class ModularStableDiffusionXL:
             return (
                 f"{name} is a modular pipeline sdwidget has not checked; it steers the modular {', '.join(PIPELINES)}"
             )
-        if type(guider).__name__ not in guiders.KNOBS:
-            return (
-                f"{name}'s guider {type(guider).__name__} has not been checked step by step; sdwidget steers the "
-                f"guiders {', '.join(guiders.KNOBS)}"
-            )
+        if unchecked(guider):
+            return f"{name}'s {unchecked(guider)}"
         if "text_encoder" not in pipe._blocks.sub_blocks or not list(denoise_loops(pipe._blocks)):
             return f"{name}'s blocks have no text_encoder block or no denoise loop, which steering works through"
         return None

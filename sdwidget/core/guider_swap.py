@@ -1,0 +1,63 @@
+"""Swapping a pipeline's guider between runs (``Runner.set_guider``).
+
+Where a family's guidance is a guider component (a modular pipeline's), the family swaps it and
+lists the guiders it can build by name (``Swaps``); the runner's knobs are read off the new one,
+so they follow it. Between runs only: while a run goes (running or held) the swap is refused with
+the family's reason in words, since a run records one guider and repeats it in its replays and
+branches. The runner's lock is held around the check and the swap, so no run starts in between.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from ..families import Family
+from .run import Run
+
+
+@runtime_checkable
+class Swaps(Protocol):
+    """A family whose guider can be swapped."""
+
+    def guider_choices(self) -> dict[str, str]:
+        """The guiders it builds by name: class name → the short name a person knows."""
+        ...
+
+    def guider_name(self) -> str:
+        """The class name of the guider the next run takes."""
+        ...
+
+    def set_guider(self, guider: Any, config: dict[str, Any]) -> None:
+        """Swap to ``guider`` (built, or a name of ``guider_choices`` built with ``config``)."""
+        ...
+
+    def swap_refusal(self, to: str) -> str:
+        """Why the guider cannot become ``to`` while a run goes, in words."""
+        ...
+
+
+def choices(family: Family) -> dict[str, str]:
+    """The guiders ``family`` can swap to (class name → short name); empty where it has no guider."""
+    return family.guider_choices() if isinstance(family, Swaps) else {}
+
+
+def current(family: Family) -> str:
+    """The class name of ``family``'s guider; empty where it has none."""
+    return family.guider_name() if isinstance(family, Swaps) else ""
+
+
+def swap(family: Family, run: Run | None, guider: Any, config: dict[str, Any]) -> None:
+    """Swap ``family``'s guider, or refuse: a family with none (``TypeError``), a run going
+    (``RuntimeError``, with the reason), a guider it does not steer (``ValueError``)."""
+    if not isinstance(family, Swaps):
+        raise TypeError(
+            f"{type(family.pipe).__name__} has no guider to swap: its guidance is steered as its knobs "
+            "(a modular pipeline's guider can be swapped)"
+        )
+    if run is not None and not run.done:
+        to = guider if isinstance(guider, str) else type(guider).__name__
+        raise RuntimeError(
+            f"the guider cannot be swapped while run #{run.id} is {run.status.value}: "
+            f"{family.swap_refusal(to)}. Swap it once the run has ended (Stop, or wait for it)"
+        )
+    family.set_guider(guider, config)
