@@ -128,6 +128,10 @@ def test_a_gallery_recording_a_lora_is_refused_where_peft_is_not_installed(folde
     (gallery / "run.json").write_text(json.dumps(meta))
     line = "LoRA adapters (style on unet, text_encoder; detail on unet), which a model folder does not hold"
     refused(capsys, gallery, folders / "model", tmp_path / "out", line)
+    meta["params"]["extras"] = {"hypernetworks": ["x"]}  # a newer sdwidget's finding: refused, not dropped
+    (gallery / "run.json").write_text(json.dumps(meta))
+    with pytest.raises(SweepError, match=r"the run records extras this sdwidget cannot reproduce \(hypernetworks\)"):
+        sweep(gallery, seeds="0:2", model=str(folders / "model"), out=tmp_path / "out", progress=False)
     meta["params"]["extras"] = {"adapters": {"unet": "style"}}
     (gallery / "run.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match=r"params.extras.adapters.unet: Input should be a valid list"):

@@ -92,6 +92,22 @@ def test_the_images_are_kept_in_the_folder_named_in_its_identity_and_a_record_re
         load_source(records[0])  # a line of runs.jsonl has no folder to read its images from
 
 
+def test_a_record_naming_images_outside_its_folder_or_through_a_link_is_refused(swept, tmp_path):
+    kind, tmp, pipe, run, gallery, records = swept
+    folder = tmp_path / "crafted"
+    (folder / "records").mkdir(parents=True)
+    (folder / "inputs").mkdir()
+    (folder / "inputs" / "image.png").symlink_to(tmp / "out" / "inputs" / "image.png")
+    cases = {
+        "../../x.png": "the run record's inputs are not image files of a sweep",
+        "inputs/image.png": "is reached through a symbolic link",
+    }
+    for name, why in cases.items():
+        (folder / "records" / "p000-s0.json").write_text(json.dumps({**records[0], "inputs": {"image": name}}))
+        with pytest.raises(SweepError, match=why):
+            load_source(folder / "records" / "p000-s0.json")
+
+
 def test_a_resume_with_other_images_is_another_sweep(swept):
     kind, tmp, pipe, run, gallery, records = swept
     _, other = gallery_of(pipe, kind, tmp / "other-gallery", shift=1)

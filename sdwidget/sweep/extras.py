@@ -16,6 +16,7 @@ from ..gallery.extras import pipeline_extras, source
 from .inputs import SweepError
 from .model import is_pipeline
 
+KNOWN = {"adapters", "components", "tokens"}
 ADVICE = "sweep it in Python on the pipeline that has them: sdwidget.sweep.sweep(..., model=pipe)"
 
 
@@ -23,6 +24,9 @@ def check(params: dict[str, Any], model: Any) -> None:
     """Before any model loads: the run's adapters and components against a given pipeline's,
     or refused where the sweep would load a folder (which has neither); tokens too for a given one."""
     recorded = params.get("extras") or {}
+    unknown = sorted(set(recorded) - KNOWN)  # a newer sdwidget's: refused rather than dropped
+    if unknown:
+        raise SweepError(f"the run records extras this sdwidget cannot reproduce ({', '.join(unknown)}); {ADVICE}")
     if is_pipeline(model):
         problems = _differences(recorded, pipeline_extras(model), model)
         if problems:
