@@ -10,8 +10,7 @@ import torch
 from PIL import Image
 
 from sdwidget import Gallery, Runner
-from sdwidget.core import prepare
-from sdwidget.gallery.extras import pipeline_extras, recorded_extras
+from sdwidget.core.extras import pipeline_extras, recorded_extras
 from sdwidget.sweep import SweepError, main, sweep
 from sdwidget.testing import tiny_sd_pipeline
 
@@ -31,17 +30,10 @@ def loaded(folder):
 
 
 def record(pipe, folder):
-    """A run on ``pipe`` saved as a gallery; its params carry the extras as ``run_params`` records
-    them once the lead adds ``**recorded_extras(pipe)`` there (a no-op wrapper from then on)."""
-    real = prepare.run_params
-
-    def run_params(family, *args):
-        return {**real(family, *args), **recorded_extras(family.pipe)}
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(prepare, "run_params", run_params)
-        run = Runner(pipe).generate("a <cat-toy>", num_inference_steps=2, seed=1)
+    """A run on ``pipe`` saved as a gallery; its params carry the extras ``run_params`` records."""
+    run = Runner(pipe).generate("a <cat-toy>", num_inference_steps=2, seed=1)
     assert run.status.value == "finished", run.error
+    assert run.params.get("extras") == recorded_extras(pipe).get("extras")
     return run, Gallery.from_run(run).save(folder)
 
 

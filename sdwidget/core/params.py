@@ -12,6 +12,7 @@ from diffusers.callbacks import PipelineCallback
 
 from ..families import Family
 from . import validate
+from .extras import recorded_extras
 from .inputs import image_size, steps_run
 
 # Arguments the runner owns; a user passing them would break the hook or the replayability.
@@ -64,6 +65,9 @@ def run_params(
         # images and tensors are named only: a run keeps them in its plan, a gallery as files.
         "pipe_kwargs": {name: value for name, value in pipe_kwargs.items() if _plain(value)},
         "inputs": sorted(name for name, value in pipe_kwargs.items() if not _plain(value)),
+        # The weights' type: a sweep loads the model in it by default (an fp16 run differs in float32).
+        "dtype": str(getattr(pipe, "dtype", "") or "").removeprefix("torch.") or None,
+        **recorded_extras(pipe),  # a LoRA, a swapped VAE, added tokens: what a sweep cannot load
     }
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
 
 from ..core import validate
-from .extras import Extras
+from ..core.extras import Extras
 
 FORMAT = "sdwidget-gallery"
 VERSION = 1

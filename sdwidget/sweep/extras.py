@@ -1,6 +1,6 @@
 """What a sweep cannot load from a model folder, refused by name: a run's LoRA adapters, its
 components loaded from elsewhere (a swapped VAE) and the tokens it added (textual inversions),
-as the run records them (``params["extras"]``, found by ``sdwidget.gallery.extras``).
+as the run records them (``params["extras"]``, found by ``sdwidget.core.extras``).
 
 Why refuse: the sweep loads the folder alone, so its images would be another model's under the
 run's name. A pipeline given in Python (``model=pipe``) may carry them: it is swept when it
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..gallery.extras import pipeline_extras, source
+from ..core.extras import pipeline_extras, source
 from .inputs import SweepError
 from .model import is_pipeline
 
