@@ -39,6 +39,8 @@ export function readForm(ui, guidance) {
   };
 }
 
+const interval = (list) => (list?.length === 2 ? list : null);
+
 // What is known of run `key`: its history entry, with the live traits for the current run.
 export function runInfo(model, key) {
   const entry = (model.get("runs") || []).find((r) => r.key === key);
@@ -51,6 +53,10 @@ export function runInfo(model, key) {
       knobs: model.get("knob_applied") || {},
       error: model.get("error"), prompts: model.get("edits") || [], holds: entry?.holds || [], saved: entry?.saved || "",
       live: true, parent: entry?.parent ?? null, branch_step: entry?.branch_step ?? null, guider: entry?.guider,
+      // The trait is the run's while it goes; once it has ended, the next run's (its entry keeps its own).
+      guidance_interval: interval(ACTIVE.includes(model.get("status")) || !entry ? model.get("guidance_interval")
+        : entry.guidance_interval),
+      asked: model.get("guidance"),
     };
   }
   if (!entry) return null;
@@ -136,12 +142,20 @@ function laterKnobs(info, knobs = []) {
   }).join("");
 }
 
+// The guidance's first and last values; with an interval, where it applied: ` · guidance 5.0 at
+// steps 4–10` (1-based, both ends in; off elsewhere). Before a live run reaches it, the value asked.
+function guidanceSpan(info) {
+  const g = info.guidance || [];
+  if (!info.guidance_interval) return span("guidance", g[0] ?? info.guidance_scale, g.at(-1) ?? info.guidance_scale, 1);
+  const [a, b] = info.guidance_interval, inside = g.slice(a, b), at = ` at steps ${a + 1}–${b}`;
+  const first = inside[0] ?? info.asked;
+  return first == null ? ` · guidance${at}` : span("guidance", first, inside.at(-1) ?? first, 1) + at;
+}
+
 // The shown run's own parameters, as it was started, and its knobs' first and last values.
 export function detailsText(info, knobs) {
   if (!info) return "";
-  const g = info.guidance || [];
-  const first = g.length ? g[0] : info.guidance_scale, last = g.length ? g[g.length - 1] : first;
-  const guidance = span("guidance", first, last, 1) + laterKnobs(info, knobs);
+  const guidance = guidanceSpan(info) + laterKnobs(info, knobs);
   const negative = info.negative_prompt ? ` · not: “${info.negative_prompt}”` : "";
   const branch = info.parent ? ` · branch of #${info.parent} at step ${info.branch_step}` : "";
   const guider = info.guider ? ` · ${info.guider}` : "";  // a modular pipeline's guider, by its class

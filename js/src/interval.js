@@ -4,9 +4,12 @@
 // (Home, End, Page Up and Page Down too) or dragged; each move is sent as `{type: "interval", first,
 // end}` (nulls: every step), which the kernel applies to the running run from its next step or
 // keeps for the next run. The chart shades the interval (chart.js); the handles sit at its edges.
+// A run shown without the handles (an older one, a loaded gallery) is shaded where its own record
+// says guidance applied (its history entry's `guidance_interval`).
 
 import { h } from "./dom.js";
 import { stepAt, stepX } from "./chart.js";
+import { runInfo } from "./form.js";
 
 // Each handle a grip on a bar at the edge, reaching into the interval (never out of the chart).
 const BAR = "position:absolute;top:-4px;bottom:-4px;width:14px;cursor:ew-resize;touch-action:none;z-index:1;"
@@ -58,6 +61,12 @@ export function intervalHandles(ctx, curve) {
     return [f, Math.max(f + 1, Math.min(end, n))];
   }
 
+  // The shown run's own interval, where the handles are not on its chart; within its steps.
+  function recorded() {
+    const [first, end] = runInfo(model, ctx.preview.where()?.key)?.guidance_interval || [];
+    return first == null || n < 2 ? null : [Math.min(first, n - 1), Math.min(end, n)];
+  }
+
   // Handle `i` to `to` (the 0-based first step, or the end), kept on its side of the other one.
   function set(i, to, sendNow = true) {
     const [first, end] = current();
@@ -104,10 +113,10 @@ export function intervalHandles(ctx, curve) {
   ctx.on("change:guidance_interval", () => ((moved = null), ctx.update()));
   ctx.on("change:message", () => model.get("message") && (moved = null)); // refused: the kernel's stands
   return {
-    // What the chart shades: null where the interval covers every step, or the handles are not on it.
+    // What the chart shades: the handles' interval, else the shown run's own; null for every step.
     shaded: () => {
-      const interval = current();
-      return nodes[0].hidden || (interval[0] === 0 && interval[1] === n) ? null : interval;
+      const interval = nodes[0].hidden ? recorded() : current();
+      return !interval || (interval[0] === 0 && interval[1] === n) ? null : interval;
     },
     // Called by the chart with the steps it shows and whether the handles belong on it.
     place: (steps, editable) => place(steps, editable && model.get("guidance_kind") !== "distilled"),

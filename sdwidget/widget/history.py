@@ -12,14 +12,9 @@ from typing import Any
 
 from ..core import Run
 from ..gallery import Gallery
+from .interval import recorded
 from .sender import encode, frame_meta
 from .state import knob_curves, rate, speed
-
-
-def _encoded(pixels: Any) -> bytes:
-    from PIL import Image
-
-    return encode(Image.fromarray(pixels, "RGB"))
 
 
 def gallery_name(record: Run | Gallery) -> str:
@@ -51,8 +46,10 @@ class History:
     def add_gallery(self, gallery: Gallery) -> int:
         """Check ``gallery`` (``ValueError`` leaves the history as it was) and add it; the oldest
         loaded galleries are dropped beyond ``max_runs`` of them, like runs."""
+        from PIL import Image
+
         gallery.check()
-        pngs = [_encoded(frame) for frame in gallery.frames]
+        pngs = [encode(Image.fromarray(frame, "RGB")) for frame in gallery.frames]
         with self._lock:
             key, self._next_gallery = self._next_gallery, self._next_gallery - 1
             self._records[key], self._pngs[key] = gallery, pngs
@@ -99,11 +96,11 @@ class History:
         ``steps`` asked for, ``guidance_scale`` at the start); ``status``; ``done`` (steps
         recorded); ``its`` (steps per second of working time, pauses excluded); ``rate`` (steps per
         second that happened, a slow pace included); ``guidance`` per recorded step; ``knobs`` (each
-        later knob's value per recorded step, by name); ``prompts``
-        (the prompt edits applied: first step, 0-based, prompt, negative_prompt); ``holds`` (the
-        step counts it was started to hold at); ``saved`` (where Save gallery last wrote it, or
-        ``""``); ``source`` (``run`` or ``gallery <folder>``); ``parent`` and ``branch_step`` for a
-        branch (else ``None``)."""
+        later knob's value per recorded step, by name); ``guidance_interval`` (``interval.recorded``);
+        ``guider`` (a modular pipeline's, by class name); ``prompts`` (the prompt edits applied:
+        first step, 0-based, prompt, negative_prompt); ``holds`` (the step counts it was started to
+        hold at); ``saved`` (where Save gallery last wrote it, or ``""``); ``source`` (``run`` or
+        ``gallery <folder>``); ``parent`` and ``branch_step`` for a branch (else ``None``)."""
         out = []
         with self._lock:
             records = list(self._records.items())
@@ -125,7 +122,7 @@ class History:
                 "key": key, "name": name, "prompt": p["prompt"], "negative_prompt": p.get("negative_prompt") or "",
                 "seed": p["seed"], "steps": p["num_inference_steps"], "guidance_scale": p.get("guidance_scale"),
                 "status": status, "done": len(guidance), "its": round(speed(durations), 3), "rate": round(pace, 3),
-                "guidance": guidance, "knobs": knobs,
+                "guidance": guidance, "knobs": knobs, "guidance_interval": recorded(p),
                 "prompts": prompts, "holds": holds, "saved": self._saved.get(key, ""), "source": source,
                 "parent": p.get("parent"), "branch_step": p.get("branch_step"), "guider": p.get("guider"),
             })  # fmt: skip

@@ -6,13 +6,15 @@ A move of the handles (the ``interval`` message) goes to the running run from it
 starts with it (``start(guidance_interval=...)``, cut to the steps asked for). On a modular
 pipeline's guider the interval is its ``start`` and ``stop`` knobs, so the next run's goes into
 their asked values, as fractions of the form's steps. The trait follows the current run (its
-``params["guidance_interval"]``), so a reloaded page draws the handles where they were.
+``params["guidance_interval"]``), so a reloaded page draws the handles where they were, and an
+interval moved from Python (``Runner.set_guidance_interval``) shows at the run's next event.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from ..core import Run
 from ..core import interval as intervals
 
 if TYPE_CHECKING:
@@ -33,6 +35,8 @@ def move(widget: SamplerWidget, first: int | None, end: int | None) -> None:
             shown = list(runner.set_guidance_interval(*((0, steps) if first is None else (first, end))))
         elif first is None or end is None:
             shown = []
+            if guider:  # every step: the guider starts at none of them and stops after the last
+                widget._apply({"knob_values": {**widget.knob_values, "start": 0.0, "stop": 1.0}})
         else:
             shown = list(intervals.check((first, end)))
             if guider:  # the next run's guider starts and stops at these shares of the form's steps
@@ -63,6 +67,16 @@ def of_run(widget: SamplerWidget, run_id: int) -> list[int] | None:
     return list(run.params.get("guidance_interval") or [])
 
 
+def recorded(params: dict[str, Any]) -> list[int] | None:
+    """A record's guidance interval, ``[first, end]`` (``None``: every step), where it is one of its
+    steps: a loaded gallery's comes from a file."""
+    try:
+        found = intervals.check(params["guidance_interval"], params.get("steps_run") or params["num_inference_steps"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return list(found)
+
+
 def _fractions(interval: list[int], steps: int) -> dict[str, float]:
     return {name: intervals.fraction(step, steps) for name, step in zip(intervals.GUIDER, interval, strict=True)}
 
@@ -75,3 +89,28 @@ def asked(params: dict[str, Any]) -> float | None:
     if not interval or not curve:
         return None
     return float(curve[min(max(interval[0], params.get("branch_step") or 0), interval[1] - 1)])
+
+
+class GuidanceInterval:
+    """``SamplerWidget``'s guidance interval from Python, and its trait following the current run."""
+
+    guidance_interval: list[int]
+    runner: Any
+    _interval_seen: tuple[int, list[int]] = (0, [])  # (run, its interval) the trait last took from a run
+
+    def set_guidance_interval(self, first: int | None, end: int | None) -> list[int]:
+        """Guidance only at the 0-based steps ``first`` to ``end - 1`` (``None, None``: every step),
+        as the handles set it: the running run's from its next step, else the next run's. Returns
+        the trait's new value."""
+        move(cast("SamplerWidget", self), first, end)
+        return list(self.guidance_interval)
+
+    def _interval_followed(self, run: Run) -> dict[str, Any]:
+        """The current run's interval for the trait, where it moved since the trait last took it
+        from the run (``Runner.set_guidance_interval`` from Python); nothing otherwise, so the handles
+        moved for the next run once this one has ended stay where they were put."""
+        now = list(run.params.get("guidance_interval") or [])
+        if self.runner is None or self.runner.run is not run or self._interval_seen == (run.id, now):
+            return {}
+        self._interval_seen = (run.id, now)
+        return {"guidance_interval": now}
