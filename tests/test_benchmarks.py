@@ -27,6 +27,7 @@ SMALL = ["--device", "cpu", "--steps", "2", "--rounds", "1", "--size", "64"]
         ("memory.py", ["--steps", "50", "--runs", "10", "--history", "4", "--run-steps", "4"], "growth per run"),
         ("branch.py", ["--rounds", "1", "--steps", "6", "--at", "3"], "branch / recompute"),
         ("demo_speed.py", ["--rounds", "1"], "runner / bare"),
+        ("lens.py", ["--rounds", "2", "--steps", "4", "--at", "2"], "lens ms, as the widget sends it"),
         ("flow.py", ["--steps", "2", "--rounds", "1", "--size", "64", "--device", "cpu"], "ratio runner/bare"),
         (
             "preview_fidelity.py",

@@ -267,7 +267,7 @@ var fmt = (g2, digits = 1) => g2 == null ? "\u2013" : Number(g2).toFixed(digits)
 var tick = (v) => String(roundTo(v, 2));
 function sparkline(curve2, series, current, extra = {}) {
   const plan = extra.plan || /* @__PURE__ */ new Map(), breaks = extra.breaks || [], cfgSwitch = extra.switch !== false;
-  const interval = extra.interval || null;
+  const interval2 = extra.interval || null;
   const offAt = typeof extra.switch === "number" ? extra.switch : 1;
   const scale = extra.scale || { label: "Guidance", low: 0, top: null, digits: 1 }, others = extra.others || [];
   const low = scale.low || 0, digits = scale.digits ?? 1;
@@ -277,7 +277,7 @@ function sparkline(curve2, series, current, extra = {}) {
   const within = (g2, lo, hi) => H - PAD - (Math.min(Math.max(g2, lo), hi) - lo) / (hi - lo || 1) * (H - 2 * PAD);
   const y = (g2) => within(g2, low, top);
   const points = (values2, s, at2 = y) => values2.map((g2, k) => `${x(k, s).toFixed(1)},${at2(g2).toFixed(1)}`).join(" ");
-  const key = `${scale.label}|${low}|${top}|${series.map((s) => `${s.name}:${s.role}:${span2(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}|${[...plan].join(";")}|${breaks.join(",")}|${cfgSwitch}|${interval}|${others.map((o) => `${o.label}:${o.values.join(",")}`).join("|")}`;
+  const key = `${scale.label}|${low}|${top}|${series.map((s) => `${s.name}:${s.role}:${span2(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}|${[...plan].join(";")}|${breaks.join(",")}|${cfgSwitch}|${interval2}|${others.map((o) => `${o.label}:${o.values.join(",")}`).join("|")}`;
   const [main, other] = series;
   if (curve2.key !== key) {
     curve2.key = key;
@@ -316,11 +316,11 @@ function sparkline(curve2, series, current, extra = {}) {
       "vector-effect": "non-scaling-stroke"
     })) : [];
     const n = main ? span2(main) : 0, edge = (i) => stepX(Math.min(Math.max(i, 0), n - 1), n) * W;
-    const shade = interval && n > 1 ? [svgNode("rect", {
-      x: edge(interval[0] - 0.5),
+    const shade = interval2 && n > 1 ? [svgNode("rect", {
+      x: edge(interval2[0] - 0.5),
       y: 0,
       height: H,
-      width: Math.max(0, edge(interval[1] - 0.5) - edge(interval[0] - 0.5)),
+      width: Math.max(0, edge(interval2[1] - 0.5) - edge(interval2[0] - 0.5)),
       class: "sdw-interval",
       style: "fill:var(--sdw-accent);fill-opacity:0.13"
     })] : [];
@@ -342,7 +342,7 @@ function sparkline(curve2, series, current, extra = {}) {
     }
     const values2 = main?.values || [];
     const said = others.filter((o) => o.values.length).map((o) => `; ${o.label} ${fmt(o.values[0], o.digits)} at step 1, ${fmt(o.values.at(-1), o.digits)} at step ${o.values.length}`);
-    const applies = interval ? `; guidance applies at steps ${interval[0] + 1} to ${interval[1]}` : "";
+    const applies = interval2 ? `; guidance applies at steps ${interval2[0] + 1} to ${interval2[1]}` : "";
     curve2.svg.setAttribute("aria-label", (values2.length ? `${scale.label} per step of ${main.name}: ${fmt(values2[0], digits)} at step 1, ${fmt(values2.at(-1), digits)} at step ${values2.length}${said.join("")}` : `${scale.label} per step: no steps yet`) + applies);
   }
   curve2.n = main ? span2(main) : 0;
@@ -529,6 +529,7 @@ function readForm(ui, guidance) {
     }
   };
 }
+var interval = (list) => list?.length === 2 ? list : null;
 function runInfo(model, key) {
   const entry = (model.get("runs") || []).find((r) => r.key === key);
   if (key && key === model.get("run_id")) {
@@ -553,7 +554,10 @@ function runInfo(model, key) {
       live: true,
       parent: entry?.parent ?? null,
       branch_step: entry?.branch_step ?? null,
-      guider: entry?.guider
+      guider: entry?.guider,
+      // The trait is the run's while it goes; once it has ended, the next run's (its entry keeps its own).
+      guidance_interval: interval(ACTIVE.includes(model.get("status")) || !entry ? model.get("guidance_interval") : entry.guidance_interval),
+      asked: model.get("guidance")
     };
   }
   if (!entry) return null;
@@ -625,11 +629,16 @@ function laterKnobs(info, knobs = []) {
     return span(knobLabel(k, Math.max(i, 1)).toLowerCase(), values[0], values.at(-1), knobDigits(k));
   }).join("");
 }
+function guidanceSpan(info) {
+  const g2 = info.guidance || [];
+  if (!info.guidance_interval) return span("guidance", g2[0] ?? info.guidance_scale, g2.at(-1) ?? info.guidance_scale, 1);
+  const [a, b] = info.guidance_interval, inside = g2.slice(a, b), at = ` at steps ${a + 1}\u2013${b}`;
+  const first = inside[0] ?? info.asked;
+  return first == null ? ` \xB7 guidance${at}` : span("guidance", first, inside.at(-1) ?? first, 1) + at;
+}
 function detailsText(info, knobs) {
   if (!info) return "";
-  const g2 = info.guidance || [];
-  const first = g2.length ? g2[0] : info.guidance_scale, last = g2.length ? g2[g2.length - 1] : first;
-  const guidance = span("guidance", first, last, 1) + laterKnobs(info, knobs);
+  const guidance = guidanceSpan(info) + laterKnobs(info, knobs);
   const negative = info.negative_prompt ? ` \xB7 not: \u201C${info.negative_prompt}\u201D` : "";
   const branch = info.parent ? ` \xB7 branch of #${info.parent} at step ${info.branch_step}` : "";
   const guider = info.guider ? ` \xB7 ${info.guider}` : "";
@@ -770,6 +779,10 @@ function intervalHandles(ctx, curve2) {
     const f = Math.min(first, n - 1);
     return [f, Math.max(f + 1, Math.min(end, n))];
   }
+  function recorded() {
+    const [first, end] = runInfo(model, ctx.preview.where()?.key)?.guidance_interval || [];
+    return first == null || n < 2 ? null : [Math.min(first, n - 1), Math.min(end, n)];
+  }
   function set(i, to, sendNow = true) {
     const [first, end] = current();
     moved = i === 0 ? [Math.max(0, Math.min(to, end - 1)), end] : [first, Math.max(first + 1, Math.min(to, n))];
@@ -802,13 +815,13 @@ function intervalHandles(ctx, curve2) {
   function place(steps = n, shown = !nodes[0].hidden) {
     n = steps;
     const on = shown && n > 1;
-    const interval = current();
+    const interval2 = current();
     nodes.forEach((node, i) => {
       node.hidden = !on;
       if (!on) return;
-      const value = HANDLES[i].value(interval), edge = i === 0 ? interval[0] - 0.5 : interval[1] - 0.5;
+      const value = HANDLES[i].value(interval2), edge = i === 0 ? interval2[0] - 0.5 : interval2[1] - 0.5;
       node.style.left = `${stepX(Math.min(Math.max(edge, 0), n - 1), n) * 100}%`;
-      const [low, high] = i === 0 ? [1, interval[1]] : [interval[0] + 1, n];
+      const [low, high] = i === 0 ? [1, interval2[1]] : [interval2[0] + 1, n];
       for (const [name, v] of [["aria-valuemin", low], ["aria-valuemax", high], ["aria-valuenow", value]])
         node.setAttribute(name, String(v));
       node.setAttribute("aria-valuetext", `step ${value} of ${n}`);
@@ -817,10 +830,10 @@ function intervalHandles(ctx, curve2) {
   ctx.on("change:guidance_interval", () => (moved = null, ctx.update()));
   ctx.on("change:message", () => model.get("message") && (moved = null));
   return {
-    // What the chart shades: null where the interval covers every step, or the handles are not on it.
+    // What the chart shades: the handles' interval, else the shown run's own; null for every step.
     shaded: () => {
-      const interval = current();
-      return nodes[0].hidden || interval[0] === 0 && interval[1] === n ? null : interval;
+      const interval2 = nodes[0].hidden ? recorded() : current();
+      return !interval2 || interval2[0] === 0 && interval2[1] === n ? null : interval2;
     },
     // Called by the chart with the steps it shows and whether the handles belong on it.
     place: (steps, editable) => place(steps, editable && model.get("guidance_kind") !== "distilled")
@@ -1087,6 +1100,375 @@ function historyBar(ctx) {
   return { view };
 }
 
+// src/status.js
+var setText = (node, value) => node.textContent !== value && (node.textContent = value);
+function statusLines(ctx) {
+  const { model, ui } = ctx;
+  ctx.showMessage = () => setText(ui.message, ctx.local || model.get("message"));
+  function show() {
+    const key = ctx.shown(), info = runInfo(model, key);
+    setText(ui.stateLine, stateText(info, model));
+    const liveInfo = key !== ctx.live() && ctx.running() ? runInfo(model, ctx.live()) : null;
+    ui.liveLine.hidden = !liveInfo;
+    setText(ui.liveLine, liveInfo ? `Current run ${stateText(liveInfo, model)}` : "");
+    setText(ui.details, detailsText(info, model.get("knobs")));
+    ctx.showMessage();
+    setText(ui.saved, model.get("saving") ? "Saving gallery\u2026" : info?.saved ? `Saved gallery of ${info.name} to ${info.saved}` : "");
+    ui.saved.hidden = !ui.saved.textContent;
+  }
+  ctx.statuses.push(show);
+  ctx.on("change:message", () => {
+    if (model.get("message")) ctx.local = "";
+    ctx.showMessage();
+  });
+  return { show };
+}
+
+// src/effect.js
+var W2 = 300;
+var H2 = 24;
+var PAD2 = 3;
+var TITLE = "How much guidance changed the picture at each step";
+var SHORT = "How much guidance changed the picture, per step";
+var num = (v) => v >= 0.01 ? v.toPrecision(2) : v > 0 ? v.toExponential(1) : "0";
+function heightLimited(el) {
+  for (let n = el.parentElement ?? el.getRootNode().host; n; n = n.parentElement ?? n.getRootNode().host) {
+    const style = getComputedStyle(n);
+    if (style.maxHeight !== "none" && ["auto", "scroll"].includes(style.overflowY)) return true;
+  }
+  return false;
+}
+function effectTrace(ctx) {
+  const { model, ui, el, store } = ctx;
+  const svg = svgNode("svg", {
+    viewBox: `0 0 ${W2} ${H2}`,
+    preserveAspectRatio: "none",
+    role: "img",
+    "aria-label": TITLE,
+    class: "sdw-effect-plot",
+    style: "display:block;width:100%;height:100%;overflow:visible"
+  });
+  const title = h("span", {}, SHORT);
+  const readout = h("span", { class: "sdw-readout" });
+  const body = h(
+    "div",
+    { class: "sdw-curve-body", style: `height:${H2}px` },
+    h("div", { class: "sdw-axis-col", "aria-hidden": "true" }),
+    h("div", { class: "sdw-plot-box" }, svg)
+  );
+  const box = h(
+    "div",
+    { class: "sdw-effect", style: "margin-top:4px" },
+    h("div", { class: "sdw-curve-head", title: "The mean change of the step's x0 estimate between its guidance and guidance off (0 where CFG was off)" }, title, readout),
+    body
+  );
+  const folded = h("span", { hidden: true, style: "margin-right:auto;font-size:11px;line-height:1.2" });
+  ui.curve.el.append(box);
+  ui.curve.el.querySelector(".sdw-curve-foot").prepend(folded);
+  let limited = null;
+  const classes = new MutationObserver(ctx.schedule);
+  classes.observe(el, { attributes: true, attributeFilter: ["class"] });
+  let drawn = "", marker = null, span2 = 1;
+  const x = (i) => span2 > 1 ? i / (span2 - 1) * (W2 - 2 * PAD2) + PAD2 : W2 / 2;
+  function draw(key, values, total, name) {
+    span2 = Math.max(total, values.length, 1);
+    const top = Math.max(0, ...values.filter((v) => v != null));
+    const width = Math.max(1, Math.min(8, (W2 - 2 * PAD2) / Math.max(span2 - 1, 1) * 0.6));
+    const bars = values.map((v, i) => !(v > 0) ? null : svgNode("rect", {
+      x: (x(i) - width / 2).toFixed(2),
+      width: width.toFixed(2),
+      y: (H2 - v / top * (H2 - 2)).toFixed(2),
+      height: (v / top * (H2 - 2)).toFixed(2),
+      style: "fill:var(--sdw-accent);fill-opacity:0.7"
+    })).filter(Boolean);
+    marker = svgNode("line", { y1: 0, y2: H2, class: "sdw-marker", "vector-effect": "non-scaling-stroke" });
+    svg.replaceChildren(...bars, marker);
+    const known = values.map((v, i) => [v, i]).filter(([v]) => v != null);
+    const most = known.reduce((a, b) => b[0] > a[0] ? b : a, [-1, -1]);
+    const least = known.reduce((a, b) => b[0] < a[0] ? b : a, [Infinity, -1]);
+    svg.setAttribute("aria-label", known.length ? `${TITLE}, ${name}: most at step ${most[1] + 1} (${num(most[0])}), least at step ${least[1] + 1} (${num(least[0])})` : `${TITLE}: no steps yet`);
+    setText(folded, known.length ? `Guidance acted most at step ${most[1] + 1}` : "");
+    folded.title = svg.getAttribute("aria-label");
+    drawn = key;
+  }
+  function paint() {
+    const w = ctx.preview.where(), key = w?.key || 0, info = runInfo(model, key);
+    const off = ["sdw-breakmode", "sdw-planmode"].some((name) => el.classList.contains(name));
+    if (limited === null && el.isConnected) limited = heightLimited(el);
+    const fold = Boolean(limited) && !el.classList.contains("sdw-large");
+    box.hidden = off || fold;
+    folded.hidden = off || !fold;
+    const entry = (model.get("effects") || {})[String(key)], values = entry?.values || [];
+    const total = store.get(key)[0]?.total || info?.steps || values.length;
+    const none = key < 0 ? "a loaded gallery keeps no model outputs" : entry?.note && !values.some((v2) => v2 != null) ? entry.note : "";
+    setText(title, none ? `No guidance effect to show: ${none}` : SHORT);
+    body.hidden = Boolean(none);
+    const id = `${key}|${total}|${values.join(",")}`;
+    if (id !== drawn) draw(id, values, total, info?.name || `#${key}`);
+    const at = w?.pos < 0 ? -1 : w?.atFinal ? w.n - 1 : w?.pos ?? -1;
+    marker.setAttribute("x1", x(Math.max(at, 0)));
+    marker.setAttribute("x2", x(Math.max(at, 0)));
+    marker.style.visibility = at >= 0 ? "visible" : "hidden";
+    const v = values[at], cfgOff = v === 0;
+    setText(readout, none || at < 0 || at >= values.length ? "" : v == null ? `step ${at + 1}: no lens` : `step ${at + 1}: ${cfgOff ? "0 (CFG off)" : num(v)}`);
+  }
+  return { paint, close: () => classes.disconnect() };
+}
+
+// src/views.js
+var SIDE = 72;
+var NAMES = [["unconditional", "Unconditional"], ["conditional", "Conditional"], ["guided", "Guided"]];
+function stepViews(ctx, ask, toggleAfter, boxAfter) {
+  const { model, el } = ctx;
+  const toggle = h("button", {
+    type: "button",
+    "aria-pressed": "false",
+    "data-lm-suppress-shortcuts": "true",
+    title: "Show the shown step's unconditional, conditional and guided x0 estimates side by side"
+  }, "Three views");
+  const figures = NAMES.map(([name, label]) => {
+    const img = h("img", {
+      alt: `${label} x0 estimate`,
+      draggable: "false",
+      hidden: true,
+      style: "width:100%;height:100%;object-fit:contain;display:block"
+    });
+    const empty = h("div", { class: "sdw-empty", style: "padding:4px;font-size:11px" });
+    const caption = h("figcaption", { class: "sdw-caption", style: "font-size:11px" });
+    const frame = h("div", { class: "sdw-frame", style: `width:${SIDE}px` }, img, empty);
+    img.addEventListener("load", () => scaleRule(img, SIDE, SIDE));
+    return { name, label, img, empty, caption, url: "", el: h("figure", { class: "sdw-figure" }, frame, caption) };
+  });
+  const why = h("div", { style: "font-size:12px;color:var(--sdw-muted);max-width:40ch" });
+  const box = h("div", {
+    class: "sdw-views",
+    role: "group",
+    "aria-label": "Three views of the shown step",
+    hidden: true,
+    style: "display:flex;flex-wrap:wrap;gap:4px 8px;align-items:flex-start"
+  }, ...figures.map((f) => f.el), why);
+  toggleAfter.after(toggle);
+  boxAfter.after(box);
+  let pressed = null;
+  let painted = null;
+  const on = () => pressed ?? Boolean(model.get("lens")?.views);
+  function target(w) {
+    if (!on() || !w || w.pos < 0) return null;
+    if (w.key === ctx.live() && model.get("status") === "running" && w.pos === w.n - 1) return null;
+    return { run: w.key, step: w.atFinal ? w.n - 1 : w.pos };
+  }
+  function paint() {
+    box.hidden = !on();
+    if (!on()) return;
+    const w = ctx.preview.where(), want = target(w);
+    ask.want(want);
+    const answer = ask.answerFor(want);
+    const waiting = !want && w?.pos >= 0 ? "The three views show when the run holds or ends, or for a step picked on the scrubber" : "";
+    setText(why, answer?.msg.refused ? `No views: ${answer.msg.refused}` : waiting);
+    el.dataset.views = answer && !answer.msg.refused ? String(answer.msg.step + 1) : "";
+    if (answer === painted) return;
+    painted = answer;
+    const blobs = new Map((answer?.msg.views || []).map((name, i) => [name, answer.blobs[i]]));
+    const ran = answer ? runInfo(model, answer.msg.run)?.guidance?.[answer.msg.step] : null;
+    for (const f of figures) {
+      const blob = blobs.get(f.name);
+      f.el.hidden = Boolean(answer?.msg.refused) || !answer;
+      if (f.url) URL.revokeObjectURL(f.url);
+      f.url = blob ? URL.createObjectURL(blob) : "";
+      f.img.hidden = !blob;
+      if (blob) f.img.src = f.url;
+      f.empty.hidden = Boolean(blob);
+      setText(f.empty, "not computed (CFG off)");
+      setText(f.caption, f.name === "guided" && ran != null ? `guided at ${Number(ran).toFixed(1)}` : f.name);
+    }
+  }
+  function show() {
+    toggle.setAttribute("aria-pressed", String(on()));
+  }
+  ctx.listen(toggle, "click", () => {
+    pressed = !on();
+    model.send({ type: "lens_mode", views: pressed });
+    ctx.update();
+  });
+  ctx.on("change:lens", () => pressed = null);
+  return {
+    paint,
+    show,
+    receive: ask.receive,
+    close: () => figures.forEach((f) => f.url && URL.revokeObjectURL(f.url))
+  };
+}
+
+// src/lens.js
+var LOST = 5e3;
+var BRANCHABLE = ["finished", "stopped", "paused"];
+var fix = (g2) => Number(g2).toFixed(1);
+var keyOf = (r) => r ? `${r.run}|${r.step}|${r.guidance ?? ""}` : "";
+function asker(model, type, stamp = () => null) {
+  let seq = 0, flight = null, wanted = null, asked = "", latest = 0, answer = null;
+  function go() {
+    if (!wanted || keyOf(wanted) === asked || flight && performance.now() - flight.at < LOST) return;
+    asked = keyOf(wanted);
+    flight = { id: ++seq, at: performance.now(), inputAt: stamp() };
+    const { run, step, guidance } = wanted;
+    model.send({ type, run, step, ...guidance == null ? {} : { guidance }, id: flight.id });
+  }
+  return {
+    want(request) {
+      wanted = request;
+      go();
+    },
+    // Whether `msg` is this kind's answer; an older answer than one taken already is dropped.
+    receive(msg, buffers) {
+      if (msg?.type !== type) return false;
+      const inputAt = flight?.id === msg.id ? flight.inputAt : null;
+      if (flight && msg.id >= flight.id) flight = null;
+      if (msg.id > latest) {
+        latest = msg.id;
+        answer = { msg, blobs: (buffers || []).map((b) => imageBlob(b)), inputAt };
+      }
+      go();
+      return true;
+    },
+    // The newest answer if it is about run `run` at step `step`.
+    answerFor: (want) => want && answer?.msg.run === want.run && answer.msg.step === want.step ? answer : null
+  };
+}
+function guidanceLens(ctx) {
+  const { model, ui, el, store } = ctx;
+  const stats = window.sdwidgetStats;
+  stats.lens ?? (stats.lens = []);
+  let inputAt = 0, stamped = 0;
+  const stamp = () => inputAt > stamped ? stamped = inputAt : null;
+  const lens = asker(model, "lens", stamp);
+  const whatIf = h("button", {
+    type: "button",
+    "aria-pressed": "false",
+    "data-lm-suppress-shortcuts": "true",
+    title: "Show the shown step at the Guidance slider's value, without applying it"
+  }, "What if");
+  const branchWith = h(
+    "button",
+    {
+      type: "button",
+      hidden: true,
+      "data-lm-suppress-shortcuts": "true",
+      "data-title": "Continue the shown run from the shown step at the slider's guidance: the What if made real"
+    },
+    "Branch with this"
+  );
+  const note = h("div", {
+    class: "sdw-lens-note",
+    "aria-live": "polite",
+    hidden: true,
+    style: "font-size:12px;border-left:3px solid var(--sdw-line);padding-left:6px;overflow-wrap:anywhere"
+  });
+  ui.next.parentElement.after(h("div", { class: "sdw-row sdw-buttons" }, whatIf, branchWith));
+  ui.main.el.parentElement.after(note);
+  const frameBox = ui.main.img.parentElement;
+  const badge = h("span", { "aria-hidden": "true", hidden: true, style: "position:absolute;top:6px;left:6px;padding:1px 6px;font-size:11px;border:1px dashed var(--sdw-fg);color:var(--sdw-fg);background:var(--jp-layout-color1, Canvas)" }, "not applied");
+  frameBox.append(badge);
+  let moved = null;
+  let pressed = null;
+  let now = { kind: "", refused: "" };
+  let measuring = null;
+  const mode = () => model.get("lens") || {};
+  const on = () => pressed ?? Boolean(mode().what_if);
+  const held = (w) => w.key === ctx.live() && model.get("status") === "paused" && !w.atFinal && w.n > 0 && w.pos === w.n - 1 && w.n === model.get("step");
+  function target(w) {
+    if (!w || w.pos < 0 || ctx.knobs.selected().index !== 0) return null;
+    const g2 = Number(ui.guidance.value), kept = mode().held;
+    if (held(w) && moved?.run === w.key && moved.step === w.n) return { run: w.key, step: w.n, guidance: g2, held: true };
+    if (held(w) && kept?.run === w.key && kept.step === w.n) return { ...kept, held: true };
+    const following = w.key === ctx.live() && model.get("status") === "running" && w.pos === w.n - 1;
+    if (!on() || w.key <= 0 || following) return null;
+    return { run: w.key, step: w.atFinal ? w.n - 1 : w.pos, guidance: g2 };
+  }
+  function caption(msg) {
+    const info = runInfo(model, msg.run), total = store.get(msg.run)[0]?.total || info?.steps || msg.step + 1;
+    const at = `${info?.name || `#${msg.run}`} \xB7 step ${msg.step + 1} / ${total}`;
+    if (msg.held) return `${at} \xB7 preview at ${fix(msg.guidance)} \u2014 not applied yet`;
+    return msg.applied ? `${at} \xB7 at ${fix(msg.guidance)} \u2014 as it ran` : `${at} \xB7 what if ${fix(msg.guidance)} \u2014 not applied (ran at ${fix(msg.ran)})`;
+  }
+  function over(w) {
+    const want = target(w);
+    lens.want(want);
+    const answer = lens.answerFor(want);
+    now = { kind: "", refused: answer?.msg.refused || "" };
+    if (!answer?.blobs.length) return null;
+    now.kind = answer.msg.held ? "held" : "what-if";
+    now.applied = !answer.msg.held && answer.msg.applied;
+    if (answer.inputAt) {
+      measuring = answer.inputAt;
+      answer.inputAt = null;
+    }
+    return { blob: answer.blobs[0], caption: caption(answer.msg) };
+  }
+  function paint() {
+    const outline = now.kind ? "2px dashed var(--sdw-fg)" : "";
+    if (frameBox.style.outline !== outline) Object.assign(frameBox.style, { outline, outlineOffset: "-2px" });
+    badge.hidden = !now.kind || now.applied;
+    if (el.dataset.lens !== now.kind) el.dataset.lens = now.kind;
+    const w = ctx.preview.where();
+    const why = now.refused || (on() && w?.key < 0 ? "What if: a loaded gallery keeps no model outputs" : "");
+    setText(note, why ? `No preview: ${why}` : "");
+    note.hidden = !why;
+  }
+  function show() {
+    whatIf.setAttribute("aria-pressed", String(on()));
+    branchWith.hidden = !on();
+    const key = ctx.shown(), info = runInfo(model, key), w = ctx.preview.where();
+    enable(
+      branchWith,
+      key > 0 && BRANCHABLE.includes(info?.status) && w?.key === key && w.pos >= 0,
+      key < 0 ? "A loaded gallery cannot be continued" : "Only a finished, stopped or paused run can be branched"
+    );
+  }
+  ctx.listen(whatIf, "click", () => {
+    pressed = !on();
+    model.send({ type: "lens_mode", what_if: pressed });
+    ctx.update();
+  });
+  ctx.listen(branchWith, "click", () => {
+    const want = target(ctx.preview.where());
+    if (branchWith.getAttribute("aria-disabled") === "true" || !want || want.held) return;
+    ctx.say("");
+    ctx.busy(branchWith);
+    ctx.curve.branched();
+    ctx.history.view(0);
+    model.send({ type: "branch", run: want.run, step: want.step, guidance: want.guidance });
+  });
+  ctx.listen(ui.guidance, "input", () => {
+    inputAt = performance.now();
+    const w = ctx.preview.where();
+    if (w && held(w) && ctx.knobs.selected().index === 0) moved = { run: w.key, step: w.n };
+    lens.want(target(w));
+    ctx.schedule();
+  });
+  ctx.listen(ui.main.img, "load", () => {
+    const at = measuring;
+    measuring = null;
+    if (at) requestAnimationFrame(() => stats.lens.push(performance.now() - at));
+  });
+  const views = stepViews(ctx, asker(model, "views"), branchWith, note);
+  const effect = effectTrace(ctx);
+  ctx.on("msg:custom", (msg, buffers) => (lens.receive(msg, buffers) || views.receive(msg, buffers)) && ctx.schedule());
+  ctx.on("change:lens", () => {
+    pressed = null;
+    ctx.update();
+  });
+  ctx.on("change:effects", ctx.schedule);
+  ctx.paints.push(paint, views.paint, effect.paint);
+  ctx.statuses.push(show, views.show);
+  return {
+    over,
+    close() {
+      views.close();
+      effect.close();
+    }
+  };
+}
+
 // src/panel.js
 function figure(alt, emptyText) {
   const img = h("img", { alt, class: "sdw-image", hidden: true, draggable: "false" });
@@ -1308,30 +1690,6 @@ function layout(el, ui, strip) {
   );
 }
 
-// src/status.js
-var setText = (node, value) => node.textContent !== value && (node.textContent = value);
-function statusLines(ctx) {
-  const { model, ui } = ctx;
-  ctx.showMessage = () => setText(ui.message, ctx.local || model.get("message"));
-  function show() {
-    const key = ctx.shown(), info = runInfo(model, key);
-    setText(ui.stateLine, stateText(info, model));
-    const liveInfo = key !== ctx.live() && ctx.running() ? runInfo(model, ctx.live()) : null;
-    ui.liveLine.hidden = !liveInfo;
-    setText(ui.liveLine, liveInfo ? `Current run ${stateText(liveInfo, model)}` : "");
-    setText(ui.details, detailsText(info, model.get("knobs")));
-    ctx.showMessage();
-    setText(ui.saved, model.get("saving") ? "Saving gallery\u2026" : info?.saved ? `Saved gallery of ${info.name} to ${info.saved}` : "");
-    ui.saved.hidden = !ui.saved.textContent;
-  }
-  ctx.statuses.push(show);
-  ctx.on("change:message", () => {
-    if (model.get("message")) ctx.local = "";
-    ctx.showMessage();
-  });
-  return { show };
-}
-
 // src/preview.js
 var g = (frame) => frame ? `guidance ${Number(frame.guidance).toFixed(1)}` : "";
 function previewPane(ctx) {
@@ -1403,8 +1761,9 @@ function previewPane(ctx) {
     const mine = at(key, pos, info, atFinal);
     where = { key, pos, n, atFinal };
     const exact = decoded && decoded.run === key && decoded.step === pos && !atFinal;
-    put(main.img, exact ? decoded.blob : mine.blob);
-    setText(main.caption, exact ? `${info?.name || `#${key}`} \xB7 step ${pos + 1}, exact (VAE) \xB7 ${g(frames[pos])}` : mine.caption);
+    const lens = ctx.lens?.over(where);
+    put(main.img, lens ? lens.blob : exact ? decoded.blob : mine.blob);
+    setText(main.caption, lens ? lens.caption : exact ? `${info?.name || `#${key}`} \xB7 step ${pos + 1}, exact (VAE) \xB7 ${g(frames[pos])}` : mine.caption);
     el.dataset.decoded = exact ? String(pos + 1) : "";
     const total = frames[0]?.total || info?.steps || 1;
     setText(stepLabel, atFinal ? "final image" : `step ${pos + 1} / ${total}`);
@@ -1477,7 +1836,7 @@ function previewPane(ctx) {
 
 // src/steering.js
 var TYPED = ["TEXTAREA", "INPUT", "SELECT"];
-var BRANCHABLE = ["finished", "stopped", "paused"];
+var BRANCHABLE2 = ["finished", "stopped", "paused"];
 function steeringBar(ctx) {
   const { model, ui, el, store } = ctx;
   const { pause, stop, next, pace, breakpoints, breakList, clearHolds, branch, decode } = ui;
@@ -1516,7 +1875,7 @@ function steeringBar(ctx) {
     enable(stop, running, "No run is going");
     enable(next, state === "paused", "Only while the current run is paused");
     const shown = store.count(key) > 0;
-    enable(branch, key > 0 && Boolean(info) && BRANCHABLE.includes(info.status) && shown, key < 0 ? "A loaded gallery cannot be continued" : !shown ? "No step shown yet" : "Only a finished, stopped or paused run can be branched");
+    enable(branch, key > 0 && Boolean(info) && BRANCHABLE2.includes(info.status) && shown, key < 0 ? "A loaded gallery cannot be continued" : !shown ? "No step shown yet" : "Only a finished, stopped or paused run can be branched");
     enable(decode, key > 0 && shown, key < 0 ? "A loaded gallery's latents were not kept" : "No step shown yet");
     const pacing = String(model.get("pace") || 0);
     if (![...pace.options].some((o) => o.value === pacing)) pace.append(h("option", { value: pacing }, `${pacing} steps/s`));
@@ -1628,12 +1987,12 @@ function recordLines(r) {
   return lines;
 }
 function curveLine(values) {
-  const W2 = 120, H2 = 28, top = Math.max(10, ...values);
-  const x = (i) => values.length > 1 ? i / (values.length - 1) * W2 : W2 / 2;
-  const points = values.map((g2, i) => `${x(i).toFixed(1)},${(H2 - g2 / top * H2).toFixed(1)}`).join(" ");
+  const W3 = 120, H3 = 28, top = Math.max(10, ...values);
+  const x = (i) => values.length > 1 ? i / (values.length - 1) * W3 : W3 / 2;
+  const points = values.map((g2, i) => `${x(i).toFixed(1)},${(H3 - g2 / top * H3).toFixed(1)}`).join(" ");
   const label = values.length ? `Guidance per step: ${values.map(fmt3).join(", ")}` : "Guidance per step: none";
   const svg = svgNode("svg", {
-    viewBox: `0 0 ${W2} ${H2}`,
+    viewBox: `0 0 ${W3} ${H3}`,
     preserveAspectRatio: "none",
     role: "img",
     "aria-label": label.length > 300 ? `${label.slice(0, 297)}\u2026` : label,
@@ -1836,6 +2195,7 @@ function render({ model, el }) {
   ctx.listen(el, "keydown", keepKeys);
   ctx.history.view(model.get("view"));
   layout(el, ui, ctx.strip.el);
+  ctx.lens = guidanceLens(ctx);
   const sweep = sweepPanel(model, () => ctx.history.view(0));
   el.append(sweep.el);
   const fitted = hostFit(ctx);
@@ -1844,6 +2204,7 @@ function render({ model, el }) {
     sweep.close();
     ctx.close();
     ctx.preview.close();
+    ctx.lens.close();
     ctx.strip.close();
     ownInit?.();
   };

@@ -1,6 +1,7 @@
 // Preview and scrubber: the shown run's image at the scrubbed step (or its final image at the
 // scrubber's end), the compared run's at the same point of its own schedule, captions saying what
-// each image is, and the VAE decode of a step (Decode step) until the scrubber moves. It owns which
+// each image is, the VAE decode of a step (Decode step) until the scrubber moves, and the guidance
+// lens's preview where lens.js has one (a held step at the slider's value, What if). It owns which
 // step is shown (`where`); the filmstrip and the curve read it when they paint, after it.
 
 import { align } from "./chart.js";
@@ -88,8 +89,10 @@ export function previewPane(ctx) {
     const mine = at(key, pos, info, atFinal);
     where = { key, pos, n, atFinal };
     const exact = decoded && decoded.run === key && decoded.step === pos && !atFinal;
-    put(main.img, exact ? decoded.blob : mine.blob);
-    setText(main.caption, exact ? `${info?.name || `#${key}`} · step ${pos + 1}, exact (VAE) · ${g(frames[pos])}` : mine.caption);
+    const lens = ctx.lens?.over(where); // a guidance not applied, shown in place of the frame (lens.js)
+    put(main.img, lens ? lens.blob : exact ? decoded.blob : mine.blob);
+    setText(main.caption, lens ? lens.caption
+      : exact ? `${info?.name || `#${key}`} · step ${pos + 1}, exact (VAE) · ${g(frames[pos])}` : mine.caption);
     el.dataset.decoded = exact ? String(pos + 1) : "";
     const total = frames[0]?.total || info?.steps || 1; // no frames yet: a final image known on its own
     setText(stepLabel, atFinal ? "final image" : `step ${pos + 1} / ${total}`);

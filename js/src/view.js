@@ -1,7 +1,8 @@
 // One view of the widget, wired from its components: the form that makes a run (compose.js), the
 // steering bar (steering.js), history and compare (history.js), status and details (status.js),
 // preview and scrubber (preview.js), the knob selector and slider (knobs.js), the knob curves and
-// their editor (curve.js, drawn by chart.js), the filmstrip (strip.js), the sweep (sweep.js), and
+// their editor (curve.js, drawn by chart.js), the guidance lens with its three views and effect
+// trace (lens.js), the filmstrip (strip.js), the sweep (sweep.js), and
 // the fit to a host's output box of limited height (fit.js). Each owns its state and draws from
 // the model's store and traits; they meet only through the small context made here (ctx). Frames come from the model's
 // store (model.js); every frame is kept, but only the newest is painted, once per animation
@@ -12,6 +13,7 @@ import { guidanceCurve } from "./curve.js";
 import { hostFit } from "./fit.js";
 import { historyBar } from "./history.js";
 import { knobControl } from "./knobs.js";
+import { guidanceLens } from "./lens.js";
 import { initialize, stateOf } from "./model.js";
 import { controls, layout } from "./panel.js";
 import { previewPane } from "./preview.js";
@@ -131,6 +133,7 @@ export function render({ model, el }) {
   ctx.history.view(model.get("view"));
 
   layout(el, ui, ctx.strip.el);
+  ctx.lens = guidanceLens(ctx); // it places its controls beside the laid-out ones
   const sweep = sweepPanel(model, () => ctx.history.view(0)); // a clicked item's replay shows as the current run
   el.append(sweep.el);
   const fitted = hostFit(ctx);
@@ -139,6 +142,7 @@ export function render({ model, el }) {
     sweep.close();
     ctx.close();
     ctx.preview.close();
+    ctx.lens.close();
     ctx.strip.close();
     ownInit?.();
   };

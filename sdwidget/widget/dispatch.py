@@ -101,6 +101,9 @@ HANDLERS: dict[str, Callable[..., object]] = {
     "save": lambda w, run: w._saver.start(run, w.gallery_dir),
     "sweep_grid": _sweep_grid,
     "sweep_item": lambda w, item: w.replay_sweep(item),
+    "lens": lambda w, **request: w._lens_request(**request),
+    "views": lambda w, **request: w._lens_request(**request),
+    "lens_mode": lambda w, **mode: w._lens_mode(**mode),
 }
 
 

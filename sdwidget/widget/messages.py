@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import validate
+from . import lens_state
 
 # Each kind and the fields it takes.
 FIELDS: dict[str, frozenset[str]] = {
@@ -36,9 +37,10 @@ FIELDS: dict[str, frozenset[str]] = {
     "frames": frozenset({"run"}),
     "sweep_grid": frozenset(),
     "sweep_item": frozenset({"item"}),
+    **lens_state.KINDS,
 }
 # What a person does on purpose; when one succeeds, an earlier refusal message is stale.
-USER_ACTIONS = frozenset(FIELDS) - {"sync", "ack", "frames", "sweep_grid"}
+USER_ACTIONS = frozenset(FIELDS) - {"sync", "ack", "frames", "sweep_grid", "lens", "views"}
 # The control a person uses to send each kind, named as the widget labels it.
 CONTROL = {
     "generate": "Generate", "pause": "Pause", "resume": "Resume", "stop": "Stop", "step": "Next step",
@@ -46,6 +48,7 @@ CONTROL = {
     "prompt": "Apply prompt", "breakpoints": "Breakpoints", "branch": "Branch from here", "decode": "Decode step",
     "ack": "The widget", "save": "Save gallery", "frames": "Run", "sweep_grid": "The widget",
     "sweep_item": "Sweep item", "interval": "Guidance interval",
+    "lens": "Guidance lens", "views": "Three views", "lens_mode": "What if",
 }  # fmt: skip
 CURVE = "Guidance curve"  # the chart, whichever knob it draws
 RUN = (-(2**31), 2**31)  # runs have positive keys, loaded galleries negative ones; the kernel checks they exist
@@ -79,6 +82,8 @@ def _arguments(kind: str, content: dict[str, Any]) -> dict[str, Any]:
             if get("knobs") is not None:  # each in its own range: the kernel knows the model's knobs
                 args["knobs"] = _knobs(control, get("knobs"), lambda value: _number(control, value))
         return args
+    if kind in lens_state.KINDS:
+        return lens_state.arguments(kind, content, RUN)
     if kind == "sweep_item":  # the kernel checks that the sweep has it
         return {"item": validate.integer(control, get("item"), 0, 2**31 - 1)}
     if kind == "guidance":

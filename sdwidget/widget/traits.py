@@ -98,6 +98,15 @@ class WidgetState(anywidget.AnyWidget):
     """The steps where guidance applies, ``[first, end]`` (0-based, ``end`` not included; off
     elsewhere), set by the two handles on the guidance curve: the current run's, or the next
     run's while none goes; empty for every step (``widget/interval.py``)."""
+    lens = t.Dict().tag(sync=True)
+    """The guidance lens as the page set it, so a reloaded page shows it again: ``what_if`` (a
+    scrubbed step shows at the Guidance slider's value), ``views`` (the three views under the
+    preview) and ``held`` (``{run, step, guidance}``: the held run's next step previewed at a value
+    not applied yet; dropped once the run goes on). Frames travel as messages (``widget/lens.py``)."""
+    effects = t.Dict().tag(sync=True)
+    """How much guidance changed the picture at each step, per run of the history by key (as
+    text): ``values`` (``Run.guidance_effect``: the mean |x0(g) − x0(off)| per step, 0 where CFG
+    was off, null where no lens exists) and ``note`` (why a step has none, in words; else empty)."""
     sweep = t.Dict().tag(sync=True)
     """The sweep shown under the run (``add_sweep``), empty for none: its ``key`` (new for each
     sweep added), folder ``name``, grid ``size`` in pixels, ``cells`` (item, box, caption) and the

@@ -11,6 +11,7 @@ from ..core import Run, Runner, StatusEvent, StepEvent
 from . import dispatch, messages
 from .history import History
 from .knobs import KnobSteering
+from .lens import GuidanceLens
 from .library import Library
 from .saver import BackgroundSave
 from .sender import FrameSender
@@ -18,11 +19,11 @@ from .state import batch_state
 from .sweeps import Sweep
 
 
-class SamplerWidget(KnobSteering, Library):
+class SamplerWidget(KnobSteering, GuidanceLens, Library):
     """Generate, watch, pause, stop, steer guidance and scrub steps of a diffusers pipeline.
 
     Developer notes: the browser sends small JSON messages (generate, pause, resume, stop,
-    guidance, knob, ack, sync, frames, save), each validated by ``messages.parse`` before it reaches
+    guidance, knob, ack, sync, frames, save, lens…), each validated by ``messages.parse`` before it reaches
     the runner; a refusal lands in ``message`` and the run goes on. The runner calls
     ``_on_event`` on its thread with events that carry their run; it only queues. A
     ``FrameSender`` thread per run encodes each step's thumbnail as PNG, sends it as a binary
@@ -51,6 +52,7 @@ class SamplerWidget(KnobSteering, Library):
         self._send_report = ""
         self._sweep: Sweep | None = None
         self._init_knobs(self.runner, "guidance" in kwargs)
+        self._init_lens()
         if self.runner is not None:
             self.has_model = True
             self._unobserve = self.runner.observe(self._on_event)
@@ -131,6 +133,7 @@ class SamplerWidget(KnobSteering, Library):
         state = batch_state(run, steps, status, self.run_id, self.applied, self.knob_applied)
         if status is not None:
             state["runs"] = self._history.entries()
+        state.update(self._lens_after(run, steps, status, state.get("runs", self.runs)))
         self._apply(state)
 
     def _report_sending(self, text: str) -> None:

@@ -1,0 +1,188 @@
+// The guidance lens on the page (the kernel's side: sdwidget/widget/lens.py). While the current run
+// is held, moving the Guidance slider (pointer or arrow keys) shows its next step at the slider's
+// value in the main preview, outlined dashed and captioned "preview at 3.2 — not applied yet"; Next
+// step or Resume applies it, as the slider already asks. What if shows the shown step at the
+// slider's value; Branch with this continues the run from that step with it. The three views
+// (views.js) and the effect under the chart (effect.js) are wired here. Requests go one at a time
+// per kind, and when one is answered only the newest wanted goes next (latest wins); an answer is
+// shown where it fits the run and step on screen, captioned with its own value.
+
+import { h } from "./dom.js";
+import { effectTrace } from "./effect.js";
+import { enable, runInfo } from "./form.js";
+import { imageBlob } from "./frames.js";
+import { setText } from "./status.js";
+import { stepViews } from "./views.js";
+
+const LOST = 5000; // ms after which an unanswered request stops blocking the next (a held step's slow model call)
+const BRANCHABLE = ["finished", "stopped", "paused"];
+const fix = (g) => Number(g).toFixed(1);
+const keyOf = (r) => (r ? `${r.run}|${r.step}|${r.guidance ?? ""}` : "");
+
+// One kind of request (`lens`, `views`) and its newest answer ({ msg, blobs, inputAt }). `stamp()`
+// gives the time of the input that made a request, for the drag → painted latency (null if none).
+export function asker(model, type, stamp = () => null) {
+  let seq = 0, flight = null, wanted = null, asked = "", latest = 0, answer = null;
+  function go() {
+    if (!wanted || keyOf(wanted) === asked || (flight && performance.now() - flight.at < LOST)) return;
+    asked = keyOf(wanted);
+    flight = { id: ++seq, at: performance.now(), inputAt: stamp() };
+    const { run, step, guidance } = wanted;
+    model.send({ type, run, step, ...(guidance == null ? {} : { guidance }), id: flight.id });
+  }
+  return {
+    want(request) {
+      wanted = request;
+      go();
+    },
+    // Whether `msg` is this kind's answer; an older answer than one taken already is dropped.
+    receive(msg, buffers) {
+      if (msg?.type !== type) return false;
+      const inputAt = flight?.id === msg.id ? flight.inputAt : null;
+      if (flight && msg.id >= flight.id) flight = null;
+      if (msg.id > latest) {
+        latest = msg.id;
+        answer = { msg, blobs: (buffers || []).map((b) => imageBlob(b)), inputAt };
+      }
+      go();
+      return true;
+    },
+    // The newest answer if it is about run `run` at step `step`.
+    answerFor: (want) => (want && answer?.msg.run === want.run && answer.msg.step === want.step ? answer : null),
+  };
+}
+
+export function guidanceLens(ctx) {
+  const { model, ui, el, store } = ctx;
+  const stats = window.sdwidgetStats;
+  stats.lens ??= []; // slider input → its preview painted, ms
+  let inputAt = 0, stamped = 0; // the slider's last input, and the one a request last carried
+  const stamp = () => (inputAt > stamped ? (stamped = inputAt) : null);
+  const lens = asker(model, "lens", stamp);
+  const whatIf = h("button", { type: "button", "aria-pressed": "false", "data-lm-suppress-shortcuts": "true",
+    title: "Show the shown step at the Guidance slider's value, without applying it" }, "What if");
+  const branchWith = h("button", { type: "button", hidden: true, "data-lm-suppress-shortcuts": "true",
+    "data-title": "Continue the shown run from the shown step at the slider's guidance: the What if made real" },
+  "Branch with this");
+  const note = h("div", { class: "sdw-lens-note", "aria-live": "polite", hidden: true,
+    style: "font-size:12px;border-left:3px solid var(--sdw-line);padding-left:6px;overflow-wrap:anywhere" });
+  // Beside the slider they read, in the form's column, which is shorter than the view's: no row
+  // is added under a preview that a host's output box may have shrunk already (fit.js).
+  ui.next.parentElement.after(h("div", { class: "sdw-row sdw-buttons" }, whatIf, branchWith));
+  ui.main.el.parentElement.after(note);
+  const frameBox = ui.main.img.parentElement;
+  // Said on the image itself too, so a glance (or a screenshot) never takes it for a step that ran.
+  const badge = h("span", { "aria-hidden": "true", hidden: true, style: "position:absolute;top:6px;left:6px;"
+    + "padding:1px 6px;font-size:11px;border:1px dashed var(--sdw-fg);color:var(--sdw-fg);"
+    + "background:var(--jp-layout-color1, Canvas)" }, "not applied");
+  frameBox.append(badge);
+  let moved = null; // { run, step }: the slider moved while the run was held before this step
+  let pressed = null; // What if as clicked, until the kernel's trait says so
+  let now = { kind: "", refused: "" }; // what the last paint showed
+  let measuring = null; // the input time of a preview on its way to the screen
+
+  const mode = () => model.get("lens") || {};
+  const on = () => pressed ?? Boolean(mode().what_if);
+  // The live run, held, shown at its newest step: the slider previews the step to come.
+  const held = (w) => w.key === ctx.live() && model.get("status") === "paused" && !w.atFinal && w.n > 0
+    && w.pos === w.n - 1 && w.n === model.get("step");
+
+  // What the main preview should show instead of the step's own frame: { run, step, guidance, held } or null.
+  function target(w) {
+    if (!w || w.pos < 0 || ctx.knobs.selected().index !== 0) return null;
+    const g = Number(ui.guidance.value), kept = mode().held;
+    if (held(w) && moved?.run === w.key && moved.step === w.n) return { run: w.key, step: w.n, guidance: g, held: true };
+    if (held(w) && kept?.run === w.key && kept.step === w.n) return { ...kept, held: true }; // after a reload
+    const following = w.key === ctx.live() && model.get("status") === "running" && w.pos === w.n - 1;
+    if (!on() || w.key <= 0 || following) return null;
+    return { run: w.key, step: w.atFinal ? w.n - 1 : w.pos, guidance: g };
+  }
+
+  function caption(msg) {
+    const info = runInfo(model, msg.run), total = store.get(msg.run)[0]?.total || info?.steps || msg.step + 1;
+    const at = `${info?.name || `#${msg.run}`} · step ${msg.step + 1} / ${total}`;
+    if (msg.held) return `${at} · preview at ${fix(msg.guidance)} — not applied yet`;
+    return msg.applied ? `${at} · at ${fix(msg.guidance)} — as it ran`
+      : `${at} · what if ${fix(msg.guidance)} — not applied (ran at ${fix(msg.ran)})`;
+  }
+
+  // Called by the preview as it paints (preview.js): { blob, caption } to show, or null.
+  function over(w) {
+    const want = target(w);
+    lens.want(want);
+    const answer = lens.answerFor(want);
+    now = { kind: "", refused: answer?.msg.refused || "" };
+    if (!answer?.blobs.length) return null;
+    now.kind = answer.msg.held ? "held" : "what-if";
+    now.applied = !answer.msg.held && answer.msg.applied;
+    if (answer.inputAt) {
+      measuring = answer.inputAt;
+      answer.inputAt = null;
+    }
+    return { blob: answer.blobs[0], caption: caption(answer.msg) };
+  }
+
+  function paint() {
+    const outline = now.kind ? "2px dashed var(--sdw-fg)" : "";
+    if (frameBox.style.outline !== outline) Object.assign(frameBox.style, { outline, outlineOffset: "-2px" });
+    badge.hidden = !now.kind || now.applied;
+    if (el.dataset.lens !== now.kind) el.dataset.lens = now.kind;
+    const w = ctx.preview.where();
+    const why = now.refused || (on() && w?.key < 0 ? "What if: a loaded gallery keeps no model outputs" : "");
+    setText(note, why ? `No preview: ${why}` : "");
+    note.hidden = !why;
+  }
+
+  function show() {
+    whatIf.setAttribute("aria-pressed", String(on()));
+    branchWith.hidden = !on();
+    const key = ctx.shown(), info = runInfo(model, key), w = ctx.preview.where();
+    enable(branchWith, key > 0 && BRANCHABLE.includes(info?.status) && w?.key === key && w.pos >= 0,
+      key < 0 ? "A loaded gallery cannot be continued" : "Only a finished, stopped or paused run can be branched");
+  }
+
+  ctx.listen(whatIf, "click", () => {
+    pressed = !on();
+    model.send({ type: "lens_mode", what_if: pressed });
+    ctx.update();
+  });
+  ctx.listen(branchWith, "click", () => {
+    const want = target(ctx.preview.where());
+    if (branchWith.getAttribute("aria-disabled") === "true" || !want || want.held) return;
+    ctx.say("");
+    ctx.busy(branchWith);
+    ctx.curve.branched();
+    ctx.history.view(0);
+    model.send({ type: "branch", run: want.run, step: want.step, guidance: want.guidance });
+  });
+  ctx.listen(ui.guidance, "input", () => {
+    inputAt = performance.now();
+    const w = ctx.preview.where();
+    if (w && held(w) && ctx.knobs.selected().index === 0) moved = { run: w.key, step: w.n };
+    lens.want(target(w));
+    ctx.schedule();
+  });
+  // Painted: the frame after the preview's image has loaded.
+  ctx.listen(ui.main.img, "load", () => {
+    const at = measuring;
+    measuring = null;
+    if (at) requestAnimationFrame(() => stats.lens.push(performance.now() - at));
+  });
+  const views = stepViews(ctx, asker(model, "views"), branchWith, note);
+  const effect = effectTrace(ctx);
+  ctx.on("msg:custom", (msg, buffers) => (lens.receive(msg, buffers) || views.receive(msg, buffers)) && ctx.schedule());
+  ctx.on("change:lens", () => {
+    pressed = null;
+    ctx.update();
+  });
+  ctx.on("change:effects", ctx.schedule);
+  ctx.paints.push(paint, views.paint, effect.paint);
+  ctx.statuses.push(show, views.show);
+  return {
+    over,
+    close() {
+      views.close();
+      effect.close();
+    },
+  };
+}

@@ -1,0 +1,118 @@
+"""The guidance lens in the widget: a step seen at another guidance before anything is applied.
+
+The page asks ``lens {run, step, guidance, id}`` (the held run's next step while the Guidance
+slider moves, a scrubbed step in What if) and ``views {run, step, id}`` (a step's unconditional,
+conditional and guided x0). Each gets one custom message back with its ``id`` and its frames as
+binary buffers, or ``refused``: why there is no lens, in words. The page keeps one request in
+flight and then asks for the newest value only (latest wins), so a drag never queues work here.
+Frames never go into traits; the mode (``lens``) and the effect per step (``effects``) do.
+
+A held run's next step has not made its model call: ``Run.peek`` makes it on the run's own thread
+and calls back; the answer goes from there. Nothing here waits for it: a run hosted on the
+kernel's thread would be waiting for this very handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from ..core import Run
+from .history import History
+from .lens_state import LensState, one_based
+from .sender import encode
+
+
+class GuidanceLens(LensState):
+    """``SamplerWidget``'s lens: requests answered by message, the reasons where there is none."""
+
+    knobs: list[dict[str, Any]]
+    send: Callable[..., None]
+    _history: History
+
+    def _lens_request(self, run: int, step: int, id: int, guidance: float | None = None) -> None:
+        """Answer at once, or (the held run's next step) once ``Run.peek`` has made its model call."""
+        kind = "views" if guidance is None else "lens"
+        reply: dict[str, Any] = {"type": kind, "id": id, "run": run, "step": step}
+        if guidance is not None:
+            reply["guidance"] = guidance
+        try:
+            record = self._history[run]
+        except ValueError as exc:
+            return self.send({**reply, "refused": f"No guidance lens: {exc}"}, [])
+        if not isinstance(record, Run):
+            return self.send({**reply, "refused": "No guidance lens: a loaded gallery keeps no model outputs"}, [])
+        answer = partial(self._answer, record, reply)
+        if step >= len(record.steps) and not record.done:
+            if step == len(record.steps):
+                with self._lens_lock:
+                    self._waiting[(record.id, kind)] = answer
+                if record.peek(partial(self._peeked, record.id)):
+                    return  # answered by _peeked: now if the step was peeked already, else from the run's thread
+                with self._lens_lock:
+                    self._waiting.pop((record.id, kind), None)
+            if not record.controls.paused:  # Run.lens would wait here for the run to get there
+                return self.send({**reply, "refused": self._not_yet(step)}, [])
+        answer()
+
+    def _peeked(self, run: int, _step: int) -> None:
+        with self._lens_lock:
+            due = [self._waiting.pop(key) for key in list(self._waiting) if key[0] == run]
+        for answer in due:
+            answer()
+
+    def _answer(self, run: Run, reply: dict[str, Any]) -> None:
+        """Compute and send; may run on the run's thread, so nothing is raised from here."""
+        step, coming = reply["step"], reply["step"] == len(run.steps)
+        buffers: list[bytes] = []
+        try:
+            if reply["type"] == "lens":
+                seen = run.lens(step, reply["guidance"])
+                buffers = [encode(seen.frame.image())]
+            else:
+                views = run.lens_views(step)
+                reply["views"] = [name for name, frame in views.items() if frame is not None]
+                buffers = [encode(frame.image()) for frame in views.values() if frame is not None]
+            held = step == len(run.steps)  # after: a run may have recorded the step meanwhile
+            reply["held"] = held
+            if reply["type"] == "lens":
+                reply.update(applied=seen.applied, ran=None if held else run.steps[step].guidance)
+        except ValueError as exc:
+            held = coming
+            reply["refused"] = self._reason(run, reply, coming, exc)
+        except Exception as exc:  # noqa: BLE001 - on the run's thread it would end the run
+            held = False
+            reply["refused"] = f"The guidance lens failed: {type(exc).__name__}: {exc}"
+        try:
+            self.send(reply, buffers)
+        except Exception:  # noqa: BLE001 - a closed page: the next request asks again
+            return
+        if reply["type"] == "lens" and held and run.controls.paused:
+            shown = {"run": run.id, "step": step, "guidance": reply["guidance"]}
+            with self._lens_lock:  # a reloaded page shows this preview again
+                self._apply({"lens": {**self.lens, "held": shown}})
+
+    def _reason(self, run: Run, reply: dict[str, Any], held: bool, exc: ValueError) -> str:
+        step, value = reply["step"], reply.get("guidance")
+        if held and not run.controls.paused:
+            return self._not_yet(step)
+        off = self.knobs[0].get("off_at") if self.knobs else None
+        if value is not None and off is not None and value > off and self._one_half(run, step):
+            if held:
+                return (f"Step {step + 1} runs with CFG off (one model pass): it has no preview above {off:.1f}; "
+                        f"{value:.1f} applies from step {step + 2} on Next step or Resume")  # fmt: skip
+            return (f"Step {step + 1} ran with CFG off (one model pass): its unconditional half was never "
+                    f"computed. Branch with this computes it (one model call)")  # fmt: skip
+        return one_based(str(exc), step)
+
+    @staticmethod
+    def _not_yet(step: int) -> str:
+        return f"Step {step + 1} has not run yet: its preview shows while the run is held (Pause)"
+
+    @staticmethod
+    def _one_half(run: Run, step: int) -> bool:
+        try:
+            return run.lens_views(step)["unconditional"] is None
+        except ValueError:
+            return False
