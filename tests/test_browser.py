@@ -214,8 +214,8 @@ class Session:
         self.steps = page.get_by_role("spinbutton", name="Steps")
         self.seed = page.get_by_role("spinbutton", name="Seed")
         self.prompt = page.get_by_role("textbox", name="Prompt", exact=True)
-        self.guidance = page.get_by_role("slider", name="Guidance")
-        self.scrub = page.get_by_role("slider", name="Step")
+        self.guidance = page.get_by_role("slider", name="Guidance", exact=True)
+        self.scrub = page.get_by_role("slider", name="Step", exact=True)
         self.message = self.widget.get_by_role("alert")
         self.strip = page.get_by_role("listbox", name="Filmstrip")
 

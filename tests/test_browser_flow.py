@@ -69,7 +69,7 @@ def status_has(widget, text, timeout=60_000):
 
 
 def scrub_to(widget, step):
-    widget.get_by_role("slider", name="Step").fill(str(step))
+    widget.get_by_role("slider", name="Step", exact=True).fill(str(step))
     widget.page.wait_for_function(
         "([el, s]) => el.dataset.shownStep === s", arg=[widget.element_handle(), str(step)], timeout=30_000
     )
@@ -77,7 +77,7 @@ def scrub_to(widget, step):
 
 def test_pause_change_guidance_by_keys_resume_and_watch_the_frames(page):
     widget = page.locator(".sdw").first
-    preview, guidance = widget.get_by_alt_text("Live preview"), widget.get_by_role("slider", name="Guidance")
+    preview, guidance = widget.get_by_alt_text("Live preview"), widget.get_by_role("slider", name="Guidance", exact=True)
     start = float(guidance.input_value())
     assert start == 3.5, "FLUX.1-dev's own default guidance, not SD's 7.5"
     run = generate(page, widget, "widget", "a red circle on a black background", 16, 5)
@@ -138,7 +138,7 @@ def test_true_cfg_draws_the_switch_and_reads_on_and_off(page):
     assert kernel(page, "schnell.guidance_kind") == "'cfg'"
     assert widget.get_by_role("textbox", name="Negative prompt").get_attribute("placeholder") == ""
     kernel(page, "schnell.set_pace(0)")
-    guidance = widget.get_by_role("slider", name="Guidance")
+    guidance = widget.get_by_role("slider", name="Guidance", exact=True)
     for value, word in (("3", "on"), ("1", "off")):
         guidance.fill(value)
         wait_until(lambda v=value: kernel(page, "schnell.guidance") == f"{v}.0", what="the kernel to take the guidance")

@@ -47,7 +47,7 @@ def drive(page, name):
     page.wait_for_timeout(500)
     assert preview.get_attribute("src") != first, "the live preview follows the run"
 
-    guidance = page.get_by_role("slider", name="Guidance")
+    guidance = page.get_by_role("slider", name="Guidance", exact=True)
     guidance.focus()
     guidance.press("ArrowRight")
     guidance.press("ArrowRight")
@@ -72,7 +72,7 @@ def drive(page, name):
             page.wait_for_timeout(50)
 
     wait_data("shownStep", "final")
-    scrub = page.get_by_role("slider", name="Step")
+    scrub = page.get_by_role("slider", name="Step", exact=True)
     scrub.fill("1")
     wait_data("shownStep", "1")
     scrub.focus()

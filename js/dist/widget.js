@@ -1018,6 +1018,37 @@ function guidanceCurve(ctx) {
   };
 }
 
+// src/guider.js
+function guiderSelect(ctx) {
+  const { model, ui } = ctx;
+  const select = h("select", {
+    "aria-label": "Guider",
+    style: "width:auto",
+    "data-lm-suppress-shortcuts": "true",
+    title: "How each step is guided (diffusers' guiders), for the next runs; its settings join the Knob list"
+  });
+  const row = h("label", { class: "sdw-row sdw-pace", hidden: true }, h("span", {}, "Guider"), select);
+  ui.knobPick.closest(".sdw-field").before(row);
+  let built = "";
+  function show() {
+    const choices = model.get("guiders") || [], names = choices.map((c) => c.name).join(",");
+    row.hidden = choices.length === 0;
+    if (names !== built) {
+      built = names;
+      select.replaceChildren(...choices.map((c) => h("option", { value: c.name, title: c.name }, c.label)));
+    }
+    select.value = model.get("guider");
+  }
+  ctx.listen(select, "change", () => {
+    ctx.say("");
+    model.send({ type: "guider", name: select.value });
+  });
+  ctx.on("change:guiders", show);
+  ctx.on("change:guider", show);
+  ctx.on("change:message", () => model.get("message") && show());
+  show();
+}
+
 // src/fit.js
 var SMALLEST = 96;
 function limiter(el) {
@@ -2195,6 +2226,7 @@ function render({ model, el }) {
   ctx.listen(el, "keydown", keepKeys);
   ctx.history.view(model.get("view"));
   layout(el, ui, ctx.strip.el);
+  guiderSelect(ctx);
   ctx.lens = guidanceLens(ctx);
   const sweep = sweepPanel(model, () => ctx.history.view(0));
   el.append(sweep.el);

@@ -1,7 +1,7 @@
 // One view of the widget, wired from its components: the form that makes a run (compose.js), the
 // steering bar (steering.js), history and compare (history.js), status and details (status.js),
-// preview and scrubber (preview.js), the knob selector and slider (knobs.js), the knob curves and
-// their editor (curve.js, drawn by chart.js), the guidance lens with its three views and effect
+// preview and scrubber (preview.js), the guider (guider.js), the knob selector and slider (knobs.js),
+// the knob curves and their editor (curve.js, drawn by chart.js), the guidance lens with its three views and effect
 // trace (lens.js), the filmstrip (strip.js), the sweep (sweep.js), and
 // the fit to a host's output box of limited height (fit.js). Each owns its state and draws from
 // the model's store and traits; they meet only through the small context made here (ctx). Frames come from the model's
@@ -10,6 +10,7 @@
 
 import { composer } from "./compose.js";
 import { guidanceCurve } from "./curve.js";
+import { guiderSelect } from "./guider.js";
 import { hostFit } from "./fit.js";
 import { historyBar } from "./history.js";
 import { knobControl } from "./knobs.js";
@@ -133,6 +134,7 @@ export function render({ model, el }) {
   ctx.history.view(model.get("view"));
 
   layout(el, ui, ctx.strip.el);
+  guiderSelect(ctx); // a modular pipeline's guider, above the Knob select
   ctx.lens = guidanceLens(ctx); // it places its controls beside the laid-out ones
   const sweep = sweepPanel(model, () => ctx.history.view(0)); // a clicked item's replay shows as the current run
   el.append(sweep.el);

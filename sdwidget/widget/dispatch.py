@@ -87,6 +87,7 @@ HANDLERS: dict[str, Callable[..., object]] = {
     "breakpoints": lambda w, steps: w._apply({"breakpoints": steps}),
     "interval": interval.move,
     "knob": lambda w, name, value: w.set_knob(name, value),
+    "guider": lambda w, name: w.set_guider(name),
     "branch": lambda w, run, step, knobs=None, **changes: w.branch(
         _run(w, run, "Branch from here"), step, **changes, **w._knob_changes(knobs, "Branch from here")
     ),

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import validate
-from . import lens_state
+from . import guider, lens_state
 
 # Each kind and the fields it takes.
 FIELDS: dict[str, frozenset[str]] = {
@@ -30,6 +30,7 @@ FIELDS: dict[str, frozenset[str]] = {
     "prompt": frozenset({"prompt", "negative_prompt"}),
     "breakpoints": frozenset({"steps"}),
     "interval": frozenset({"first", "end"}),
+    "guider": frozenset({"name"}),
     "branch": frozenset({"run", "step", "guidance", "knobs", "prompt", "negative_prompt"}),
     "decode": frozenset({"run", "step"}),
     "ack": frozenset({"run"}),
@@ -47,7 +48,7 @@ CONTROL = {
     "sync": "The widget", "guidance": "Guidance", "knob": "Knob", "plan": "Guidance curve", "pace": "Pace",
     "prompt": "Apply prompt", "breakpoints": "Breakpoints", "branch": "Branch from here", "decode": "Decode step",
     "ack": "The widget", "save": "Save gallery", "frames": "Run", "sweep_grid": "The widget",
-    "sweep_item": "Sweep item", "interval": "Guidance interval",
+    "sweep_item": "Sweep item", "interval": "Guidance interval", "guider": guider.CONTROL,
     "lens": "Guidance lens", "views": "Three views", "lens_mode": "What if",
 }  # fmt: skip
 CURVE = "Guidance curve"  # the chart, whichever knob it draws
@@ -82,6 +83,8 @@ def _arguments(kind: str, content: dict[str, Any]) -> dict[str, Any]:
             if get("knobs") is not None:  # each in its own range: the kernel knows the model's knobs
                 args["knobs"] = _knobs(control, get("knobs"), lambda value: _number(control, value))
         return args
+    if kind == "guider":
+        return guider.arguments(content)
     if kind in lens_state.KINDS:
         return lens_state.arguments(kind, content, RUN)
     if kind == "sweep_item":  # the kernel checks that the sweep has it

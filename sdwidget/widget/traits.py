@@ -98,6 +98,12 @@ class WidgetState(anywidget.AnyWidget):
     """The steps where guidance applies, ``[first, end]`` (0-based, ``end`` not included; off
     elsewhere), set by the two handles on the guidance curve: the current run's, or the next
     run's while none goes; empty for every step (``widget/interval.py``)."""
+    guider = t.Unicode("").tag(sync=True)
+    """The class name of a modular pipeline's guider (``AdaptiveProjectedGuidance``...), which the
+    next run takes; empty where the pipeline has none. Set by the Guider select (``widget/guider.py``)."""
+    guiders = t.List(t.Dict()).tag(sync=True)
+    """The guiders the Guider select offers, each ``{name, label}`` (class name, short name: CFG,
+    APG, PAG...); empty where the pipeline has no guider, and the select is hidden."""
     lens = t.Dict().tag(sync=True)
     """The guidance lens as the page set it, so a reloaded page shows it again: ``what_if`` (a
     scrubbed step shows at the Guidance slider's value), ``views`` (the three views under the

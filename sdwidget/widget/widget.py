@@ -9,7 +9,9 @@ from typing import Any
 
 from ..core import Run, Runner, StatusEvent, StepEvent
 from . import dispatch, messages
+from .guider import GuiderChoice
 from .history import History
+from .interval import GuidanceInterval
 from .knobs import KnobSteering
 from .lens import GuidanceLens
 from .library import Library
@@ -19,7 +21,7 @@ from .state import batch_state
 from .sweeps import Sweep
 
 
-class SamplerWidget(KnobSteering, GuidanceLens, Library):
+class SamplerWidget(KnobSteering, GuiderChoice, GuidanceInterval, GuidanceLens, Library):
     """Generate, watch, pause, stop, steer guidance and scrub steps of a diffusers pipeline.
 
     Developer notes: the browser sends small JSON messages (generate, pause, resume, stop,
@@ -53,6 +55,7 @@ class SamplerWidget(KnobSteering, GuidanceLens, Library):
         self._sweep: Sweep | None = None
         self._init_knobs(self.runner, "guidance" in kwargs)
         self._init_lens()
+        self._init_guider(self.runner)
         if self.runner is not None:
             self.has_model = True
             self._unobserve = self.runner.observe(self._on_event)
@@ -131,6 +134,7 @@ class SamplerWidget(KnobSteering, GuidanceLens, Library):
     def _on_batch(self, run: Run, steps: list[StepEvent], status: StatusEvent | None) -> None:
         """On the sender thread, after each message: bring the traits up to date."""
         state = batch_state(run, steps, status, self.run_id, self.applied, self.knob_applied)
+        state.update(self._interval_followed(run))
         if status is not None:
             state["runs"] = self._history.entries()
         state.update(self._lens_after(run, steps, status, state.get("runs", self.runs)))
