@@ -45,6 +45,11 @@ class PeekHold:
         """Call ``ready(step)`` once the peeked step's model call is done (on the runner thread)."""
         self._ready.append(ready)
 
+    def forget(self, ready: Callable[[int], None]) -> None:
+        """Drop a ``when_ready`` callback whose peek was not granted."""
+        if ready in self._ready:
+            self._ready.remove(ready)
+
     def hold(
         self, step: int, given: StepInput, model_output: torch.Tensor, kept: Callable[[], torch.Tensor | None]
     ) -> torch.Tensor:

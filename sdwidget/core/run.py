@@ -143,11 +143,12 @@ class Run:
         self._reach(step)
         return self._lens_or_refusal().views(step)
 
-    def guidance_effect(self) -> list[float | None]:
-        """Per recorded step, how far its guidance moved the x0 estimate: the mean |x0(g) − x0(off)|
-        over the latents (``0.0`` where guidance was off; ``None`` where no lens exists)."""
+    def guidance_effect(self, first: int = 0) -> list[float | None]:
+        """Per recorded step from ``first`` on, how far its guidance moved the x0 estimate: the mean
+        |x0(g) − x0(off)| over the latents (``0.0`` where guidance was off; ``None`` where no lens
+        exists). ``first``: to add the steps recorded since the last call only."""
         lens = self._lens
-        return [None if lens is None else lens.effect(step) for step in range(len(self.steps))]
+        return [None if lens is None else lens.effect(step) for step in range(first, len(self.steps))]
 
     def peek(self, ready: Callable[[int], None] | None = None) -> bool:
         """Held: compute the next step's model call now, holding again before its scheduler step,

@@ -102,9 +102,13 @@ class RunLens:
             if ready is not None:
                 ready(self.hold.peeked)
             return True
-        if ready is not None:
+        if ready is not None:  # before the request: the run may reach the hold at once
             self.hold.when_ready(ready)
-        return self.run.controls.request_peek()
+        if self.run.controls.request_peek():
+            return True
+        if ready is not None:
+            self.hold.forget(ready)
+        return False
 
     def _wait_for_peek(self, step: int) -> None:
         """Block until a held run's next step is peeked, where this thread can wait for it: a run

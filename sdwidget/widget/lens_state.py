@@ -71,7 +71,9 @@ class LensState:
         settled = status is not None and (status.status is RunStatus.PAUSED or status.status.done)
         if not (settled or (steps and (self._effect_due[0] != run.id or now >= self._effect_due[1]))):
             return state
-        values = [None if v is None or not math.isfinite(v) else v for v in run.guidance_effect()]
+        # A recorded step's effect never changes: only the steps recorded since are computed.
+        known = list(self.effects.get(str(run.id), {}).get("values", []))[: len(run.steps)]
+        values = known + [None if v is None or not math.isfinite(v) else v for v in run.guidance_effect(len(known))]
         self._effect_due = (run.id, now + (time.monotonic() - now) * (1 - BUSY) / BUSY)
         keep = {str(entry["key"]) for entry in runs} | {str(run.id)}
         entry = {"values": values, "note": self._no_lens(run, values)}
