@@ -248,6 +248,42 @@ function initialize({ model }) {
   };
 }
 
+// src/encoding.js
+var encodedText = (seconds) => `Prompt encoded in ${seconds.toFixed(1)} s; it applies from the next step`;
+function promptEncoding(ctx) {
+  const { model, ui } = ctx;
+  const count = h("span", { "aria-hidden": "true" });
+  const line = h("div", { class: "sdw-encoding", hidden: true });
+  let started = 0, timer = 0;
+  const say = (text, counting = false) => {
+    line.replaceChildren(text, ...counting ? [count] : []);
+    line.hidden = !text;
+  };
+  const tick2 = () => count.textContent = ` ${((performance.now() - started) / 1e3).toFixed(1)} s`;
+  const stop = () => {
+    clearInterval(timer);
+    timer = 0;
+  };
+  ctx.on("msg:custom", (msg) => {
+    if (msg?.type !== "prompt_encoded" || !timer) return;
+    stop();
+    say(msg.error ? "The new prompt was not applied" : encodedText(msg.seconds));
+  });
+  ctx.on("change:run_id", () => timer || say(""));
+  ctx.offs.push(stop);
+  return {
+    // Apply prompt was pressed: count until the kernel answers.
+    start() {
+      stop();
+      ui.status.append(line);
+      started = performance.now();
+      say("Encoding the new prompt\u2026", true);
+      tick2();
+      timer = setInterval(tick2, 100);
+    }
+  };
+}
+
 // src/chart.js
 var W = 300;
 var H = 60;
@@ -659,6 +695,7 @@ function composer(ctx) {
   const { prompt, negative, generate, applyPrompt } = ui;
   const form = { dirty: /* @__PURE__ */ new Set(), seedRandom: false };
   const fill = (name) => fillField(ui, model, name, form);
+  const encoding = promptEncoding(ctx);
   function show() {
     const running = ctx.running();
     enable(
@@ -692,6 +729,7 @@ function composer(ctx) {
     ctx.say("");
     ctx.busy(applyPrompt);
     model.send({ type: "prompt", prompt: prompt.value, negative_prompt: negative.value });
+    encoding.start();
     form.dirty.delete("prompt");
     form.dirty.delete("negative");
     ctx.update();

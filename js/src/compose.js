@@ -1,7 +1,9 @@
 // The form that makes a run: Prompt, Negative prompt, Steps, Seed, Guidance and Generate, and
-// Apply prompt for an edit made while a run goes. The kernel fills the fields (on open, when a run
-// starts), never one the user has typed into since the last Generate; the knob slider is knobs.js's.
+// Apply prompt for an edit made while a run goes (the wait for its encoding: encoding.js). The
+// kernel fills the fields (on open, when a run starts), never one the user has typed into since
+// the last Generate; the knob slider is knobs.js's.
 
+import { promptEncoding } from "./encoding.js";
 import { enable, FIELDS, fillField, readForm } from "./form.js";
 
 export function composer(ctx) {
@@ -9,6 +11,7 @@ export function composer(ctx) {
   const { prompt, negative, generate, applyPrompt } = ui;
   const form = { dirty: new Set(), seedRandom: false };
   const fill = (name) => fillField(ui, model, name, form);
+  const encoding = promptEncoding(ctx);
 
   function show() {
     const running = ctx.running();
@@ -42,6 +45,7 @@ export function composer(ctx) {
     ctx.say("");
     ctx.busy(applyPrompt);
     model.send({ type: "prompt", prompt: prompt.value, negative_prompt: negative.value });
+    encoding.start();
     form.dirty.delete("prompt");
     form.dirty.delete("negative");
     ctx.update();

@@ -8,6 +8,7 @@ shows as its message.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,23 @@ def _generate(widget: SamplerWidget, prompt: str, **args: Any) -> None:
         widget._apply({"breakpoints": []})
 
 
+def _prompt(widget: SamplerWidget, prompt: Any, **args: Any) -> None:
+    """Encode a prompt edit on this thread (the runner's rule: the step boundary only swaps tensors)
+    and tell the page how long it took: it counts the wait up until this reply (a refusal is
+    answered too, by ``messages.ANSWERED``)."""
+    started = time.perf_counter()
+    try:
+        widget._live.set_prompt(prompt, **args)
+    except (TypeError, ValueError):
+        raise  # a bad value, named by its field
+    except RuntimeError as exc:  # no run going, or torch's own (CUDA out of memory is one)
+        raise RuntimeError(f"Apply prompt: {exc}") from exc
+    except Exception as exc:
+        # A text encoder's own failure (a bad tokenizer, a missing file) is shown, not raised into the kernel.
+        raise RuntimeError(f"Apply prompt: encoding the new prompt failed: {type(exc).__name__}: {exc}") from exc
+    widget.send({"type": "prompt_encoded", "seconds": time.perf_counter() - started})
+
+
 def _ack(widget: SamplerWidget, run: int) -> None:
     if widget._current is not None and run == widget._current.run.id:  # a late ack of an old run: ignored
         widget._current.ack()
@@ -83,7 +101,7 @@ HANDLERS: dict[str, Callable[..., object]] = {
     "guidance": lambda w, value: w.set_guidance(value),
     "plan": _plan,
     "pace": lambda w, value: w.set_pace(value),
-    "prompt": lambda w, prompt, **args: w._live.set_prompt(prompt, **args),
+    "prompt": _prompt,
     "breakpoints": lambda w, steps: w._apply({"breakpoints": steps}),
     "interval": interval.move,
     "knob": lambda w, name, value: w.set_knob(name, value),

@@ -51,6 +51,9 @@ CONTROL = {
     "sweep_item": "Sweep item", "interval": "Guidance interval", "guider": guider.CONTROL,
     "lens": "Guidance lens", "views": "Three views", "lens_mode": "What if",
 }  # fmt: skip
+# Kinds whose sender waits for an answer (the page counts a prompt edit's encoding up): a refusal
+# is answered too, with ``error``, so the wait ends.
+ANSWERED = {"prompt": "prompt_encoded"}
 CURVE = "Guidance curve"  # the chart, whichever knob it draws
 RUN = (-(2**31), 2**31)  # runs have positive keys, loaded galleries negative ones; the kernel checks they exist
 

@@ -32,12 +32,13 @@ class SamplerWidget(KnobSteering, GuiderChoice, GuidanceInterval, GuidanceLens, 
     buffer in a custom message, waits for the browser's ack (two messages in flight at most) and
     updates the traits. Traits carry state, never frames, so a saved notebook stays small; a view
     that opens late asks for the run's frames with ``sync``, and one browsing the history asks for
-    any run's or gallery's frames with ``frames``. A save from the browser is written on a thread
-    of its own (``saver``). A sweep added with ``add_sweep`` is read by ``sweeps`` (the kernel keeps
-    the folder); the browser asks for its grid image with ``sweep_grid`` and names a clicked item
-    by number with ``sweep_item``. Every kernel→browser state change is a trait assignment made by
-    ``_apply`` (under ``hold_sync``, one lock for all threads), which ipywidgets sends as an
-    ``update`` message to every front end.
+    any run's or gallery's frames with ``frames``. A prompt edit is encoded on the message
+    handler's thread and answered with ``prompt_encoded`` (the seconds it took, or ``error``). A
+    save from the browser is written on a thread of its own (``saver``). A sweep added with
+    ``add_sweep`` is read by ``sweeps`` (the kernel keeps the folder); the browser asks for its grid
+    image with ``sweep_grid`` and names a clicked item by number with ``sweep_item``. Every
+    kernel→browser state change is a trait assignment made by ``_apply`` (under ``hold_sync``, one
+    lock for all threads), which ipywidgets sends as an ``update`` message to every front end.
     """
 
     def __init__(self, pipe_or_runner: Any = None, **kwargs: Any) -> None:
@@ -158,4 +159,7 @@ class SamplerWidget(KnobSteering, GuiderChoice, GuidanceInterval, GuidanceLens, 
             with self.runner.on_kernel() if self.runner is not None else contextlib.nullcontext():
                 dispatch.handle(self, kind, args)
         except (TypeError, ValueError, RuntimeError, OSError) as exc:
+            asked = content.get("type") if isinstance(content, dict) else None
+            if asked in messages.ANSWERED:  # the page waits for this kind's answer
+                self.send({"type": messages.ANSWERED[asked], "error": True})
             self._apply({"message": str(exc)})
