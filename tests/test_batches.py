@@ -15,7 +15,7 @@ from test_guidance_oracle import guided_eps, sd_conditioning, sdxl_conditioning
 
 from sdwidget import Gallery, Runner, RunStatus
 
-STEPS, SEED, SIZE = 8, 3, 64
+STEPS, SEED, SIZE = 8, 3, 32
 PROMPTS, NEGATIVES, OTHER = ["a red star", "a blue ring"], ["blurry", "green"], "a yellow moon"
 
 

@@ -27,7 +27,7 @@ from test_guidance_oracle import cat_conditioning, sd_conditioning, sdxl_conditi
 from sdwidget import Runner, RunStatus
 from sdwidget.testing import tiny_sd_pipeline, tiny_sdxl_pipeline
 
-STEPS, SEED, SIZE, STRENGTH = 10, 7, 64, 0.8
+STEPS, SEED, SIZE, STRENGTH = 10, 7, 32, 0.8
 PROMPT, NEGATIVE = "a red star on a blue background", "blurry"
 IMAGE = Image.fromarray((np.random.RandomState(0).rand(SIZE, SIZE, 3) * 255).astype(np.uint8))
 MASK = Image.fromarray(((np.arange(SIZE) > SIZE // 3)[None, :].repeat(SIZE, 0) * 255).astype(np.uint8))

@@ -11,7 +11,7 @@ from diffusers.callbacks import SDXLCFGCutoffCallback
 
 from sdwidget import Runner, RunStatus
 
-STEPS, SEED, SIZE = 10, 7, 64
+STEPS, SEED, SIZE = 10, 7, 32
 PROMPT, NEGATIVE = "a red star on a blue background", "blurry"
 
 

@@ -22,7 +22,7 @@ from tiny_ip_adapter import add_ip_adapter
 from sdwidget import Gallery, Runner, RunStatus
 from sdwidget.testing import tiny_sd3_pipeline, tiny_sd_pipeline, tiny_sdxl_pipeline
 
-STEPS, SEED, SIZE, N, STRENGTH = 10, 7, 64, 2, 0.8  # SIZE: the SDXL conditioning's time ids are built for it
+STEPS, SEED, SIZE, N, STRENGTH = 10, 7, 32, 2, 0.8  # SIZE: the SDXL conditioning's time ids are built for it
 PROMPT, NEGATIVE = "a red star on a blue background", "blurry"
 INIT = Image.fromarray((np.random.RandomState(9).rand(SIZE, SIZE, 3) * 255).astype(np.uint8))  # img2img's
 IMAGES = [Image.fromarray((np.random.RandomState(i).rand(40, 48, 3) * 255).astype(np.uint8)) for i in range(2)]

@@ -22,7 +22,7 @@ from diffusers.modular_pipelines.stable_diffusion_xl.encoders import StableDiffu
 from sdwidget import Gallery, Runner, RunStatus
 from sdwidget.testing import tiny_modular_sdxl_pipeline
 
-STEPS, SEED, SIZE = 8, 3, 64
+STEPS, SEED, SIZE = 8, 3, 32
 PROMPT, NEGATIVE, EDIT = "a red star", "blurry", "a green cube"
 MOMENTUM = "adaptive_projected_guidance_momentum"
 PAG_LAYER = LayerSkipConfig(indices=[0], fqn="mid_block.attentions.0.transformer_blocks", skip_attention=False,

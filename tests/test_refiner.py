@@ -19,7 +19,7 @@ from sdwidget.families import family_of
 from sdwidget.families.sdxl_time_ids import negative_time_ids
 from sdwidget.testing import tiny_sd_pipeline, tiny_sdxl_pipeline
 
-STEPS, SEED, SIZE, START = 10, 7, 64, 0.6  # denoising_start 0.6: timesteps 333 222 111 0 of 999 888 ... 0
+STEPS, SEED, SIZE, START = 10, 7, 32, 0.6  # denoising_start 0.6: timesteps 333 222 111 0 of 999 888 ... 0
 PROMPT, NEGATIVE, SCORE, NEGATIVE_SCORE = "a red star on a blue background", "blurry", 6.0, 2.5
 CASES = {"starts-off": (1.0, (0, 7.0), (2, 0.5)), "starts-on": (7.0, (0, 0.5), (2, 7.0))}
 
@@ -132,7 +132,7 @@ def test_negative_time_ids_only_where_they_differ(refiner, sdxl_pipe):
     built = negative_time_ids(
         refiner, SIZE, SIZE, {"negative_aesthetic_score": 1.5, "crops_coords_top_left": (4, 8)}, first
     )
-    assert torch.equal(built["add_time_ids"], torch.tensor([[64.0, 64, 0, 0, 1.5]]))
+    assert torch.equal(built["add_time_ids"], torch.tensor([[32.0, 32, 0, 0, 1.5]]))
     assert negative_time_ids(sdxl_pipe, SIZE, SIZE, {}, encode_prompts(sdxl_pipe, PROMPT, None)) == {}
     sd = tiny_sd_pipeline()
     assert negative_time_ids(sd, SIZE, SIZE, {}, encode_prompts(sd, PROMPT, None)) == {}

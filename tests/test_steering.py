@@ -17,7 +17,7 @@ from test_guidance_oracle import cat_conditioning, sd_conditioning, sdxl_conditi
 from sdwidget import Gallery, Runner, RunStatus
 from sdwidget.testing import tiny_sd_pipeline, tiny_sdxl_pipeline
 
-STEPS, SEED, SIZE = 10, 7, 64
+STEPS, SEED, SIZE = 10, 7, 32
 PROMPT, OTHER, NEGATIVE, OTHER_NEGATIVE = "a red star", "a blue ring", "blurry", "green"
 
 
@@ -127,7 +127,7 @@ def test_branch_equals_a_fresh_run_and_the_reference_loop(family, scheduler):
 
 
 def test_branch_refuses_steps_beyond_what_was_kept(sd_pipe):
-    runner = Runner(sd_pipe, branch_budget=3 * 2 * 4 * 32 * 32 * 4)  # three steps of CFG outputs: 2×4×32×32 float32
+    runner = Runner(sd_pipe, branch_budget=3 * 2 * 4 * 16 * 16 * 4)  # three steps of CFG outputs: 2×4×16×16 float32
     parent = runner.generate(PROMPT, guidance_scale=5.0, **ARGS)
     assert parent.branchable == 3
     with pytest.raises(ValueError, match="first 3 steps only.*branch_budget"):

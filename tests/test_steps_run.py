@@ -17,7 +17,7 @@ from sdwidget import Runner, RunStatus
 from sdwidget.core.inputs import steps_run
 from sdwidget.testing import tiny_sd_pipeline, tiny_sdxl_pipeline
 
-STEPS, SEED, SIZE = 5, 7, 64
+STEPS, SEED, SIZE = 5, 7, 32
 PROMPT, NEGATIVE = "a red star on a blue background", "blurry"
 
 

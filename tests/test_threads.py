@@ -5,7 +5,7 @@ import torch
 
 from sdwidget import Runner, RunStatus
 
-ARGS = {"num_inference_steps": 3, "guidance_scale": 5.0, "seed": 1, "height": 64, "width": 64}
+ARGS = {"num_inference_steps": 3, "guidance_scale": 5.0, "seed": 1, "height": 32, "width": 32}
 
 
 def threads_seen(runner):
