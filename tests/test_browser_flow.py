@@ -77,7 +77,8 @@ def scrub_to(widget, step):
 
 def test_pause_change_guidance_by_keys_resume_and_watch_the_frames(page):
     widget = page.locator(".sdw").first
-    preview, guidance = widget.get_by_alt_text("Live preview"), widget.get_by_role("slider", name="Guidance", exact=True)
+    preview = widget.get_by_alt_text("Live preview")
+    guidance = widget.get_by_role("slider", name="Guidance", exact=True)
     start = float(guidance.input_value())
     assert start == 3.5, "FLUX.1-dev's own default guidance, not SD's 7.5"
     run = generate(page, widget, "widget", "a red circle on a black background", 16, 5)
