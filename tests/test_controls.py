@@ -10,7 +10,7 @@ from conftest import at_step
 
 from sdwidget import RunStatus, StatusEvent
 
-ARGS = {"num_inference_steps": 10, "guidance_scale": 5.0, "seed": 3, "height": 64, "width": 64}
+ARGS = {"num_inference_steps": 10, "guidance_scale": 5.0, "seed": 3, "height": 32, "width": 32}
 
 
 def wait_for(predicate, timeout=30.0):
@@ -32,8 +32,8 @@ def test_finished_run_records_every_step(runner):
     elapsed = [s.elapsed for s in run.steps]
     assert elapsed == sorted(elapsed) and all(s.duration > 0 for s in run.steps)
     frame = run.steps[-1].frame.numpy()
-    assert frame.shape == (32, 32, 3) and frame.dtype == np.uint8 and frame.std() > 0
-    assert run.image.size == (64, 64)
+    assert frame.shape == (16, 16, 3) and frame.dtype == np.uint8 and frame.std() > 0
+    assert run.image.size == (32, 32)
 
 
 def test_start_returns_at_once_and_generate_matches(runner):

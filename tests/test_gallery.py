@@ -9,7 +9,7 @@ from PIL import Image
 
 from sdwidget import Gallery, Runner, RunStatus
 
-ARGS = {"num_inference_steps": 12, "guidance_scale": 5.0, "seed": 3, "height": 64, "width": 64}
+ARGS = {"num_inference_steps": 12, "guidance_scale": 5.0, "seed": 3, "height": 32, "width": 32}
 
 
 def tuned_run(runner, **extra):
@@ -35,7 +35,7 @@ def pixels(image):
 def test_record_holds_parameters_scheduler_and_model(runner, sd_pipe):
     run = runner.generate("a red star", **ARGS)
     p = run.params
-    assert (p["prompt"], p["seed"], p["num_inference_steps"], p["height"], p["width"]) == ("a red star", 3, 12, 64, 64)
+    assert (p["prompt"], p["seed"], p["num_inference_steps"], p["height"], p["width"]) == ("a red star", 3, 12, 32, 32)
     assert p["scheduler"] == "EulerDiscreteScheduler" and p["pipeline"] == "StableDiffusionPipeline"
     config = p["scheduler_config"]
     assert config["beta_schedule"] == "scaled_linear" and config["num_train_timesteps"] == 1000
@@ -54,7 +54,7 @@ def test_kept_latents_decode_any_step_at_full_size(sd_pipe):
     run = runner.generate("a red star", **ARGS, keep_latents=True)
     assert run.kept_steps == list(range(12))
     last = run.decode_step(11)
-    assert last.size == (64, 64)
+    assert last.size == (32, 32)
     assert np.abs(pixels(last).astype(int) - pixels(run.image)).max() <= 1  # x0 of the last step is the result
     assert not np.array_equal(pixels(run.decode_step(0)), pixels(last))
     with pytest.raises(RuntimeError, match="keep_latents=True"):
@@ -93,7 +93,7 @@ def test_decode_step_upcasts_an_fp16_vae_and_denormalises_as_sdxl_does():
 
 
 def test_latent_budget_keeps_the_first_steps_and_says_which(sd_pipe):
-    one_step = 4 * 32 * 32 * 4  # 4 channels × 32×32 latents (the tiny VAE halves the side) × float32 bytes
+    one_step = 4 * 16 * 16 * 4  # 4 channels × 16×16 latents (the tiny VAE halves the side) × float32 bytes
     run = Runner(sd_pipe, latent_budget=3 * one_step).generate("a red star", **ARGS, keep_latents=True)
     assert run.kept_steps == [0, 1, 2]
     with pytest.raises(KeyError, match="steps 0..2 were kept"):
@@ -135,7 +135,7 @@ def test_gallery_files_animations_sheet_and_png_metadata(runner, tmp_path):
     with Image.open(folder / "final.png") as final:
         assert json.loads(final.text["sdwidget"])["status"] == "finished"
     with Image.open(folder / "contact-sheet.png") as sheet:
-        assert sheet.size == (4 * 64, 3 * (32 + 14))  # 12 frames of 32 px in a 4×3 grid of 64 px wide cells
+        assert sheet.size == (4 * 64, 3 * (16 + 14))  # 12 frames of 16 px in a 4×3 grid of 64 px wide cells
     if meta["files"]["mp4"] is not None:
         assert (folder / "steps.mp4").stat().st_size > 1000
 
