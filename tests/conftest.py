@@ -3,44 +3,80 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.pop("ANYWIDGET_HMR", None)
 
+from fnmatch import fnmatchcase  # noqa: E402
+
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from diffusers.callbacks import PipelineCallback  # noqa: E402
-
-from sdwidget import Runner, StepEvent  # noqa: E402
-from sdwidget.testing import tiny_sd_pipeline, tiny_sdxl_pipeline  # noqa: E402
 
 # One torch thread: the tiny models run fastest on one (sdwidget/core/threads.py), two threads per
 # process oversubscribe the 2 cores under `-n 2` or a busy machine (a 2-thread oracle took 10 times
 # as long there: OpenMP's workers spin at every barrier), and reference loops and runners use the same.
+# sdwidget and diffusers are imported inside the helpers below, not here: under `-n 2` the controller
+# process loads this file too, and their 8 CPU-s of imports there would delay every worker's start.
 torch.set_num_threads(1)
 
 # The quick loop for contributors, `pytest -n 2 -m "not browser and not slow"` (README, Contributing),
 # leaves out the tests marked here; `.ci/run` runs them all. Files named test_browser*.py drive
-# Chromium and are marked `browser`. `slow`: whole files (name) or single tests (file::test, without
-# parameters), each with the reason it is slow; every one takes 5 s or more of CPU. Most start a fresh
-# interpreter, whose import of torch and diffusers alone is 6-10 CPU-s. The oracles of every family stay.
+# Chromium and are marked `browser`. `slow`, each with the reason: whole files (name), single tests
+# (file::test) or some of a test's parameter sets (file::test[pattern], an fnmatch pattern over the
+# parameter id). Most take 4 CPU-s or more: a fresh interpreter's import of torch and diffusers alone
+# is 6-10 CPU-s. Stress loops and the same oracle again on more schedulers are here too; the quick
+# loop keeps an oracle of every family and pipeline kind (Euler, each crossing of 1.0, 1 and 2 images).
+AGAIN = "the same oracle on another scheduler; Euler's stays in the quick loop"
+PAIRWISE = "pairwise, the quick loop keeps each kind's starts-on with 1 image and starts-off with 2"
+TAKEN = "the other crossing of 1.0 on this kind: the quick loop keeps one per kind, and both on others"
 SLOW = {
     "test_benchmarks.py": "runs each benchmark script in a subprocess",
     "test_demo.py": "runs 50 demo prompts at two guidance scales and judges every image",
     "test_preview_fidelity.py": "decodes every frame of held-out demo runs through the VAE",
     "test_sweep.py::test_a_two_process_accelerate_sweep_equals_a_one_process_sweep": "starts accelerate",
+    "test_sweep.py::test_every_item_replays_the_recorded_curve_and_edit_with_its_own_prompt_and_seed": "12 items",
+    "test_sweep.py::test_a_record_replays_its_item_exactly": "the same 12-item demo sweep (a module fixture)",
+    "test_sweep.py::test_the_grid_has_every_item_captioned": "the same 12-item demo sweep (a module fixture)",
+    "test_sweep.py::test_an_interrupted_sweep_resumes_without_redoing_finished_items": "three demo sweeps",
     "test_wheel.py": "builds the wheel with hatchling in a fresh environment",
     "test_reliability.py::test_two_hundred_runs_leak_no_thread_and_no_run": "200 runs",
-    "test_steering.py::test_branch_equals_a_fresh_run_and_the_reference_loop": "3 runs and a reference loop, x8",
-    "test_steering.py::test_prompt_edited_mid_run_matches_reference_loop": "long runs against a reference loop",
+    "test_reliability.py::test_a_storm_of_controls_from_four_threads_never_wedges_a_run": "10 rounds of 30 steps",
+    "test_reliability.py::test_pause_and_stop_racing_at_a_pause_always_end_the_run": "50 races",
+    "test_controls.py::test_fifty_runs_back_to_back_leave_no_threads": "50 runs",
+    "test_shapes_benchmark.py::test_every_model_prints_its_row_at_tiny_widths": "every model of the benchmark",
+    "test_sweep_scale_grid.py::test_a_grid_too_big_for_the_widget_shrinks_and_pages_and_the_widget_opens_it": "a sweep",
+    "test_steering.py::test_branch_equals_a_fresh_run_and_the_reference_loop[*-d*]": AGAIN,
+    "test_steering.py::test_branch_equals_a_fresh_run_and_the_reference_loop[*-euler-a]": AGAIN,
+    "test_families.py::test_guidance_crossing_one_matches_reference_loop[*-dpm-karras]": AGAIN,
+    "test_families.py::test_guidance_crossing_one_matches_reference_loop[*-euler-a]": AGAIN,
+    "test_families.py::test_guidance_crossing_one_matches_reference_loop[*-starts-on-2-euler]": PAIRWISE,
+    "test_families.py::test_guidance_crossing_one_matches_reference_loop[*-starts-off-1-euler]": PAIRWISE,
+    "test_controlnet_more.py::test_controlnet_guidance_crossing_one_equals_reference_loop[*-dpm-karras]": AGAIN,
+    "test_controlnet_more.py::test_controlnet_guidance_crossing_one_equals_reference_loop[i*-starts-off-euler]": TAKEN,
+    "test_controlnet_more.py::test_controlnet_guidance_crossing_one_equals_reference_loop[sdxl*-on-euler]": TAKEN,
+    "test_ip_adapter.py::test_guidance_crossing_one_matches_reference_loop[*-dpm-karras-*]": AGAIN,
+    "test_ip_adapter.py::test_guidance_crossing_one_matches_reference_loop[sdxl-euler-starts-off]": TAKEN,
+    "test_ip_adapter.py::test_guidance_crossing_one_matches_reference_loop[img2img-euler-starts-on]": TAKEN,
     "test_readme.py::test_every_python_example_runs_and_does_what_its_comments_say": "examples in new interpreters",
     "test_versions.py::test_import_sdwidget_warns_once_for_an_untested_diffusers": "imports in new interpreters",
     "test_quiet.py": "imports sdwidget and builds the demo pipeline in new interpreters",
     "test_kernel_loop.py": "starts real Jupyter kernels",
     "test_click_latency.py": "starts a real Jupyter kernel and times clicks on 0.5 s steps",
     "test_structure.py::test_import_sdwidget_loads_no_training_code_test_helpers_or_jupyterlab": "a new interpreter",
-    "test_check.py::test_the_command_is_wired_and_refuses_arguments": "runs python -m sdwidget check",
+    "test_check.py": "the SD, SDXL, SD3 and Flux oracles of python -m sdwidget check, twice; the command itself",
     "test_reliability.py::test_a_script_that_never_waits_for_its_run_exits_cleanly": "a script in a new interpreter",
     "test_loop_hostile.py::test_a_run_waiting_for_itself_does_not_hang_the_loop": "a script in a new interpreter",
     "test_loop_hostile.py::test_the_process_exits_with_a_run_suspended_on_a_finished_loop": "a new interpreter",
     "test_loop_hostile.py::test_a_run_outliving_its_loop_can_still_be_stopped_or_driven_by_wait": "a new interpreter",
 }
+
+
+def is_slow(item) -> bool:
+    name = item.path.name
+    callspec = getattr(item, "callspec", None)
+    for key in SLOW:
+        where, _, pattern = key.partition("[")
+        if where not in (name, f"{name}::{item.originalname}"):
+            continue
+        if not pattern or (callspec is not None and fnmatchcase(callspec.id, pattern.removesuffix("]"))):
+            return True
+    return False
 
 
 def xdist_group(item) -> str:
@@ -58,7 +94,7 @@ def pytest_collection_modifyitems(config, items):
         name = item.path.name
         if name.startswith("test_browser"):
             item.add_marker(pytest.mark.browser)
-        if name in SLOW or f"{name}::{item.originalname}" in SLOW:
+        if is_slow(item):
             item.add_marker(pytest.mark.slow)
         if grouped:
             item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
@@ -66,21 +102,28 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def sd_pipe():
+    from sdwidget.testing import tiny_sd_pipeline
+
     return tiny_sd_pipeline()
 
 
 @pytest.fixture(scope="session")
 def sdxl_pipe():
+    from sdwidget.testing import tiny_sdxl_pipeline
+
     return tiny_sdxl_pipeline()
 
 
 @pytest.fixture
 def runner(sd_pipe):
+    from sdwidget import Runner
+
     return Runner(sd_pipe)
 
 
 def at_step(runner, step, action):
     """Run ``action(run)`` from the step hook when ``step`` has been recorded (deterministic timing)."""
+    from sdwidget import StepEvent
 
     def observer(event):
         if isinstance(event, StepEvent) and event.step == step:
@@ -89,19 +132,28 @@ def at_step(runner, step, action):
     return runner.observe(observer)
 
 
-class Raising(PipelineCallback):
-    """A user's callback that raises ``exc`` at the second step."""
+def __getattr__(name: str):
+    """``Raising``, built when a test file imports it (PEP 562): it subclasses diffusers' callback."""
+    if name != "Raising":
+        raise AttributeError(name)
+    from diffusers.callbacks import PipelineCallback
 
-    tensor_inputs = []
+    class Raising(PipelineCallback):
+        """A user's callback that raises ``exc`` at the second step."""
 
-    def __init__(self, exc):
-        super().__init__()
-        self.exc = exc
+        tensor_inputs = []
 
-    def callback_fn(self, pipe, step_index, timestep, callback_kwargs):
-        if step_index == 1:
-            raise self.exc
-        return callback_kwargs
+        def __init__(self, exc):
+            super().__init__()
+            self.exc = exc
+
+        def callback_fn(self, pipe, step_index, timestep, callback_kwargs):
+            if step_index == 1:
+                raise self.exc
+            return callback_kwargs
+
+    globals()["Raising"] = Raising
+    return Raising
 
 
 @pytest.fixture
