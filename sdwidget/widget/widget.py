@@ -160,6 +160,7 @@ class SamplerWidget(KnobSteering, GuiderChoice, GuidanceInterval, GuidanceLens, 
                 dispatch.handle(self, kind, args)
         except (TypeError, ValueError, RuntimeError, OSError) as exc:
             asked = content.get("type") if isinstance(content, dict) else None
-            if asked in messages.ANSWERED:  # the page waits for this kind's answer
+            # The page waits for this kind's answer; a hostile type may be unhashable.
+            if isinstance(asked, str) and asked in messages.ANSWERED:
                 self.send({"type": messages.ANSWERED[asked], "error": True})
             self._apply({"message": str(exc)})
