@@ -16,7 +16,7 @@ import pytest
 import torch
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-SMALL = ["--device", "cpu", "--steps", "2", "--rounds", "1", "--size", "64"]
+SMALL = ["--device", "cpu", "--steps", "2", "--rounds", "1", "--size", "32"]
 
 
 @pytest.mark.parametrize(
@@ -24,11 +24,15 @@ SMALL = ["--device", "cpu", "--steps", "2", "--rounds", "1", "--size", "64"]
     [
         ("overhead.py", SMALL, "ratio generate/bare"),
         ("overhead.py", ["--model", "sdxl", *SMALL], "ratio widget/bare"),
-        ("memory.py", ["--steps", "50", "--runs", "10", "--history", "4", "--run-steps", "4"], "growth per run"),
+        (
+            "memory.py",
+            ["--steps", "50", "--runs", "10", "--history", "4", "--run-steps", "4", "--size", "32"],
+            "growth per run",
+        ),
         ("branch.py", ["--rounds", "1", "--steps", "6", "--at", "3"], "branch / recompute"),
         ("demo_speed.py", ["--rounds", "1"], "runner / bare"),
         ("lens.py", ["--rounds", "2", "--steps", "4", "--at", "2"], "lens ms, as the widget sends it"),
-        ("flow.py", ["--steps", "2", "--rounds", "1", "--size", "64", "--device", "cpu"], "ratio runner/bare"),
+        ("flow.py", ["--steps", "2", "--rounds", "1", "--size", "32", "--device", "cpu"], "ratio runner/bare"),
         (
             "preview_fidelity.py",
             ["--prompts", "1", "--seeds", "1", "--steps", "3", "--calls", "2", "--wire-steps", "2"],
