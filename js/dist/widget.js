@@ -1218,7 +1218,7 @@ function effectTrace(ctx) {
     style: "display:block;width:100%;height:100%;overflow:visible"
   });
   const title = h("span", {}, SHORT);
-  const readout = h("span", { class: "sdw-readout" });
+  const readout = h("span", { class: "sdw-effect-readout" });
   const body = h(
     "div",
     { class: "sdw-curve-body", style: `height:${H2}px` },
@@ -1228,7 +1228,7 @@ function effectTrace(ctx) {
   const box = h(
     "div",
     { class: "sdw-effect", style: "margin-top:4px" },
-    h("div", { class: "sdw-curve-head", title: "The mean change of the step's x0 estimate between its guidance and guidance off (0 where CFG was off)" }, title, readout),
+    h("div", { class: "sdw-effect-head", title: "The mean change of the step's x0 estimate between its guidance and guidance off (0 where CFG was off)" }, title, readout),
     body
   );
   const folded = h("span", { hidden: true, style: "margin-right:auto;font-size:11px;line-height:1.2" });

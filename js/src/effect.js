@@ -26,11 +26,11 @@ export function effectTrace(ctx) {
   const svg = svgNode("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img", "aria-label": TITLE,
     class: "sdw-effect-plot", style: "display:block;width:100%;height:100%;overflow:visible" });
   const title = h("span", {}, SHORT);
-  const readout = h("span", { class: "sdw-readout" });
+  const readout = h("span", { class: "sdw-effect-readout" });
   const body = h("div", { class: "sdw-curve-body", style: `height:${H}px` },
     h("div", { class: "sdw-axis-col", "aria-hidden": "true" }), h("div", { class: "sdw-plot-box" }, svg));
   const box = h("div", { class: "sdw-effect", style: "margin-top:4px" },
-    h("div", { class: "sdw-curve-head", title: "The mean change of the step's x0 estimate between its guidance "
+    h("div", { class: "sdw-effect-head", title: "The mean change of the step's x0 estimate between its guidance "
       + "and guidance off (0 where CFG was off)" }, title, readout), body);
   // In a host's output box of limited height (marimo's editor: fit.js shrinks the previews to fit
   // it), the trace folds into one line at the left of the chart's foot, which step guidance acted
