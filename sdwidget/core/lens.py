@@ -10,7 +10,9 @@ index: the x0 is the one a branch applying that value at that step would preview
 No free lens where a step computed one half (guidance off: a lens above the off value needs the
 other half, one model call: branch from the step with that value), where the family combines
 guidance where its halves are not kept (``Steering.no_lens`` says why), or where a scheduler
-takes two model calls a step (Heun: the second depends on the first's guidance).
+takes two model calls a step (Heun: the second depends on the first's guidance). Where guidance
+is a model input (distilled), the family makes a step's calls again at another value instead:
+a paid lens (``paid_lens.py``), through the same copy of the scheduler.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import torch
 
 from ..families.protocol import Parts
+from ..families.recall import Recall
 from ..preview import Frame, Preview
 from . import validate
 from .outputs import OutputStore
@@ -51,9 +54,12 @@ class LensRecord:
     def __init__(
         self, parts: Parts | None, no_lens: str, scheduler: Any, outputs: OutputStore | None,
         last: Callable[[], torch.Tensor | None], preview: Preview, view: Callable[[torch.Tensor], torch.Tensor],
+        recall: Recall | None = None,
     ) -> None:  # fmt: skip
-        """``last``: the output of the step the denoiser ran last (a held step's, kept or not)."""
+        """``last``: the output of the step the denoiser ran last (a held step's, kept or not);
+        ``recall``: the family's, where a step's model calls can be made again (a paid lens)."""
         self.parts, self.outputs, self.last, self.preview, self.view = parts, outputs, last, preview, view
+        self.recall = recall
         self.scheduler = scheduler
         self.refusal = None if parts is not None else no_lens
         if self.refusal is None and getattr(scheduler, "order", 1) != 1:
@@ -67,7 +73,9 @@ class LensRecord:
     def record(self, given: StepInput) -> int:
         """At each ``scheduler.step``: keep its input where the step's output is kept; its step."""
         step, self._seen = self._seen, self._seen + 1
-        if self.refusal is None:
+        if self.recall is not None:
+            self.recall.end_step(step)
+        if self.refusal is None or self.recall is not None:
             if self._snapshot is None:  # as set up for this run, before any step changed it
                 self._snapshot = _clone(self.scheduler)
             self.inputs[step] = given  # held by reference: the loop makes new latents each step
@@ -82,7 +90,8 @@ class LensRecord:
     def halves(self, step: int, held: int | None, ran: int) -> tuple[StepInput, tuple[torch.Tensor, ...]]:
         """(its input, its halves: two, or one where it computed one); ``ValueError`` where there is no lens."""
         if self.refusal is not None:
-            raise ValueError(f"no free guidance lens: {self.refusal}")
+            paid = "" if self.recall is None else ": a paid lens (paid=True) makes its model call again per value"
+            raise ValueError(f"no free guidance lens: {self.refusal}{paid}")
         step = validate.integer("step", step, 0, ran)
         kept, given = self.kept(step, held), self.inputs.get(step)
         if step == ran and held != step:

@@ -125,7 +125,7 @@ class Run:
         # budget) raises StepNotKept, a ValueError (and a KeyError, as it was).
         return self._decode(self._keep.get(validate.integer("step", step, 0, len(self.steps) - 1)))
 
-    def lens(self, step: int, guidance: float, *, decode: bool = False) -> Lens:
+    def lens(self, step: int, guidance: float, *, decode: bool = False, paid: bool = False) -> Lens:
         """Step ``step`` (0-based) seen at ``guidance``: the x0 estimate and frame a branch
         applying ``guidance`` at that step would show, computed from the step's kept halves with no
         model call (``lens.py``); ``decode=True`` adds the VAE's image. A held run's next step
@@ -134,9 +134,11 @@ class Run:
         value last set, as before. ``ValueError`` where no free lens exists, with the reason: a
         step run with guidance off (one half), a family combining guidance where its halves are
         not kept (FLUX.1-dev's distilled guidance is a model input, not a combination), a
-        two-call scheduler (Heun), a step over the branch budget."""
+        two-call scheduler (Heun), a step over the branch budget. ``paid=True``, where guidance is a
+        model input (FLUX.1-dev, FLUX.2 [dev]): the step's model call is made again at ``guidance``,
+        once per value (``paid_lens.py``); a value seen before comes back with no call either way."""
         self._reach(step)
-        return self._lens_or_refusal().lens(step, guidance, decode)
+        return self._lens_or_refusal().lens(step, guidance, decode, paid)
 
     def lens_views(self, step: int) -> dict[str, Frame | None]:
         """The unconditional, conditional and guided x0 frames of a step (``None``: not computed)."""

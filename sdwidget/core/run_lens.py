@@ -1,7 +1,8 @@
 """A run's guidance lens as a person asks for it: a value at a step, the three views, the effect.
 
 ``Run.lens``, ``Run.lens_views``, ``Run.guidance_effect`` and ``Run.peek`` hand on to here; the
-arithmetic is ``lens.py``'s, the held step's model call ``peek.py``'s.
+arithmetic is ``lens.py``'s, the held step's model call ``peek.py``'s, a distilled guidance's
+model calls ``paid_lens.py``'s.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..families import Switch
 from ..preview import Frame
 from . import validate
 from .lens import Lens, LensRecord
+from .paid_lens import PaidLens
 from .peek import PeekHold
 
 if TYPE_CHECKING:
@@ -32,6 +34,8 @@ class RunLens:
     ) -> None:  # fmt: skip
         self.run, self.record, self.hold, self.switch, self.pipe = run, record, peek, switch, pipe
         self.decode, self.off_at = decode, off_at
+        self.paid = None if record.recall is None or record.parts is not None else PaidLens(record, record.recall)
+        """Where guidance is a model input: the lens that makes a step's model calls again."""
 
     def _values(self, step: int) -> tuple[float, dict[str, float]]:
         """The guidance and later knobs step ``step`` ran with, or (held) is about to run with."""
@@ -50,8 +54,11 @@ class RunLens:
         given, halves = self.record.halves(step, held, ran)
         return step, given, halves
 
-    def lens(self, step: Any, guidance: Any, decode: bool = False) -> Lens:
+    def lens(self, step: Any, guidance: Any, decode: bool = False, paid: bool = False) -> Lens:
         guidance = validate.guidance(guidance)
+        if self.paid is not None:
+            latents = self.paid.latents(step, guidance, len(self.run.steps), paid)
+            return self._seen(step, guidance, latents, decode, guidance == self.run.steps[step].guidance)
         step, given, halves = self._parts(step)
         ran_with, knobs = self._values(step)
         if len(halves) == 1 and guidance > self.off_at:
@@ -60,12 +67,15 @@ class RunLens:
                 f"the unconditional half it did not compute (one model call: branch from step {step} with that value)"
             )
         latents = self.record.lens(step, guidance, given, halves, knobs)
+        applied = guidance == ran_with or (len(halves) == 1 and ran_with <= self.off_at)
+        return self._seen(step, guidance, latents, decode, applied)
+
+    def _seen(self, step: int, guidance: float, latents: torch.Tensor, decode: bool, applied: bool) -> Lens:
         image = None
         if decode:
             if self.decode is None:
                 raise ValueError("decode=True: this runner has no VAE decode for its pipeline")
             image = self.decode(latents)
-        applied = guidance == ran_with or (len(halves) == 1 and ran_with <= self.off_at)
         return Lens(step, guidance, applied, latents, self.record.frame(latents), image)
 
     def views(self, step: Any) -> dict[str, Frame | None]:

@@ -25,6 +25,7 @@ import torch
 from .encode import encode_apart
 from .flux_steer import CALL_SCALE, FluxSteer, TrueCfgParts
 from .protocol import Embeddings, Knob, OutputTap, Steering
+from .recall import CallRecord
 from .transformer import TransformerLoops
 from .unet import CFG
 
@@ -68,9 +69,13 @@ class Flux(TransformerLoops):
         given = params["negative_prompt"] is not None
         true_cfg = float(pipe_kwargs.get("true_cfg_scale", 1.0)) if given else 1.0
         call = {**self.call(embeddings, pipe_kwargs, params["prompt"]), "true_cfg_scale": CALL_SCALE}
+        # Read before the tap and the steer wrap it: a paid lens's calls are no step's.
+        forward = self.pipe.transformer.forward
+        record = CallRecord(forward, lambda made: made[0] if len(made) == 1 else TrueCfgParts.combine(
+            made[1], made[0], true_cfg, {})) if self.distilled else None  # fmt: skip
         # The tap sits under the steer: it keeps both halves, one or two calls a step.
-        with tap(0) as outputs, FluxSteer(self.pipe, embeddings, true_cfg, outputs.end_step) as steer:
-            yield Steering(steer, call, parts=None if self.distilled else TrueCfgParts())
+        with tap(0) as outputs, FluxSteer(self.pipe, embeddings, true_cfg, outputs.end_step, record) as steer:
+            yield Steering(steer, call, parts=None if self.distilled else TrueCfgParts(), recall=record)
 
     def image_view(self, height: int, width: int) -> Callable[[torch.Tensor], torch.Tensor]:
         unpack, factor = type(self.pipe)._unpack_latents, self.pipe.vae_scale_factor

@@ -29,6 +29,7 @@ import torch
 from .flux import DISTILLED
 from .flux2 import Flux2Loops
 from .protocol import Embeddings, Knob, OneKnob, OutputTap, Steering
+from .recall import CallRecord
 from .rows import fit
 from .wrap import swap_forward
 
@@ -78,9 +79,11 @@ class Flux2Dev(Flux2Loops):
     def steer(
         self, params: dict[str, Any], pipe_kwargs: dict[str, Any], embeddings: Embeddings, tap: OutputTap
     ) -> Iterator[Steering]:
-        # The tap wraps the steer: a branch replays the transformer's outputs without calling it.
-        with DevSteer(self.pipe) as steer, tap(1):
-            yield Steering(steer, self.call(embeddings, pipe_kwargs, params["prompt"]))
+        # Read before the tap and the steer wrap it: a paid lens's calls are no step's.
+        record = CallRecord(self.pipe.transformer.forward, lambda made: made[0])
+        # The steer wraps the tap: it sees (and keeps, for a paid lens) the calls a branch replays too.
+        with tap(1), DevSteer(self.pipe, record) as steer:
+            yield Steering(steer, self.call(embeddings, pipe_kwargs, params["prompt"]), recall=record)
 
 
 class DevSteer(OneKnob):
@@ -89,8 +92,9 @@ class DevSteer(OneKnob):
 
     names = ["prompt_embeds"]  # the loop takes them back; a user's callback may change them too
 
-    def __init__(self, pipe: Any) -> None:
-        self.pipe = pipe
+    def __init__(self, pipe: Any, record: CallRecord) -> None:
+        """``record``: keeps each call as made, for a paid lens."""
+        self.pipe, self.record = pipe, record
 
     def active(self, pipe: Any) -> bool:
         return False  # one pass a step, whatever the guidance
@@ -108,6 +112,7 @@ class DevSteer(OneKnob):
         def forward(**kwargs: Any) -> Any:
             # The pipeline's own guidance tensor (float32, one value per row), at the value now in force.
             kwargs["guidance"] = torch.full_like(kwargs["guidance"], float(self.pipe._guidance_scale))
+            self.record.keep(kwargs)
             return original(**kwargs)
 
         self._undo = swap_forward(transformer, forward)

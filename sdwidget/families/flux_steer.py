@@ -30,6 +30,7 @@ from typing import Any
 import torch
 
 from .protocol import Embeddings, OneKnob
+from .recall import CallRecord
 from .rows import fit
 from .wrap import swap_forward
 
@@ -42,9 +43,13 @@ class FluxSteer(OneKnob):
 
     names = ["prompt_embeds"]  # the T5 embeddings: the loop takes them back, a user's callback may change them
 
-    def __init__(self, pipe: Any, embeddings: Embeddings, true_cfg_scale: float, end_step: Callable[[], None]) -> None:
-        """``end_step``: the output tap's, told once a step's calls are made (their number varies)."""
-        self.pipe, self.end_step = pipe, end_step
+    def __init__(
+        self, pipe: Any, embeddings: Embeddings, true_cfg_scale: float, end_step: Callable[[], None],
+        record: CallRecord | None = None,
+    ) -> None:  # fmt: skip
+        """``end_step``: the output tap's, told once a step's calls are made (their number varies);
+        ``record``: keeps each call as made, for a paid lens (distilled guidance)."""
+        self.pipe, self.end_step, self.record = pipe, end_step, record
         self.distilled = bool(pipe.transformer.config.guidance_embeds)
         self.true_cfg_scale = true_cfg_scale
         self.cond, self.uncond = dict(embeddings.cond), dict(embeddings.uncond)
@@ -88,15 +93,20 @@ class FluxSteer(OneKnob):
         kwargs["return_dict"] = False
         # The loop's own T5 embeddings (ours, or a user's callback's); the pooled ones, which no callback sees, ours.
         pooled = fit(self.cond["pooled_prompt_embeds"], rows)
-        cond = original(**{**kwargs, "pooled_projections": pooled})[0]
+        cond = original(**self._keep({**kwargs, "pooled_projections": pooled}))[0]
         scale = self.scale()
         if scale <= 1:
             self.end_step()
             return cond
         with self.pipe.transformer.cache_context("uncond"):
-            neg = original(**{**kwargs, **_conditioning(self.uncond, rows)})[0]
+            neg = original(**self._keep({**kwargs, **_conditioning(self.uncond, rows)}))[0]
         self.end_step()
         return TrueCfgParts.combine(neg, cond, scale, {})
+
+    def _keep(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if self.record is not None:
+            self.record.keep(kwargs)
+        return kwargs
 
     def __exit__(self, *exc: object) -> None:
         self._undo()

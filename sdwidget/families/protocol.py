@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import torch
 
+from .recall import Recall
+
 
 @dataclass(frozen=True)
 class Knob:
@@ -103,6 +105,9 @@ class Steering:
     """How its kept outputs give guidance's halves (a guidance lens); ``None``: no free lens."""
     no_lens: str = "its loop combines guidance where the two halves are not kept"
     """Where ``parts`` is ``None``: why, in words, after "no free guidance lens: "."""
+    recall: Recall | None = None
+    """Where guidance is a model input (distilled): a step's model calls made again at another
+    value (a paid lens); ``None``: none."""
 
 
 class Parts(Protocol):
