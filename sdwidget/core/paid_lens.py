@@ -27,11 +27,12 @@ CACHED = 64
 
 
 class PaidOffer(ValueError):
-    """No free lens, but a paid one: ``calls`` model calls would show it (``paid=True``)."""
+    """No free lens, but a paid one: ``calls`` model calls would show it (``paid=True``);
+    ``reason``: why there is no free one."""
 
-    def __init__(self, message: str, calls: int) -> None:
+    def __init__(self, message: str, calls: int, reason: str) -> None:
         super().__init__(message)
-        self.calls = calls
+        self.calls, self.reason = calls, reason
 
 
 class PaidLens:
@@ -61,6 +62,7 @@ class PaidLens:
                 f"no free guidance lens: {self.record.refusal}: a paid lens (paid=True) makes step {step}'s model "
                 f"call again at {guidance:g} ({calls} {'call' if calls == 1 else 'calls'}, then cached)",
                 calls,
+                str(self.record.refusal),
             )
         with self._lock:
             hit = self._cache.get((step, guidance))

@@ -7,6 +7,11 @@ binary buffers, or ``refused``: why there is no lens, in words. The page keeps o
 flight and then asks for the newest value only (latest wins), so a drag never queues work here.
 Frames never go into traits; the mode (``lens``) and the effect per step (``effects``) do.
 
+Where guidance is a model input (distilled: FLUX.1-dev, FLUX.2 [dev]) a value's lens costs the
+step's model call: a lens request is answered from values already paid for, else refused with
+``offer`` (how many calls); the page's Preview button asks again with ``paid``, answered from a
+thread of its own (a model call must not hold the kernel's thread, nor a run hosted on it).
+
 A held run's next step has not made its model call: ``Run.peek`` makes it on the run's own thread
 and calls back; the answer goes from there. Nothing here waits for it: a run hosted on the
 kernel's thread would be waiting for this very handler.
@@ -14,13 +19,15 @@ kernel's thread would be waiting for this very handler.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from ..core import Run
+from ..core.paid_lens import PaidOffer
 from .history import History
-from .lens_state import LensState, one_based
+from .lens_state import LensState, offer, one_based
 from .sender import encode
 
 
@@ -31,12 +38,15 @@ class GuidanceLens(LensState):
     send: Callable[..., None]
     _history: History
 
-    def _lens_request(self, run: int, step: int, id: int, guidance: float | None = None) -> None:
-        """Answer at once, or (the held run's next step) once ``Run.peek`` has made its model call."""
+    def _lens_request(self, run: int, step: int, id: int, guidance: float | None = None, paid: bool = False) -> None:
+        """Answer at once, or (the held run's next step) once ``Run.peek`` has made its model call,
+        or (``paid``) from a thread making the step's model call at that value."""
         kind = "views" if guidance is None else "lens"
         reply: dict[str, Any] = {"type": kind, "id": id, "run": run, "step": step}
         if guidance is not None:
             reply["guidance"] = guidance
+        if paid:
+            reply["paid"] = True
         try:
             record = self._history[run]
         except ValueError as exc:
@@ -54,6 +64,9 @@ class GuidanceLens(LensState):
                     self._waiting.pop((record.id, kind), None)
             if not record.controls.paused:  # Run.lens would wait here for the run to get there
                 return self.send({**reply, "refused": self._not_yet(step)}, [])
+        if paid:
+            threading.Thread(target=answer, name=f"sdwidget-paid-lens-{record.id}", daemon=True).start()
+            return
         answer()
 
     def _peeked(self, run: int, _step: int) -> None:
@@ -68,7 +81,7 @@ class GuidanceLens(LensState):
         buffers: list[bytes] = []
         try:
             if reply["type"] == "lens":
-                seen = run.lens(step, reply["guidance"])
+                seen = run.lens(step, reply["guidance"], paid=reply.get("paid", False))
                 buffers = [encode(seen.frame.image())]
             else:
                 views = run.lens_views(step)
@@ -78,6 +91,8 @@ class GuidanceLens(LensState):
             reply["held"] = held
             if reply["type"] == "lens":
                 reply.update(applied=seen.applied, ran=None if held else run.steps[step].guidance)
+        except PaidOffer as exc:
+            held, reply["refused"], reply["offer"] = False, offer(exc), exc.calls
         except ValueError as exc:
             held = coming
             reply["refused"] = self._reason(run, reply, coming, exc)

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import Run, RunStatus, StatusEvent, StepEvent, validate
+from ..core.paid_lens import PaidOffer
 
-KINDS = {"lens": frozenset({"run", "step", "guidance", "id"}), "views": frozenset({"run", "step", "id"}),
+KINDS = {"lens": frozenset({"run", "step", "guidance", "id", "paid"}), "views": frozenset({"run", "step", "id"}),
          "lens_mode": frozenset({"what_if", "views"})}  # fmt: skip
 """The messages of the lens and the fields each takes."""
 BUSY = 0.2
@@ -34,7 +35,19 @@ def arguments(kind: str, content: dict[str, Any], run_range: tuple[int, int]) ->
     }
     if kind == "lens":
         args["guidance"] = validate.guidance(content.get("guidance"), "Guidance")
+        if content.get("paid") is not None:  # Preview pressed: the model call a distilled guidance needs
+            if not isinstance(content["paid"], bool):
+                raise TypeError(
+                    f"Preview must be pressed or not (true or false), got {validate.shown(content['paid'])}"
+                )
+            args["paid"] = content["paid"]
     return args
+
+
+def offer(exc: PaidOffer) -> str:
+    """A paid lens's offer as the page says it (the same for every step and value)."""
+    calls = "one model call" if exc.calls == 1 else f"{exc.calls} model calls"
+    return f"no free guidance lens: {exc.reason}; a preview costs {calls} per value (Preview)"
 
 
 def one_based(text: str, step: int) -> str:
@@ -88,6 +101,8 @@ class LensState:
         step = values.index(None)
         try:
             run.lens(step, run.steps[step].guidance)
+        except PaidOffer as exc:
+            return offer(exc)
         except ValueError as exc:
             return one_based(str(exc), step)
         return ""
