@@ -110,8 +110,11 @@ class LensRecord:
         if given.index is not None:
             scheduler._step_index = given.index
         kwargs = dict(given.kwargs)
-        if isinstance(kwargs.get("generator"), torch.Generator):  # a throwaway: the run's draws stay the run's
-            kwargs["generator"] = torch.Generator(kwargs["generator"].device)
+        drawn = kwargs.get("generator")  # throwaways: the run's draws stay the run's
+        if isinstance(drawn, torch.Generator):
+            kwargs["generator"] = torch.Generator(drawn.device)
+        elif isinstance(drawn, list):
+            kwargs["generator"] = [torch.Generator(g.device) for g in drawn]
         out = type(scheduler).step(
             scheduler, model_output, given.timestep, given.sample, *given.args, return_dict=True, **kwargs
         )

@@ -50,7 +50,7 @@ def run_params(
         "num_inference_steps": steps,
         "steps_run": steps_run(pipe, steps, pipe_kwargs),
         "guidance_scale": validate.guidance(guidance),
-        "seed": random.randrange(2**32) if seed is None else validate.seed(seed),
+        "seed": random.randrange(2**32) if seed is None else _seeds(seed, prompt, pipe_kwargs),
         "seed_random": seed is None,  # drawn here: a widget keeps its Seed field empty for the next run
         "height": height,
         "width": width,
@@ -69,6 +69,18 @@ def run_params(
         "dtype": str(getattr(pipe, "dtype", "") or "").removeprefix("torch.") or None,
         **recorded_extras(pipe),  # a LoRA, a swapped VAE, added tokens: what a sweep cannot load
     }
+
+
+def _seeds(seed: Any, prompt: str | list[str], pipe_kwargs: dict[str, Any]) -> int | list[int]:
+    """One seed, or one per image (checked here: the pipeline would refuse it in the run's thread)."""
+    seed = validate.seeds(seed)
+    images = (len(prompt) if isinstance(prompt, list) else 1) * pipe_kwargs.get("num_images_per_prompt", 1)
+    if isinstance(seed, list) and len(seed) != images:
+        raise ValueError(
+            f"a list of seeds gives one per image: this run makes {images} (prompts × num_images_per_prompt), "
+            f"got {len(seed)} seeds"
+        )
+    return seed
 
 
 def _plain(value: Any) -> bool:

@@ -123,7 +123,7 @@ class Runner:
         negative_prompt: str | None = None,
         num_inference_steps: int = 20,
         guidance_scale: float = 7.5,
-        seed: int | None = None,
+        seed: int | Sequence[int] | None = None,
         height: int | None = None,
         width: int | None = None,
         callbacks: Sequence[PipelineCallback] = (),
@@ -150,7 +150,10 @@ class Runner:
         ``{"step", "prompt", "negative_prompt"}``), as ``set_prompt`` makes them by hand.
         ``keep_latents``: keep each step's latents for ``Run.decode_step``. ``stop_after``: stop
         once that many steps have run. ``pause_at``: hold once each of these step counts is
-        reached (1-based). ``pace``: steps per second (default: the runner's ``pace``).
+        reached (1-based). ``pace``: steps per second (default: the runner's ``pace``). ``seed``: one
+        seed, or a list with one per image of a batch (prompts × ``num_images_per_prompt``), each
+        image's noise from its own generator; a batch's image is not bit-equal to its seed run alone
+        (the batched model calls sum in another order), but a replay of the same batch is.
         """
         if guidance_interval is not None and not isinstance(guidance_interval, intervals.Kept):
             guidance_interval = intervals.check(guidance_interval)

@@ -47,6 +47,14 @@ def lens(
     return peek
 
 
+def generators(seed: int | list[int]) -> torch.Generator | list[torch.Generator]:
+    """The run's noise: one CPU generator, or one per image for a list of seeds (a batch whose
+    every image is the one its seed names in that batch)."""
+    if isinstance(seed, list):
+        return [torch.Generator("cpu").manual_seed(s) for s in seed]
+    return torch.Generator("cpu").manual_seed(seed)
+
+
 def execute(family: Family, run: Run, plan: RunPlan, preview: Preview, show_x0: bool) -> None:
     """Never raises, whatever is raised inside (``KeyboardInterrupt``, ``SystemExit`` and
     ``CancelledError`` too): the run always reaches a final status, so the runner is free again.
@@ -80,7 +88,7 @@ def execute(family: Family, run: Run, plan: RunPlan, preview: Preview, show_x0: 
             common = dict(
                 num_inference_steps=p["num_inference_steps"], guidance_scale=p["guidance_scale"],
                 height=p["height"], width=p["width"],
-                generator=torch.Generator("cpu").manual_seed(p["seed"]),
+                generator=generators(p["seed"]),
                 # Some pipelines do not read a PipelineCallback's tensor_inputs themselves.
                 callback_on_step_end=callback, callback_on_step_end_tensor_inputs=callback.tensor_inputs,
             )  # fmt: skip

@@ -23,6 +23,7 @@ Guidance = Annotated[float, Field(ge=0, le=validate.MAX_GUIDANCE, allow_inf_nan=
 Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Text = Annotated[StrictStr, Field(max_length=validate.MAX_PROMPT_CHARS)]
 Prompts = Annotated[list[Text], Field(min_length=1, max_length=validate.MAX_BATCH)]  # a batch
+Seed = Annotated[StrictInt, Field(ge=0, le=validate.MAX_SEED)]  # a list: one per image of a batch
 Name = Annotated[StrictStr, Field(max_length=200)]
 StepFile = Annotated[StrictStr, Field(pattern=r"^steps/step-[0-9]{3,4}\.png$")]
 Argument = Annotated[StrictStr, Field(pattern=r"^[a-z_][a-z0-9_]{0,39}$")]  # a pipeline argument's name
@@ -63,7 +64,7 @@ class Params(_Record):
     negative_prompt: Text | Prompts | None
     num_inference_steps: StrictInt = Field(ge=1, le=validate.MAX_STEPS)
     guidance_scale: Guidance
-    seed: StrictInt = Field(ge=0, le=validate.MAX_SEED)
+    seed: Seed | Annotated[list[Seed], Field(min_length=1, max_length=validate.MAX_BATCH * validate.MAX_BATCH)]
     height: StrictInt = Field(ge=1, le=validate.MAX_SIDE)
     width: StrictInt = Field(ge=1, le=validate.MAX_SIDE)
     scheduler: Name
