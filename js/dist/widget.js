@@ -1284,6 +1284,32 @@ function effectTrace(ctx) {
   return { paint, close: () => classes.disconnect() };
 }
 
+// src/paid.js
+var calls = (n) => n === 1 ? "one model call" : `${n} model calls`;
+function paidPreview(ctx, after, press) {
+  const button = h(
+    "button",
+    {
+      type: "button",
+      hidden: true,
+      "data-lm-suppress-shortcuts": "true",
+      title: "This model takes guidance as an input: its preview at another value costs the step's model call"
+    },
+    "Preview"
+  );
+  after.after(button);
+  ctx.listen(button, "click", () => {
+    button.hidden = true;
+    press();
+  });
+  return {
+    paint(offer, guidance) {
+      if (button.hidden !== !offer) button.hidden = !offer;
+      if (offer) setText(button, `Preview at ${Number(guidance).toFixed(1)} (${calls(offer)})`);
+    }
+  };
+}
+
 // src/views.js
 var SIDE = 72;
 var NAMES = [["unconditional", "Unconditional"], ["conditional", "Conditional"], ["guided", "Guided"]];
@@ -1372,15 +1398,15 @@ function stepViews(ctx, ask, toggleAfter, boxAfter) {
 var LOST = 5e3;
 var BRANCHABLE = ["finished", "stopped", "paused"];
 var fix = (g2) => Number(g2).toFixed(1);
-var keyOf = (r) => r ? `${r.run}|${r.step}|${r.guidance ?? ""}` : "";
+var keyOf = (r) => r ? `${r.run}|${r.step}|${r.guidance ?? ""}${r.paid ? "|paid" : ""}` : "";
 function asker(model, type, stamp = () => null) {
   let seq = 0, flight = null, wanted = null, asked = "", latest = 0, answer = null;
   function go() {
     if (!wanted || keyOf(wanted) === asked || flight && performance.now() - flight.at < LOST) return;
     asked = keyOf(wanted);
     flight = { id: ++seq, at: performance.now(), inputAt: stamp() };
-    const { run, step, guidance } = wanted;
-    model.send({ type, run, step, ...guidance == null ? {} : { guidance }, id: flight.id });
+    const { run, step, guidance, paid } = wanted;
+    model.send({ type, run, step, ...guidance == null ? {} : { guidance }, ...paid ? { paid } : {}, id: flight.id });
   }
   return {
     want(request) {
@@ -1441,6 +1467,7 @@ function guidanceLens(ctx) {
   let pressed = null;
   let now = { kind: "", refused: "" };
   let measuring = null;
+  let paidFor = "";
   const mode = () => model.get("lens") || {};
   const on = () => pressed ?? Boolean(mode().what_if);
   const held = (w) => w.key === ctx.live() && model.get("status") === "paused" && !w.atFinal && w.n > 0 && w.pos === w.n - 1 && w.n === model.get("step");
@@ -1451,7 +1478,8 @@ function guidanceLens(ctx) {
     if (held(w) && kept?.run === w.key && kept.step === w.n) return { ...kept, held: true };
     const following = w.key === ctx.live() && model.get("status") === "running" && w.pos === w.n - 1;
     if (!on() || w.key <= 0 || following) return null;
-    return { run: w.key, step: w.atFinal ? w.n - 1 : w.pos, guidance: g2 };
+    const want = { run: w.key, step: w.atFinal ? w.n - 1 : w.pos, guidance: g2 };
+    return keyOf(want) === paidFor ? { ...want, paid: true } : want;
   }
   function caption(msg) {
     const info = runInfo(model, msg.run), total = store.get(msg.run)[0]?.total || info?.steps || msg.step + 1;
@@ -1463,7 +1491,7 @@ function guidanceLens(ctx) {
     const want = target(w);
     lens.want(want);
     const answer = lens.answerFor(want);
-    now = { kind: "", refused: answer?.msg.refused || "" };
+    now = { kind: "", refused: answer?.msg.refused || "", offer: answer?.msg.offer || 0, guidance: want?.guidance };
     if (!answer?.blobs.length) return null;
     now.kind = answer.msg.held ? "held" : "what-if";
     now.applied = !answer.msg.held && answer.msg.applied;
@@ -1482,6 +1510,7 @@ function guidanceLens(ctx) {
     const why = now.refused || (on() && w?.key < 0 ? "What if: a loaded gallery keeps no model outputs" : "");
     setText(note, why ? `No preview: ${why}` : "");
     note.hidden = !why;
+    paid.paint(now.offer, now.guidance);
   }
   function show() {
     whatIf.setAttribute("aria-pressed", String(on()));
@@ -1518,6 +1547,11 @@ function guidanceLens(ctx) {
     const at = measuring;
     measuring = null;
     if (at) requestAnimationFrame(() => stats.lens.push(performance.now() - at));
+  });
+  const paid = paidPreview(ctx, note, () => {
+    const want = target(ctx.preview.where());
+    paidFor = want && !want.held ? keyOf({ ...want, paid: false }) : "";
+    ctx.schedule();
   });
   const views = stepViews(ctx, asker(model, "views"), branchWith, note);
   const effect = effectTrace(ctx);

@@ -12,12 +12,13 @@ import { effectTrace } from "./effect.js";
 import { enable, runInfo } from "./form.js";
 import { imageBlob } from "./frames.js";
 import { setText } from "./status.js";
+import { paidPreview } from "./paid.js";
 import { stepViews } from "./views.js";
 
 const LOST = 5000; // ms after which an unanswered request stops blocking the next (a held step's slow model call)
 const BRANCHABLE = ["finished", "stopped", "paused"];
 const fix = (g) => Number(g).toFixed(1);
-const keyOf = (r) => (r ? `${r.run}|${r.step}|${r.guidance ?? ""}` : "");
+const keyOf = (r) => (r ? `${r.run}|${r.step}|${r.guidance ?? ""}${r.paid ? "|paid" : ""}` : "");
 
 // One kind of request (`lens`, `views`) and its newest answer ({ msg, blobs, inputAt }). `stamp()`
 // gives the time of the input that made a request, for the drag → painted latency (null if none).
@@ -27,8 +28,8 @@ export function asker(model, type, stamp = () => null) {
     if (!wanted || keyOf(wanted) === asked || (flight && performance.now() - flight.at < LOST)) return;
     asked = keyOf(wanted);
     flight = { id: ++seq, at: performance.now(), inputAt: stamp() };
-    const { run, step, guidance } = wanted;
-    model.send({ type, run, step, ...(guidance == null ? {} : { guidance }), id: flight.id });
+    const { run, step, guidance, paid } = wanted;
+    model.send({ type, run, step, ...(guidance == null ? {} : { guidance }), ...(paid ? { paid } : {}), id: flight.id });
   }
   return {
     want(request) {
@@ -80,6 +81,7 @@ export function guidanceLens(ctx) {
   let pressed = null; // What if as clicked, until the kernel's trait says so
   let now = { kind: "", refused: "" }; // what the last paint showed
   let measuring = null; // the input time of a preview on its way to the screen
+  let paidFor = ""; // the request Preview was pressed for: asked with its model call while it is shown
 
   const mode = () => model.get("lens") || {};
   const on = () => pressed ?? Boolean(mode().what_if);
@@ -95,7 +97,8 @@ export function guidanceLens(ctx) {
     if (held(w) && kept?.run === w.key && kept.step === w.n) return { ...kept, held: true }; // after a reload
     const following = w.key === ctx.live() && model.get("status") === "running" && w.pos === w.n - 1;
     if (!on() || w.key <= 0 || following) return null;
-    return { run: w.key, step: w.atFinal ? w.n - 1 : w.pos, guidance: g };
+    const want = { run: w.key, step: w.atFinal ? w.n - 1 : w.pos, guidance: g };
+    return keyOf(want) === paidFor ? { ...want, paid: true } : want;
   }
 
   function caption(msg) {
@@ -111,7 +114,7 @@ export function guidanceLens(ctx) {
     const want = target(w);
     lens.want(want);
     const answer = lens.answerFor(want);
-    now = { kind: "", refused: answer?.msg.refused || "" };
+    now = { kind: "", refused: answer?.msg.refused || "", offer: answer?.msg.offer || 0, guidance: want?.guidance };
     if (!answer?.blobs.length) return null;
     now.kind = answer.msg.held ? "held" : "what-if";
     now.applied = !answer.msg.held && answer.msg.applied;
@@ -131,6 +134,7 @@ export function guidanceLens(ctx) {
     const why = now.refused || (on() && w?.key < 0 ? "What if: a loaded gallery keeps no model outputs" : "");
     setText(note, why ? `No preview: ${why}` : "");
     note.hidden = !why;
+    paid.paint(now.offer, now.guidance);
   }
 
   function show() {
@@ -167,6 +171,11 @@ export function guidanceLens(ctx) {
     const at = measuring;
     measuring = null;
     if (at) requestAnimationFrame(() => stats.lens.push(performance.now() - at));
+  });
+  const paid = paidPreview(ctx, note, () => {
+    const want = target(ctx.preview.where());
+    paidFor = want && !want.held ? keyOf({ ...want, paid: false }) : "";
+    ctx.schedule();
   });
   const views = stepViews(ctx, asker(model, "views"), branchWith, note);
   const effect = effectTrace(ctx);
