@@ -17,7 +17,7 @@ from .chroma import Chroma
 from .flux import Flux
 from .flux2 import Flux2Klein
 from .flux2_dev import Flux2Dev
-from .modular import ModularStableDiffusionXL
+from .modular import MODULAR
 from .protocol import Embeddings, Family, Knob, OutputTap, Steering, Switch
 from .qwen_image import QwenImage
 from .sd import StableDiffusion
@@ -27,8 +27,8 @@ from .unet import lcm_refusal
 from .z_image import ZImage
 
 FAMILIES: tuple[type[Any], ...] = (
-    StableDiffusion, StableDiffusionXL, StableDiffusion3, Flux, Chroma, QwenImage, ModularStableDiffusionXL, ZImage,
-    Flux2Klein, Flux2Dev,
+    StableDiffusion, StableDiffusionXL, StableDiffusion3, Flux, Chroma, QwenImage, ZImage, Flux2Klein, Flux2Dev,
+    *MODULAR,
 )  # fmt: skip
 """Every family, asked in order."""
 

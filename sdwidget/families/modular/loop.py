@@ -12,13 +12,11 @@ encoder block would leave the unconditional half out at a scale of 1.0). A stop 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from diffusers.modular_pipelines import LoopSequentialPipelineBlocks, ModularPipelineBlocks
-
-from . import guiders
 
 # What the step hook sees besides the latents: the tensors a prompt edit swaps.
 PROMPT_TENSORS = ("prompt_embeds", "negative_prompt_embeds", "pooled_prompt_embeds", "negative_pooled_prompt_embeds")
@@ -33,16 +31,17 @@ class Stopped(Exception):
 
 
 class View:
-    """What the step hook reads off "the pipeline": the guider's scale and a stop flag."""
+    """What the step hook reads off "the pipeline": the guidance the next step runs with (``scale``
+    reads it: a guider's scale, a distilled value) and a stop flag."""
 
-    def __init__(self, guider: Any) -> None:
-        self.guider = guider
+    def __init__(self, scale: Callable[[], float]) -> None:
+        self.scale = scale
         self._interrupt = False
         self.num_timesteps = 0
 
     @property
     def guidance_scale(self) -> float:
-        return float(self.guider.guidance_scale)
+        return float(self.scale())
 
     @property
     def _guidance_scale(self) -> float:
@@ -90,34 +89,31 @@ def inserted(blocks: Any, step: Callable[..., None], encoder: str) -> Iterator[N
             loop.sub_blocks.pop("sdwidget_step", None)
 
 
-class GuiderSwitch:
-    """The step hook's switch: knob values go onto the guider, a prompt edit into the block state.
-    The guider decides each step how many predictions it needs, so CFG going off and on needs
-    nothing more than its scale."""
+def step(
+    outputs: Any, view: View, callback: Any, names: Sequence[str], after: Callable[[Any], None], components: Any,
+    state: Any, i: int, t: Any,
+) -> None:  # fmt: skip
+    """The end of step ``i`` (the inserted block's ``fn``): its denoiser outputs kept, then the step
+    hook, as a step callback with ``latents`` and the tensors ``names``, written back into the block
+    state; ``after`` then puts what the hook set that the loop keeps elsewhere (a distilled guidance)."""
+    outputs.end_step()
+    view.num_timesteps = len(state.timesteps)
+    kwargs = callback(view, i, t, {"latents": state.latents, **{n: getattr(state, n, None) for n in names}})
+    state.latents = kwargs["latents"]
+    for name in names:
+        setattr(state, name, kwargs[name])
+    after(state)
+    if view._interrupt:
+        raise Stopped(kwargs["latents"])
 
-    names = list(PROMPT_TENSORS)
 
-    def __init__(self, guider: Any) -> None:
-        self.guider = guider
-
-    def active(self, pipe: Any) -> bool:
-        """Whether the step that just ran combined more than one prediction."""
-        return self.guider.num_conditions > 1
-
-    def apply(self, pipe: Any, kwargs: dict, batch: int, value: float) -> None:
-        self.guider.guidance_scale = value
-
-    def value(self, pipe: Any, name: str) -> float:
-        return guiders.value(self.guider, name)
-
-    def set(self, pipe: Any, name: str, value: float) -> None:
-        guiders.put(self.guider, name, value)
-
-    def swap_prompt(self, kwargs: dict, batch: int, embeddings: Any, negative: bool) -> None:
-        halves = [("", embeddings.cond)] + ([("negative_", embeddings.uncond)] if negative else [])
-        for prefix, half in halves:
-            for name, tensor in half.items():
-                key = prefix + name
-                if kwargs.get(key) is not None:
-                    rows = kwargs[key].shape[0]
-                    kwargs[key] = tensor.to(kwargs[key].device).repeat_interleave(rows // tensor.shape[0], dim=0)
+def swap_prompt(kwargs: dict, embeddings: Any, negative: bool) -> None:
+    """A prompt edit into the step's tensors that the loop has, each half's rows repeated as the
+    loop's (``num_images_per_prompt``)."""
+    halves = [("", embeddings.cond)] + ([("negative_", embeddings.uncond)] if negative else [])
+    for prefix, half in halves:
+        for name, tensor in half.items():
+            key = prefix + name
+            if kwargs.get(key) is not None:
+                rows = kwargs[key].shape[0]
+                kwargs[key] = tensor.to(kwargs[key].device).repeat_interleave(rows // tensor.shape[0], dim=0)

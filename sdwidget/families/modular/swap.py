@@ -33,29 +33,31 @@ _LAYERS = {
 }
 
 
-def defaults(name: str, unet: Any) -> dict[str, Any]:
+def defaults(name: str, denoiser: Any) -> dict[str, Any]:
     """What a guider named is built with besides diffusers' own defaults: APG with the paper's
-    momentum (-0.5; diffusers' default, none, would leave no momentum to steer); PAG and skip-layer
-    guidance on every transformer block of the UNet's middle block, as diffusers' SDXL PAG
-    pipeline applies PAG by default ("mid"): PAG's attention scores made the identity, skip-layer
-    guidance's blocks skipped. diffusers' "auto" layers find no blocks in a UNet."""
+    momentum (-0.5; diffusers' default, none, would leave no momentum to steer). PAG and skip-layer
+    guidance on a UNet act on every transformer block of its middle block, as diffusers' SDXL PAG
+    pipeline applies PAG by default ("mid"; diffusers' "auto" layers find no blocks in a UNet); on
+    a transformer (SD3's) on its block 1, diffusers' SD3 PAG pipeline's default ("blocks.1"). PAG's
+    attention scores are made the identity, skip-layer guidance's blocks skipped."""
     if name == "AdaptiveProjectedGuidance":
         return {"adaptive_projected_guidance_momentum": -0.5}
     if name not in _LAYERS:
         return {}
-    fqn = "mid_block.attentions.0.transformer_blocks"
-    indices = list(range(len(unet.get_submodule(fqn))))
+    unet = hasattr(denoiser, "mid_block")
+    fqn = "mid_block.attentions.0.transformer_blocks" if unet else "auto"
+    indices = list(range(len(denoiser.get_submodule(fqn)))) if unet else [1]
     pag = name == "PerturbedAttentionGuidance"
     return {_LAYERS[name][0]: LayerSkipConfig(indices, fqn, skip_attention=not pag, skip_attention_scores=pag,
                                               skip_ff=not pag)}  # fmt: skip
 
 
-def build(name: Any, unet: Any, config: dict[str, Any]) -> Any:
+def build(name: Any, denoiser: Any, config: dict[str, Any]) -> Any:
     """The guider ``name`` (a class name of ``LABELS``) built with ``config`` over ``defaults``."""
     if name not in LABELS:
         shown = repr(name)[:60]
         raise ValueError(f"no guider {shown} to swap to; sdwidget swaps to {', '.join(LABELS)}")
-    base = defaults(name, unet)
+    base = defaults(name, denoiser)
     if set(_LAYERS.get(name, ())) & set(config):  # the layers given replace ours
         base = {}
     return getattr(built, name)(**{**base, **config})
@@ -91,23 +93,36 @@ class GuiderSwap:
     """A modular family's side of ``Runner.set_guider`` (``core/guider_swap.py``)."""
 
     pipe: Any
+    denoiser: Any
+    broken: dict[str, str] = {}
+    """Guiders steered elsewhere that fail on this family's model, by class name: why (after "the guider X")."""
+
+    @classmethod
+    def guider_refusal(cls, guider: Any) -> str | None:
+        """Why ``guider`` (built, or a class name) is not steered here (after "the"), or ``None``."""
+        name = guider if isinstance(guider, str) else type(guider).__name__
+        if name in cls.broken:
+            return f"guider {name} {cls.broken[name]}"
+        return None if isinstance(guider, str) else unchecked(guider)
 
     def guider_choices(self) -> dict[str, str]:
         """The guiders a person can swap to: class name → short name."""
-        return dict(LABELS)
+        return {name: label for name, label in LABELS.items() if name not in self.broken}
 
     def guider_name(self) -> str:
         return type(self.pipe.guider).__name__
 
     def set_guider(self, guider: Any, config: dict[str, Any]) -> None:
         """``pipe.update_components(guider=...)`` with ``guider`` built, or built here from its name;
-        a guider of a class not steered is refused (``guiders.KNOBS``), leaving the pipeline's."""
+        a guider of a class not steered is refused (``guiders.KNOBS``, ``broken``), leaving the pipeline's."""
         if isinstance(guider, str):
-            guider = build(guider, self.pipe.unet, config)
+            if self.guider_refusal(guider):
+                raise ValueError(f"the {self.guider_refusal(guider)}")
+            guider = build(guider, self.denoiser, config)
         elif config:
             raise TypeError("set_guider: config is for a guider given by name; this one is built already")
-        if unchecked(guider):
-            raise ValueError(f"the {unchecked(guider)}")
+        if self.guider_refusal(guider):
+            raise ValueError(f"the {self.guider_refusal(guider)}")
         self.pipe.update_components(guider=guider)
 
     def swap_refusal(self, to: str) -> str:
