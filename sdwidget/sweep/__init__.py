@@ -7,7 +7,8 @@ metadata in its chunks) and a JSON record; then ``runs.jsonl`` and a captioned `
 
 Files: ``inputs`` (seeds and prompts, checked), ``source`` (the recorded run), ``plan`` (the
 items and the sweep's identity), ``model`` (find and load the model), ``folder`` (the output
-folder: atomic, resumable, one writer per file), ``render`` (one item), ``grid`` (the contact
+folder: atomic, resumable, one writer per file), ``render`` (one item, or a batch of one
+prompt's seeds in one pipeline call), ``grid`` (the contact
 sheet), ``progress`` (one line for all processes), ``job`` (the whole run, across processes), ``cli``,
 ``records`` (a finished sweep's ``runs.jsonl`` read back, bounded), ``seeds`` (seeds as
 ranges), ``group`` (the processes and what they agree on), ``lock`` (one sweep per folder),

@@ -1,7 +1,7 @@
 """``python -m sdwidget sweep``: the command line of ``sweep()``; the same under ``accelerate launch``.
 
     python -m sdwidget sweep GALLERY_OR_RUN_JSON --seeds 0:200 [--prompts prompts.txt] \\
-        [--steps N] [--model PATH] --out DIR
+        [--steps N] [--model PATH] [--batch N] --out DIR
     accelerate launch --multi_gpu --num_processes K -m sdwidget sweep ...   # K processes, K devices
 
 On a machine without GPUs ``--multi_gpu`` still starts K processes (torchrun's launcher) and
@@ -45,6 +45,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--variant", help="load the model's weights of this variant (fp16: DIR/unet/*.fp16.safetensors)")
     p.add_argument("--revision", help="a hub id's branch, tag or commit (already in the Hugging Face cache)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (default 1: use processes)")
+    p.add_argument(
+        "--batch", type=int, default=1,
+        help="seeds of a prompt per pipeline call (default 1); a batch's images differ from single runs by float "
+        "rounding and replay exactly as that batch",
+    )  # fmt: skip
     p.add_argument("--drop-prompt-edits", action="store_true", help="do not replay the recorded prompt edits")
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     return p
@@ -57,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         records = sweep(
             args.source, seeds=args.seeds, prompts=args.prompts, out=args.out, steps=args.steps, model=args.model,
             prompt_edits=not args.drop_prompt_edits, dtype=args.dtype, variant=args.variant, revision=args.revision,
-            threads=args.threads,
+            threads=args.threads, batch=args.batch,
             progress=not args.no_progress,
         )  # fmt: skip
     except SweepError as exc:  # every process has it (refusals are gathered); the main one says it

@@ -71,6 +71,12 @@ class SweepFolder:
                     f"{self.path} was swept where the images come out otherwise: {what}. Resume it with the "
                     "same settings (--threads, --dtype, device, versions), or choose another --out folder"
                 )
+            if diff == ["batch"]:  # the same seeds, but grouped otherwise: another batch size gives other bits
+                raise SweepError(
+                    f"{self.path} was swept in batches of {theirs.get('batch', 1)} seeds, this sweep asks for "
+                    f"{identity['batch']}; a batch's images are computed together, so resume it with "
+                    f"--batch {theirs.get('batch', 1)}, or choose another --out folder"
+                )
             if diff:
                 raise SweepError(
                     f"{self.path} holds another sweep's files (its sweep.json differs in {', '.join(diff)}); "

@@ -11,16 +11,20 @@ Every process runs this same function on the same inputs. The order of a run, an
    before anything but the lock is written. Then the main process writes ``sweep.json`` and
    clears stale temp files.
 4. The main process alone lists the items already done and broadcasts them; every process
-   takes every K-th pending item from that one list (``share``), so each item has one owner
-   and no file two writers, whatever each node's view of the folder.
-5. Each renders its share, writing each item as it finishes (a resumed sweep skips it).
+   takes every K-th batch with a pending item from that one list (``share``; a batch is one
+   item unless ``batch`` > 1), so each item has one owner and no file two writers, whatever
+   each node's view of the folder.
+5. Each renders its share, writing each item as it finishes (a resumed sweep skips it; a batch
+   partly done is rendered whole, as planned, and only its pending items are written).
 6. The records are gathered to the main process, which checks that every item's record is in
    the folder it sees, merges ``runs.jsonl`` and draws ``grid.png``; if items are missing it
    writes neither and every process raises ``SweepIncomplete`` naming them (run again to resume).
 
 Determinism: an item's noise comes from its own seed (a CPU generator, as the runner seeds
 every run), and on the CPU each process computes on ``threads`` threads (default 1) whatever
-the number of processes, so a K-process sweep gives the bytes of a 1-process one.
+the number of processes, so a K-process sweep gives the bytes of a 1-process one. A batch's
+images come from one pipeline call with a generator per seed: the same batch gives the same bytes,
+but not those of its seeds rendered one at a time (float rounding: the batched calls sum otherwise).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from . import group as groups
 from . import images, prepare
 from .grid import write_grid
 from .lock import FolderLock
+from .plan import SweepPlan
 from .progress import Progress, Reporter
 from .render import render
 
@@ -56,9 +61,10 @@ class SweepIncomplete(RuntimeError):
         self.missing = missing
 
 
-def share(total: int, done: set[int], rank: int, size: int) -> Iterator[int]:
-    """This process's items: every ``size``-th pending one from ``rank``, computed, not listed."""
-    pending = (i for i in range(total) if i not in done)
+def share(plan: SweepPlan, done: set[int], rank: int, size: int) -> Iterator[range]:
+    """This process's batches (their item indices): every ``size``-th one with a pending item
+    from ``rank``, computed, not listed."""
+    pending = (b for b in map(plan.batch_of, range(plan.batches)) if any(i not in done for i in b))
     return itertools.islice(pending, rank, None, size)
 
 
@@ -75,6 +81,7 @@ def sweep(
     variant: str | None = None,
     revision: str | None = None,
     threads: int | None = 1,
+    batch: int = 1,
     progress: bool = True,
     callback: Callable[[Progress], Any] | None = None,
 ) -> list[dict[str, Any]]:
@@ -88,7 +95,9 @@ def sweep(
     ``prompt_edits``: replay the recorded prompt edits on every prompt (else drop them).
     ``dtype``: float32, float16 or bfloat16 (default: the run's recorded dtype, a given pipeline's,
     the variant's, else float32); ``variant`` (``"fp16"``) and ``revision`` (a hub id's) pick weights.
-    ``threads``: torch CPU threads per process (``None``: the runner's choice). ``progress``:
+    ``threads``: torch CPU threads per process (``None``: the runner's choice). ``batch``: render
+    up to this many seeds of a prompt in one pipeline call (a GPU's throughput; a batch's images
+    differ from single runs by float rounding, and replay exactly as that batch). ``progress``:
     one line on stderr from the main process, all processes counted; ``callback(progress)``
     after every item of this process (``progress.line`` is that text).
     Bad input raises ``SweepError`` before any work. Under ``accelerate launch`` every process
@@ -100,7 +109,7 @@ def sweep(
     plan, folder = groups.agree(
         group,
         lambda: prepare.plan(
-            source, seeds, out, prompts, steps, model, prompt_edits, dtype, threads, group, variant, revision
+            source, seeds, out, prompts, steps, model, prompt_edits, dtype, threads, group, variant, revision, batch
         ),
     )
     groups.agree(group, lambda: prepare.alike(group, plan))
@@ -118,11 +127,13 @@ def sweep(
         reporter = Reporter(status, folder.path, progress, callback)
         mine: list[str] = []
         try:
-            for item in plan.items(share(plan.total, done, group.rank, group.size)):
-                rendered = render(runner, plan, item, worker)
-                folder.write(item, rendered.png, rendered.record)
-                mine.append(item.name)
-                reporter.item(failed=rendered.png is None)
+            for indices in share(plan, done, group.rank, group.size):
+                items = list(plan.items(indices))
+                for item, rendered in zip(items, render(runner, plan, items, worker), strict=True):
+                    if item.index not in done:
+                        folder.write(item, rendered.png, rendered.record)
+                        mine.append(item.name)
+                        reporter.item(failed=rendered.png is None)
             # Gathered: every process's items are written before the main process looks, and it
             # knows which ones another process rendered, to tell a lost item from an unshared folder.
             gathered = group.gather(mine)

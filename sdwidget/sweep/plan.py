@@ -1,7 +1,10 @@
 """The (prompt, seed) pairs of a sweep, in one order every process computes alike, and its identity.
 
 Items are computed from their index (``plan.item(i)``), never listed: a sweep of 10^8 items
-plans, resumes and splits in memory independent of its size (``Seeds`` holds ranges)."""
+plans, resumes and splits in memory independent of its size (``Seeds`` holds ranges). A batched
+sweep (``batch`` > 1) renders each prompt's seeds ``batch`` at a time in one pipeline call, in
+seed order (the last batch of a prompt holds what is left); batches are fixed by the plan alone,
+so a resumed or K-process sweep renders every batch with the same seeds, so the same bits."""
 
 from __future__ import annotations
 
@@ -50,6 +53,8 @@ class SweepPlan:
     """What changes pixels besides the inputs (``environment.environment``)."""
     variant: str | None = None
     revision: str | None = None
+    batch: int = 1
+    """The most seeds of one prompt rendered by one pipeline call."""
 
     @property
     def total(self) -> int:
@@ -65,6 +70,17 @@ class SweepPlan:
         i = self.seeds.position(seed)
         return None if i is None or not 0 <= prompt_index < len(self.prompts) else prompt_index * len(self.seeds) + i
 
+    @property
+    def batches(self) -> int:
+        """How many pipeline calls render the sweep."""
+        return len(self.prompts) * -(-len(self.seeds) // self.batch)
+
+    def batch_of(self, number: int) -> range:
+        """The item indices of the ``number``-th batch: consecutive seeds of one prompt."""
+        prompt, k = divmod(number, -(-len(self.seeds) // self.batch))
+        start = prompt * len(self.seeds) + k * self.batch
+        return range(start, min(start + self.batch, (prompt + 1) * len(self.seeds)))
+
     def items(self, indices: Iterable[int] | None = None) -> Iterator[Item]:
         """The items (of ``indices``, else all), one at a time."""
         return (self.item(i) for i in (range(self.total) if indices is None else indices))
@@ -75,7 +91,7 @@ class SweepPlan:
         return {
             "format": FORMAT, "version": VERSION, "source": self.source.identity(), "model": self.model,
             "dtype": self.dtype, "prompts": self.prompts, "seeds": self.seeds.spec(), "steps": self.steps,
-            "prompt_edits": self.prompt_edits, "environment": self.environment,
+            "prompt_edits": self.prompt_edits, "environment": self.environment, "batch": self.batch,
             **({"variant": self.variant} if self.variant else {}),
             **({"revision": self.revision} if self.revision else {}),
         }  # fmt: skip
@@ -87,4 +103,5 @@ def differences(ours: dict[str, Any], theirs: Any) -> list[str]:
         return ["format"]
     # A folder swept before environments were recorded cannot say: it resumes (as it did).
     unknown = {"environment"} if "environment" not in theirs else set()
-    return [key for key in ours if key not in unknown and ours[key] != theirs.get(key)]
+    # A folder swept before batches existed was swept one seed a call.
+    return [key for key in ours if key not in unknown and ours[key] != theirs.get(key, 1 if key == "batch" else None)]

@@ -55,6 +55,7 @@ def plan(
     group: groups.Group,
     variant: str | None = None,
     revision: str | None = None,
+    batch: Any = 1,
 ) -> tuple[SweepPlan, SweepFolder]:
     """Every input checked, nothing loaded or written; ``SweepError`` otherwise."""
     recorded = load_source(source)
@@ -64,6 +65,7 @@ def plan(
         steps = None if steps is None else validate.steps(steps, "steps")
         if threads is not None:
             validate.integer("threads", threads, 1, 1024)
+        batch = validate.integer("batch", batch, 1, validate.MAX_BATCH)
     except (TypeError, ValueError) as exc:
         raise SweepError(str(exc)) from None
     if not isinstance(edits, bool):
@@ -77,11 +79,19 @@ def plan(
     # A run made on a pipeline built in memory records no model: any pipeline given is as good.
     if model is not None and recorded.params.get("model") is not None and location != recorded.params["model"]:
         warnings.warn(f"sweeping on {location}; the run was recorded on {recorded.params.get('model')}", stacklevel=3)
+    if batch > 1 and (isinstance(recorded.params["prompt"], list) or _per_prompt(recorded.params) > 1):
+        raise SweepError("a batched sweep renders one image per seed; the run made several a call: sweep it unbatched")
     setting = environment(group.device, threads, group.on_cpu, dtype)
-    planned = SweepPlan(recorded, prompt_list, seed_list, steps, edits, location, dtype, setting, variant, revision)
+    planned = SweepPlan(
+        recorded, prompt_list, seed_list, steps, edits, location, dtype, setting, variant, revision, batch
+    )
     folder = SweepFolder(out)
     folder.check(planned.identity())
     return planned, folder
+
+
+def _per_prompt(params: dict[str, Any]) -> Any:
+    return (params.get("pipe_kwargs") or {}).get("num_images_per_prompt", 1)
 
 
 def pipeline(model: Any, plan: SweepPlan, device: torch.device) -> Any:

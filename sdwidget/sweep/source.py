@@ -101,7 +101,7 @@ def _from_record(record: dict[str, Any], folder: Path | None = None) -> Source:
         validate.prompt("prompt", params.get("prompt"))
         validate.prompt("negative_prompt", params.get("negative_prompt"), optional=True)
         validate.steps(params.get("num_inference_steps"))
-        validate.seed(params.get("seed"))
+        validate.seeds(params.get("seed"))
         for name in ("height", "width"):
             validate.integer(name, params.get(name), 1, validate.MAX_SIDE)
         guidance = [validate.guidance(g) for g in validate.per_step("guidance", guidance)]
