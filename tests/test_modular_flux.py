@@ -1,0 +1,146 @@
+"""Modular Flux (``FluxModularPipeline``, FLUX.1-dev kind) steered through its distilled guidance,
+against the modular pipeline itself.
+
+Its blocks have no guider: the transformer's ``guidance`` input is built once into the block
+state from ``guidance_scale``. The reference side is diffusers alone: the modular pipeline's own
+call, with a block written here (``SetAt``) inserted first in its denoise loop that puts another
+``guidance`` tensor (built as ``FluxSetTimestepsStep`` builds it) or other prompt tensors into the
+block state at the start of given steps. No sdwidget code there.
+"""
+
+import pytest
+import torch
+from conftest import at_step
+from diffusers.modular_pipelines import FluxKontextAutoBlocks, ModularPipelineBlocks
+from diffusers.modular_pipelines.flux.encoders import FluxTextEncoderStep
+from test_modular import loops
+
+from sdwidget import Gallery, Runner, RunStatus
+from sdwidget.testing.modular import tiny_modular_flux_pipeline
+
+STEPS, SEED, SIZE = 6, 3, 32
+PROMPT, EDIT = "a red star", "a green cube"
+
+
+class SetAt(ModularPipelineBlocks):
+    """At the start of step i, the block state's ``guidance`` (a value) or prompt tensors given for i."""
+
+    model_name = "flux"
+
+    def __init__(self, changes):
+        super().__init__()
+        self.changes = changes
+
+    @property
+    def inputs(self):
+        return []
+
+    def __call__(self, components, block_state, i, t):
+        for name, value in self.changes.get(i, {}).items():
+            if name == "guidance":
+                value = torch.full([1], value, dtype=torch.float32).expand(block_state.guidance.shape[0])
+            setattr(block_state, name, value)
+        return components, block_state
+
+
+def reference(pipe, changes, guidance=3.5, **kwargs):
+    for loop in loops(pipe._blocks):  # the blocks the pipeline runs (pipe.blocks is a copy)
+        loop.sub_blocks.insert("test_set", SetAt(changes), 0)
+    try:
+        return pipe(
+            prompt=PROMPT, guidance_scale=guidance, num_inference_steps=STEPS, height=SIZE, width=SIZE,
+            generator=torch.Generator().manual_seed(SEED), output="latents", **kwargs,
+        )  # fmt: skip
+    finally:
+        for loop in loops(pipe._blocks):
+            loop.sub_blocks.pop("test_set")
+
+
+def steered(pipe, changes=(), guidance=3.5, **kwargs):
+    runner = Runner(pipe, cpu_threads=torch.get_num_threads())
+    for step, action in changes:
+        at_step(runner, step, action)
+    run = runner.generate(PROMPT, num_inference_steps=STEPS, guidance_scale=guidance, seed=SEED, height=SIZE,
+                          width=SIZE, **kwargs)  # fmt: skip
+    assert run.status is RunStatus.FINISHED, run.traceback
+    return runner, run
+
+
+def guidance(value):
+    return lambda run: run.set_guidance(value)
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return tiny_modular_flux_pipeline()
+
+
+def test_at_constant_guidance_a_steered_run_equals_the_pipelines_own(pipe):
+    runner, run = steered(pipe, guidance=5.0, num_images_per_prompt=2)
+    expected = reference(pipe, {}, guidance=5.0, num_images_per_prompt=2)
+    assert torch.equal(run.latents, expected), (run.latents - expected).abs().max()
+    assert len(run.images) == 2 and run.guidance == [5.0] * STEPS
+    assert not torch.equal(run.latents, reference(pipe, {}, guidance=2.0, num_images_per_prompt=2))
+    assert runner.knobs[0]["kind"] == "distilled" and len(runner.knobs) == 1
+
+
+def test_guidance_changed_at_two_steps_equals_the_reference_loop(pipe):
+    _, run = steered(pipe, [(1, guidance(1.0)), (3, guidance(6.0))])
+    assert run.guidance == [3.5, 3.5, 1.0, 1.0, 6.0, 6.0]
+    assert not any(step.cfg for step in run.steps), "one transformer pass a step whatever the value"
+    expected = reference(pipe, {2: {"guidance": 1.0}, 4: {"guidance": 6.0}})
+    assert torch.equal(run.latents, expected), (run.latents - expected).abs().max()
+    assert not torch.equal(run.latents, reference(pipe, {})), "the changes changed it"
+
+
+def test_a_branch_and_a_gallery_replay_are_exact(pipe, tmp_path):
+    runner, parent = steered(pipe, [(1, guidance(1.0))])
+    runner._observers.clear()  # the branch is steered by its arguments alone
+    child = runner.branch(parent, 3, guidance_scale=7.0)
+    child.wait()
+    assert child.status is RunStatus.FINISHED, child.traceback
+    assert child.guidance == [3.5, 3.5, 1.0, 7.0, 7.0, 7.0]
+    expected = reference(pipe, {2: {"guidance": 1.0}, 3: {"guidance": 7.0}})
+    assert torch.equal(child.latents, expected) and not torch.equal(child.latents, parent.latents)
+    Gallery.from_run(child).save(tmp_path / "g")
+    again = runner.replay(Gallery.load(tmp_path / "g"))
+    again.wait()
+    assert again.guidance == child.guidance and torch.equal(again.latents, child.latents)
+
+
+def test_a_prompt_edit_mid_run_equals_the_reference(pipe):
+    runner = Runner(pipe, cpu_threads=torch.get_num_threads())
+    at_step(runner, 2, lambda run: runner.set_prompt(EDIT))
+    run = runner.generate(PROMPT, num_inference_steps=STEPS, guidance_scale=3.5, seed=SEED, height=SIZE, width=SIZE)
+    with torch.no_grad():  # as the text encoder block encodes (with grad, T5's attention rounds otherwise)
+        cond, pooled = FluxTextEncoderStep.encode_prompt(pipe, EDIT, None, device=torch.device("cpu"))
+    expected = reference(pipe, {3: {"prompt_embeds": cond, "pooled_prompt_embeds": pooled}})
+    assert torch.equal(run.latents, expected) and not torch.equal(run.latents, reference(pipe, {}))
+
+
+def test_a_stopped_run_decodes_its_last_estimate(pipe):
+    runner = Runner(pipe)
+    at_step(runner, 1, lambda run: run.stop())
+    run = runner.generate(PROMPT, num_inference_steps=STEPS, height=SIZE, width=SIZE, seed=SEED)
+    assert run.status is RunStatus.STOPPED and len(run.steps) == 2 and run.image.size == (SIZE, SIZE)
+    assert "sdwidget_step" not in str(list(loops(pipe._blocks))[0].sub_blocks), "the blocks are put back"
+
+
+def test_what_cannot_be_steered_is_refused_with_the_reason(pipe):
+    runner = Runner(pipe)
+    with pytest.raises(ValueError, match="guidance is distilled, with no value that switches it off"):
+        runner.start(PROMPT, num_inference_steps=STEPS, guidance_interval=(1, 4))
+    failed = runner.generate(PROMPT, negative_prompt="blurry", num_inference_steps=2, height=SIZE, width=SIZE)
+    assert failed.status is RunStatus.FAILED and isinstance(failed.error, ValueError)
+    assert "has no negative prompt" in str(failed.error), "refused as it is encoded, before any step"
+    assert failed.steps == []
+    with pytest.raises(TypeError, match="'image' cannot be passed"):
+        runner.start(PROMPT, image=torch.zeros(1, 3, SIZE, SIZE))
+    with pytest.raises(TypeError, match="has no guider to swap"):
+        runner.set_guider("AdaptiveProjectedGuidance")
+    with pytest.raises(TypeError, match="no guidance embedding.*FLUX.1-schnell.*nothing to steer"):
+        Runner(tiny_modular_flux_pipeline(guidance_embeds=False))
+    kontext = FluxKontextAutoBlocks().init_pipeline()
+    kontext.update_components(**{name: part for name, part in pipe.components.items() if name in kontext.components})
+    with pytest.raises(TypeError, match="FluxKontextModularPipeline is a modular pipeline sdwidget has not checked"):
+        Runner(kontext)
