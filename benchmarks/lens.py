@@ -11,7 +11,7 @@ lens (What if); one step's guidance effect; and, for scale, the bare pipeline's 
 ``--browser`` then opens the widget in JupyterLab (Debian's Chromium, Playwright: the browser
 tests' helpers), holds a run, and presses the Guidance slider's arrow keys ``--moves`` times, one
 at a time, then drags it: each preview's time from the slider's input event to the frame painted
-with the new image (the page's own ``sdwidgetStats.lens``). Goal: median ≤ 50 ms.
+with the new image (the page's own ``sdwidgetStats.lens``). Goal: median ≤ 50 ms. Then the paid lens (``lens_paid.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from lens_paid import paid
 
 from sdwidget import Runner, demo_pipeline
 from sdwidget.widget.sender import encode
@@ -139,6 +140,7 @@ def main() -> None:
     parser.add_argument("--moves", type=int, default=30)
     args = parser.parse_args()
     kernel(args)
+    paid(args)
     if args.browser:
         browser(args)
 

@@ -6,7 +6,8 @@ step's model calls again (a paid lens, ``core/paid_lens.py``). The family's tran
 keeps each call's keyword arguments as it made them (``CallRecord.keep``); the engine says when
 the loop hands a step's output to its scheduler (``end_step``), so the calls since are that step's.
 ``output`` makes them again with the guidance input replaced, through the transformer's own
-``forward`` as it was before any of the run's wrappers: nobody's step is counted, kept or steered.
+``forward`` as it was before any of the run's wrappers: nobody's step is counted, kept or steered,
+and on as many CPU threads as the run's thread had (the count decides the order of sums).
 """
 
 from __future__ import annotations
@@ -50,11 +51,13 @@ class CallRecord:
         self._made: list[dict[str, Any]] = []
         self._steps: dict[int, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        self._threads = torch.get_num_threads()
 
     def keep(self, kwargs: dict[str, Any]) -> None:
         """One call of the step in progress, as made (runner thread)."""
         with self._lock:
             self._made.append(dict(kwargs))
+            self._threads = torch.get_num_threads()
 
     def end_step(self, step: int) -> None:
         with self._lock:
@@ -67,10 +70,14 @@ class CallRecord:
     def output(self, step: int, guidance: float) -> torch.Tensor:
         with self._lock:
             made = self._steps[step]
-        outputs = []
-        with torch.no_grad():  # a thread of its own: the pipeline's no_grad is its thread's
-            for kwargs in made:
-                value = torch.full_like(kwargs[self.name], guidance)  # as the pipeline builds it: float32, per row
-                out = self.forward(**{**kwargs, self.name: value, "return_dict": False})
-                outputs.append(out[0])
+        outputs, before = [], torch.get_num_threads()
+        torch.set_num_threads(self._threads)  # this thread's count only (OpenMP keeps it per thread)
+        try:
+            with torch.no_grad():  # a thread of its own: the pipeline's no_grad is its thread's
+                for kwargs in made:
+                    value = torch.full_like(kwargs[self.name], guidance)  # as the pipeline builds it: float32, per row
+                    out = self.forward(**{**kwargs, self.name: value, "return_dict": False})
+                    outputs.append(out[0])
+        finally:
+            torch.set_num_threads(before)
         return self.combine(outputs)
