@@ -12,6 +12,7 @@ import pytest
 import torch
 from conftest import at_step
 from diffusers.modular_pipelines import FluxKontextAutoBlocks, ModularPipelineBlocks
+from diffusers.modular_pipelines.flux.decoders import _unpack_latents
 from diffusers.modular_pipelines.flux.encoders import FluxTextEncoderStep
 from test_modular import loops
 
@@ -116,6 +117,32 @@ def test_a_prompt_edit_mid_run_equals_the_reference(pipe):
         cond, pooled = FluxTextEncoderStep.encode_prompt(pipe, EDIT, None, device=torch.device("cpu"))
     expected = reference(pipe, {3: {"prompt_embeds": cond, "pooled_prompt_embeds": pooled}})
     assert torch.equal(run.latents, expected) and not torch.equal(run.latents, reference(pipe, {}))
+
+
+def test_a_paid_lens_equals_the_loop_applying_that_value(pipe):
+    runner = Runner(pipe, cpu_threads=torch.get_num_threads())
+    run = runner.generate(PROMPT, num_inference_steps=STEPS, guidance_scale=3.5, seed=SEED, height=SIZE, width=SIZE,
+                          keep_latents=True)  # fmt: skip
+    with pytest.raises(ValueError, match="paid=True"):
+        run.lens(2, 7.0)
+    lens = run.lens(2, 7.0, paid=True)
+    seen = []  # the reference's transformer inputs and outputs, step by step (one call a step)
+    hook = pipe.transformer.register_forward_hook(
+        lambda module, args, kwargs, out: seen.append((kwargs["hidden_states"], out[0])), with_kwargs=True
+    )
+    try:
+        reference(pipe, {2: {"guidance": 7.0}})
+    finally:
+        hook.remove()
+    sample, out = seen[2]  # x0 as FlowMatch defines it, unpacked as the blocks' unpack step does
+    expected = _unpack_latents(sample - pipe.scheduler.sigmas[2] * out, SIZE, SIZE, pipe.vae_scale_factor)
+    difference = (lens.latents - expected).abs().max().item()
+    print(f"modular Flux paid lens at 7.0 vs the pipeline's loop: max |diff| {difference:.3g}")
+    assert torch.equal(lens.latents, expected) and not torch.allclose(expected, run.plan.keep.get(2)), difference
+    branch = runner.branch(run, 2, guidance_schedule=[7.0] + [3.5] * (STEPS - 3), keep_latents=True)
+    branch.wait()
+    assert branch.error is None, branch.traceback
+    assert torch.equal(lens.latents, branch.plan.keep.get(2)), "what a branch applying it there previews"
 
 
 def test_a_stopped_run_decodes_its_last_estimate(pipe):

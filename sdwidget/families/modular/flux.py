@@ -8,13 +8,19 @@ own output and a reference loop in tests/test_modular_flux.py.
   loop builds the tensor again, as that block does, from the value set for the next step.
 - Refused, with the reason: a transformer without a guidance embedding (FLUX.1-schnell: the
   blocks run no guidance at all, nothing to steer) and a negative prompt (nothing reads one).
+- A paid guidance lens makes a step's transformer call again at another value: each call's
+  arguments are kept as the denoiser made them (``recall.CallRecord``), by a wrapper on the
+  transformer's ``forward`` that only looks (over the output tap, so a branch's replayed steps
+  are kept too).
 - Its loop holds latents packed, 2×2 latent pixels a token: previews, kept latents and a stopped
   run's decode unpack them as its own unpack block does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -22,7 +28,9 @@ from diffusers.modular_pipelines.flux.decoders import _unpack_latents
 from diffusers.modular_pipelines.flux.encoders import FluxTextEncoderStep
 
 from ..flux import DISTILLED
-from ..protocol import Embeddings, Knob, OneKnob
+from ..protocol import Embeddings, Knob, OneKnob, OutputTap, Steering
+from ..recall import CallRecord
+from ..wrap import swap_forward
 from .family import ModularLoops
 from .loop import swap_prompt
 
@@ -82,6 +90,26 @@ class ModularFlux(ModularLoops):
 
     def size_multiple(self) -> int:
         return int(self.pipe.vae_scale_factor * 2)
+
+    @contextlib.contextmanager
+    def steer(
+        self, params: dict[str, Any], pipe_kwargs: dict[str, Any], embeddings: Embeddings, tap: OutputTap
+    ) -> Iterator[Steering]:
+        transformer = self.pipe.transformer
+        # Read before the tap wraps it: a paid lens's calls are no step's.
+        record = CallRecord(transformer.forward, lambda made: made[0])
+        with super().steer(params, pipe_kwargs, embeddings, tap) as steering:
+            original = transformer.forward
+
+            def forward(*args: Any, **kwargs: Any) -> Any:
+                record.keep(kwargs)
+                return original(*args, **kwargs)
+
+            undo = swap_forward(transformer, forward)
+            try:
+                yield dataclasses.replace(steering, recall=record)
+            finally:
+                undo()
 
     @torch.no_grad()
     def encode(self, prompt: str | list[str], negative_prompt: Any, options: dict[str, Any]) -> Embeddings:
