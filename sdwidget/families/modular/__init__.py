@@ -1,7 +1,7 @@
 """Modular pipelines (``diffusers.modular_pipelines``): steered through their own extension
 points, a block inserted into the denoise loop and the guider's attributes (or the block state's
-distilled guidance) set between steps, never by patching a model. Every per-step setting of a
-guider is a knob (``guiders.py``)."""
+distilled guidance) set between steps, never by changing what a model computes. Every per-step
+setting of a guider is a knob (``guiders.py``)."""
 
 from __future__ import annotations
 
