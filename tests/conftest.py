@@ -100,6 +100,33 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
 
 
+BROWSERS = pytest.StashKey()
+
+
+@pytest.fixture(scope="session")
+def browsers(request, tmp_path_factory):
+    """One JupyterLab server (Notebook 7 too), one kernel and one Chromium for all the browser test
+    files, started when the first asks (``tests/browser_fixtures.py``)."""
+    from browser_fixtures import Browsers
+
+    shared = request.config.stash[BROWSERS] = Browsers(tmp_path_factory)
+    yield shared
+    shared.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After the last browser test in a row, once its module's pages are closed, the shared browser
+    and server go: Playwright's sync API keeps an event loop on this thread, which would refuse
+    ``asyncio.run`` to the tests after. A later browser test starts them again."""
+    try:
+        return (yield)
+    finally:
+        shared = item.config.stash.get(BROWSERS, None)
+        if shared is not None and (nextitem is None or not nextitem.path.name.startswith("test_browser")):
+            shared.close()
+
+
 @pytest.fixture(scope="session")
 def sd_pipe():
     from sdwidget.testing import tiny_sd_pipeline

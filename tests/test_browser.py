@@ -6,90 +6,22 @@ below names the item of issue 12 it guards. Leaves screenshots in ``artifacts/``
 ``widget-dark``, ``widget-360``, ``widget-compare``, ``widget-paused``) and prints the median delay
 between a step's callback in the kernel and its frame painted in the page for a 600-step run.
 
-The tests share one JupyterLab page (and kernel) and run in file order; each starts the runs it
-looks at. ``tests/test_browser_hosts.py`` runs the same widget in Notebook 7 and marimo with the
-helpers defined here.
+The tests share one JupyterLab page and run in file order; each starts the runs it looks at. The
+server, its kernel and Chromium are shared with the other browser files (``browsers``,
+``tests/browser_fixtures.py``); the checks and the page's parts defined here are used there too.
 """
 
 import json
-import os
-import secrets
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def quiet_env(home: Path) -> dict:
-    """A server environment of its own: offline, its own Jupyter config, no hot reload, and
-    sdwidget importable from this checkout in kernels started anywhere."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "JUPYTER_CONFIG_DIR": str(home / "config"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws"),
-           "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}  # fmt: skip
-    env.pop("ANYWIDGET_HMR", None)
-    # No "get Jupyter news?" toast over the widget in a screenshot, and no autosave of the
-    # notebook the test runs (its outputs would be written into the repository).
-    settings = home / "settings" / "@jupyterlab"
-    (settings / "apputils-extension").mkdir(parents=True)
-    (settings / "apputils-extension" / "notification.jupyterlab-settings").write_text(
-        '{"fetchNews": "false", "checkForUpdates": false}'
-    )
-    (settings / "docmanager-extension").mkdir(parents=True)
-    (settings / "docmanager-extension" / "plugin.jupyterlab-settings").write_text('{"autosave": false}')
-    env["JUPYTERLAB_SETTINGS_DIR"] = str(home / "settings")
-    return env
-
-
-def serve(argv: list[str], env: dict, ready_url: str, home: Path, timeout: float = 120):
-    """Start a server, wait until ``ready_url`` answers; a generator for a fixture to yield from."""
-    log = (home / "server.log").open("w")
-    server = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=home)
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(ready_url, timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, (home / "server.log").read_text()[-3000:]
-                time.sleep(0.5)
-        yield server
-    finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-
-
-def jupyter_server(app: str, tmp_path_factory, root: Path, extra: list[str]):
-    port, token = free_port(), secrets.token_hex(16)
-    home = tmp_path_factory.mktemp(app.replace(".", "-"))
-    argv = [sys.executable, "-m", app, "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-            f"--IdentityProvider.token={token}", "--allow-root", f"--ServerApp.root_dir={root}", *extra]  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in serve(argv, quiet_env(home), f"{url}/api/status?token={token}", home):
-        yield url, token
 
 
 # Runs Python in the kernel of the notebook on screen (JupyterLab and Notebook 7 alike).
@@ -178,10 +110,6 @@ CONTRAST = """(root) => {
 }"""
 
 
-def launch(p):
-    return p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-
-
 def wait_until(predicate, timeout=30.0, every=0.1, what="condition"):
     deadline = time.monotonic() + timeout
     while True:
@@ -190,15 +118,6 @@ def wait_until(predicate, timeout=30.0, every=0.1, what="condition"):
             return value
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(every)
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    yield from jupyter_server(
-        "jupyterlab", tmp_path_factory, ROOT,
-        ["--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-    )  # fmt: skip
 
 
 class Session:
@@ -249,27 +168,13 @@ def chart_point(plot: dict, steps: int, step: int, guidance: float) -> tuple[flo
 
 
 @pytest.fixture(scope="module")
-def jl(lab):
-    url, token = lab
+def jl(browsers):
     ARTIFACTS.mkdir(exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = launch(p)
-        page = browser.new_page(viewport={"width": 1300, "height": 1000})
-        page.goto(f"{url}/lab/tree/notebooks/quickstart.ipynb?token={token}")
-        page.wait_for_function(
-            "window.jupyterapp && window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel",
-            timeout=120_000,
-        )
-        page.wait_for_function(
-            "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'", timeout=120_000
-        )
-        # The notebook alone, as a person on a narrow window would have it: no side panels.
-        page.evaluate("window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight()")
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    quickstart = json.loads((ROOT / "notebooks" / "quickstart.ipynb").read_text())
+    with browsers.page("quickstart.ipynb", quickstart) as page:
         session = Session(page)
         session.generate.wait_for(timeout=120_000)
         yield session
-        browser.close()
 
 
 def test_empty_state_one_status_region_and_steps_refused_by_name(jl):

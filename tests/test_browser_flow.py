@@ -5,16 +5,16 @@ guidance embedding, with no classifier-free switch at 1.0) and a schnell-like on
 CFG, off at 1.0 and below). A person generates on the first, pauses, changes Guidance with the
 keys, resumes and watches the frames paint; the curve of the dev-like model speaks of no CFG,
 the schnell-like one's does. Screenshots in ``artifacts/``: ``flux-light.png``, ``flux-dark.png``,
-``flux-360.png``. The helpers (server, browser, checks) are ``test_browser``'s.
+``flux-360.png``. The server, kernel and browser are shared (``browsers``); the checks are ``test_browser``'s.
 """
 
 import json
 
 import pytest
-from test_browser import ARTIFACTS, CONTRAST, KERNEL_EVAL, OVERFLOW, jupyter_server, launch, wait_until
-from test_browser_sweep import LAB_FLAGS
+from browser_fixtures import notebook
+from test_browser import ARTIFACTS, CONTRAST, KERNEL_EVAL, OVERFLOW, wait_until
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 CELLS = [
     "from sdwidget import SamplerWidget\nfrom sdwidget.testing import tiny_flux_pipeline\n"
@@ -23,31 +23,12 @@ CELLS = [
 ]
 
 
-def notebook() -> dict:
-    cells = [{"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None} for c in CELLS]
-    return {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-            "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
-
-
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("flux-lab")
-    (folder / "flux.ipynb").write_text(json.dumps(notebook()))
+def page(browsers):
     ARTIFACTS.mkdir(exist_ok=True)
-    for url, token in jupyter_server("jupyterlab", tmp_path_factory, folder, LAB_FLAGS):
-        with playwright.sync_playwright() as p:
-            browser = launch(p)
-            page = browser.new_page(viewport={"width": 1300, "height": 1000})
-            page.goto(f"{url}/lab/tree/flux.ipynb?token={token}")
-            page.wait_for_function(
-                "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
-                timeout=120_000,
-            )
-            page.evaluate("window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight()")
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            page.locator(".sdw").nth(1).get_by_role("button", name="Generate").wait_for(timeout=180_000)
-            yield page
-            browser.close()
+    with browsers.page("flux.ipynb", notebook(*CELLS)) as page:
+        page.locator(".sdw").nth(1).get_by_role("button", name="Generate").wait_for(timeout=180_000)
+        yield page
 
 
 def kernel(page, code):

@@ -4,18 +4,19 @@ each in Debian's Chromium driven by Playwright, each with the embedded demo mode
 In each: the widget renders, a run paints frames, the arrow keys move the Guidance slider, pause
 holds the run and resume goes on, stop ends it, and the scrubber shows any step and, at its end,
 the final image. A screenshot per host is left in ``artifacts/`` (``notebook7.png``, ``marimo.png``).
-The helpers (servers, browser flags, checks) are ``test_browser``'s.
+Notebook 7 is the shared JupyterLab server's (``browsers``); the checks are ``test_browser``'s.
 """
 
-import json
 import sys
 import textwrap
 import time
 
 import pytest
-from test_browser import ARTIFACTS, OVERFLOW, free_port, jupyter_server, launch, quiet_env, serve
+from browser_fixtures import notebook
+from browser_servers import free_port, quiet_env, serve
+from test_browser import ARTIFACTS, OVERFLOW
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 PROMPT = "a red star on a blue background"
 SETUP = f"""
@@ -84,33 +85,14 @@ def drive(page, name):
     widget.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
-@pytest.fixture(scope="module")
-def notebook7(tmp_path_factory):
+def test_widget_in_notebook_7(browsers):
     pytest.importorskip("notebook")
-    root = tmp_path_factory.mktemp("nb7-root")
-    cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-              "source": SETUP.strip() + "\nwidget"}]  # fmt: skip
-    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb = {"cells": cells, "metadata": {"kernelspec": kernelspec}, "nbformat": 4, "nbformat_minor": 5}
-    (root / "widget.ipynb").write_text(json.dumps(nb))
-    yield from jupyter_server("notebook", tmp_path_factory, root, ["--JupyterNotebookApp.expose_app_in_browser=True"])
-
-
-def test_widget_in_notebook_7(notebook7):
-    url, token = notebook7
     ARTIFACTS.mkdir(exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = launch(p)
-        page = browser.new_page(viewport={"width": 1100, "height": 1100})
-        page.goto(f"{url}/notebooks/widget.ipynb?token={token}")
-        page.wait_for_function(
-            "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
-            timeout=120_000,
-        )
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    with browsers.page(
+        "widget.ipynb", notebook(SETUP.strip() + "\nwidget"), app="notebooks", width=1100, height=1100
+    ) as page:
         # Notebook 7 takes the arrow keys in command mode, as JupyterLab does.
         drive(page, "notebook7")
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -125,16 +107,12 @@ def marimo_app(tmp_path_factory):
     port = free_port()
     argv = [sys.executable, "-m", "marimo", "run", str(home / "app.py"), "--headless", "--host", "127.0.0.1",
             "--port", str(port), "--no-token", "--no-sandbox", "--no-check"]  # fmt: skip
-    env = quiet_env(home)
-    for _ in serve(argv, env, f"http://127.0.0.1:{port}/health", home):
+    with serve(argv, quiet_env(home), f"http://127.0.0.1:{port}/health", home):
         yield f"http://127.0.0.1:{port}"
 
 
-def test_widget_in_marimo(marimo_app):
+def test_widget_in_marimo(marimo_app, browsers):
     ARTIFACTS.mkdir(exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = launch(p)
-        page = browser.new_page(viewport={"width": 1100, "height": 1100})
+    with browsers.blank(1100, 1100) as page:
         page.goto(marimo_app)
         drive(page, "marimo")
-        browser.close()

@@ -2,7 +2,8 @@
 accessible names ("Guidance starts at step", "Guidance ends at step"), moved with the arrow keys
 before a run and dragged with the mouse during one; the run records what the page asked for, the
 chart shades the interval and says it in words, and a reload draws the handles from the traits.
-JupyterLab with Debian's Chromium driven by Playwright; the helpers are ``test_browser``'s.
+JupyterLab with Debian's Chromium driven by Playwright (shared: ``browsers``); the checks are
+``test_browser``'s.
 
 Screenshots in the module's temporary folder (printed): ``interval-default``, ``interval-dark``,
 ``interval-360``.
@@ -11,10 +12,10 @@ Screenshots in the module's temporary folder (printed): ``interval-default``, ``
 import json
 
 import pytest
-from test_browser import CONTRAST, OVERFLOW, Session, jupyter_server, launch, wait_until
-from test_browser_knobs import LAB_FLAGS
+from browser_fixtures import notebook, reopened
+from test_browser import CONTRAST, OVERFLOW, Session, wait_until
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 SETUP = """import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -24,38 +25,16 @@ widget"""
 STARTS, ENDS = "Guidance starts at step", "Guidance ends at step"
 
 
-def open_notebook(page, url, token, run=True):
-    page.goto(f"{url}/lab/tree/interval.ipynb?token={token}")
-    page.wait_for_function(
-        "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'", timeout=120_000
-    )
-    page.evaluate("window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight()")
-    if run:
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.get_by_role("button", name="Generate").wait_for(timeout=120_000)
-
-
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory):
     return tmp_path_factory.mktemp("interval-shots")
 
 
 @pytest.fixture(scope="module")
-def jl(tmp_path_factory):
-    root = tmp_path_factory.mktemp("interval-lab")
-    cell = {"cell_type": "code", "metadata": {}, "source": SETUP, "outputs": [], "execution_count": None}
-    nb = {"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-          "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
-    (root / "interval.ipynb").write_text(json.dumps(nb))
-    for url, token in jupyter_server("jupyterlab", tmp_path_factory, root, LAB_FLAGS):
-        with playwright.sync_playwright() as p:
-            browser = launch(p)
-            page = browser.new_page(viewport={"width": 1300, "height": 1000})
-            open_notebook(page, url, token)
-            session = Session(page)
-            session.url, session.token = url, token
-            yield session
-            browser.close()
+def jl(browsers):
+    with browsers.page("interval.ipynb", notebook(SETUP)) as page:
+        page.get_by_role("button", name="Generate").wait_for(timeout=120_000)
+        yield Session(page)
 
 
 def handle(jl, name):
@@ -117,10 +96,7 @@ def test_a_bad_interval_is_refused_by_name(jl):
 
 def test_after_a_reload_the_handles_come_from_the_traits(jl):
     page = jl.page
-    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_timeout(1000)
-    page.reload()
-    open_notebook(page, jl.url, jl.token, run=False)
+    reopened(page)
     starts, ends = handle(jl, STARTS), handle(jl, ENDS)
     starts.wait_for(timeout=30_000)
     assert [starts.get_attribute("aria-valuenow"), ends.get_attribute("aria-valuenow")] == ["4", "12"]

@@ -2,7 +2,7 @@
 arrow keys and the curve edit act on (SD's demo model has two: the guidance and guidance_rescale),
 the run records what the page asked for (``Run.knob_curves``), the chart draws every knob, and a
 reload or an older run picked in Run recomputes it all from the traits. JupyterLab with Debian's
-Chromium driven by Playwright; the helpers are ``test_browser``'s.
+Chromium driven by Playwright (shared: ``browsers``); the checks are ``test_browser``'s.
 
 Screenshots in ``artifacts/``: ``knobs-default``, ``knobs-dark``, ``knobs-360``.
 """
@@ -10,12 +10,11 @@ Screenshots in ``artifacts/``: ``knobs-default``, ``knobs-dark``, ``knobs-360``.
 import json
 
 import pytest
-from test_browser import ARTIFACTS, CONTRAST, OVERFLOW, Session, jupyter_server, launch, wait_until
+from browser_fixtures import notebook, reopened
+from test_browser import ARTIFACTS, CONTRAST, OVERFLOW, Session, wait_until
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
-LAB_FLAGS = ["--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
-             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]  # fmt: skip
 SETUP = """import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from sdwidget import SamplerWidget, demo_pipeline
@@ -24,34 +23,12 @@ widget"""
 NAME = "guidance_rescale"
 
 
-def open_notebook(page, url, token, run=True):
-    page.goto(f"{url}/lab/tree/knobs.ipynb?token={token}")
-    page.wait_for_function(
-        "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'", timeout=120_000
-    )
-    page.evaluate("window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight()")
-    if run:
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.get_by_role("button", name="Generate").wait_for(timeout=120_000)
-
-
 @pytest.fixture(scope="module")
-def jl(tmp_path_factory):
-    root = tmp_path_factory.mktemp("knobs-lab")
-    cell = {"cell_type": "code", "metadata": {}, "source": SETUP, "outputs": [], "execution_count": None}
-    nb = {"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-          "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
-    (root / "knobs.ipynb").write_text(json.dumps(nb))
+def jl(browsers):
     ARTIFACTS.mkdir(exist_ok=True)
-    for url, token in jupyter_server("jupyterlab", tmp_path_factory, root, LAB_FLAGS):
-        with playwright.sync_playwright() as p:
-            browser = launch(p)
-            page = browser.new_page(viewport={"width": 1300, "height": 1000})
-            open_notebook(page, url, token)
-            session = Session(page)
-            session.url, session.token = url, token
-            yield session
-            browser.close()
+    with browsers.page("knobs.ipynb", notebook(SETUP)) as page:
+        page.get_by_role("button", name="Generate").wait_for(timeout=120_000)
+        yield Session(page)
 
 
 def knob_select(jl):
@@ -125,10 +102,7 @@ def test_after_a_reload_and_for_an_older_run_the_knobs_come_from_the_traits(jl):
         f"knob_schedules={{{NAME!r}: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]}}); r.wait(); r.id"
     )
     jl.wait_status(f"#{later}: finished")
-    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_timeout(1000)
-    page.reload()
-    open_notebook(page, jl.url, jl.token, run=False)
+    reopened(page)
     jl.wait_data("shownRun", later)
     select = knob_select(jl)
     assert select.input_value() == "guidance_scale", "a reloaded page starts on the guidance"

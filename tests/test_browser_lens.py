@@ -4,7 +4,7 @@ and Next step then shows that very image; What if shows a scrubbed step at the s
 three views show its halves, and Branch with this makes it real (checked against the kernel's
 lens to 1e-6); where a step has no lens the page says why; a reload brings the mode, the held
 preview and the effect trace back from the traits. JupyterLab with Debian's Chromium driven by
-Playwright; the helpers are ``test_browser``'s and ``test_browser_knobs``'s.
+Playwright (shared: ``browsers``); the checks are ``test_browser``'s.
 
 Screenshots in ``artifacts/``: ``lens-held``, ``lens-what-if``, ``lens-dark``, ``lens-360``;
 the drag → painted latency in ``artifacts/lens-latency.json``.
@@ -14,10 +14,10 @@ import json
 import statistics
 
 import pytest
-from test_browser import ARTIFACTS, CONTRAST, OVERFLOW, Session, jupyter_server, launch, wait_until
-from test_browser_knobs import LAB_FLAGS
+from browser_fixtures import notebook, reopened
+from test_browser import ARTIFACTS, CONTRAST, OVERFLOW, Session, wait_until
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 SETUP = """import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -35,34 +35,12 @@ PIXELS = """() => {
 }"""
 
 
-def open_notebook(page, url, token, run=True):
-    page.goto(f"{url}/lab/tree/lens.ipynb?token={token}")
-    page.wait_for_function(
-        "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'", timeout=120_000
-    )
-    page.evaluate("window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight()")
-    if run:
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.get_by_role("button", name="Generate").wait_for(timeout=120_000)
-
-
 @pytest.fixture(scope="module")
-def jl(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lens-lab")
-    cell = {"cell_type": "code", "metadata": {}, "source": SETUP, "outputs": [], "execution_count": None}
-    nb = {"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-          "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
-    (root / "lens.ipynb").write_text(json.dumps(nb))
+def jl(browsers):
     ARTIFACTS.mkdir(exist_ok=True)
-    for url, token in jupyter_server("jupyterlab", tmp_path_factory, root, LAB_FLAGS):
-        with playwright.sync_playwright() as p:
-            browser = launch(p)
-            page = browser.new_page(viewport={"width": 1300, "height": 1000})
-            open_notebook(page, url, token)
-            session = Session(page)
-            session.url, session.token = url, token
-            yield session
-            browser.close()
+    with browsers.page("lens.ipynb", notebook(SETUP)) as page:
+        page.get_by_role("button", name="Generate").wait_for(timeout=120_000)
+        yield Session(page)
 
 
 def slider(jl):
@@ -177,10 +155,7 @@ def test_a_step_with_no_lens_says_why_and_a_reload_brings_the_lens_back(jl):
     jl.widget.get_by_text(why).wait_for(timeout=30_000)
     assert jl.data("lens") == "", "the step's own image, not a preview"
     jl.wait_data("views", "3")  # on since the test before
-    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_timeout(1000)
-    page.reload()
-    open_notebook(page, jl.url, jl.token, run=False)
+    reopened(page)
     jl.wait_data("shownRun", run)
     jl.widget.get_by_text(why).wait_for(timeout=30_000)
     assert page.get_by_role("button", name="Three views").get_attribute("aria-pressed") == "true"

@@ -10,10 +10,10 @@ Screenshots: ``artifacts/modular-apg.png``, ``modular-guider-refused.png``, ``mo
 import json
 
 import pytest
-from test_browser import ARTIFACTS, Session, jupyter_server, launch, wait_until
-from test_browser_knobs import LAB_FLAGS, open_notebook
+from browser_fixtures import notebook
+from test_browser import ARTIFACTS, Session, wait_until
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 SETUP = """import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -27,20 +27,11 @@ widget"""
 
 
 @pytest.fixture(scope="module")
-def jl(tmp_path_factory):
-    root = tmp_path_factory.mktemp("modular-lab")
-    cell = {"cell_type": "code", "metadata": {}, "source": SETUP, "outputs": [], "execution_count": None}
-    nb = {"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-          "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
-    (root / "knobs.ipynb").write_text(json.dumps(nb))
+def jl(browsers):
     ARTIFACTS.mkdir(exist_ok=True)
-    for url, token in jupyter_server("jupyterlab", tmp_path_factory, root, LAB_FLAGS):
-        with playwright.sync_playwright() as p:
-            browser = launch(p)
-            page = browser.new_page(viewport={"width": 1300, "height": 1000})
-            open_notebook(page, url, token)
-            yield Session(page)
-            browser.close()
+    with browsers.page("modular.ipynb", notebook(SETUP)) as page:
+        page.get_by_role("button", name="Generate").wait_for(timeout=120_000)
+        yield Session(page)
 
 
 def test_an_apg_eta_set_on_a_held_run_lands_at_the_next_step_exactly(jl):

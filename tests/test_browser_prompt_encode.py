@@ -6,14 +6,13 @@ the edit applies at the next step. JupyterLab with Debian's Chromium driven by P
 Screenshots in ``artifacts/``: ``prompt-encoding`` (while it waits), ``prompt-encoded``.
 """
 
-import json
 import re
 
 import pytest
-from test_browser import ARTIFACTS, Session, jupyter_server, launch, wait_until
-from test_browser_knobs import LAB_FLAGS
+from browser_fixtures import notebook
+from test_browser import ARTIFACTS, Session, wait_until
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 SLEEP = 1.5
 SETUP = f"""import os, time
@@ -27,26 +26,11 @@ widget"""
 
 
 @pytest.fixture(scope="module")
-def jl(tmp_path_factory):
-    root = tmp_path_factory.mktemp("encode-lab")
-    cell = {"cell_type": "code", "metadata": {}, "source": SETUP, "outputs": [], "execution_count": None}
-    nb = {"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-          "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
-    (root / "encode.ipynb").write_text(json.dumps(nb))
+def jl(browsers):
     ARTIFACTS.mkdir(exist_ok=True)
-    for url, token in jupyter_server("jupyterlab", tmp_path_factory, root, LAB_FLAGS):
-        with playwright.sync_playwright() as p:
-            browser = launch(p)
-            page = browser.new_page(viewport={"width": 1300, "height": 1000})
-            page.goto(f"{url}/lab/tree/encode.ipynb?token={token}")
-            page.wait_for_function(
-                "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
-                timeout=120_000,
-            )
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            page.get_by_role("button", name="Generate").wait_for(timeout=120_000)
-            yield Session(page)
-            browser.close()
+    with browsers.page("encode.ipynb", notebook(SETUP)) as page:
+        page.get_by_role("button", name="Generate").wait_for(timeout=120_000)
+        yield Session(page)
 
 
 def test_apply_prompt_counts_the_encoding_up_then_says_how_long_it_took(jl):

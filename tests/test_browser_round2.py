@@ -1,22 +1,21 @@
 """Issue 24, the widget as a person uses it, round 2: one browser test per fault 1–10, in JupyterLab
 with Debian's Chromium driven by Playwright, each named after the fault it guards.
 
-The notebook lives in a folder of its own (the server's root), so Save gallery writes into
-``galleries/`` there and the page can save it and reload. Screenshots in ``artifacts/``:
+The notebook lives in the shared server's root (``browsers``), the kernel's working folder, so
+Save gallery writes into ``galleries/`` there and the page can save it and reload. Screenshots in ``artifacts/``:
 ``round2-branch``, ``round2-prompt-edit``, ``round2-breakpoints``, ``round2-dark``, ``round2-360``,
-``round2-reload-scrub``. The helpers (server, browser, the page's parts) are ``test_browser``'s.
+``round2-reload-scrub``. The page's parts and checks are ``test_browser``'s.
 """
 
 import json
 import re
 
 import pytest
-from test_browser import ARTIFACTS, CONTRAST, OVERFLOW, Session, chart_point, jupyter_server, launch, wait_until
+from browser_fixtures import notebook, reopened
+from test_browser import ARTIFACTS, CONTRAST, OVERFLOW, Session, chart_point, wait_until
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
-LAB_FLAGS = ["--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
-             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]  # fmt: skip
 SETUP = """import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from sdwidget import SamplerWidget, demo_pipeline
@@ -26,38 +25,11 @@ widget"""
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("round2-lab")
-    cell = {"cell_type": "code", "metadata": {}, "source": SETUP, "outputs": [], "execution_count": None}
-    nb = {"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-          "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
-    (root / "round2.ipynb").write_text(json.dumps(nb))
-    return root
-
-
-def open_notebook(page, url, token, run=True):
-    page.goto(f"{url}/lab/tree/round2.ipynb?token={token}")
-    page.wait_for_function(
-        "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'", timeout=120_000
-    )
-    page.evaluate("window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight()")
-    if run:
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.get_by_role("button", name="Generate").wait_for(timeout=120_000)
-
-
-@pytest.fixture(scope="module")
-def jl(root, tmp_path_factory):
+def jl(browsers):
     ARTIFACTS.mkdir(exist_ok=True)
-    for url, token in jupyter_server("jupyterlab", tmp_path_factory, root, LAB_FLAGS):
-        with playwright.sync_playwright() as p:
-            browser = launch(p)
-            page = browser.new_page(viewport={"width": 1300, "height": 1000})
-            open_notebook(page, url, token)
-            session = Session(page)
-            session.url, session.token = url, token
-            yield session
-            browser.close()
+    with browsers.page("round2.ipynb", notebook(SETUP)) as page:
+        page.get_by_role("button", name="Generate").wait_for(timeout=120_000)
+        yield Session(page)
 
 
 @pytest.fixture(autouse=True)
@@ -243,11 +215,11 @@ def test_fault8_cfg_label_is_not_struck_through(jl):
 
 
 @pytest.fixture(scope="module")
-def sweep_folder(root):
+def sweep_folder(browsers):
     from sdwidget import Runner, demo_pipeline, sweep
 
     run = Runner(demo_pipeline()).generate("a red star on a blue background", num_inference_steps=4, seed=1)
-    out = root / "captions-sweep"
+    out = browsers.root / "captions-sweep"
     sweep(run, seeds="0:2", prompts=["a red star on a blue background"], out=out, model=demo_pipeline(), progress=False)
     return out
 
@@ -330,10 +302,7 @@ def test_fault1_after_a_reload_branch_and_decode_are_offered(jl):
     page = jl.page
     older = finished_run(jl, steps=8)
     run = finished_run(jl, steps=10)
-    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_timeout(1000)
-    page.reload()
-    open_notebook(page, jl.url, jl.token, run=False)
+    reopened(page)
     jl.wait_data("shownRun", run)
     jl.wait_data("shownStep", "final")
     page.wait_for_timeout(500)

@@ -7,10 +7,11 @@ import sys
 import textwrap
 
 import pytest
-from test_browser import ARTIFACTS, OVERFLOW, free_port, launch, quiet_env, serve
+from browser_servers import free_port, quiet_env, serve
+from test_browser import ARTIFACTS, OVERFLOW
 from test_browser_hosts import SETUP
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 # The nearest box above the widget (across shadow roots) that limits its height and scrolls.
 LIMIT = """(root) => {
@@ -35,15 +36,13 @@ def marimo_edit(tmp_path_factory):
     port = free_port()
     argv = [sys.executable, "-m", "marimo", "edit", str(home / "app.py"), "--headless", "--host", "127.0.0.1",
             "--port", str(port), "--no-token", "--skip-update-check"]  # fmt: skip
-    for _ in serve(argv, quiet_env(home), f"http://127.0.0.1:{port}/health", home):
+    with serve(argv, quiet_env(home), f"http://127.0.0.1:{port}/health", home):
         yield f"http://127.0.0.1:{port}"
 
 
-def test_fault11_the_widget_fits_marimos_output_box(marimo_edit):
+def test_fault11_the_widget_fits_marimos_output_box(marimo_edit, browsers):
     ARTIFACTS.mkdir(exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = launch(p)
-        page = browser.new_page(viewport={"width": 1100, "height": 1100})
+    with browsers.blank(1100, 1100) as page:
         page.goto(marimo_edit)
         page.locator(".cm-content").first.wait_for(timeout=120_000)
         page.wait_for_timeout(1000)
@@ -63,4 +62,3 @@ def test_fault11_the_widget_fits_marimos_output_box(marimo_edit):
         page.mouse.move(0, 0)
         widget.evaluate("el => el.scrollIntoView({ block: 'center' })")
         page.screenshot(path=str(ARTIFACTS / "round2-marimo.png"))
-        browser.close()

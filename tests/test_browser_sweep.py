@@ -5,63 +5,40 @@ grid shows with a button over each image; a click opens that item's record and r
 current run, its frames painting in the preview, to the sweep's own image. A refusal from the
 kernel names the control; the grid fits a 360 px window and reads in the dark theme. Screenshots
 in ``artifacts/``: ``sweep.png`` (the replay finished), ``sweep-360.png``, ``sweep-dark.png``.
-The helpers (server, browser, checks) are ``test_browser``'s.
+The server (its root the kernel's working folder), kernel and browser are shared (``browsers``);
+the checks are ``test_browser``'s.
 """
 
-import json
-
 import pytest
-from test_browser import ARTIFACTS, CONTRAST, KERNEL_EVAL, OVERFLOW, jupyter_server, launch, wait_until
+from browser_fixtures import notebook
+from test_browser import ARTIFACTS, CONTRAST, KERNEL_EVAL, OVERFLOW, wait_until
 
 from sdwidget import Runner, demo_pipeline, sweep
 
-playwright = pytest.importorskip("playwright.sync_api")
-
-LAB_FLAGS = ["--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
-             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]  # fmt: skip
+pytest.importorskip("playwright.sync_api")
 PROMPTS = ["a red circle on a black background", "a small yellow triangle at the top left"]
 
 
-def notebook(folder) -> dict:
-    code = f"""import os
+SETUP = """import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from sdwidget import SamplerWidget, demo_pipeline
 widget = SamplerWidget(demo_pipeline(), pace=4)  # slow enough to watch the replay's frames
-widget.add_sweep({str(folder)!r})
+widget.add_sweep({folder!r})
 widget"""
-    cell = {"cell_type": "code", "metadata": {}, "source": code, "outputs": [], "execution_count": None}
-    return {"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-            "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    """The notebook's folder (the server's root), holding the sweep of a run whose guidance falls."""
-    root = tmp_path_factory.mktemp("sweep-lab")
+def page(browsers):
+    """The page on a notebook that adds the sweep of a run whose guidance falls, made here in the
+    kernel's working folder."""
     run = Runner(demo_pipeline()).generate(PROMPTS[0], num_inference_steps=12, seed=1,
                                             guidance_schedule=[7.0] * 4 + [3.0] * 4 + [1.0] * 4)  # fmt: skip
-    sweep(run, seeds="0:3", prompts=PROMPTS, out=root / "steered-sweep", model=demo_pipeline(), progress=False)
-    (root / "sweep.ipynb").write_text(json.dumps(notebook(root / "steered-sweep")))
-    return root
-
-
-@pytest.fixture(scope="module")
-def page(folder, tmp_path_factory):
+    folder = browsers.root / "steered-sweep"
+    sweep(run, seeds="0:3", prompts=PROMPTS, out=folder, model=demo_pipeline(), progress=False)
     ARTIFACTS.mkdir(exist_ok=True)
-    for url, token in jupyter_server("jupyterlab", tmp_path_factory, folder, LAB_FLAGS):
-        with playwright.sync_playwright() as p:
-            browser = launch(p)
-            page = browser.new_page(viewport={"width": 1300, "height": 1000})
-            page.goto(f"{url}/lab/tree/sweep.ipynb?token={token}")
-            page.wait_for_function(
-                "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
-                timeout=120_000,
-            )
-            page.evaluate("window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight()")
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            page.get_by_role("button", name="Generate").wait_for(timeout=120_000)
-            yield page
-            browser.close()
+    with browsers.page("sweep.ipynb", notebook(SETUP.format(folder=str(folder)))) as page:
+        page.get_by_role("button", name="Generate").wait_for(timeout=120_000)
+        yield page
 
 
 def kernel(page, code):
