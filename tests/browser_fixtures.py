@@ -4,6 +4,8 @@ machine, and the kernel's import of sdwidget, diffusers and torch most of all. E
 a notebook, a page and a widget of its own. Imports only the standard library until a test asks.
 """
 
+from __future__ import annotations
+
 import contextlib
 import json
 import secrets
