@@ -90,8 +90,7 @@ class LensRecord:
     def halves(self, step: int, held: int | None, ran: int) -> tuple[StepInput, tuple[torch.Tensor, ...]]:
         """(its input, its halves: two, or one where it computed one); ``ValueError`` where there is no lens."""
         if self.refusal is not None:
-            paid = "" if self.recall is None else ": a paid lens (paid=True) makes its model call again per value"
-            raise ValueError(f"no free guidance lens: {self.refusal}{paid}")
+            raise ValueError(f"no free guidance lens: {self.refusal}")
         step = validate.integer("step", step, 0, ran)
         kept, given = self.kept(step, held), self.inputs.get(step)
         if step == ran and held != step:
