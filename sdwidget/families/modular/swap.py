@@ -35,18 +35,17 @@ _LAYERS = {
 
 def defaults(name: str, denoiser: Any) -> dict[str, Any]:
     """What a guider named is built with besides diffusers' own defaults: APG with the paper's
-    momentum (-0.5; diffusers' default, none, would leave no momentum to steer). PAG and skip-layer
-    guidance on a UNet act on every transformer block of its middle block, as diffusers' SDXL PAG
-    pipeline applies PAG by default ("mid"; diffusers' "auto" layers find no blocks in a UNet); on
-    a transformer (SD3's) on its block 1, diffusers' SD3 PAG pipeline's default ("blocks.1"). PAG's
-    attention scores are made the identity, skip-layer guidance's blocks skipped."""
+    momentum (-0.5; diffusers' default, none, would leave no momentum to steer); PAG and skip-layer
+    guidance on every transformer block of the UNet's middle block, as diffusers' SDXL PAG
+    pipeline applies PAG by default ("mid"): PAG's attention scores made the identity, skip-layer
+    guidance's blocks skipped. diffusers' "auto" layers find no blocks in a UNet. (A family whose
+    denoiser is a transformer, SD3's, refuses both: ``GuiderSwap.broken``.)"""
     if name == "AdaptiveProjectedGuidance":
         return {"adaptive_projected_guidance_momentum": -0.5}
     if name not in _LAYERS:
         return {}
-    unet = hasattr(denoiser, "mid_block")
-    fqn = "mid_block.attentions.0.transformer_blocks" if unet else "auto"
-    indices = list(range(len(denoiser.get_submodule(fqn)))) if unet else [1]
+    fqn = "mid_block.attentions.0.transformer_blocks"
+    indices = list(range(len(denoiser.get_submodule(fqn))))
     pag = name == "PerturbedAttentionGuidance"
     return {_LAYERS[name][0]: LayerSkipConfig(indices, fqn, skip_attention=not pag, skip_attention_scores=pag,
                                               skip_ff=not pag)}  # fmt: skip
