@@ -50,11 +50,11 @@ class FluxSteer(OneKnob):
         """``end_step``: the output tap's, told once a step's calls are made (their number varies);
         ``record``: keeps each call as made, for a paid lens (distilled guidance)."""
         self.pipe, self.end_step, self.record = pipe, end_step, record
-        self.distilled = bool(pipe.transformer.config.guidance_embeds)
-        self.true_cfg_scale = true_cfg_scale
+        self.distilled, self.true_cfg_scale = bool(pipe.transformer.config.guidance_embeds), true_cfg_scale
         self.cond, self.uncond = dict(embeddings.cond), dict(embeddings.uncond)
         self._calls = 0
         self._combined: torch.Tensor | None = None
+        self._fitted: tuple[dict, int, dict[str, torch.Tensor]] | None = None
 
     def scale(self) -> float:
         """The true CFG scale of the next step."""
@@ -99,9 +99,15 @@ class FluxSteer(OneKnob):
             self.end_step()
             return cond
         with self.pipe.transformer.cache_context("uncond"):
-            neg = original(**self._keep({**kwargs, **_conditioning(self.uncond, rows)}))[0]
+            neg = original(**self._keep({**kwargs, **self._negative(rows)}))[0]
         self.end_step()
         return TrueCfgParts.combine(neg, cond, scale, {})
+
+    def _negative(self, rows: int) -> dict[str, torch.Tensor]:
+        """The negative half fitted to ``rows`` once per prompt, not per step (a paid lens keeps every call's)."""
+        if self._fitted is None or self._fitted[0] is not self.uncond or self._fitted[1] != rows:
+            self._fitted = (self.uncond, rows, _conditioning(self.uncond, rows))
+        return self._fitted[2]
 
     def _keep(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         if self.record is not None:
