@@ -3,6 +3,7 @@
 sum in another order), so an item's exact replay is its batch's replay, row ``record["row"]``.
 Tiny SD pipelines at 32 px, 4 steps, one torch thread."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -12,7 +13,17 @@ from PIL import Image
 from test_sweep_scale import ThreadGroup, stop_after
 
 from sdwidget import Gallery, Runner
-from sdwidget.sweep import SweepError, item_source, load_records, load_source, main, sweep
+from sdwidget.sweep import (
+    Source,
+    SweepError,
+    SweepPlan,
+    item_source,
+    load_records,
+    load_source,
+    main,
+    parse_seeds,
+    sweep,
+)
 from sdwidget.testing import tiny_sd_pipeline
 
 STEPS, SIZE, SEEDS = 4, 32, "0:5"  # batches of 2: [0, 1], [2, 3] and the leftover [4]
@@ -207,3 +218,15 @@ def test_a_run_with_one_seed_per_image_is_diffusers_own_batch_and_replays_bit_eq
         again.wait()
         assert [np.asarray(i).tobytes() for i in again.images] == [np.asarray(i).tobytes() for i in run.images]
         assert torch.equal(again.latents, run.latents)
+
+
+def test_batches_are_fixed_by_the_plan_and_split_whole():
+    plan = SweepPlan(Source({"prompt": "p"}, [5.0]), ["a", "b"], parse_seeds("10:15"), None, True, "m", "float32")
+    plan = dataclasses.replace(plan, batch=2)
+    batches = [list(b) for b in plan.pending(set())]
+    assert batches == [[0, 1], [2, 3], [4], [5, 6], [7, 8], [9]]
+    assert [[plan.item(i).seed for i in b] for b in batches[:3]] == [[10, 11], [12, 13], [14]]
+    done = {0, 3, 4, 5, 6}  # [2, 3] is half done: rendered whole; [4] and [5, 6] are done
+    assert [list(b) for b in plan.pending(done)] == [[0, 1], [2, 3], [7, 8], [9]]
+    assert [list(b) for b in plan.pending(done, 1, 2)] == [[2, 3], [9]]
+    assert [list(b) for b in dataclasses.replace(plan, batch=1).pending({1}, 0, 2)] == [[0], [3], [5], [7], [9]]

@@ -29,7 +29,6 @@ but not those of its seeds rendered one at a time (float rounding: the batched c
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -64,8 +63,7 @@ class SweepIncomplete(RuntimeError):
 def share(plan: SweepPlan, done: set[int], rank: int, size: int) -> Iterator[range]:
     """This process's batches (their item indices): every ``size``-th one with a pending item
     from ``rank``, computed, not listed."""
-    pending = (b for b in map(plan.batch_of, range(plan.batches)) if any(i not in done for i in b))
-    return itertools.islice(pending, rank, None, size)
+    return plan.pending(done, rank, size)
 
 
 def sweep(

@@ -8,6 +8,7 @@ so a resumed or K-process sweep renders every batch with the same seeds, so the 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -70,16 +71,17 @@ class SweepPlan:
         i = self.seeds.position(seed)
         return None if i is None or not 0 <= prompt_index < len(self.prompts) else prompt_index * len(self.seeds) + i
 
-    @property
-    def batches(self) -> int:
-        """How many pipeline calls render the sweep."""
-        return len(self.prompts) * -(-len(self.seeds) // self.batch)
-
-    def batch_of(self, number: int) -> range:
-        """The item indices of the ``number``-th batch: consecutive seeds of one prompt."""
-        prompt, k = divmod(number, -(-len(self.seeds) // self.batch))
-        start = prompt * len(self.seeds) + k * self.batch
-        return range(start, min(start + self.batch, (prompt + 1) * len(self.seeds)))
+    def pending(self, done: set[int], rank: int = 0, size: int = 1) -> Iterator[range]:
+        """The item indices of every ``size``-th batch (pipeline call) from ``rank`` among those with
+        an item not in ``done``, in item order. A batch is up to ``batch`` consecutive seeds of one
+        prompt, from its seed positions 0, ``batch``, 2 × ``batch``, ... (computed, not listed)."""
+        seeds, batch = len(self.seeds), self.batch
+        left = (i for i in range(self.total) if i not in done)
+        if batch == 1:
+            return (range(i, i + 1) for i in itertools.islice(left, rank, None, size))
+        # A batch's pending items are consecutive: each batch once, by its start.
+        starts = (start for start, _ in itertools.groupby(i - i % seeds % batch for i in left))
+        return (range(s, min(s + batch, s - s % seeds + seeds)) for s in itertools.islice(starts, rank, None, size))
 
     def items(self, indices: Iterable[int] | None = None) -> Iterator[Item]:
         """The items (of ``indices``, else all), one at a time."""
