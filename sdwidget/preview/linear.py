@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-from .base import Preview, on_one_thread, pool
+from .base import Preview, pool
 
 
 class LatentPreview(Preview):
     """A linear map plus bias per latent pixel: free, and close enough for SD's own VAEs.
 
     Developer notes: this is the default preview, so its ``rgb`` is on every step's path. It is
-    one ``addmm`` whose weight and bias already hold ``to_uint8``'s scaling (×127.5, +128: the
-    [-1, 1] shift and the +0.5 of rounding), then a clamp and the cast: 3 kernels where the
-    einsum, bias and ``to_uint8`` took 8, and the ``(h·w, C) @ (C, 3)`` product lands in the
-    ``(H, W, 3)`` layout the frame wants, with no permuted copy. On the CPU it runs on one
-    thread (``on_one_thread``: MKL would split the product across busy cores). On this loaded
-    2-core CPU, SD's 32² latents: 85 µs median (p90 152 µs) against 218 µs (p90 23.6 ms) for the
-    einsum on two threads. Folding the scale into the weight rounds differently in the last
-    float bit: 3 pixels in 614,400 differ, by 1/255.
+    one matrix product whose weight and bias already hold ``to_uint8``'s scaling (×127.5, +128:
+    the [-1, 1] shift and the +0.5 of rounding), then a clamp and the cast, and the
+    ``(h·w, C) @ (C, 3)`` product lands in the ``(H, W, 3)`` layout the frame wants, with no
+    permuted copy. On the CPU it is numpy's product on the calling thread (a frame of at most
+    ``max_size``² pixels is below OpenBLAS's threading threshold): torch's ``addmm`` goes to MKL,
+    which splits it across torch's OpenMP team and waits for busy cores, and switching torch to one
+    thread for it cost ~60 µs a step (the switch resizes torch's thread pools). The step
+    callback of a 256² SD-layout run on this 2-core CPU, same process alternated (loaded, 6–8):
+    median 444 µs with the one-thread ``addmm`` → 372 µs. Most of what is left is the first work
+    after the model's call finding cold caches: the same product costs ~50 µs when repeated. Folding the scale
+    into the weight rounds differently in the last float bit: 3 pixels in 614,400 differ, by 1/255.
     """
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor, max_size: int = 128) -> None:
@@ -27,6 +31,7 @@ class LatentPreview(Preview):
         self.max_size = max_size
         self._map = (weight.float(), bias.float())
         self._on_device: dict[torch.device, tuple] = {}
+        self._on_host: tuple | None = None
 
     @property
     def weight(self) -> torch.Tensor:
@@ -48,8 +53,28 @@ class LatentPreview(Preview):
 
     def rgb(self, latents: torch.Tensor) -> torch.Tensor:
         if latents.device.type == "cpu":
-            return on_one_thread(self._rgb, latents)
+            return self._rgb_host(latents)
         return self._rgb(latents)
+
+    def _rgb_host(self, latents: torch.Tensor) -> torch.Tensor:
+        """``_rgb`` in numpy on the calling thread alone (see the class's notes)."""
+        weight, bias = self._host_params()
+        x = pool(latents.float(), self.max_size) if max(latents.shape[-2:]) > self.max_size else latents.float()
+        channels, height, width = x.shape
+        pixels = x.detach().numpy().reshape(channels, height * width).T @ weight
+        pixels += bias
+        with np.errstate(invalid="ignore"):  # NaN latents (a diverged run) show as torch would cast them
+            rgb = np.clip(pixels, 0, 255, out=pixels).astype(np.uint8)
+        return torch.from_numpy(rgb.reshape(height, width, 3))
+
+    def _host_params(self) -> tuple[np.ndarray, np.ndarray]:
+        """``_params`` as numpy arrays, made once per map."""
+        current = self._map
+        cached = self._on_host
+        if cached is None or cached[0] is not current:
+            weight, bias = self._params(torch.device("cpu"))
+            cached = self._on_host = (current, weight.numpy(), bias.numpy())
+        return cached[1], cached[2]
 
     def _rgb(self, latents: torch.Tensor) -> torch.Tensor:
         weight, bias = self._params(latents.device)
