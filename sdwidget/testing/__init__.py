@@ -20,7 +20,7 @@ from .chroma import tiny_chroma_pipeline
 from .flow import tiny_flux_pipeline, tiny_sd3_pipeline
 from .flux2 import tiny_flux2_klein_pipeline
 from .flux2_dev import tiny_flux2_dev_pipeline
-from .modular import tiny_modular_sdxl_pipeline
+from .modular import tiny_modular_flux_pipeline, tiny_modular_sd3_pipeline, tiny_modular_sdxl_pipeline
 from .qwen_image import tiny_qwen_image_pipeline
 from .sd import SD_KINDS, make_scheduler, tiny_sd_pipeline, tiny_sdxl_pipeline, tokenizer, write_tokenizer
 from .z_image import tiny_z_image_pipeline
@@ -32,6 +32,8 @@ __all__ = [
     "tiny_flux2_dev_pipeline",
     "tiny_flux2_klein_pipeline",
     "tiny_flux_pipeline",
+    "tiny_modular_flux_pipeline",
+    "tiny_modular_sd3_pipeline",
     "tiny_modular_sdxl_pipeline",
     "tiny_qwen_image_pipeline",
     "tiny_sd3_pipeline",
