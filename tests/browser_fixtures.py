@@ -61,7 +61,8 @@ class Browsers:
                 f"--IdentityProvider.token={self.token}", "--allow-root", f"--ServerApp.root_dir={self.root}",
                 *LAB_FLAGS]  # fmt: skip
         self.stack.enter_context(serve(argv, quiet_env(home), f"{self.url}/api/status?token={self.token}", home))
-        self.kernel = self.api("POST", "/api/kernels", {"name": "python3"})["id"]  # boots while Chromium starts
+        # Boots while Chromium starts; its working folder is ``root`` (path "" there), every notebook's own.
+        self.kernel = self.api("POST", "/api/kernels", {"name": "python3", "path": ""})["id"]
         self.chromium = self.stack.enter_context(sync_playwright()).chromium.launch(
             executable_path=CHROMIUM, args=FLAGS, headless=True
         )
