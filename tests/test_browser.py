@@ -150,8 +150,9 @@ class Session:
         )
 
     def show_current_run_alone(self):
-        """Run: Current run, Compare with: None — where each test after the first starts from,
-        whatever the one before left."""
+        """No run going, Run: Current run, Compare with: None — where each test after the first
+        starts from, whatever the one before left (a run still going after a failure included)."""
+        self.kernel("r = widget.runner.run\nif r is not None and not r.done: r.stop(); r.wait()")
         self.page.get_by_role("combobox", name="Compare with").select_option("0")
         self.page.get_by_role("combobox", name="Run").select_option("0")
 
