@@ -10,7 +10,7 @@ from diffusers.guiders import AdaptiveProjectedGuidance, PerturbedAttentionGuida
 from diffusers.hooks import LayerSkipConfig
 from test_modular import GUIDERS, MOMENTUM, NEGATIVE, PROMPT, SEED, SIZE, STEPS, reference, steered
 
-from sdwidget import Runner, RunStatus
+from sdwidget import Gallery, Runner, RunStatus
 from sdwidget.testing import tiny_modular_sdxl_pipeline, tiny_sd_pipeline
 
 APG = {"guidance_scale": 5.0, MOMENTUM: -0.3, "eta": 0.4}
@@ -102,3 +102,41 @@ def test_what_cannot_be_swapped_is_refused_naming_it():
     assert type(runner.pipe.guider).__name__ == "ClassifierFreeGuidance", "each refusal leaves the guider"
     with pytest.raises(TypeError, match="StableDiffusionPipeline has no guider to swap"):
         Runner(tiny_sd_pipeline()).set_guider("AdaptiveProjectedGuidance")
+
+
+def test_a_replay_swaps_the_recorded_guider_back_and_equals_its_run(tmp_path):
+    pipe = tiny_modular_sdxl_pipeline(GUIDERS["cfg"]())
+    runner = Runner(pipe, cpu_threads=torch.get_num_threads())
+    runner.set_guider("AdaptiveProjectedGuidance", **APG)
+    run = runner.generate(PROMPT, negative_prompt=NEGATIVE, num_inference_steps=STEPS, guidance_scale=5.0, seed=SEED,
+                          height=SIZE, width=SIZE)  # fmt: skip
+    gallery = Gallery.load(Gallery.from_run(run).save(tmp_path / "apg"))
+    for source in (run, gallery):
+        runner.set_guider(GUIDERS["cfg"]())
+        cfg = runner.generate(PROMPT, negative_prompt=NEGATIVE, num_inference_steps=STEPS, guidance_scale=5.0,
+                              seed=SEED, height=SIZE, width=SIZE)  # fmt: skip
+        assert not torch.equal(cfg.latents, run.latents), "the guider changes the run"
+        with pytest.warns(UserWarning, match="guider is now AdaptiveProjectedGuidance"):
+            again = runner.replay(source)
+        again.wait()
+        assert again.status is RunStatus.FINISHED, again.traceback
+        assert torch.equal(again.latents, run.latents), "the replay ran with the recorded guider"
+        assert runner.family.guider_name() == "AdaptiveProjectedGuidance" and MOMENTUM in knob_names(runner)
+
+
+def test_a_guider_that_cannot_be_built_as_recorded_is_left_and_its_knobs_are_refused():
+    pipe = tiny_modular_sdxl_pipeline(GUIDERS["cfg"]())
+    runner = Runner(pipe, cpu_threads=torch.get_num_threads())
+    layers = LayerSkipConfig(indices=[0], fqn="mid_block.attentions.0.transformer_blocks", skip_attention=False,
+                             skip_attention_scores=True, skip_ff=False)  # fmt: skip
+    runner.set_guider(PerturbedAttentionGuidance(guidance_scale=5.0, perturbed_guidance_config=layers))
+    run = runner.generate(PROMPT, num_inference_steps=3, seed=SEED, height=SIZE, width=SIZE)
+    runner.set_guider(GUIDERS["cfg"]())
+    # Its layers are recorded as text: no PAG is built from guesses; its knob curves are refused by name.
+    with pytest.raises(ValueError, match="knob 'skip_layer_guidance_scale'"):
+        runner.replay(run)
+    assert runner.family.guider_name() == "ClassifierFreeGuidance"
+    runner.set_guider(PerturbedAttentionGuidance(guidance_scale=5.0, perturbed_guidance_config=layers))
+    again = runner.replay(run)
+    again.wait()
+    assert torch.equal(again.latents, run.latents), "swapped in by hand, the replay is exact"

@@ -9,6 +9,7 @@ branches. The runner's lock is held around the check and the swap, so no run sta
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol, runtime_checkable
 
 from ..families import Family
@@ -29,6 +30,10 @@ class Swaps(Protocol):
 
     def set_guider(self, guider: Any, config: dict[str, Any]) -> None:
         """Swap to ``guider`` (built, or a name of ``guider_choices`` built with ``config``)."""
+        ...
+
+    def build_guider(self, name: str, config: dict[str, Any]) -> Any:
+        """The guider ``name`` (of ``guider_choices``) built with ``config``, not swapped in."""
         ...
 
     def swap_refusal(self, to: str) -> str:
@@ -61,3 +66,23 @@ def swap(family: Family, run: Run | None, guider: Any, config: dict[str, Any]) -
             f"{family.swap_refusal(to)}. Swap it once the run has ended (Stop, or wait for it)"
         )
     family.set_guider(guider, config)
+
+
+def recorded(family: Family, params: dict[str, Any]) -> Any | None:
+    """The guider a run was recorded with, built again, where it is not the pipeline's now: a
+    replay swaps to it (``Runner.replay``). ``None`` where the pipeline has it already, where the
+    record names none, and where it cannot be built again to the same configuration (a PAG's
+    layers are recorded as text): the replay then warns that it will differ (``differences``)."""
+    name, config = params.get("guider"), params.get("guider_config")
+    if not isinstance(family, Swaps) or not isinstance(name, str) or not isinstance(config, dict):
+        return None
+    if name == current(family) or name not in choices(family):
+        return None
+    given = {key: value for key, value in config.items() if not key.startswith("_")}
+    try:
+        guider = family.build_guider(name, given)
+    except (TypeError, ValueError):
+        return None
+    rebuilt = json.loads(json.dumps(dict(guider.config), default=str))
+    same = {key: value for key, value in rebuilt.items() if not key.startswith("_")} == given
+    return guider if same else None

@@ -8,6 +8,7 @@ import dataclasses
 import itertools
 import threading
 import traceback
+import warnings
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -223,7 +224,16 @@ class Runner:
         prompt unless overridden; ``start`` arguments override, ``guidance_schedule`` included).
         ``source`` is a ``Run`` or anything recorded like one, such as a loaded ``Gallery``. Its
         guidance interval is recorded again, where the steps run are the same; one given is applied
-        over the replayed curve."""
+        over the replayed curve. A run recorded with another guider (a modular pipeline's) swaps the
+        pipeline's back to it, with a warning saying so, where it can be built again as recorded."""
+        guider = guider_swap.recorded(self.family, source.params)
+        if guider is not None:  # before the knobs are read: the recorded curves are that guider's
+            self.set_guider(guider)
+            warnings.warn(
+                f"the pipeline's guider is now {type(guider).__name__}, as the replayed run was recorded "
+                "(runner.set_guider swaps it again)",
+                stacklevel=2,
+            )
         kwargs = replay_kwargs(source, self.family, overrides)
         recorded, steps = source.params.get("guidance_interval"), source.params.get("steps_run")
         # A curve stretched to other steps keeps to no interval.

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..core import Run, Runner, validate
+from ..core import Run, Runner, guider_swap, validate
 from ..gallery import Gallery
 from .history import History
 from .sweeps import Sweep
@@ -23,6 +23,7 @@ class Library(WidgetState):
     _history: History
     _sweep: Sweep | None
     _apply: Callable[[dict[str, Any]], None]
+    set_guider: Callable[..., str]  # GuiderChoice's
 
     def add_gallery(self, gallery: Gallery | str | os.PathLike) -> Gallery:
         """Show a gallery (or the folder of one) in the history and view it; no model needed."""
@@ -58,6 +59,9 @@ class Library(WidgetState):
             raise RuntimeError("Sweep item: no pipeline to replay with; create the widget with SamplerWidget(pipe)")
         if self.runner.run is not None and not self.runner.run.done:
             raise RuntimeError("Sweep item: a run is going; press Stop or wait for it to finish")
+        guider = guider_swap.recorded(self.runner.family, record.params)
+        if guider is not None:  # the item's guider, and the Guider select and knobs with it
+            self.set_guider(guider)
         return self.runner.replay(record, pace=self.pace or None, keep_latents=True)
 
     def save_gallery(self, run: int | None = None) -> Path:

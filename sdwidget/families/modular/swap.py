@@ -124,5 +124,10 @@ class GuiderSwap:
             raise ValueError(f"the {self.guider_refusal(guider)}")
         self.pipe.update_components(guider=guider)
 
+    def build_guider(self, name: str, config: dict[str, Any]) -> Any:
+        if self.guider_refusal(name):
+            raise ValueError(f"the {self.guider_refusal(name)}")
+        return build(name, self.denoiser, config)
+
     def swap_refusal(self, to: str) -> str:
         return mid_run(self.guider_name(), to)
