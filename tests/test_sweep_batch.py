@@ -12,8 +12,9 @@ import torch
 from PIL import Image
 from test_sweep_inputs import gallery_of
 from test_sweep_scale import ThreadGroup, stop_after
+from test_widget import Browser, wait_for
 
-from sdwidget import Gallery, Runner
+from sdwidget import Gallery, Runner, SamplerWidget
 from sdwidget.sweep import (
     Source,
     SweepError,
@@ -250,3 +251,19 @@ def test_an_image_input_run_sweeps_in_batches_that_replay_exactly(kind, tmp_path
         assert np.array_equal(replayed, pixels(tmp_path / "out" / record["image"])), record["name"]
     first, second = (pixels(tmp_path / "out" / r["image"]) for r in records[:2])
     assert not np.array_equal(first, second), "each row has its own seed's noise"
+
+
+def test_the_widget_shows_a_batched_sweep_and_a_batch_run(pipe, batched):
+    out, records = batched
+    widget = SamplerWidget(pipe, pace=0)
+    widget.add_sweep(out)
+    browser = Browser(widget)
+    second = next(r for r in records if r["row"] == 1)  # the second seed of its batch
+    browser.say({"type": "sweep_item", "item": second["item"]})
+    assert widget.sweep["record"]["seed"] == second["batch"][1], "the item's own seed, not its batch's"
+    assert f"row {second['row']}" in widget.message and "images[1]" in widget.message, widget.message
+    # A run of several seeds (Python's seed=[...]) becomes the widget's current run: the form shows its first.
+    run = widget.runner.generate("a red star", seed=[7, 8], num_images_per_prompt=2, num_inference_steps=2, height=SIZE,
+                                width=SIZE)  # fmt: skip
+    wait_for(lambda: widget.run_id == run.id and widget.status == "finished")
+    assert widget.seed == 7 and widget.error == ""

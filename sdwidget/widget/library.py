@@ -59,6 +59,12 @@ class Library(WidgetState):
             raise RuntimeError("Sweep item: no pipeline to replay with; create the widget with SamplerWidget(pipe)")
         if self.runner.run is not None and not self.runner.run.done:
             raise RuntimeError("Sweep item: a run is going; press Stop or wait for it to finish")
+        if record.row is not None:
+            raise RuntimeError(
+                f"Sweep item: item {item} was rendered in a batch (seeds {record.params['seed']}): its image is row "
+                f"{record.row} of the batch's replay, which the widget does not show; replay it from Python: "
+                f"runner.replay(sdwidget.sweep.load_source(record_file)).images[{record.row}]"
+            )
         guider = guider_swap.recorded(self.runner.family, record.params)
         if guider is not None:  # the item's guider, and the Guider select and knobs with it
             self.set_guider(guider)

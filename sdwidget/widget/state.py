@@ -75,7 +75,8 @@ def batch_state(
         p = run.params
         # A seed drawn because none was asked for stays out of the form: the next run draws anew.
         # (``seed_random`` is recorded by the run's parameters where the core provides it.)
-        seed = None if p.get("seed_random") else p["seed"]
+        # A batch's seed list (``seed=[...]``) shows its first: the form's next run makes one image.
+        seed = None if p.get("seed_random") else p["seed"][0] if isinstance(p["seed"], list) else p["seed"]
         state.update(run_id=run.id, step=0, total=p["num_inference_steps"], applied=[], its=0.0, error="",
                      image=b"", prompt=p["prompt"], negative_prompt=p["negative_prompt"] or "", seed=seed,
                      steps=p["num_inference_steps"], guidance=next_guidance(p), rate=0.0, edits=[])  # fmt: skip

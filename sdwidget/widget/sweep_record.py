@@ -32,13 +32,22 @@ class SweepItem:
     timings: dict[str, Any]
     knob_curves: dict[str, list[float]] = field(default_factory=dict)
     """The knobs after the guidance, per step, as the sweep applied them (replayed too)."""
+    row: int | None = None
+    """In a batched sweep (``--batch``), the item's row in its batch, whose seeds ``params["seed"]``
+    lists: the item is that row of the batch's replay; ``None`` where the item was rendered alone."""
+
+    @property
+    def seed(self) -> int:
+        """The item's own seed (its row's, in a batch)."""
+        seed = self.params["seed"]
+        return seed[self.row or 0] if isinstance(seed, list) else seed
 
     def summary(self) -> dict[str, Any]:
         """What the browser shows of the record when its grid cell is clicked."""
         p = self.params
         return {
             "item": self.item, "prompt": p["prompt"], "negative_prompt": p.get("negative_prompt") or "",
-            "seed": p["seed"], "steps": p["num_inference_steps"], "size": [p["width"], p["height"]],
+            "seed": self.seed, "steps": p["num_inference_steps"], "size": [p["width"], p["height"]],
             "status": self.status, "error": self.error or "", "guidance": self.guidance,
             "prompts": [{"step": c["step"], "prompt": c["prompt"]} for c in self.prompts], **self.timings,
         }  # fmt: skip
@@ -55,7 +64,10 @@ def parse_item(record: Any) -> SweepItem:
     validate.prompt("params.prompt", params.get("prompt"))
     validate.prompt("params.negative_prompt", params.get("negative_prompt"), optional=True)
     validate.steps(params.get("num_inference_steps"), "params.num_inference_steps")
-    validate.seed(params.get("seed"), "params.seed")
+    seeds = validate.seeds(params.get("seed"))
+    row = None
+    if isinstance(seeds, list):  # a batched sweep's item: its row in the batch the seeds list
+        row = validate.integer("row", record.get("row"), 0, len(seeds) - 1)
     for side in ("height", "width"):
         validate.integer(f"params.{side}", params.get(side), 1, validate.MAX_SIDE)
     for name in ("scheduler", "model", "pipeline"):
@@ -77,7 +89,7 @@ def parse_item(record: Any) -> SweepItem:
         item=item, params=params, guidance=[validate.guidance(g, "guidance") for g in guidance],
         prompts=[_change(c) for c in validate.per_step("prompts", record.get("prompts") or [])], status=status,
         error=None if error is None else error[:2000], timings=_timings(record.get("timings")),
-        knob_curves=knobs.recorded(record.get("knobs") or {}, len(guidance)),
+        knob_curves=knobs.recorded(record.get("knobs") or {}, len(guidance)), row=row,
     )  # fmt: skip
 
 
