@@ -90,14 +90,14 @@ def seed(value: Any, name: str = "seed") -> int:
     return integer(name, value, 0, MAX_SEED)
 
 
-def seeds(value: Any) -> int | list[int]:
+def seeds(value: Any, name: str = "seed") -> int | list[int]:
     """A seed, or a list of seeds with one per image of a batch (each image's noise drawn from its
     own generator, as diffusers takes a list of them): at most ``MAX_BATCH`` × ``MAX_BATCH``."""
     if not isinstance(value, list | tuple):
-        return seed(value)
+        return seed(value, name)
     if not 1 <= len(value) <= MAX_BATCH * MAX_BATCH:
-        raise ValueError(f"seed must be one seed or a list of 1 to {MAX_BATCH * MAX_BATCH} seeds, got {len(value)}")
-    return [seed(item, f"seed[{i}]") for i, item in enumerate(value)]
+        raise ValueError(f"{name} must be one seed or a list of 1 to {MAX_BATCH * MAX_BATCH} seeds, got {len(value)}")
+    return [seed(item, f"{name}[{i}]") for i, item in enumerate(value)]
 
 
 def side(name: str, value: Any, multiple: int) -> int:

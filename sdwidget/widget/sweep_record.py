@@ -64,7 +64,7 @@ def parse_item(record: Any) -> SweepItem:
     validate.prompt("params.prompt", params.get("prompt"))
     validate.prompt("params.negative_prompt", params.get("negative_prompt"), optional=True)
     validate.steps(params.get("num_inference_steps"), "params.num_inference_steps")
-    seeds = validate.seeds(params.get("seed"))
+    seeds = validate.seeds(params.get("seed"), "params.seed")
     row = None
     if isinstance(seeds, list):  # a batched sweep's item: its row in the batch the seeds list
         row = validate.integer("row", record.get("row"), 0, len(seeds) - 1)
