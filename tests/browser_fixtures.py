@@ -1,7 +1,6 @@
 """One JupyterLab server, one kernel and one Chromium for every browser test file (``browsers`` in
-``tests/conftest.py``): each server, kernel and browser costs 10 to 30 s to start on a busy 2-core
-machine, and the kernel's import of sdwidget, diffusers and torch most of all. Each file still gets
-a notebook, a page and a widget of its own. Imports only the standard library until a test asks.
+``tests/conftest.py``): each costs 10 to 30 s to start on a busy 2-core machine, the kernel's import
+of sdwidget, diffusers and torch most. Each file still gets a notebook, a page and a widget of its own.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import pytest
 from browser_servers import free_port, quiet_env, serve
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Locator, Page
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -131,3 +130,20 @@ def reopened(page: Page) -> None:
     page.reload()
     page.wait_for_function(IDLE, timeout=120_000)
     page.get_by_role("button", name="Generate").first.wait_for(timeout=120_000)
+
+
+# Resolves once the element's box, its colours and the window's width have held for five frames.
+SETTLE = """async (el) => {
+  const look = () => { const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    return [r.x, r.y, r.width, r.height, el.scrollWidth, s.color, s.backgroundColor, innerWidth].join(); };
+  for (let last = look(), now, same = 0, i = 0; same < 5 && i < 300; i++, last = now) {
+    await new Promise((r) => requestAnimationFrame(r));
+    now = look();
+    same = now === last ? same + 1 : 0;
+  }
+}"""
+
+
+def settled(widget: Locator) -> None:
+    """The layout at rest around ``widget`` after a new window size or theme: a poll, not a sleep."""
+    widget.first.evaluate(SETTLE)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from browser_fixtures import settled
 
 pytest.importorskip("playwright.sync_api")
 
@@ -402,7 +403,7 @@ def test_light_theme_reads_and_keeps_its_layout(jl):
     a bigger preview on demand."""
     jl.show_current_run_alone()
     jl.page.set_viewport_size({"width": 1300, "height": 1000})
-    jl.page.wait_for_timeout(300)
+    settled(jl.widget)
     assert jl.widget.evaluate(OVERFLOW) == []
     worst = jl.widget.evaluate(CONTRAST)
     assert worst["ratio"] >= 4.5, worst
@@ -411,11 +412,11 @@ def test_light_theme_reads_and_keeps_its_layout(jl):
     enlarge = jl.page.get_by_role("button", name="Enlarge preview")
     width = jl.preview.bounding_box()["width"]
     enlarge.click()
-    jl.page.wait_for_timeout(200)
+    settled(jl.widget)
     assert jl.preview.bounding_box()["width"] > 1.5 * width and enlarge.get_attribute("aria-pressed") == "true"
     assert jl.widget.evaluate(OVERFLOW) == []
     enlarge.click()
-    jl.page.wait_for_timeout(200)
+    settled(jl.widget)
     assert jl.preview.bounding_box()["width"] == width
 
 
@@ -424,17 +425,17 @@ def test_narrow_window_has_no_horizontal_overflow(jl, width):
     """Item 8: in a 600 px and a 360 px window nothing in the widget is cut off."""
     jl.show_current_run_alone()
     jl.page.set_viewport_size({"width": width, "height": 1000})
-    jl.page.wait_for_timeout(500)
+    settled(jl.widget)
     jl.widget.scroll_into_view_if_needed()
     assert jl.widget.evaluate(OVERFLOW) == []
     page = jl.page
     page.get_by_role("combobox", name="Compare with").select_option(index=2)
     jl.compared.wait_for(state="visible")
-    page.wait_for_timeout(300)
+    settled(jl.widget)
     assert jl.widget.evaluate(OVERFLOW) == []
     if width == 360:
         jl.page.set_viewport_size({"width": width, "height": 2400})  # the whole widget in one picture
-        jl.page.wait_for_timeout(300)
+        settled(jl.widget)
         jl.widget.evaluate("el => el.scrollIntoView({ block: 'center' })")  # clear of the notebook's toolbar
         jl.widget.screenshot(path=str(ARTIFACTS / "widget-360.png"))
     page.get_by_role("combobox", name="Compare with").select_option("0")
@@ -448,7 +449,7 @@ def test_dark_theme_reads(jl):
     page.set_viewport_size({"width": 1300, "height": 1000})
     page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-    page.wait_for_timeout(800)
+    settled(jl.widget)
     worst = jl.widget.evaluate(CONTRAST)
     assert worst["ratio"] >= 4.5, worst
     jl.widget.screenshot(path=str(ARTIFACTS / "widget-dark.png"))

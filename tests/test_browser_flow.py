@@ -11,7 +11,7 @@ the schnell-like one's does. Screenshots in ``artifacts/``: ``flux-light.png``, 
 import json
 
 import pytest
-from browser_fixtures import notebook
+from browser_fixtures import notebook, settled
 from test_browser import ARTIFACTS, CONTRAST, KERNEL_EVAL, OVERFLOW, wait_until
 
 pytest.importorskip("playwright.sync_api")
@@ -136,7 +136,7 @@ def test_true_cfg_draws_the_switch_and_reads_on_and_off(page):
 
 def shoot(page, widget, name):
     widget.evaluate("el => el.scrollIntoView({ block: 'center' })")
-    page.wait_for_timeout(300)
+    settled(widget)
     widget.screenshot(path=str(ARTIFACTS / name))
 
 
@@ -147,13 +147,13 @@ def test_flux_widget_reads_in_light_dark_and_a_narrow_window(page):
     assert widget.evaluate(OVERFLOW) == []
     shoot(page, widget, "flux-light.png")
     page.set_viewport_size({"width": 360, "height": 2400})
-    page.wait_for_timeout(500)
+    settled(widget)
     assert widget.evaluate(OVERFLOW) == []
     shoot(page, widget, "flux-360.png")
     page.set_viewport_size({"width": 1300, "height": 1800})
     page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-    page.wait_for_timeout(800)
+    settled(widget)
     worst = widget.evaluate(CONTRAST)
     assert worst["ratio"] >= 4.5, worst
     shoot(page, widget, "flux-dark.png")

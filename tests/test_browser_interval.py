@@ -12,7 +12,7 @@ Screenshots in the module's temporary folder (printed): ``interval-default``, ``
 import json
 
 import pytest
-from browser_fixtures import notebook, reopened
+from browser_fixtures import notebook, reopened, settled
 from test_browser import CONTRAST, OVERFLOW, Session, wait_until
 
 pytest.importorskip("playwright.sync_api")
@@ -106,7 +106,7 @@ def test_screenshots_dark_and_360(jl, shots):
     page = jl.page
     page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-    page.wait_for_timeout(800)
+    settled(jl.widget)
     try:
         worst = jl.widget.evaluate(CONTRAST)
         assert worst["ratio"] >= 4.5, worst
@@ -114,7 +114,7 @@ def test_screenshots_dark_and_360(jl, shots):
     finally:
         page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")
     page.set_viewport_size({"width": 360, "height": 2400})
-    page.wait_for_timeout(500)
+    settled(jl.widget)
     jl.widget.evaluate("el => el.scrollIntoView({ block: 'center' })")
     assert jl.widget.evaluate(OVERFLOW) == []
     assert handle(jl, STARTS).is_visible() and handle(jl, ENDS).is_visible()

@@ -14,7 +14,7 @@ import json
 import statistics
 
 import pytest
-from browser_fixtures import notebook, reopened
+from browser_fixtures import notebook, reopened, settled
 from test_browser import ARTIFACTS, CONTRAST, OVERFLOW, Session, wait_until
 
 pytest.importorskip("playwright.sync_api")
@@ -183,7 +183,7 @@ def test_screenshots_dark_and_360(jl):
     caption(jl).filter(has_text="what if 7.0").wait_for(timeout=30_000)
     page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-    page.wait_for_timeout(800)
+    settled(jl.widget)
     try:
         worst = jl.widget.evaluate(CONTRAST)
         assert worst["ratio"] >= 4.5, worst
@@ -191,7 +191,7 @@ def test_screenshots_dark_and_360(jl):
     finally:
         page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")
     page.set_viewport_size({"width": 360, "height": 2400})
-    page.wait_for_timeout(500)
+    settled(jl.widget)
     jl.widget.evaluate("el => el.scrollIntoView({ block: 'center' })")
     assert jl.widget.evaluate(OVERFLOW) == []
     jl.widget.screenshot(path=str(ARTIFACTS / "lens-360.png"))

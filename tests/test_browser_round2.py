@@ -11,7 +11,7 @@ import json
 import re
 
 import pytest
-from browser_fixtures import notebook, reopened
+from browser_fixtures import notebook, reopened, settled
 from test_browser import ARTIFACTS, CONTRAST, OVERFLOW, Session, chart_point, wait_until
 
 pytest.importorskip("playwright.sync_api")
@@ -280,7 +280,7 @@ def test_screenshots_dark_and_360(jl):
     jl.kernel("widget.breakpoints = [3, 9]")
     page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-    page.wait_for_timeout(800)
+    settled(jl.widget)
     try:
         worst = jl.widget.evaluate(CONTRAST)
         assert worst["ratio"] >= 4.5, worst
@@ -288,7 +288,7 @@ def test_screenshots_dark_and_360(jl):
     finally:
         page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")
     page.set_viewport_size({"width": 360, "height": 2400})
-    page.wait_for_timeout(500)
+    settled(jl.widget)
     jl.widget.evaluate("el => el.scrollIntoView({ block: 'center' })")
     assert jl.widget.evaluate(OVERFLOW) == []
     jl.widget.screenshot(path=str(ARTIFACTS / "round2-360.png"))

@@ -10,7 +10,7 @@ the checks are ``test_browser``'s.
 """
 
 import pytest
-from browser_fixtures import notebook
+from browser_fixtures import notebook, settled
 from test_browser import ARTIFACTS, CONTRAST, KERNEL_EVAL, OVERFLOW, wait_until
 
 from sdwidget import Runner, demo_pipeline, sweep
@@ -79,7 +79,7 @@ def test_the_grid_shows_and_a_click_replays_the_item_with_frames(page):
     assert same == "True", "the replay ends on the sweep's image, pixel for pixel"
     assert kernel(page, "widget.runner.run.guidance") == str([7.0] * 4 + [3.0] * 4 + [1.0] * 4)
     page.set_viewport_size({"width": 1300, "height": 1800})  # the whole widget in one picture
-    page.wait_for_timeout(300)
+    settled(page.locator(".sdw"))
     page.locator(".sdw").evaluate("el => el.scrollIntoView({ block: 'center' })")
     page.locator(".sdw").screenshot(path=str(ARTIFACTS / "sweep.png"))
     page.set_viewport_size({"width": 1300, "height": 1000})
@@ -96,7 +96,7 @@ def test_a_refusal_names_the_control_and_clears_on_the_next_click(page):
 def test_the_grid_fits_a_narrow_window_and_reads_in_the_dark_theme(page):
     widget = page.locator(".sdw")
     page.set_viewport_size({"width": 360, "height": 2400})  # the whole widget in one picture
-    page.wait_for_timeout(500)
+    settled(widget)
     assert widget.evaluate(OVERFLOW) == []
     grid = page.locator(".sdw-sweep-grid").bounding_box()
     assert grid["width"] <= widget.bounding_box()["width"] + 1 and grid["height"] > 0
@@ -105,7 +105,7 @@ def test_the_grid_fits_a_narrow_window_and_reads_in_the_dark_theme(page):
     page.set_viewport_size({"width": 1300, "height": 1800})
     page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-    page.wait_for_timeout(800)
+    settled(widget)
     widget.evaluate("el => el.scrollIntoView({ block: 'center' })")
     worst = widget.evaluate(CONTRAST)
     assert worst["ratio"] >= 4.5, worst
