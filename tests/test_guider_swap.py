@@ -133,7 +133,10 @@ def test_a_guider_that_cannot_be_built_as_recorded_is_left_and_its_knobs_are_ref
     run = runner.generate(PROMPT, num_inference_steps=3, seed=SEED, height=SIZE, width=SIZE)
     runner.set_guider(GUIDERS["cfg"]())
     # Its layers are recorded as text: no PAG is built from guesses; its knob curves are refused by name.
-    with pytest.raises(ValueError, match="knob 'skip_layer_guidance_scale'"):
+    with (
+        pytest.raises(ValueError, match="knob 'skip_layer_guidance_scale'"),
+        pytest.warns(UserWarning, match="recorded with the guider PerturbedAttentionGuidance"),
+    ):
         runner.replay(run)
     assert runner.family.guider_name() == "ClassifierFreeGuidance"
     runner.set_guider(PerturbedAttentionGuidance(guidance_scale=5.0, perturbed_guidance_config=layers))
