@@ -15,7 +15,7 @@ import pytest
 from browser_fixtures import notebook, reopened, settled
 from test_browser import CONTRAST, OVERFLOW, Session, wait_until
 
-pytest.importorskip("playwright.sync_api")
+expect = pytest.importorskip("playwright.sync_api").expect
 
 SETUP = """import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -52,7 +52,7 @@ def test_the_keys_move_the_handles_and_the_next_run_keeps_to_them(jl, shots):
     starts.focus()
     for _ in range(3):
         starts.press("ArrowRight")
-    assert starts.get_attribute("aria-valuetext") == "step 4 of 12"
+    expect(starts).to_have_attribute("aria-valuetext", "step 4 of 12", timeout=30_000)  # after the third key
     ends.focus()
     ends.press("ArrowLeft")
     ends.press("ArrowLeft")

@@ -17,7 +17,7 @@ import pytest
 from browser_fixtures import notebook, reopened, settled
 from test_browser import ARTIFACTS, CONTRAST, OVERFLOW, Session, wait_until
 
-pytest.importorskip("playwright.sync_api")
+expect = pytest.importorskip("playwright.sync_api").expect
 
 SETUP = """import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -115,7 +115,7 @@ def test_what_if_three_views_and_branch_with_this(jl):
     parent = jl.kernel("widget.run_id")
     what_if = page.get_by_role("button", name="What if")
     what_if.click()
-    assert what_if.get_attribute("aria-pressed") == "true"
+    expect(what_if).to_have_attribute("aria-pressed", "true", timeout=30_000)  # set once the kernel answers
     scrubber(jl).fill("3")
     jl.wait_data("shownStep", "3")
     slider(jl).fill("2")
