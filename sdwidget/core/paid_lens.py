@@ -1,11 +1,11 @@
 """A paid guidance lens: a step seen at another value of a guidance the model takes as an input.
 
-A distilled guidance (FLUX.1-dev's, FLUX.2 [dev]'s) is not a weight of two halves: no kept output
+A distilled guidance (the families giving ``Steering.recall``) is not a weight of two halves: no kept output
 shows another value's effect, so there is no free lens. The family makes the step's model calls
 again with the other value, from the inputs it kept as it made them (``Recall``), and the x0 comes
 from the copy of the scheduler the free lens steps (``LensRecord.x0``): the one a branch applying
 that value at that step previews, bit for bit on the CPU. Each (step, value) costs the step's calls
-once (one on FLUX.2 [dev], and on FLUX.1-dev without true CFG); the x0 is cached, so a value seen
+once (as many as the family's loop makes a step, ``Recall``); the x0 is cached, so a value seen
 before comes back with no call, asked with ``paid=True`` or not.
 
 A held run's next step has no lens here: the pipeline makes its model inputs inside the step, once

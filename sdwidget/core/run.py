@@ -133,9 +133,9 @@ class Run:
         with a thread of its own or waited for in a cell; Next step or resume then applies the
         value last set, as before. ``ValueError`` where no free lens exists, with the reason: a
         step run with guidance off (one half), a family combining guidance where its halves are
-        not kept (FLUX.1-dev's distilled guidance is a model input, not a combination), a
+        not kept (a distilled guidance is a model input, not a combination), a
         two-call scheduler (Heun), a step over the branch budget. ``paid=True``, where guidance is a
-        model input (FLUX.1-dev, FLUX.2 [dev]): the step's model call is made again at ``guidance``,
+        model input (a family with ``Steering.recall``): the step's model call is made again at ``guidance``,
         once per value (``paid_lens.py``); a value seen before comes back with no call either way."""
         self._reach(step)
         return self._lens_or_refusal().lens(step, guidance, decode, paid)

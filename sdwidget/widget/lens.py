@@ -7,7 +7,7 @@ binary buffers, or ``refused``: why there is no lens, in words. The page keeps o
 flight and then asks for the newest value only (latest wins), so a drag never queues work here.
 Frames never go into traits; the mode (``lens``) and the effect per step (``effects``) do.
 
-Where guidance is a model input (distilled: FLUX.1-dev, FLUX.2 [dev]) a value's lens costs the
+Where guidance is a model input (distilled: a family giving ``Steering.recall``) a value's lens costs the
 step's model call: a lens request is answered from values already paid for, else refused with
 ``offer`` (how many calls); the page's Preview button asks again with ``paid``, answered from a
 thread of its own (a model call must not hold the kernel's thread, nor a run hosted on it).
