@@ -18,7 +18,7 @@ from .outputs import OutputStore
 class PromptChange:
     """From step ``step`` (0-based) on, the run is conditioned on ``prompt``; a ``negative_prompt``
     of ``None`` keeps the one before. A run started with a list of prompts may take a list (one
-    per prompt, ``validate.prompt_edit``); one string applies to every row."""
+    per prompt, ``prompt_rows.prompt_edit``); one string applies to every row."""
 
     step: int
     prompt: str | list[str]

@@ -14,8 +14,8 @@ from functools import partial
 from typing import Any, Literal
 
 from ..preview import Preview, as_preview, auto_preview
+from . import drivable, validate
 from . import interval as intervals
-from . import validate
 from .latents import decode_image
 from .launch import Launcher
 from .plan import RunPlan
@@ -48,7 +48,7 @@ class RunnerLaunch(RunnerSteers):
         started with ``keep_latents=True`` may keep; ``branch_budget``: bytes of UNet outputs each
         run keeps so it can be branched from any step it kept; ``cpu_threads``: torch's CPU threads in a
         run's thread (default: 1 for small models on the CPU, where it is fastest, else torch's)."""
-        self.family = validate.pipeline(pipe)
+        self.family = drivable.family(pipe)
         """The pipeline's model family (``sdwidget.families``): what the engine asks of its loop."""
         if show not in ("x0", "latents"):
             raise ValueError(f"show must be 'x0' or 'latents', got {show!r:.40}")

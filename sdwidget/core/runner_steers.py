@@ -8,7 +8,7 @@ import weakref
 from typing import Any
 
 from ..families import Family
-from . import guider_swap, knobs, validate
+from . import guider_swap, knobs, prompt_rows, validate
 from . import interval as intervals
 from .controls import PromptEdit
 from .run import Run
@@ -69,7 +69,7 @@ class RunnerSteers:
             raise RuntimeError("no run is going: give the prompt to start() instead")
         started = run.params["prompt"]
         rows = len(started) if isinstance(started, list) else None
-        prompt, negative_prompt = validate.prompt_edit(prompt, negative_prompt, rows)
+        prompt, negative_prompt = prompt_rows.prompt_edit(prompt, negative_prompt, rows)
         embeddings = self.family.encode(prompt, negative_prompt, run.plan.pipe_kwargs)
         run.controls.set_prompt(PromptEdit(prompt, negative_prompt, embeddings))
 

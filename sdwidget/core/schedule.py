@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from . import validate
+from . import prompt_rows, validate
 from .plan import PromptChange
 
 Schedule = Sequence[float] | Callable[[int], float]
@@ -55,7 +55,7 @@ def resolve_prompts(changes: Any, steps: int, started: str | list[str]) -> tuple
         if not isinstance(change, PromptChange):
             raise TypeError(f"a prompt change must be a PromptChange or a mapping, got {type(change).__name__}")
         step = validate.integer("prompt change step", change.step, 1, steps - 1)
-        prompt, negative = validate.prompt_edit(
+        prompt, negative = prompt_rows.prompt_edit(
             change.prompt, change.negative_prompt, _rows(started), f"prompt_schedule[{i}] "
         )
         out.append(PromptChange(step, prompt, negative))

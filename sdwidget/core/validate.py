@@ -1,17 +1,15 @@
-"""Checks for every value that reaches a run, whether typed in Python or sent by a browser.
+"""Checks for each value that reaches a run, whether typed in Python or sent by a browser.
 
 Each check returns the cleaned value or raises ``TypeError``/``ValueError`` with a message that
-says what to change, so nothing bad ever reaches the background thread.
+says what to change, so nothing bad ever reaches the background thread. A prompt change matched
+to a batch's rows is ``prompt_rows.py``; the pipeline itself, ``drivable.py``.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 from numbers import Integral, Real
 from typing import Any
-
-from ..families import FAMILIES, SUPPORTED, Family, family_of
 
 MAX_STEPS = 1000
 # Iterations a run's loop may make: a second-order scheduler (Heun, KDPM2) runs 2n − 1 for n steps.
@@ -127,26 +125,6 @@ def prompt(name: str, value: Any, *, optional: bool = False) -> str | None:
     return value
 
 
-def pipeline(pipe: Any) -> Family:
-    """The family steering ``pipe``; refuses pipelines the runner cannot hook or re-encode prompts for."""
-    if any(
-        family.matches(pipe) for family in FAMILIES
-    ):  # a family knows its own (a modular pipeline's hook is a block)
-        return family_of(pipe)
-    if not callable(pipe) or "callback_on_step_end" not in inspect.signature(pipe).parameters:
-        raise TypeError(
-            f"{type(pipe).__name__} has no callback_on_step_end argument, so it cannot be driven "
-            "step by step; use a diffusers pipeline from 0.25 or later (StableDiffusionPipeline, "
-            "StableDiffusionXLPipeline, ...)"
-        )
-    if "prompt_embeds" not in getattr(pipe, "_callback_tensor_inputs", ()) or not hasattr(pipe, "encode_prompt"):
-        raise TypeError(
-            f"{type(pipe).__name__} does not expose prompt_embeds to step callbacks or has no "
-            f"encode_prompt, so guidance cannot be switched mid-run; sdwidget steers {SUPPORTED}"
-        )
-    return family_of(pipe)
-
-
 MAX_BATCH = 64
 
 
@@ -156,36 +134,6 @@ def prompts(name: str, value: Any, *, optional: bool = False) -> str | list[str]
         return prompt(name, value, optional=optional)
     if not 1 <= len(value) <= MAX_BATCH:
         raise ValueError(f"{name} must hold 1 to {MAX_BATCH} prompts, got {len(value)}")
-    return [prompt(f"{name}[{i}]", text) for i, text in enumerate(value)]  # type: ignore[misc]
-
-
-def prompt_edit(
-    prompt: Any, negative_prompt: Any, rows: int | None, where: str = ""
-) -> tuple[str | list[str], str | list[str] | None]:
-    """A prompt change for a run started with ``rows`` prompts (``None``: one string): one string
-    for every row or, for a run started with a list, a list with one per prompt (with
-    ``num_images_per_prompt``, each prompt's images take its own). Where one of the pair is a
-    list the other is made one, as the pipelines encode a batch: the edit is encoded, recorded
-    and replayed in that form. ``where`` names the control in messages (``"prompt_schedule[2] "``)."""
-    prompt = _row_prompts(f"{where}prompt", prompt, rows)
-    negative_prompt = _row_prompts(f"{where}negative_prompt", negative_prompt, rows, optional=True)
-    if isinstance(prompt, list) and isinstance(negative_prompt, str):
-        negative_prompt = [negative_prompt] * len(prompt)
-    elif isinstance(negative_prompt, list) and isinstance(prompt, str):
-        prompt = [prompt] * len(negative_prompt)
-    return prompt, negative_prompt
-
-
-def _row_prompts(name: str, value: Any, rows: int | None, *, optional: bool = False) -> str | list[str] | None:
-    if not isinstance(value, list | tuple):
-        return prompt(name, value, optional=optional)
-    if rows is None:
-        raise TypeError(
-            f"{name} must be one string: the run was started with one prompt, so it has no rows to give a "
-            "prompt each (start it with a list of prompts for that)"
-        )
-    if len(value) != rows:
-        raise ValueError(f"{name} must be one string or a list of one per prompt of the run ({rows}), got {len(value)}")
     return [prompt(f"{name}[{i}]", text) for i, text in enumerate(value)]  # type: ignore[misc]
 
 
