@@ -12,8 +12,7 @@ What a user gives up: while a cell executes, the run waits for it (the thread is
 cell that waits for the run (``run.wait()``) drives it to the end; widget messages that arrive
 meanwhile are handled after the cell, as for any busy cell.
 
-Thread-local torch state (grad mode, thread count) is swapped at every switch: the pipeline's
-``no_grad`` must not leak into the user's cells, nor their settings into the run.
+Torch's thread-local state is swapped at every switch (``torch_state.py``); controls wait in ``loop_condition.py``.
 """
 
 from __future__ import annotations
@@ -22,32 +21,22 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import greenlet
-import torch
+
+from .loop_condition import LoopCondition  # noqa: F401 - run.py imports it from here
+from .torch_state import set_torch_state, torch_state
 
 POLL = 0.01
 """Seconds between looks at the run while a waiting cell drives a paused or paced run."""
 BUSY_TURNS = 12
-"""Turns a step boundary hands the loop at most while it has other work ready (a widget message
-needs about four)."""
+"""Turns a step boundary hands the loop at most while it has other work ready (a widget message: about four)."""
 
 
 def _has_work(loop: asyncio.AbstractEventLoop) -> bool:
     """Whether callbacks besides the run's own are ready to run (asyncio's ready queue; a loop
     that keeps none, as uvloop, counts as idle and gets one turn a step, as before)."""
     return bool(getattr(loop, "_ready", ()))
-
-
-def _torch_state() -> tuple[bool, int]:
-    return torch.is_grad_enabled(), torch.get_num_threads()
-
-
-def _set_torch_state(state: tuple[bool, int]) -> None:
-    torch.set_grad_enabled(state[0])
-    if torch.get_num_threads() != state[1]:
-        torch.set_num_threads(state[1])
 
 
 class LoopHost:
@@ -61,7 +50,7 @@ class LoopHost:
         self._token = 0  # which suspension a resume is for: stale timers and wakes are ignored
         self._due: float | None = None  # when the current suspension ends by itself (None: on a wake)
         self._woken = -1  # the token of the suspension a wake was for
-        self._outer = _torch_state()
+        self._outer = torch_state()
 
     @staticmethod
     def main_loop() -> asyncio.AbstractEventLoop | None:
@@ -86,7 +75,7 @@ class LoopHost:
             self._work()
         finally:
             self.finished.set()
-            _set_torch_state(self._outer)
+            set_torch_state(self._outer)
 
     def inside(self) -> bool:
         return self._run is not None and greenlet.getcurrent() is self._run
@@ -100,15 +89,15 @@ class LoopHost:
         """From inside the run: give the thread to the loop until ``timeout`` seconds pass
         (``None``: until ``wake``); ``0`` is one turn of the loop. ``True`` if woken."""
         assert self._run is not None and self.inside()
-        inner = _torch_state()
+        inner = torch_state()
         self._due = None if timeout is None else time.perf_counter() + max(timeout, 0.0)
         if timeout is not None and not self.loop.is_closed():  # a closed loop: only wait() drives the run
             self.loop.call_later(max(timeout, 0.0), self._resume, token)
-        _set_torch_state(self._outer)
+        set_torch_state(self._outer)
         parent = self._run.parent
         assert parent is not None
         parent.switch()
-        _set_torch_state(inner)
+        set_torch_state(inner)
         return self._woken == token
 
     def wake(self) -> None:
@@ -137,7 +126,7 @@ class LoopHost:
         if self._run is None:  # made here, on the loop's thread: a greenlet cannot switch threads
             self._run = greenlet.greenlet(self._body)
         self._token += 1
-        self._outer = _torch_state()
+        self._outer = torch_state()
         self._run.parent = greenlet.getcurrent()  # the run comes back here, at its next suspension or its end
         self._run.switch()
 
@@ -159,37 +148,3 @@ class LoopHost:
             else:
                 time.sleep(POLL if self._due is None else min(POLL, self._due - now))
         return True
-
-
-class LoopCondition:
-    """A ``threading.Condition`` whose waits, inside a hosted run, suspend the run rather than
-    block the thread (blocking would stop the very loop that delivers the wake)."""
-
-    def __init__(self, host: LoopHost) -> None:
-        self._cond = threading.Condition(threading.Lock())  # not reentrant: released once to suspend
-        self._host = host
-
-    def __enter__(self) -> bool:
-        return self._cond.__enter__()
-
-    def __exit__(self, *exc: Any) -> None:
-        self._cond.__exit__(*exc)
-
-    def wait(self, timeout: float | None = None) -> bool:
-        if not self._host.inside():
-            return self._cond.wait(timeout)
-        token = self._host.prepare()
-        self._cond.release()
-        try:
-            return self._host.suspend(token, timeout)
-        finally:
-            self._cond.acquire()
-
-    def wait_for(self, predicate: Callable[[], bool]) -> bool:
-        while not predicate():
-            self.wait()
-        return True
-
-    def notify_all(self) -> None:
-        self._cond.notify_all()
-        self._host.wake()
