@@ -25,14 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from ..gallery import read_bounded
-from .environment import changes
+from . import folder_check
 from .files import OWN, atomic_write, regular
 from .inputs import SweepError
-from .lock import NAME as LOCK
-from .plan import Item, SweepPlan, differences
+from .plan import Item, SweepPlan
 
-MAX_IDENTITY_BYTES = 8 << 20
-"""The most a resumed ``sweep.json`` may hold (its prompts and the source's curve)."""
 MAX_RECORD_BYTES = 8 << 20
 """The most an item's record may hold (its params and curve; a resumed folder may be crafted)."""
 
@@ -49,46 +46,8 @@ class SweepFolder:
         self.images, self.records = self.path / "images", self.path / "records"
 
     def check(self, identity: dict[str, Any]) -> None:
-        """Refuse a folder that holds another sweep's files (or anything else) before any work."""
-        if self.path.is_symlink() and not self.path.exists():
-            raise SweepError(f"{self.path} is a symbolic link to nothing; give a folder for the sweep")
-        if self.path.exists() and not self.path.is_dir():
-            raise SweepError(f"{self.path} is a file, not a folder for a sweep")
-        for folder in (self.images, self.records, self.path / "inputs"):  # a link: written outside --out
-            if os.path.lexists(folder) and not stat.S_ISDIR(os.lstat(folder).st_mode):
-                raise SweepError(f"{folder} is not a folder of its own (a link or a file): {OWN}")
-        found = self.path / "sweep.json"
-        if os.path.lexists(found):
-            try:  # bounded, not through a link, never blocking on a FIFO
-                theirs = json.loads(read_bounded(self.path, found.name, MAX_IDENTITY_BYTES))
-            except (OSError, ValueError, RecursionError) as exc:
-                reason = str(exc) if not isinstance(exc, RecursionError) else "it is nested too deeply"
-                raise SweepError(f"{found} cannot be read ({reason}); is {self.path} a sweep's folder?") from None
-            diff = differences(identity, theirs)
-            if diff == ["environment"]:  # the same sweep, resumed where its pixels would differ
-                what = "; ".join(changes(identity["environment"], theirs["environment"]))
-                raise SweepError(
-                    f"{self.path} was swept where the images come out otherwise: {what}. Resume it with the "
-                    "same settings (--threads, --dtype, device, versions), or choose another --out folder"
-                )
-            if diff == ["batch"]:  # the same seeds, but grouped otherwise: another batch size gives other bits
-                raise SweepError(
-                    f"{self.path} was swept in batches of {theirs.get('batch', 1)} seeds, this sweep asks for "
-                    f"{identity['batch']}; a batch's images are computed together, so resume it with "
-                    f"--batch {theirs.get('batch', 1)}, or choose another --out folder"
-                )
-            if diff:
-                raise SweepError(
-                    f"{self.path} holds another sweep's files (its sweep.json differs in {', '.join(diff)}); "
-                    "choose another --out folder, or remove that one to start again"
-                )
-            return
-        # Hidden names are temp files of a sweep that was interrupted before sweep.json existed.
-        listed = self.path.iterdir() if self.path.exists() else iter(())
-        others = sorted(p.name for p in listed if not p.name.startswith(".") and p.name != LOCK)
-        if others:
-            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
-            raise SweepError(f"{self.path} is not empty and holds no sweep.json ({shown}); choose an empty folder")
+        """Refuse a folder that holds another sweep's files (or anything else) before any work (``folder_check.py``)."""
+        folder_check.check(self, identity)
 
     def claim(self, identity: dict[str, Any]) -> None:
         """Main process only, after every process has checked: write the identity, clear the

@@ -24,7 +24,8 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from ..gallery import read_bounded
-from .folder import SweepFolder, atomic_write
+from .files import atomic_write
+from .folder import SweepFolder
 
 LABEL_H = 14
 CELL_MIN, CELL_MAX = 128, 256

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..gallery import read_bounded
-from .folder import atomic_write
+from .files import atomic_write
 
 
 @dataclass
