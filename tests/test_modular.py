@@ -1,10 +1,12 @@
 """Modular SDXL steered through its guider, against the modular pipeline itself.
 
-The reference side is diffusers alone: the modular pipeline's own call, with a block written
-here inserted into its denoise loop that sets the guider's attributes (or the prompt tensors)
-at the start of given steps, as diffusers' blocks API allows. No sdwidget code there.
+The reference side is diffusers alone: the modular pipeline's own call, with a block written in
+tests/modular_refs.py (``SetAt``) inserted into its denoise loop that sets the guider's attributes
+(or the prompt tensors) at the start of given steps, as diffusers' blocks API allows. No sdwidget
+code there.
 """
 
+import modular_refs
 import pytest
 import torch
 from conftest import at_step
@@ -16,15 +18,13 @@ from diffusers.guiders import (
     TangentialClassifierFreeGuidance,
 )  # fmt: skip
 from diffusers.hooks import LayerSkipConfig
-from diffusers.modular_pipelines import LoopSequentialPipelineBlocks, ModularPipelineBlocks
 from diffusers.modular_pipelines.stable_diffusion_xl.encoders import StableDiffusionXLTextEncoderStep
+from modular_refs import EDIT, MOMENTUM, NEGATIVE, PROMPT, SEED, SIZE, SetAt, guidance, loops
 
 from sdwidget import Gallery, Runner, RunStatus
 from sdwidget.testing import tiny_modular_sdxl_pipeline
 
-STEPS, SEED, SIZE = 8, 3, 32
-PROMPT, NEGATIVE, EDIT = "a red star", "blurry", "a green cube"
-MOMENTUM = "adaptive_projected_guidance_momentum"
+STEPS = 8
 PAG_LAYER = LayerSkipConfig(indices=[0], fqn="mid_block.attentions.0.transformer_blocks", skip_attention=False,
                             skip_attention_scores=True, skip_ff=False)  # fmt: skip
 GUIDERS = {
@@ -40,60 +40,14 @@ GUIDERS = {
 }
 
 
-class SetAt(ModularPipelineBlocks):
-    """At the start of step i, the guider attributes (and prompt tensors) given for i."""
-
-    model_name = "stable-diffusion-xl"
-
-    def __init__(self, changes):
-        super().__init__()
-        self.changes = changes
-
-    @property
-    def inputs(self):
-        return []
-
-    def __call__(self, components, block_state, i, t):
-        for name, value in self.changes.get(i, {}).items():
-            if name.endswith("prompt_embeds"):
-                setattr(block_state, name, value)
-                continue
-            setattr(components.guider, name, value)
-            if name == MOMENTUM and components.guider.momentum_buffer is not None:
-                components.guider.momentum_buffer.momentum = value
-        return components, block_state
-
-
-def loops(blocks):
-    for block in getattr(blocks, "sub_blocks", {}).values():
-        yield from [block] if isinstance(block, LoopSequentialPipelineBlocks) else loops(block)
-
-
 def reference(pipe, changes, **kwargs):
-    for loop in loops(pipe._blocks):  # the blocks the pipeline runs (pipe.blocks is a copy)
-        loop.sub_blocks.insert("test_set", SetAt(changes), 0)
-    settings = dict(vars(pipe.guider))  # a guider keeps what SetAt set, and its interval decides the encoding
-    try:
-        return pipe(
-            prompt=PROMPT, negative_prompt=NEGATIVE, num_inference_steps=STEPS, height=SIZE, width=SIZE,
-            generator=torch.Generator().manual_seed(SEED), output="latents", **kwargs,
-        )  # fmt: skip
-    finally:
-        pipe.guider.__dict__.update(settings)
-        for loop in loops(pipe._blocks):
-            loop.sub_blocks.pop("test_set")
+    return modular_refs.reference(pipe, SetAt(changes), negative_prompt=NEGATIVE, num_inference_steps=STEPS, **kwargs)
 
 
 def steered(pipe, changes=(), guidance=5.0, **kwargs):
-    runner = Runner(pipe, cpu_threads=torch.get_num_threads())
-    for step, action in changes:
-        at_step(runner, step, action)
-    run = runner.generate(
-        PROMPT, negative_prompt=NEGATIVE, num_inference_steps=STEPS, guidance_scale=guidance, seed=SEED,
-        height=SIZE, width=SIZE, **kwargs,
-    )  # fmt: skip
-    assert run.status is RunStatus.FINISHED, run.traceback
-    return runner, run
+    return modular_refs.steered(
+        pipe, changes, negative_prompt=NEGATIVE, num_inference_steps=STEPS, guidance_scale=guidance, **kwargs
+    )
 
 
 @pytest.mark.parametrize("guider", GUIDERS)
@@ -106,10 +60,6 @@ def test_at_constant_settings_a_steered_run_equals_the_pipelines_own(guider):
 
 def knob(name, value):
     return lambda run: run.set_knob(name, value)
-
-
-def guidance(value):
-    return lambda run: run.set_guidance(value)
 
 
 CASES = {

@@ -3,24 +3,24 @@ against the modular pipeline itself.
 
 Its blocks have no guider: the transformer's ``guidance`` input is built once into the block
 state from ``guidance_scale``. The reference side is diffusers alone: the modular pipeline's own
-call, with a block written here (``SetAt``) inserted first in its denoise loop that puts another
-``guidance`` tensor (built as ``FluxSetTimestepsStep`` builds it) or other prompt tensors into the
-block state at the start of given steps. No sdwidget code there.
+call (tests/modular_refs.py), with a block written here (``SetAt``) inserted first in its denoise
+loop that puts another ``guidance`` tensor (built as ``FluxSetTimestepsStep`` builds it) or other
+prompt tensors into the block state at the start of given steps. No sdwidget code there.
 """
 
+import modular_refs
 import pytest
 import torch
 from conftest import at_step
 from diffusers.modular_pipelines import FluxKontextAutoBlocks, ModularPipelineBlocks
 from diffusers.modular_pipelines.flux.decoders import _unpack_latents
 from diffusers.modular_pipelines.flux.encoders import FluxTextEncoderStep
-from test_modular import loops
+from modular_refs import EDIT, PROMPT, SEED, SIZE, guidance, loops
 
 from sdwidget import Gallery, Runner, RunStatus
 from sdwidget.testing.modular import tiny_modular_flux_pipeline
 
-STEPS, SEED, SIZE = 6, 3, 32
-PROMPT, EDIT = "a red star", "a green cube"
+STEPS = 6
 
 
 class SetAt(ModularPipelineBlocks):
@@ -45,30 +45,11 @@ class SetAt(ModularPipelineBlocks):
 
 
 def reference(pipe, changes, guidance=3.5, **kwargs):
-    for loop in loops(pipe._blocks):  # the blocks the pipeline runs (pipe.blocks is a copy)
-        loop.sub_blocks.insert("test_set", SetAt(changes), 0)
-    try:
-        return pipe(
-            prompt=PROMPT, guidance_scale=guidance, num_inference_steps=STEPS, height=SIZE, width=SIZE,
-            generator=torch.Generator().manual_seed(SEED), output="latents", **kwargs,
-        )  # fmt: skip
-    finally:
-        for loop in loops(pipe._blocks):
-            loop.sub_blocks.pop("test_set")
+    return modular_refs.reference(pipe, SetAt(changes), guidance_scale=guidance, num_inference_steps=STEPS, **kwargs)
 
 
 def steered(pipe, changes=(), guidance=3.5, **kwargs):
-    runner = Runner(pipe, cpu_threads=torch.get_num_threads())
-    for step, action in changes:
-        at_step(runner, step, action)
-    run = runner.generate(PROMPT, num_inference_steps=STEPS, guidance_scale=guidance, seed=SEED, height=SIZE,
-                          width=SIZE, **kwargs)  # fmt: skip
-    assert run.status is RunStatus.FINISHED, run.traceback
-    return runner, run
-
-
-def guidance(value):
-    return lambda run: run.set_guidance(value)
+    return modular_refs.steered(pipe, changes, num_inference_steps=STEPS, guidance_scale=guidance, **kwargs)
 
 
 @pytest.fixture(scope="module")

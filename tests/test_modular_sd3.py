@@ -1,11 +1,12 @@
 """Modular SD3 (``StableDiffusion3ModularPipeline``) steered through its guider, against the
 modular pipeline itself.
 
-The reference side is diffusers alone: the modular pipeline's own call, with a block written here
-(``SetAt``, shared with tests/test_modular.py) inserted first in its denoise loop that sets the
-guider's attributes (or the prompt tensors) at the start of given steps. No sdwidget code there.
+The reference side is diffusers alone: the modular pipeline's own call (tests/modular_refs.py),
+with a block written there (``SetAt``) inserted first in its denoise loop that sets the guider's
+attributes (or the prompt tensors) at the start of given steps. No sdwidget code there.
 """
 
+import modular_refs
 import pytest
 import torch
 from conftest import at_step
@@ -18,13 +19,12 @@ from diffusers.guiders import (
 )  # fmt: skip
 from diffusers.hooks import LayerSkipConfig
 from diffusers.modular_pipelines.stable_diffusion_3.encoders import encode_prompt
-from test_modular import SetAt, loops
+from modular_refs import EDIT, NEGATIVE, PROMPT, SEED, SIZE, SetAt, guidance
 
 from sdwidget import Gallery, Runner, RunStatus
 from sdwidget.testing.modular import tiny_modular_sd3_pipeline
 
-STEPS, SEED, SIZE = 6, 3, 32
-PROMPT, NEGATIVE, EDIT = "a red star", "blurry", "a green cube"
+STEPS = 6
 GUIDERS = {
     "cfg": lambda: ClassifierFreeGuidance(guidance_scale=5.0),
     "apg": lambda: AdaptiveProjectedGuidance(guidance_scale=5.0, adaptive_projected_guidance_momentum=-0.5, eta=0.8),
@@ -33,30 +33,13 @@ GUIDERS = {
 
 
 def reference(pipe, changes, negative=NEGATIVE, **kwargs):
-    for loop in loops(pipe._blocks):  # the blocks the pipeline runs (pipe.blocks is a copy)
-        loop.sub_blocks.insert("test_set", SetAt(changes), 0)
-    settings = dict(vars(pipe.guider))
-    try:
-        return pipe(
-            prompt=PROMPT, negative_prompt=negative, num_inference_steps=STEPS, height=SIZE, width=SIZE,
-            generator=torch.Generator().manual_seed(SEED), output="latents", **kwargs,
-        )  # fmt: skip
-    finally:
-        pipe.guider.__dict__.update(settings)
-        for loop in loops(pipe._blocks):
-            loop.sub_blocks.pop("test_set")
+    return modular_refs.reference(pipe, SetAt(changes), negative_prompt=negative, num_inference_steps=STEPS, **kwargs)
 
 
 def steered(pipe, changes=(), guidance=5.0, negative=NEGATIVE, **kwargs):
-    runner = Runner(pipe, cpu_threads=torch.get_num_threads())
-    for step, action in changes:
-        at_step(runner, step, action)
-    run = runner.generate(
-        PROMPT, negative_prompt=negative, num_inference_steps=STEPS, guidance_scale=guidance, seed=SEED,
-        height=SIZE, width=SIZE, **kwargs,
-    )  # fmt: skip
-    assert run.status is RunStatus.FINISHED, run.traceback
-    return runner, run
+    return modular_refs.steered(
+        pipe, changes, negative_prompt=negative, num_inference_steps=STEPS, guidance_scale=guidance, **kwargs
+    )
 
 
 @pytest.mark.parametrize("guider", GUIDERS)
@@ -75,10 +58,6 @@ def test_without_a_negative_prompt_the_run_guides_against_the_empty_one():
     assert torch.equal(run.latents, reference(pipe, {}, negative=""))
     # The blocks' own run without one guides the prompt against itself: the scale changes nothing.
     assert not torch.equal(run.latents, reference(pipe, {}, negative=None))
-
-
-def guidance(value):
-    return lambda run: run.set_guidance(value)
 
 
 CASES = {
