@@ -6,26 +6,22 @@ On the embedded demo model (64×64, guidance 5, CPU). The kernel part holds a ru
 ``--at`` (its model call made once, by the first lens: ``Run.peek``) and times, over ``--rounds``
 guidance values: the lens's x0 alone (``Run.lens``), with its frame's pixels (the demo's preview
 decodes with the VAE, on its worker thread), and with the PNG the widget sends; a recorded step's
-lens (What if); one step's guidance effect; and, for scale, the bare pipeline's time per step.
+lens (What if); the quick picture a moving slider is shown (the demo's preview decoder net); one
+step's guidance effect; and, for scale, the bare pipeline's time per step.
 
-``--browser`` then opens the widget in JupyterLab (Debian's Chromium, Playwright: the browser
-tests' helpers), holds a run, and presses the Guidance slider's arrow keys ``--moves`` times, one
-at a time, then drags it: each preview's time from the slider's input event to the frame painted
-with the new image (the page's own ``sdwidgetStats.lens``). Goal: median ≤ 50 ms. Then the paid lens (``lens_paid.py``).
+``--browser`` then measures the browser's drag → painted latency (``lens_browser.py``; goal:
+median ≤ 50 ms); ``--browser-only`` that alone. The paid lens's costs are ``lens_paid.py``'s.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
+from lens_browser import browser
 from lens_paid import paid
 
 from sdwidget import Runner, demo_pipeline
@@ -70,6 +66,8 @@ def kernel(args: argparse.Namespace) -> None:
     print(f"lens ms, with the frame's pixels: {spread(pixels)}")
     widget = timed(lambda g: encode(run.lens(k, g).frame.image()), args.rounds)
     print(f"lens ms, as the widget sends it: {spread(widget)}  ({statistics.median(widget) / bare:.2f} of a step)")
+    quick = timed(lambda g: encode(run.lens(k, g).quick.image()), args.rounds)
+    print(f"lens ms, its quick picture as sent (the slider moving): {spread(quick)}")
     run.resume()
     run.wait()
     past = timed(lambda g: encode(run.lens(2, g).frame.image()), args.rounds)
@@ -79,58 +77,6 @@ def kernel(args: argparse.Namespace) -> None:
     print(f"guidance effect: {(time.perf_counter() - start) * 1000 / args.steps:.2f} ms per step")
 
 
-class Folders:
-    """``tmp_path_factory``'s ``mktemp``, for the browser tests' server helper."""
-
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="sdwidget-lens-"))
-
-    def mktemp(self, name: str) -> Path:
-        (path := self.root / name).mkdir()
-        return path
-
-
-def browser(args: argparse.Namespace) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from playwright.sync_api import sync_playwright
-    from test_browser import KERNEL_EVAL, jupyter_server, launch
-    from test_browser_knobs import LAB_FLAGS
-    from test_browser_lens import SETUP, open_notebook
-
-    folders = Folders()
-    root = folders.mktemp("notebooks")
-    cell = {"cell_type": "code", "metadata": {}, "source": SETUP, "outputs": [], "execution_count": None}
-    nb = {"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-          "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
-    (root / "lens.ipynb").write_text(json.dumps(nb))
-    for url, token in jupyter_server("jupyterlab", folders, root, LAB_FLAGS):
-        with sync_playwright() as p:
-            page = launch(p).new_page(viewport={"width": 1300, "height": 1000})
-            open_notebook(page, url, token)
-            page.evaluate(KERNEL_EVAL, "widget.breakpoints = [6]")  # of SETUP's 12 steps
-            page.get_by_role("button", name="Generate").click()
-            page.wait_for_function("document.querySelector('.sdw').dataset.shownStep === '6'", timeout=120_000)
-            slider = page.get_by_role("slider", name="Guidance", exact=True)
-            slider.focus()
-            for i in range(args.moves):
-                slider.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
-                page.wait_for_function(f"window.sdwidgetStats.lens.length > {i}", timeout=30_000)
-            print(f"browser, arrow key -> painted: {spread(page.evaluate('window.sdwidgetStats.lens'))}")
-            page.evaluate("window.sdwidgetStats.lens = []")
-            box = slider.bounding_box()
-            y = box["y"] + box["height"] / 2
-            page.mouse.move(box["x"] + box["width"] * 0.1, y)
-            page.mouse.down()
-            for i in range(args.moves):
-                page.mouse.move(box["x"] + box["width"] * (0.1 + 0.6 * i / args.moves), y)
-                page.wait_for_timeout(16)  # a pointer's pace: about one move a frame
-            page.mouse.up()
-            page.wait_for_timeout(1500)
-            drag = page.evaluate("window.sdwidgetStats.lens")
-            print(f"browser, drag -> painted (the newest value wins): {spread(drag)}")
-            print("goal: median <= 50 ms")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=30)
@@ -138,10 +84,12 @@ def main() -> None:
     parser.add_argument("--at", type=int, default=10)
     parser.add_argument("--browser", action="store_true")
     parser.add_argument("--moves", type=int, default=30)
+    parser.add_argument("--browser-only", action="store_true", help="the browser's latency alone")
     args = parser.parse_args()
-    kernel(args)
-    paid(args)
-    if args.browser:
+    if not args.browser_only:
+        kernel(args)
+        paid(args)
+    if args.browser or args.browser_only:
         browser(args)
 
 

@@ -77,7 +77,8 @@ def test_the_held_slider_previews_the_step_to_come_and_next_step_applies_it(jl):
     slider(jl).focus()
     for _ in range(3):
         slider(jl).press("ArrowRight")
-    caption(jl).filter(has_text="step 5 / 12 · preview at 5.3 — not applied yet").wait_for(timeout=30_000)
+    # Quick (the preview decoder net) while the keys go, the VAE's decode once the slider rests.
+    caption(jl).filter(has_text="step 5 / 12 · preview at 5.3 — not applied yet · VAE decode").wait_for(timeout=30_000)
     assert jl.data("lens") == "held" and jl.data("shownStep") == "4", "the scrubber stays on the step run"
     assert kernel_json(jl, "[len(widget.runner.run.steps), widget.status]") == [4, "paused"], "nothing applied"
     shown = page.evaluate(PIXELS)
@@ -119,7 +120,9 @@ def test_what_if_three_views_and_branch_with_this(jl):
     scrubber(jl).fill("3")
     jl.wait_data("shownStep", "3")
     slider(jl).fill("2")
-    caption(jl).filter(has_text="step 3 / 12 · what if 2.0 — not applied (ran at 5.0)").wait_for(timeout=30_000)
+    caption(jl).filter(has_text="step 3 / 12 · what if 2.0 — not applied (ran at 5.0) · VAE decode").wait_for(
+        timeout=30_000
+    )
     assert page.evaluate(PIXELS) == kernel_json(jl, "widget.runner.run.lens(2, 2.0).frame.numpy().ravel().tolist()")
     page.get_by_role("button", name="Three views").click()
     jl.wait_data("views", "3")
@@ -180,7 +183,7 @@ def test_screenshots_dark_and_360(jl):
     page.get_by_role("button", name="What if").click()
     scrubber(jl).fill("6")
     slider(jl).fill("7")
-    caption(jl).filter(has_text="what if 7.0").wait_for(timeout=30_000)
+    caption(jl).filter(has_text="what if 7.0").filter(has_text="· VAE decode").wait_for(timeout=30_000)
     page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
     settled(jl.widget)

@@ -1284,6 +1284,51 @@ function effectTrace(ctx) {
   return { paint, close: () => classes.disconnect() };
 }
 
+// src/asker.js
+var LOST = 5e3;
+var keyOf = (r) => r ? `${r.run}|${r.step}|${r.guidance ?? ""}${r.paid ? "|paid" : ""}${r.quick ? "|quick" : ""}` : "";
+function asker(model, type, stamp = () => null, most = 1) {
+  let seq = 0, flights = [], wanted = null, asked = "", latest = 0, answer = null;
+  function go() {
+    flights = flights.filter((f) => performance.now() - f.at < LOST);
+    if (!wanted || keyOf(wanted) === asked || flights.length >= most) return;
+    asked = keyOf(wanted);
+    const flight = { id: ++seq, at: performance.now(), inputAt: stamp(wanted) };
+    flights.push(flight);
+    const { run, step, guidance, paid, quick } = wanted;
+    model.send({
+      type,
+      run,
+      step,
+      ...guidance == null ? {} : { guidance },
+      ...paid ? { paid } : {},
+      ...quick ? { quick } : {},
+      id: flight.id
+    });
+  }
+  return {
+    want(request) {
+      wanted = request;
+      go();
+    },
+    // Whether `msg` is this kind's answer; an older answer than one taken already is dropped.
+    receive(msg, buffers) {
+      if (msg?.type !== type) return false;
+      const flight = flights.find((f) => f.id === msg.id), inputAt = flight?.inputAt ?? null;
+      if (inputAt) inputAt.trip = performance.now() - flight.at;
+      flights = flights.filter((f) => f.id > msg.id);
+      if (msg.id > latest) {
+        latest = msg.id;
+        answer = { msg, blobs: (buffers || []).map((b) => imageBlob(b)), inputAt };
+      }
+      go();
+      return true;
+    },
+    // The newest answer if it is about run `run` at step `step`.
+    answerFor: (want) => want && answer?.msg.run === want.run && answer.msg.step === want.step ? answer : null
+  };
+}
+
 // src/paid.js
 var calls = (n) => n === 1 ? "one model call" : `${n} model calls`;
 function paidPreview(ctx, after, press) {
@@ -1395,47 +1440,19 @@ function stepViews(ctx, ask, toggleAfter, boxAfter) {
 }
 
 // src/lens.js
-var LOST = 5e3;
+var REST = 250;
 var BRANCHABLE = ["finished", "stopped", "paused"];
 var fix = (g2) => Number(g2).toFixed(1);
-var keyOf = (r) => r ? `${r.run}|${r.step}|${r.guidance ?? ""}${r.paid ? "|paid" : ""}` : "";
-function asker(model, type, stamp = () => null) {
-  let seq = 0, flight = null, wanted = null, asked = "", latest = 0, answer = null;
-  function go() {
-    if (!wanted || keyOf(wanted) === asked || flight && performance.now() - flight.at < LOST) return;
-    asked = keyOf(wanted);
-    flight = { id: ++seq, at: performance.now(), inputAt: stamp() };
-    const { run, step, guidance, paid } = wanted;
-    model.send({ type, run, step, ...guidance == null ? {} : { guidance }, ...paid ? { paid } : {}, id: flight.id });
-  }
-  return {
-    want(request) {
-      wanted = request;
-      go();
-    },
-    // Whether `msg` is this kind's answer; an older answer than one taken already is dropped.
-    receive(msg, buffers) {
-      if (msg?.type !== type) return false;
-      const inputAt = flight?.id === msg.id ? flight.inputAt : null;
-      if (flight && msg.id >= flight.id) flight = null;
-      if (msg.id > latest) {
-        latest = msg.id;
-        answer = { msg, blobs: (buffers || []).map((b) => imageBlob(b)), inputAt };
-      }
-      go();
-      return true;
-    },
-    // The newest answer if it is about run `run` at step `step`.
-    answerFor: (want) => want && answer?.msg.run === want.run && answer.msg.step === want.step ? answer : null
-  };
-}
+var PICTURES = { quick: " \xB7 quick preview", decoded: " \xB7 VAE decode" };
 function guidanceLens(ctx) {
   const { model, ui, el, store } = ctx;
   const stats = window.sdwidgetStats;
   stats.lens ?? (stats.lens = []);
-  let inputAt = 0, stamped = 0;
-  const stamp = () => inputAt > stamped ? stamped = inputAt : null;
-  const lens = asker(model, "lens", stamp);
+  stats.lensRest ?? (stats.lensRest = []);
+  stats.lensTrip ?? (stats.lensTrip = []);
+  let inputAt = 0, stamped = 0, restAt = 0, rested = 0, moving = false, restTimer = null;
+  const stamp = (r) => (r?.quick ? inputAt > stamped && { at: stamped = inputAt, into: stats.lens } : restAt > rested && { at: rested = restAt, into: stats.lensRest }) || null;
+  const lens = asker(model, "lens", stamp, 2);
   const whatIf = h("button", {
     type: "button",
     "aria-pressed": "false",
@@ -1473,19 +1490,21 @@ function guidanceLens(ctx) {
   const held = (w) => w.key === ctx.live() && model.get("status") === "paused" && !w.atFinal && w.n > 0 && w.pos === w.n - 1 && w.n === model.get("step");
   function target(w) {
     if (!w || w.pos < 0 || ctx.knobs.selected().index !== 0) return null;
-    const g2 = Number(ui.guidance.value), kept = mode().held;
-    if (held(w) && moved?.run === w.key && moved.step === w.n) return { run: w.key, step: w.n, guidance: g2, held: true };
+    const g2 = Number(ui.guidance.value), kept = mode().held, quick = moving;
+    if (held(w) && moved?.run === w.key && moved.step === w.n) {
+      return { run: w.key, step: w.n, guidance: g2, held: true, quick };
+    }
     if (held(w) && kept?.run === w.key && kept.step === w.n) return { ...kept, held: true };
     const following = w.key === ctx.live() && model.get("status") === "running" && w.pos === w.n - 1;
     if (!on() || w.key <= 0 || following) return null;
     const want = { run: w.key, step: w.atFinal ? w.n - 1 : w.pos, guidance: g2 };
-    return keyOf(want) === paidFor ? { ...want, paid: true } : want;
+    return keyOf(want) === paidFor ? { ...want, paid: true } : { ...want, quick };
   }
   function caption(msg) {
     const info = runInfo(model, msg.run), total = store.get(msg.run)[0]?.total || info?.steps || msg.step + 1;
-    const at = `${info?.name || `#${msg.run}`} \xB7 step ${msg.step + 1} / ${total}`;
-    if (msg.held) return `${at} \xB7 preview at ${fix(msg.guidance)} \u2014 not applied yet`;
-    return msg.applied ? `${at} \xB7 at ${fix(msg.guidance)} \u2014 as it ran` : `${at} \xB7 what if ${fix(msg.guidance)} \u2014 not applied (ran at ${fix(msg.ran)})`;
+    const at = `${info?.name || `#${msg.run}`} \xB7 step ${msg.step + 1} / ${total}`, said = PICTURES[msg.picture] || "";
+    if (msg.held) return `${at} \xB7 preview at ${fix(msg.guidance)} \u2014 not applied yet${said}`;
+    return msg.applied ? `${at} \xB7 at ${fix(msg.guidance)} \u2014 as it ran${said}` : `${at} \xB7 what if ${fix(msg.guidance)} \u2014 not applied (ran at ${fix(msg.ran)})${said}`;
   }
   function over(w) {
     const want = target(w);
@@ -1495,6 +1514,7 @@ function guidanceLens(ctx) {
     if (!answer?.blobs.length) return null;
     now.kind = answer.msg.held ? "held" : "what-if";
     now.applied = !answer.msg.held && answer.msg.applied;
+    now.picture = answer.msg.picture || "";
     if (answer.inputAt) {
       measuring = answer.inputAt;
       answer.inputAt = null;
@@ -1506,6 +1526,7 @@ function guidanceLens(ctx) {
     if (frameBox.style.outline !== outline) Object.assign(frameBox.style, { outline, outlineOffset: "-2px" });
     badge.hidden = !now.kind || now.applied;
     if (el.dataset.lens !== now.kind) el.dataset.lens = now.kind;
+    if (el.dataset.lensPicture !== (now.picture || "")) el.dataset.lensPicture = now.picture || "";
     const w = ctx.preview.where();
     const why = now.refused || (on() && w?.key < 0 ? "What if: a loaded gallery keeps no model outputs" : "");
     setText(note, why ? `No preview: ${why}` : "");
@@ -1538,19 +1559,28 @@ function guidanceLens(ctx) {
   });
   ctx.listen(ui.guidance, "input", () => {
     inputAt = performance.now();
+    moving = true;
+    clearTimeout(restTimer);
+    restTimer = setTimeout(() => {
+      [moving, restAt] = [false, performance.now()];
+      ctx.schedule();
+    }, REST);
     const w = ctx.preview.where();
     if (w && held(w) && ctx.knobs.selected().index === 0) moved = { run: w.key, step: w.n };
     lens.want(target(w));
     ctx.schedule();
   });
   ctx.listen(ui.main.img, "load", () => {
-    const at = measuring;
+    const timed = measuring;
     measuring = null;
-    if (at) requestAnimationFrame(() => stats.lens.push(performance.now() - at));
+    if (timed) {
+      requestAnimationFrame(() => timed.into.push(performance.now() - timed.at));
+      stats.lensTrip.push(timed.trip);
+    }
   });
   const paid = paidPreview(ctx, note, () => {
     const want = target(ctx.preview.where());
-    paidFor = want && !want.held ? keyOf({ ...want, paid: false }) : "";
+    paidFor = want && !want.held ? keyOf({ ...want, paid: false, quick: false }) : "";
     ctx.schedule();
   });
   const views = stepViews(ctx, asker(model, "views"), branchWith, note);
@@ -1566,6 +1596,7 @@ function guidanceLens(ctx) {
   return {
     over,
     close() {
+      clearTimeout(restTimer);
       views.close();
       effect.close();
     }

@@ -3,63 +3,36 @@
 // value in the main preview, outlined dashed and captioned "preview at 3.2 — not applied yet"; Next
 // step or Resume applies it, as the slider already asks. What if shows the shown step at the
 // slider's value; Branch with this continues the run from that step with it. The three views
-// (views.js) and the effect under the chart (effect.js) are wired here. Requests go one at a time
-// per kind, and when one is answered only the newest wanted goes next (latest wins); an answer is
-// shown where it fits the run and step on screen, captioned with its own value.
+// (views.js) and the effect under the chart (effect.js) are wired here. Requests go as asker.js
+// sends them; an answer is shown where it fits the run and step on screen, captioned with its own
+// value. While the slider moves the kernel sends its quick picture (where the run's preview is the
+// VAE's decode, too slow to follow a drag: its fallback's), and once the slider rests the run's own
+// preview; the caption says which.
 
 import { h } from "./dom.js";
 import { effectTrace } from "./effect.js";
+import { asker, keyOf } from "./asker.js";
 import { enable, runInfo } from "./form.js";
-import { imageBlob } from "./frames.js";
 import { setText } from "./status.js";
 import { paidPreview } from "./paid.js";
 import { stepViews } from "./views.js";
 
-const LOST = 5000; // ms after which an unanswered request stops blocking the next (a held step's slow model call)
+const REST = 250; // ms after the slider's last input that it is at rest: the run's own preview is asked then
 const BRANCHABLE = ["finished", "stopped", "paused"];
 const fix = (g) => Number(g).toFixed(1);
-const keyOf = (r) => (r ? `${r.run}|${r.step}|${r.guidance ?? ""}${r.paid ? "|paid" : ""}` : "");
-
-// One kind of request (`lens`, `views`) and its newest answer ({ msg, blobs, inputAt }). `stamp()`
-// gives the time of the input that made a request, for the drag → painted latency (null if none).
-export function asker(model, type, stamp = () => null) {
-  let seq = 0, flight = null, wanted = null, asked = "", latest = 0, answer = null;
-  function go() {
-    if (!wanted || keyOf(wanted) === asked || (flight && performance.now() - flight.at < LOST)) return;
-    asked = keyOf(wanted);
-    flight = { id: ++seq, at: performance.now(), inputAt: stamp() };
-    const { run, step, guidance, paid } = wanted;
-    model.send({ type, run, step, ...(guidance == null ? {} : { guidance }), ...(paid ? { paid } : {}), id: flight.id });
-  }
-  return {
-    want(request) {
-      wanted = request;
-      go();
-    },
-    // Whether `msg` is this kind's answer; an older answer than one taken already is dropped.
-    receive(msg, buffers) {
-      if (msg?.type !== type) return false;
-      const inputAt = flight?.id === msg.id ? flight.inputAt : null;
-      if (flight && msg.id >= flight.id) flight = null;
-      if (msg.id > latest) {
-        latest = msg.id;
-        answer = { msg, blobs: (buffers || []).map((b) => imageBlob(b)), inputAt };
-      }
-      go();
-      return true;
-    },
-    // The newest answer if it is about run `run` at step `step`.
-    answerFor: (want) => (want && answer?.msg.run === want.run && answer.msg.step === want.step ? answer : null),
-  };
-}
+const PICTURES = { quick: " · quick preview", decoded: " · VAE decode" }; // said after the caption
 
 export function guidanceLens(ctx) {
   const { model, ui, el, store } = ctx;
   const stats = window.sdwidgetStats;
   stats.lens ??= []; // slider input → its preview painted, ms
-  let inputAt = 0, stamped = 0; // the slider's last input, and the one a request last carried
-  const stamp = () => (inputAt > stamped ? (stamped = inputAt) : null);
-  const lens = asker(model, "lens", stamp);
+  stats.lensRest ??= []; // slider at rest → the run's own preview painted, ms
+  stats.lensTrip ??= []; // of those timed: the request's trip, sent → answered, ms
+  let inputAt = 0, stamped = 0, restAt = 0, rested = 0, moving = false, restTimer = null;
+  // What a request's paint is timed from: a quick one from the input, the one at rest from the rest.
+  const stamp = (r) => (r?.quick ? inputAt > stamped && { at: (stamped = inputAt), into: stats.lens }
+    : restAt > rested && { at: (rested = restAt), into: stats.lensRest }) || null;
+  const lens = asker(model, "lens", stamp, 2);
   const whatIf = h("button", { type: "button", "aria-pressed": "false", "data-lm-suppress-shortcuts": "true",
     title: "Show the shown step at the Guidance slider's value, without applying it" }, "What if");
   const branchWith = h("button", { type: "button", hidden: true, "data-lm-suppress-shortcuts": "true",
@@ -80,7 +53,7 @@ export function guidanceLens(ctx) {
   let moved = null; // { run, step }: the slider moved while the run was held before this step
   let pressed = null; // What if as clicked, until the kernel's trait says so
   let now = { kind: "", refused: "" }; // what the last paint showed
-  let measuring = null; // the input time of a preview on its way to the screen
+  let measuring = null; // { at, into }: a preview on its way to the screen, timed from `at` into that list
   let paidFor = ""; // the request Preview was pressed for: asked with its model call while it is shown
 
   const mode = () => model.get("lens") || {};
@@ -92,21 +65,23 @@ export function guidanceLens(ctx) {
   // What the main preview should show instead of the step's own frame: { run, step, guidance, held } or null.
   function target(w) {
     if (!w || w.pos < 0 || ctx.knobs.selected().index !== 0) return null;
-    const g = Number(ui.guidance.value), kept = mode().held;
-    if (held(w) && moved?.run === w.key && moved.step === w.n) return { run: w.key, step: w.n, guidance: g, held: true };
+    const g = Number(ui.guidance.value), kept = mode().held, quick = moving;
+    if (held(w) && moved?.run === w.key && moved.step === w.n) {
+      return { run: w.key, step: w.n, guidance: g, held: true, quick };
+    }
     if (held(w) && kept?.run === w.key && kept.step === w.n) return { ...kept, held: true }; // after a reload
     const following = w.key === ctx.live() && model.get("status") === "running" && w.pos === w.n - 1;
     if (!on() || w.key <= 0 || following) return null;
     const want = { run: w.key, step: w.atFinal ? w.n - 1 : w.pos, guidance: g };
-    return keyOf(want) === paidFor ? { ...want, paid: true } : want;
+    return keyOf(want) === paidFor ? { ...want, paid: true } : { ...want, quick };
   }
 
   function caption(msg) {
     const info = runInfo(model, msg.run), total = store.get(msg.run)[0]?.total || info?.steps || msg.step + 1;
-    const at = `${info?.name || `#${msg.run}`} · step ${msg.step + 1} / ${total}`;
-    if (msg.held) return `${at} · preview at ${fix(msg.guidance)} — not applied yet`;
-    return msg.applied ? `${at} · at ${fix(msg.guidance)} — as it ran`
-      : `${at} · what if ${fix(msg.guidance)} — not applied (ran at ${fix(msg.ran)})`;
+    const at = `${info?.name || `#${msg.run}`} · step ${msg.step + 1} / ${total}`, said = PICTURES[msg.picture] || "";
+    if (msg.held) return `${at} · preview at ${fix(msg.guidance)} — not applied yet${said}`;
+    return msg.applied ? `${at} · at ${fix(msg.guidance)} — as it ran${said}`
+      : `${at} · what if ${fix(msg.guidance)} — not applied (ran at ${fix(msg.ran)})${said}`;
   }
 
   // Called by the preview as it paints (preview.js): { blob, caption } to show, or null.
@@ -118,6 +93,7 @@ export function guidanceLens(ctx) {
     if (!answer?.blobs.length) return null;
     now.kind = answer.msg.held ? "held" : "what-if";
     now.applied = !answer.msg.held && answer.msg.applied;
+    now.picture = answer.msg.picture || "";
     if (answer.inputAt) {
       measuring = answer.inputAt;
       answer.inputAt = null;
@@ -130,6 +106,7 @@ export function guidanceLens(ctx) {
     if (frameBox.style.outline !== outline) Object.assign(frameBox.style, { outline, outlineOffset: "-2px" });
     badge.hidden = !now.kind || now.applied;
     if (el.dataset.lens !== now.kind) el.dataset.lens = now.kind;
+    if (el.dataset.lensPicture !== (now.picture || "")) el.dataset.lensPicture = now.picture || "";
     const w = ctx.preview.where();
     const why = now.refused || (on() && w?.key < 0 ? "What if: a loaded gallery keeps no model outputs" : "");
     setText(note, why ? `No preview: ${why}` : "");
@@ -161,6 +138,12 @@ export function guidanceLens(ctx) {
   });
   ctx.listen(ui.guidance, "input", () => {
     inputAt = performance.now();
+    moving = true;
+    clearTimeout(restTimer);
+    restTimer = setTimeout(() => {
+      [moving, restAt] = [false, performance.now()];
+      ctx.schedule();
+    }, REST);
     const w = ctx.preview.where();
     if (w && held(w) && ctx.knobs.selected().index === 0) moved = { run: w.key, step: w.n };
     lens.want(target(w));
@@ -168,13 +151,16 @@ export function guidanceLens(ctx) {
   });
   // Painted: the frame after the preview's image has loaded.
   ctx.listen(ui.main.img, "load", () => {
-    const at = measuring;
+    const timed = measuring;
     measuring = null;
-    if (at) requestAnimationFrame(() => stats.lens.push(performance.now() - at));
+    if (timed) {
+      requestAnimationFrame(() => timed.into.push(performance.now() - timed.at));
+      stats.lensTrip.push(timed.trip);
+    }
   });
   const paid = paidPreview(ctx, note, () => {
     const want = target(ctx.preview.where());
-    paidFor = want && !want.held ? keyOf({ ...want, paid: false }) : "";
+    paidFor = want && !want.held ? keyOf({ ...want, paid: false, quick: false }) : "";
     ctx.schedule();
   });
   const views = stepViews(ctx, asker(model, "views"), branchWith, note);
@@ -190,6 +176,7 @@ export function guidanceLens(ctx) {
   return {
     over,
     close() {
+      clearTimeout(restTimer);
       views.close();
       effect.close();
     },

@@ -8,7 +8,7 @@ another value and steps a copy of the scheduler, taken as the run set it up, at 
 index: the x0 is the one a branch applying that value at that step would preview, bit for bit.
 
 No free lens where a step computed one half (guidance off: a lens above the off value needs the
-other half, one model call: branch from the step with that value), where the family combines
+other half, one model call, ``half_lens.py``, where the family can make it), where the family combines
 guidance where its halves are not kept (``Steering.no_lens`` says why), or where a scheduler
 takes two model calls a step (Heun: the second depends on the first's guidance). Where guidance
 is a model input (distilled), the family makes a step's calls again at another value instead:
@@ -19,32 +19,19 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from ..families.protocol import Parts
-from ..families.recall import Recall
+from ..families.recall import OtherHalf, Recall
 from ..preview import Frame, Preview
 from . import validate
+from .lens_frames import Lens, Pictures
 from .outputs import OutputStore
 from .x0 import StepInput, x0_of
 
-
-@dataclass(frozen=True)
-class Lens:
-    """One step seen at one guidance value."""
-
-    step: int
-    guidance: float
-    applied: bool
-    """Whether the step ran (or, held, is about to run) at this value."""
-    latents: torch.Tensor
-    """The x0 estimate, as the preview shows it (``Family.image_view``)."""
-    frame: Frame
-    image: Any = None
-    """The VAE's image of ``latents`` (``decode=True``)."""
+__all__ = ["Lens", "LensRecord"]
 
 
 class LensRecord:
@@ -54,12 +41,14 @@ class LensRecord:
     def __init__(
         self, parts: Parts | None, no_lens: str, scheduler: Any, outputs: OutputStore | None,
         last: Callable[[], torch.Tensor | None], preview: Preview, view: Callable[[torch.Tensor], torch.Tensor],
-        recall: Recall | None = None,
+        recall: Recall | None = None, other: OtherHalf | None = None,
     ) -> None:  # fmt: skip
         """``last``: the output of the step the denoiser ran last (a held step's, kept or not);
-        ``recall``: the family's, where a step's model calls can be made again (a paid lens)."""
-        self.parts, self.outputs, self.last, self.preview, self.view = parts, outputs, last, preview, view
-        self.recall = recall
+        ``recall``: the family's, where a step's model calls can be made again (a paid lens);
+        ``other``: the family's, where a step run with CFG off can be made again under CFG."""
+        self.parts, self.outputs, self.last, self.view = parts, outputs, last, view
+        self.pictures = Pictures(preview)
+        self.recall, self.other = recall, other
         self.scheduler = scheduler
         self.refusal = None if parts is not None else no_lens
         if self.refusal is None and getattr(scheduler, "order", 1) != 1:
@@ -73,8 +62,9 @@ class LensRecord:
     def record(self, given: StepInput) -> int:
         """At each ``scheduler.step``: keep its input where the step's output is kept; its step."""
         step, self._seen = self._seen, self._seen + 1
-        if self.recall is not None:
-            self.recall.end_step(step)
+        for calls in (self.recall, self.other):
+            if calls is not None:
+                calls.end_step(step)
         if self.refusal is None or self.recall is not None:
             if self._snapshot is None:  # as set up for this run, before any step changed it
                 self._snapshot = _clone(self.scheduler)
@@ -132,7 +122,7 @@ class LensRecord:
         return self.view(self.x0(given, output))
 
     def frame(self, latents: torch.Tensor) -> Frame:
-        return self.preview.frame(latents, last=True)
+        return self.pictures.frame(latents)
 
 
 def _clone(scheduler: Any) -> Any:

@@ -28,11 +28,12 @@ CACHED = 64
 
 class PaidOffer(ValueError):
     """No free lens, but a paid one: ``calls`` model calls would show it (``paid=True``);
-    ``reason``: why there is no free one."""
+    ``reason``: why there is no free one; ``per``: what the calls buy, ``"value"`` (a distilled
+    guidance: each value at that step) or ``"step"`` (a step run with CFG off: every value there)."""
 
-    def __init__(self, message: str, calls: int, reason: str) -> None:
+    def __init__(self, message: str, calls: int, reason: str, per: str = "value") -> None:
         super().__init__(message)
-        self.calls, self.reason = calls, reason
+        self.calls, self.reason, self.per = calls, reason, per
 
 
 class PaidLens:

@@ -2,7 +2,7 @@
 
 ``Run.lens``, ``Run.lens_views``, ``Run.guidance_effect`` and ``Run.peek`` hand on to here; the
 arithmetic is ``lens.py``'s, the held step's model call ``peek.py``'s, a distilled guidance's
-model calls ``paid_lens.py``'s.
+model calls ``paid_lens.py``'s, the other half of a step run with CFG off ``half_lens.py``'s.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import torch
 from ..families import Switch
 from ..preview import Frame
 from . import validate
+from .half_lens import HalfLens
 from .lens import Lens, LensRecord
 from .paid_lens import PaidLens
 from .peek import PeekHold
@@ -36,6 +37,8 @@ class RunLens:
         self.decode, self.off_at = decode, off_at
         self.paid = None if record.recall is None or record.parts is not None else PaidLens(record, record.recall)
         """Where guidance is a model input: the lens that makes a step's model calls again."""
+        self.half = None if record.other is None or record.parts is None else HalfLens(record.other)
+        """Where a step run with CFG off can be made again under CFG: its other half, paid once."""
 
     def _values(self, step: int) -> tuple[float, dict[str, float]]:
         """The guidance and later knobs step ``step`` ran with, or (held) is about to run with."""
@@ -61,13 +64,16 @@ class RunLens:
             return self._seen(step, guidance, latents, decode, guidance == self.run.steps[step].guidance)
         step, given, halves = self._parts(step)
         ran_with, knobs = self._values(step)
+        applied = guidance == ran_with or (len(halves) == 1 and max(ran_with, guidance) <= self.off_at)
         if len(halves) == 1 and guidance > self.off_at:
-            raise ValueError(
-                f"step {step} ran with guidance {ran_with:g}, one model pass: a lens above {self.off_at:g} needs "
-                f"the unconditional half it did not compute (one model call: branch from step {step} with that value)"
-            )
+            if self.half is None or step == len(self.run.steps):  # held: the value applies from the next step
+                raise ValueError(
+                    f"step {step} ran with guidance {ran_with:g}, one model pass: a lens above {self.off_at:g} needs "
+                    f"the unconditional half it did not compute (one model call: branch from step {step} with that "
+                    "value)"
+                )
+            halves = self.half.halves(step, halves[0], guidance, paid)
         latents = self.record.lens(step, guidance, given, halves, knobs)
-        applied = guidance == ran_with or (len(halves) == 1 and ran_with <= self.off_at)
         return self._seen(step, guidance, latents, decode, applied)
 
     def _seen(self, step: int, guidance: float, latents: torch.Tensor, decode: bool, applied: bool) -> Lens:
@@ -76,15 +82,17 @@ class RunLens:
             if self.decode is None:
                 raise ValueError("decode=True: this runner has no VAE decode for its pipeline")
             image = self.decode(latents)
-        return Lens(step, guidance, applied, latents, self.record.frame(latents), image)
+        return Lens(step, guidance, applied, latents, self.record.pictures, image)
 
     def views(self, step: Any) -> dict[str, Frame | None]:
         """The unconditional, conditional and guided x0 of a step (``None`` for a half not computed)."""
         step, given, halves = self._parts(step)
         guidance, knobs = self._values(step)
         frames: dict[str, Frame | None] = {"unconditional": None}
-        if len(halves) == 2:
-            frames["unconditional"] = self.record.frame(self.record.view(self.record.x0(given, halves[0])))
+        made = self.half.cached(step) if self.half is not None and len(halves) == 1 else None  # paid for once
+        if len(halves) == 2 or made is not None:
+            uncond = (made or halves)[0]
+            frames["unconditional"] = self.record.frame(self.record.view(self.record.x0(given, uncond)))
         frames["conditional"] = self.record.frame(self.record.view(self.record.x0(given, halves[-1])))
         frames["guided"] = self.record.frame(self.record.lens(step, guidance, given, halves, knobs))
         return frames

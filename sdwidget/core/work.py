@@ -32,7 +32,9 @@ def lens(
     if guidance.off_at is None:
         parts, no_lens = None, f"{guidance.name} is an input the model was trained with, not a weight of two halves"
     last = (lambda: taps[-1].last) if taps else (lambda: None)
-    record = LensRecord(parts, no_lens, family.pipe.scheduler, plan.outputs, last, preview, view, steering.recall)
+    record = LensRecord(
+        parts, no_lens, family.pipe.scheduler, plan.outputs, last, preview, view, steering.recall, steering.other_half
+    )
     peek = None
     if parts is not None and record.refusal is None:
         names = [knob.name for knob in plan.knobs]

@@ -25,7 +25,7 @@ import torch
 from .encode import encode_apart
 from .flux_steer import CALL_SCALE, FluxSteer, TrueCfgParts
 from .protocol import Embeddings, Knob, OutputTap, Steering
-from .recall import CallRecord
+from .recall import CallRecord, SecondCall
 from .transformer import TransformerLoops
 from .unet import CFG
 
@@ -72,10 +72,13 @@ class Flux(TransformerLoops):
         # Read before the tap and the steer wrap it: a paid lens's calls are no step's.
         forward = self.pipe.transformer.forward
         record = CallRecord(forward, lambda made: made[0] if len(made) == 1 else TrueCfgParts.combine(
-            made[1], made[0], true_cfg, {})) if self.distilled else None  # fmt: skip
+            made[1], made[0], true_cfg, {}))  # fmt: skip
         # The tap sits under the steer: it keeps both halves, one or two calls a step.
         with tap(0) as outputs, FluxSteer(self.pipe, embeddings, true_cfg, outputs.end_step, record) as steer:
-            yield Steering(steer, call, parts=None if self.distilled else TrueCfgParts(), recall=record)
+            if self.distilled:
+                yield Steering(steer, call, recall=record)
+            else:  # a step run with true CFG off: its negative call made again (a lens there)
+                yield Steering(steer, call, parts=TrueCfgParts(), other_half=SecondCall(record, steer._negative))
 
     def image_view(self, height: int, width: int) -> Callable[[torch.Tensor], torch.Tensor]:
         unpack, factor = type(self.pipe)._unpack_latents, self.pipe.vae_scale_factor

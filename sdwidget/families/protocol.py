@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import torch
 
-from .recall import Recall
+from .recall import OtherHalf, Recall
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,9 @@ class Steering:
     recall: Recall | None = None
     """Where guidance is a model input (distilled): a step's model calls made again at another
     value (a paid lens); ``None``: none."""
+    other_half: OtherHalf | None = None
+    """Where a step that ran with CFG off (one half) can be made again as one under CFG, for one
+    model call: both its halves, for a guidance lens there; ``None``: none."""
 
 
 class Parts(Protocol):

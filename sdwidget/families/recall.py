@@ -67,17 +67,58 @@ class CallRecord:
         with self._lock:
             return len(self._steps.get(step, []))
 
-    def output(self, step: int, guidance: float) -> torch.Tensor:
+    def made(self, step: int) -> list[dict[str, Any]]:
+        """Step ``step``'s calls' arguments, as made; ``KeyError`` where none were kept."""
         with self._lock:
-            made = self._steps[step]
-        outputs, before = [], torch.get_num_threads()
+            return self._steps[step]
+
+    def output(self, step: int, guidance: float) -> torch.Tensor:
+        # The guidance input as the pipeline builds it: float32, one value per row.
+        made = [{**kwargs, self.name: torch.full_like(kwargs[self.name], guidance)} for kwargs in self.made(step)]
+        return self.combine([self.call(kwargs) for kwargs in made])
+
+    def call(self, kwargs: dict[str, Any]) -> torch.Tensor:
+        """The denoiser's output for these arguments, through ``forward``, on the run's thread count."""
+        before = torch.get_num_threads()
         torch.set_num_threads(self._threads)  # this thread's count only (OpenMP keeps it per thread)
         try:
             with torch.no_grad():  # a thread of its own: the pipeline's no_grad is its thread's
-                for kwargs in made:
-                    value = torch.full_like(kwargs[self.name], guidance)  # as the pipeline builds it: float32, per row
-                    out = self.forward(**{**kwargs, self.name: value, "return_dict": False})
-                    outputs.append(out[0])
+                return self.forward(**{**kwargs, "return_dict": False})[0]
         finally:
             torch.set_num_threads(before)
-        return self.combine(outputs)
+
+
+class OtherHalf(Protocol):
+    """Where a step ran with CFG off (one half computed): both halves as a step under CFG makes
+    them, for one model call, so a guidance lens there shows any value (``core/half_lens.py``)."""
+
+    def end_step(self, step: int) -> None:
+        """The loop hands step ``step``'s output to its scheduler: the calls made since are its own."""
+        ...
+
+    def calls(self, step: int) -> int:
+        """The model calls ``halves`` makes for step ``step`` (0: its inputs were not kept)."""
+        ...
+
+    def halves(self, step: int, kept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(unconditional, conditional) of step ``step``, which computed ``kept`` alone (its one half,
+        as the scheduler took it), as the loop's call under CFG would have made them."""
+        ...
+
+
+class SecondCall:
+    """An ``OtherHalf`` for a loop that calls its denoiser once per half (Flux's true CFG): the
+    step's one call made again with the unconditional conditioning (``negative(rows)``: the
+    arguments it replaces), the conditional half the one kept."""
+
+    def __init__(self, record: CallRecord, negative: Callable[[int], dict[str, torch.Tensor]]) -> None:
+        self.record, self.negative = record, negative
+        self.end_step = record.end_step
+
+    def calls(self, step: int) -> int:
+        return 1 if self.record.calls(step) == 1 else 0
+
+    def halves(self, step: int, kept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        (kwargs,) = self.record.made(step)
+        rows = kwargs["hidden_states"].shape[0]
+        return self.record.call({**kwargs, **self.negative(rows)}), kept

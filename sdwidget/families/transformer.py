@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import torch
 
 from .cfg import CfgParts, CfgSwitch
+from .cfg_halves import SD3, Doubled
 from .loops import loop_of
 from .protocol import Embeddings, Knob, OutputTap, Steering
 from .rows import batch_rows, fit
@@ -82,12 +83,13 @@ class TransformerLoops:
     def steer(
         self, params: dict[str, Any], pipe_kwargs: dict[str, Any], embeddings: Embeddings, tap: OutputTap
     ) -> Iterator[Steering]:
-        with tap(1):
-            yield Steering(
-                CfgSwitch(self.pipe, embeddings.uncond),
-                self.call(embeddings, pipe_kwargs, params["prompt"]),
-                parts=CfgParts(),
-            )
+        # A step run with CFG off, made again under CFG (a lens there); built before the tap wraps
+        # the transformer: that call is no step's.
+        doubled = Doubled(self.denoiser, SD3, batch_rows(params["prompt"], pipe_kwargs))
+        with tap(1), doubled:
+            switch = CfgSwitch(self.pipe, embeddings.uncond)
+            call = self.call(embeddings, pipe_kwargs, params["prompt"])
+            yield Steering(switch, call, parts=CfgParts(), other_half=doubled.bind(switch.negatives))
 
     def image_view(self, height: int, width: int) -> Callable[[torch.Tensor], torch.Tensor]:
         return unchanged

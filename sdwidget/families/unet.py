@@ -19,6 +19,7 @@ import torch
 
 from . import ip_adapter
 from .cfg import CfgParts, CfgSwitch
+from .cfg_halves import unet_doubled
 from .encode import encode_together
 from .loops import loop_of
 from .protocol import Embeddings, Knob, OutputTap, Steering
@@ -109,14 +110,18 @@ class UnetLoops:
     def steer(
         self, params: dict[str, Any], pipe_kwargs: dict[str, Any], embeddings: Embeddings, tap: OutputTap
     ) -> Iterator[Steering]:
+        doubled = unet_doubled(self.pipe, self.weighted, params["prompt"], pipe_kwargs)
         # The weight goes inside the tap: a branch's replayed halves are combined with its own guidance.
         with (
             tap(1),
             GuidanceWeight(self.pipe) if self.weighted else contextlib.nullcontext(),
             ip_adapter.IPAdapterEmbeds(self.pipe, params, pipe_kwargs) as ip,
+            doubled or contextlib.nullcontext(),
         ):
             negatives = {**embeddings.uncond, **self.negatives(params, pipe_kwargs, embeddings)}
-            yield Steering(CfgSwitch(self.pipe, negatives), {**embeddings.call, **ip.pipe_kwargs}, parts=CfgParts())
+            switch = CfgSwitch(self.pipe, negatives)
+            other = doubled and doubled.bind(switch.negatives)  # a step run with CFG off, made again under CFG
+            yield Steering(switch, {**embeddings.call, **ip.pipe_kwargs}, parts=CfgParts(), other_half=other)
 
     def negatives(
         self, params: dict[str, Any], pipe_kwargs: dict[str, Any], embeddings: Embeddings

@@ -5,12 +5,17 @@ slider moves, a scrubbed step in What if) and ``views {run, step, id}`` (a step'
 conditional and guided x0). Each gets one custom message back with its ``id`` and its frames as
 binary buffers, or ``refused``: why there is no lens, in words. The page keeps one request in
 flight and then asks for the newest value only (latest wins), so a drag never queues work here.
-Frames never go into traits; the mode (``lens``) and the effect per step (``effects``) do.
+Frames never go into traits; the mode (``lens``) and the effect per step (``effects``) do. While
+the slider moves the page asks ``quick``: the lens's quick picture (``Lens.quick``), said in the
+reply's ``picture`` (``quick``, ``decoded``: the run's preview decodes with the VAE, or
+``preview``: its only kind); at rest it asks again without, for the run's own preview.
 
 Where guidance is a model input (distilled: a family giving ``Steering.recall``) a value's lens costs the
 step's model call: a lens request is answered from values already paid for, else refused with
 ``offer`` (how many calls); the page's Preview button asks again with ``paid``, answered from a
-thread of its own (a model call must not hold the kernel's thread, nor a run hosted on it).
+thread of its own (a model call must not hold the kernel's thread, nor a run hosted on it). A past
+step that ran with CFG off is offered its unconditional half the same way: one call for the step,
+then every value there is free (``core/half_lens.py``).
 
 A held run's next step has not made its model call: ``Run.peek`` makes it on the run's own thread
 and calls back; the answer goes from there. Nothing here waits for it: a run hosted on the
@@ -38,15 +43,17 @@ class GuidanceLens(LensState):
     send: Callable[..., None]
     _history: History
 
-    def _lens_request(self, run: int, step: int, id: int, guidance: float | None = None, paid: bool = False) -> None:
+    def _lens_request(
+        self, run: int, step: int, id: int, guidance: float | None = None, paid: bool = False, quick: bool = False
+    ) -> None:
         """Answer at once, or (the held run's next step) once ``Run.peek`` has made its model call,
-        or (``paid``) from a thread making the step's model call at that value."""
+        or (``paid``) from a thread making the step's model call at that value. ``quick``: the
+        slider is moving: the lens's quick picture (``Lens.quick``), else the run's own preview."""
         kind = "views" if guidance is None else "lens"
         reply: dict[str, Any] = {"type": kind, "id": id, "run": run, "step": step}
         if guidance is not None:
             reply["guidance"] = guidance
-        if paid:
-            reply["paid"] = True
+        reply.update({name: True for name, on in (("paid", paid), ("quick", quick)) if on})
         try:
             record = self._history[run]
         except ValueError as exc:
@@ -82,7 +89,9 @@ class GuidanceLens(LensState):
         try:
             if reply["type"] == "lens":
                 seen = run.lens(step, reply["guidance"], paid=reply.get("paid", False))
-                buffers = [encode(seen.frame.image())]
+                quick = reply.get("quick", False) and seen.rough
+                buffers = [encode((seen.quick if quick else seen.frame).image())]
+                reply["picture"] = "quick" if quick else "decoded" if seen.rough else "preview"
             else:
                 views = run.lens_views(step)
                 reply["views"] = [name for name, frame in views.items() if frame is not None]
@@ -92,7 +101,7 @@ class GuidanceLens(LensState):
             if reply["type"] == "lens":
                 reply.update(applied=seen.applied, ran=None if held else run.steps[step].guidance)
         except PaidOffer as exc:
-            held, reply["refused"], reply["offer"] = False, offer(exc), exc.calls
+            held, reply["refused"], reply["offer"] = False, offer(exc, step), exc.calls
         except ValueError as exc:
             held = coming
             reply["refused"] = self._reason(run, reply, coming, exc)
@@ -118,7 +127,7 @@ class GuidanceLens(LensState):
                 return (f"Step {step + 1} runs with CFG off (one model pass): it has no preview above {off:.1f}; "
                         f"{value:.1f} applies from step {step + 2} on Next step or Resume")  # fmt: skip
             return (f"Step {step + 1} ran with CFG off (one model pass): its unconditional half was never "
-                    f"computed. Branch with this computes it (one model call)")  # fmt: skip
+                    f"computed. Branch with this computes it from there (one model call a step)")  # fmt: skip
         return one_based(str(exc), step)
 
     @staticmethod

@@ -14,8 +14,8 @@ from typing import Any
 from ..core import Run, RunStatus, StatusEvent, StepEvent, validate
 from ..core.paid_lens import PaidOffer
 
-KINDS = {"lens": frozenset({"run", "step", "guidance", "id", "paid"}), "views": frozenset({"run", "step", "id"}),
-         "lens_mode": frozenset({"what_if", "views"})}  # fmt: skip
+KINDS = {"lens": frozenset({"run", "step", "guidance", "id", "paid", "quick"}),
+         "views": frozenset({"run", "step", "id"}), "lens_mode": frozenset({"what_if", "views"})}  # fmt: skip
 """The messages of the lens and the fields each takes."""
 BUSY = 0.2
 """The share of the frame sender's time the effect per step may take while a run goes."""
@@ -35,18 +35,22 @@ def arguments(kind: str, content: dict[str, Any], run_range: tuple[int, int]) ->
     }
     if kind == "lens":
         args["guidance"] = validate.guidance(content.get("guidance"), "Guidance")
-        if content.get("paid") is not None:  # Preview pressed: the model call a distilled guidance needs
-            if not isinstance(content["paid"], bool):
-                raise TypeError(
-                    f"Preview must be pressed or not (true or false), got {validate.shown(content['paid'])}"
-                )
-            args["paid"] = content["paid"]
+        # paid: Preview pressed (the model call a lens there needs); quick: the slider is moving.
+        for name, label in (("paid", "Preview must be pressed or not"), ("quick", "A quick preview is asked or not")):
+            if content.get(name) is not None:
+                if not isinstance(content[name], bool):
+                    raise TypeError(f"{label} (true or false), got {validate.shown(content[name])}")
+                args[name] = content[name]
     return args
 
 
-def offer(exc: PaidOffer) -> str:
-    """A paid lens's offer as the page says it (the same for every step and value)."""
+def offer(exc: PaidOffer, step: int) -> str:
+    """A paid lens's offer as the page says it: the same for every step and value of a distilled
+    guidance; for a step run with CFG off, once for that step."""
     calls = "one model call" if exc.calls == 1 else f"{exc.calls} model calls"
+    if exc.per == "step":
+        reason = one_based(exc.reason, step)
+        return f"{reason[:1].upper()}{reason[1:]}. Preview computes it: {calls}, then every value at this step is free"
     return f"no free guidance lens: {exc.reason}; a preview costs {calls} per value (Preview)"
 
 
@@ -102,7 +106,7 @@ class LensState:
         try:
             run.lens(step, run.steps[step].guidance)
         except PaidOffer as exc:
-            return offer(exc)
+            return offer(exc, step)
         except ValueError as exc:
             return one_based(str(exc), step)
         return ""
