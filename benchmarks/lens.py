@@ -10,7 +10,8 @@ lens (What if); the quick picture a moving slider is shown (the demo's preview d
 step's guidance effect; and, for scale, the bare pipeline's time per step.
 
 ``--browser`` then measures the browser's drag → painted latency (``lens_browser.py``; goal:
-median ≤ 50 ms); ``--browser-only`` that alone. The paid lens's costs are ``lens_paid.py``'s.
+median ≤ 50 ms); ``--browser-only`` that alone. The paid lens's costs, and those of the other half
+of a step run with CFG off, are ``lens_paid.py``'s.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable
 
 import torch
 from lens_browser import browser
-from lens_paid import paid
+from lens_paid import half, paid
 
 from sdwidget import Runner, demo_pipeline
 from sdwidget.widget.sender import encode
@@ -89,6 +90,7 @@ def main() -> None:
     if not args.browser_only:
         kernel(args)
         paid(args)
+        half(args)
     if args.browser or args.browser_only:
         browser(args)
 

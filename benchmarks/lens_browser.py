@@ -56,7 +56,7 @@ def browser(args: argparse.Namespace) -> None:
     from test_browser import KERNEL_EVAL
     from test_browser_lens import SETUP
 
-    browsers = Browsers(Folders())  # type: ignore[arg-type]  # the helper asks only for mktemp
+    browsers = Browsers(Folders())  # the helper asks its tmp_path_factory only for mktemp
     try:
         with browsers.page("lens.ipynb", notebook(SETUP)) as page:
             page.get_by_role("button", name="Generate").wait_for(timeout=120_000)

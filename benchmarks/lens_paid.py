@@ -8,6 +8,10 @@ step adds to the bare pipeline's call (``--steps`` steps against one: its encodi
 the same in both), and the run's own median step. A paid lens should cost about one bare step: the
 call, plus the scheduler copy and the frame the free lens pays too. The tiny models' steps are
 tens of ms on a CPU: a busy machine moves these numbers more than the lens does.
+
+Then a step run with CFG off (the tiny SD, guidance 1.0): its other half, paid once per step (one
+UNet call on both halves' rows, as a step under CFG makes it), against the run's median step (one
+half), and any later value at that step (free).
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import torch
 
 from sdwidget import Runner
 from sdwidget.core.threads import run_threads, use_threads
-from sdwidget.testing import tiny_flux_pipeline
+from sdwidget.testing import tiny_flux_pipeline, tiny_sd_pipeline
 from sdwidget.testing.flux2_dev import tiny_flux2_dev_pipeline
 from sdwidget.widget.sender import encode
 
@@ -66,3 +71,23 @@ def paid(args: argparse.Namespace) -> None:
         print(f"{name}: one bare step {bare:.1f} ms, the run's median step {step:.1f} ms ({threads or before} threads)")
         print(f"  paid lens ms, a new value as sent: {new:.1f} ({new / bare:.2f} of a bare step)")
         print(f"  paid lens ms, a value seen before (cached) as sent: {cached:.2f}")
+
+
+def half(args: argparse.Namespace) -> None:
+    run = Runner(tiny_sd_pipeline()).generate(
+        PROMPT, negative_prompt="blurry", num_inference_steps=args.steps, guidance_scale=1.0, seed=1
+    )
+    assert run.error is None, run.traceback
+    step = statistics.median(event.duration * 1000 for event in run.steps)
+
+    def shown(k: int, g: float, paid: bool = False) -> bytes:
+        return encode(run.lens(k, g, paid=paid).frame.image())
+
+    paid_ms: list[float] = []
+    free_ms: list[float] = []
+    for k in range(args.steps):  # each step's halves paid for, then another value at once (a few steps are kept)
+        paid_ms.append(median_ms(partial(shown, k, paid=True), [6.0]))
+        free_ms.append(median_ms(partial(shown, k), [3.0]))
+    first, later = statistics.median(paid_ms), statistics.median(free_ms)
+    print(f"SD (tiny), steps run with CFG off: the run's median step {step:.1f} ms ({torch.get_num_threads()} threads)")
+    print(f"  its other half as sent (one call, both halves' rows): {first:.1f} ms; then any value: {later:.2f} ms")
