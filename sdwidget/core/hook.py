@@ -24,8 +24,9 @@ class StepHook(PipelineCallback):
     """A ``PipelineCallback``, so users can chain it with diffusers' own callbacks through
     ``MultiPipelineCallbacks``; it must come first there to read each step as it ran.
 
-    Work per step: one projection of the first latent to a thumbnail and its copy to the host.
-    Everything else (encoding, sending) is the observers' job, off this path. A branch's first
+    Work per step: a copy of the latents shown (``Preview.step_frame``: on the CPU the frame is
+    drawn by its first reader; on a GPU its projection and copy to the host are queued), a
+    finiteness check, the event. Everything else (drawing, encoding, sending) is off this path. A branch's first
     ``len(plan.shared)`` steps replay its parent: they are not paced, held or steered by hand
     (a hand change waits for the first new step), so they come out as the parent's did.
     """
@@ -53,6 +54,7 @@ class StepHook(PipelineCallback):
         self._tensor_inputs = ["latents", *cfg.names]
         self.final_latents: torch.Tensor | None = None
         self.finite = FiniteCheck()
+        self.proven = False  # whether the preview has drawn one of this run's frames
         self.started = self.last = time.perf_counter()
 
     @property
@@ -69,7 +71,12 @@ class StepHook(PipelineCallback):
         shared = step_index < len(self.shared_frames)
         # Whether this step's frame is the run's last: a preview that skips steps shows it anyway.
         last = done >= total or self.controls.stopping or (self.stop_after is not None and done >= self.stop_after)
-        frame = self.shared_frames[step_index] if shared else self.preview.frame(shown, last=last)
+        if shared:
+            frame = self.shared_frames[step_index]
+        elif self.proven:
+            frame = self.preview.step_frame(shown, last=last)
+        else:  # drawn at once: a preview that cannot draw these latents fails the run's first step
+            frame, self.proven = self.preview.frame(shown, last=last), True
         knobs = {name: self.cfg.value(pipe, name) for name in self.knob_names} if self.knob_names else {}
         self.run.emit(
             StepEvent(
@@ -120,10 +127,10 @@ class StepHook(PipelineCallback):
         work to finish, a host sync every step; the tap read it from its host copy of the schedule
         at the scheduler's step index. Schedulers with no step index (DDIM) are placed by the loop
         running over the schedule's last ``num_timesteps`` entries."""
+        if self.tap.timestep is not None:  # the number the scheduler's step was given, read already
+            return self.tap.timestep
         if not isinstance(timestep, torch.Tensor) or timestep.device.type == "cpu":
             return float(timestep)
-        if self.tap.timestep is not None:
-            return self.tap.timestep
         timesteps = self.tap.host_timesteps()
         return float(timesteps[len(timesteps) - pipe.num_timesteps + step_index])
 

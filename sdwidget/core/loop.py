@@ -24,7 +24,6 @@ from collections.abc import Callable
 
 import greenlet
 
-from .loop_condition import LoopCondition  # noqa: F401 - run.py imports it from here
 from .torch_state import set_torch_state, torch_state
 
 POLL = 0.01

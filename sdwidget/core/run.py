@@ -14,7 +14,8 @@ from . import knobs, validate
 from .controls import Controls
 from .events import RunStatus, StatusEvent, StepEvent
 from .lens import Lens
-from .loop import LoopCondition, LoopHost
+from .loop import LoopHost
+from .loop_condition import LoopCondition
 from .plan import RunPlan
 from .run_lens import RunLens
 

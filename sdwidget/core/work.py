@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from collections.abc import Callable
 
@@ -10,6 +11,7 @@ from diffusers.callbacks import MultiPipelineCallbacks
 
 from ..families import Family, Steering
 from ..preview import Preview
+from ..preview.frame import draw_later
 from .controls import PromptEdit
 from .events import RunStatus
 from .hook import StepHook
@@ -101,10 +103,13 @@ def execute(family: Family, run: Run, plan: RunPlan, preview: Preview, show_x0: 
             hook.finite.finish()
         run.images, run.latents = list(images), hook.final_latents
         run.image = run.images[0]
+        draw_later(step.frame for step in run.steps)  # before the preview learns (a refit)
         if run.latents is not None:
             preview.learn(run.latents, run.image)
         stopped = run.controls.stopping and len(run.steps) < p["steps_run"]
         run.emit(RunStatus.STOPPED if stopped else RunStatus.FINISHED)
     except BaseException as exc:  # noqa: BLE001 - a thread has no one above it to catch the rest
         run.error, run.traceback = exc, traceback.format_exc()
+        with contextlib.suppress(Exception):  # the run's own failure is the one to report
+            draw_later(step.frame for step in run.steps)
         run.emit(RunStatus.STOPPED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED)

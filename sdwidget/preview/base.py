@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .frame import Frame
+from .frame import Frame, drawn_later
 
 MEASURED_RUNS = 16
 """``Preview.error`` is the mean over this many most recent finished runs."""
@@ -70,6 +70,18 @@ class Preview:
         measured = self.__dict__.setdefault("_measured", deque(maxlen=MEASURED_RUNS))
         measured.append(float(value))
         self.error = sum(measured) / len(measured)  # one assignment: readers on other threads see a whole value
+
+    def step_frame(self, latents: torch.Tensor, *, last: bool = False) -> Frame:
+        """``frame`` as the step callback takes it. On the CPU the step pays only a copy of the
+        latents: the frame is drawn by its first reader (the widget's sender, on its own thread)
+        or once the run ends (``draw_later``), never on the step's path; ``rgb`` must then be safe
+        to call from another thread. Elsewhere the GPU draws it in stream order, as ``frame`` does.
+        Previews that choose per step whether to draw (``TinyPreview``) or that already draw off
+        the step path (``DecodedPreview``) draw as ``frame`` does."""
+        if latents.device.type != "cpu":
+            return self.frame(latents, last=last)
+        kept = latents.detach().clone()  # the loop may reuse its tensors before the frame is read
+        return drawn_later(lambda: self.frame(kept, last=last))
 
     def frame(self, latents: torch.Tensor, *, last: bool = False) -> Frame:
         """The thumbnail of ``latents`` ``(N, C, h, w)``: one image, or a batch's images as a grid

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +17,8 @@ class Frame:
 
     On a GPU the copy to the host is non-blocking; ``ready`` is the CUDA event that marks its
     arrival, waited for only by whoever reads the pixels, never by the step callback. A frame a
-    worker is still decoding (``DecodedPreview``) has a ``ready`` of the same kind.
+    worker is still decoding (``DecodedPreview``) or not drawn yet (``drawn_later``) has a
+    ``ready`` of the same kind: read the pixels through ``numpy``/``image``, not ``pixels``.
     """
 
     pixels: torch.Tensor
@@ -37,3 +40,33 @@ class Frame:
         """(width, height) in pixels, like PIL (once they are there: see ``ready``)."""
         height, width = self.numpy().shape[:2]
         return int(width), int(height)
+
+
+class _Later:
+    """A frame's drawing put off until its first reader (``Frame.numpy`` calls ``synchronize``)."""
+
+    def __init__(self, pixels: torch.Tensor, draw: Callable[[], Frame]) -> None:
+        self.pixels, self._lock = pixels, threading.Lock()
+        self._draw: Callable[[], Frame] | None = draw
+
+    def synchronize(self) -> None:
+        with self._lock:  # the widget's sender and the run's end may read it at once
+            if self._draw is not None:
+                drawn = torch.from_numpy(self._draw().numpy())  # its storage is taken over, not copied
+                self.pixels.set_(drawn.untyped_storage(), drawn.storage_offset(), drawn.shape, drawn.stride())
+                self._draw = None  # and the latents it held go with it
+
+
+def drawn_later(draw: Callable[[], Frame]) -> Frame:
+    """A frame whose pixels ``draw`` makes when it is first read, on the reader's thread."""
+    pixels = torch.empty(0, dtype=torch.uint8)
+    return Frame(pixels, _Later(pixels, draw))
+
+
+def draw_later(frames: Iterable[Frame]) -> None:
+    """Draw those of ``frames`` no reader has drawn yet (``drawn_later``), as a run ends: what a
+    run keeps is thumbnails, not latents, and each frame shows the preview as it was at its step
+    (before a fitted map learns from the run). Frames that other threads fill are not waited for."""
+    for frame in frames:
+        if isinstance(frame.ready, _Later):
+            frame.ready.synchronize()
