@@ -14,6 +14,7 @@ from ..preview import Preview
 from .controls import PromptEdit
 from .events import RunStatus, StepEvent
 from .finite import FiniteCheck
+from .next_step import NextStep
 from .peek import PeekHold
 from .plan import RunPlan
 from .run import Run
@@ -26,7 +27,8 @@ class StepHook(PipelineCallback):
 
     Work per step: a copy of the latents shown (``Preview.step_frame``: on the CPU the frame is
     drawn by its first reader; on a GPU its projection and copy to the host are queued), a
-    finiteness check, the event. Everything else (drawing, encoding, sending) is off this path. A branch's first
+    finiteness check, the event, the pace and holds, then what the next step takes
+    (``NextStep``). Drawing, encoding and sending are off this path. A branch's first
     ``len(plan.shared)`` steps replay its parent: they are not paced, held or steered by hand
     (a hand change waits for the first new step), so they come out as the parent's did.
     """
@@ -42,15 +44,15 @@ class StepHook(PipelineCallback):
         the loop never takes back (``Family.dropped``), written into the loop's own instead; ``peek``:
         where a held step may be computed up to its scheduler step (``peek.py``)."""
         super().__init__()
-        self.view, self.dropped, self.peek = view, dropped, peek
+        self.view, self.dropped = view, dropped
         # Counted before the run (params.steps_run); a loop's num_timesteps may miss a cut of its schedule.
         self.total: int = run.params["steps_run"]
         self.run, self.controls, self.cfg = run, run.controls, cfg
         self.preview, self.tap, self.show_x0 = preview, tap, show_x0
-        self.schedule, self.keep, self.stop_after = plan.schedule, plan.keep, plan.stop_after
-        self.shared, self.shared_frames, self.prompts = len(plan.shared), plan.shared_frames, prompts
-        self.knob_names = [knob.name for knob in plan.knobs]
-        self.knob_schedules = dict(plan.knob_schedules)
+        self.keep, self.stop_after = plan.keep, plan.stop_after
+        self.shared, self.shared_frames = len(plan.shared), plan.shared_frames
+        self.next = NextStep(run, plan, cfg, prompts, peek)
+        self.knob_names = self.next.knob_names
         self._tensor_inputs = ["latents", *cfg.names]
         self.final_latents: torch.Tensor | None = None
         self.finite = FiniteCheck()
@@ -105,17 +107,9 @@ class StepHook(PipelineCallback):
             if x0 is not None:
                 # Decoding the clean estimate rather than x_t keeps a usable partial image.
                 callback_kwargs["latents"], self.final_latents = x0, self.view(x0)
-        if not (last_step or self.controls.stopping):  # an edit taken now would condition no step
-            self._next_prompt(done, by_hand, callback_kwargs, latents.shape[0])
-        relaid, knobs_by_hand = self._peeked_by_hand(pipe)
-        guidance = self._next_guidance(pipe, step_index, by_hand)
-        guidance = relaid if guidance is None else guidance
-        if guidance is not None:
-            self.cfg.apply(pipe, callback_kwargs, latents.shape[0], guidance)
-        for name in knobs_by_hand:
-            self.knob_schedules.pop(name, None)
-        if self.knob_names:
-            self._next_knobs(pipe, step_index, by_hand)
+        # An edit taken once the last step ran would condition no step.
+        prompt = not (last_step or self.controls.stopping)
+        self.next.take(pipe, step_index, by_hand, callback_kwargs, latents.shape[0], prompt)
         for name, tensor in given.items():
             if callback_kwargs[name] is not tensor:  # switched or swapped: the loop's tensor becomes ours
                 tensor.set_(callback_kwargs[name])
@@ -133,42 +127,3 @@ class StepHook(PipelineCallback):
             return float(timestep)
         timesteps = self.tap.host_timesteps()
         return float(timesteps[len(timesteps) - pipe.num_timesteps + step_index])
-
-    def _peeked_by_hand(self, pipe: Any) -> tuple[float | None, set[str]]:
-        """Values set by hand while the step that just ran was held after its model call: their
-        schedules end, as for any hand change, and a guidance is laid out again for the next step
-        (the peeked step may have crossed the off value after its batch was laid out)."""
-        if self.peek is None:
-            return None, set()
-        guidance, knobs = self.peek.take_hand()
-        if guidance:
-            self.schedule = None
-        return (float(pipe.guidance_scale) if guidance else None), knobs
-
-    def _next_prompt(self, step: int, by_hand: bool, kwargs: dict, batch: int) -> None:
-        """Condition step ``step`` on a planned prompt or, once steering is by hand, an edit."""
-        edit = (self.controls.take_prompt() if by_hand else None) or self.prompts.get(step)
-        if edit is not None:
-            self.cfg.swap_prompt(kwargs, batch, edit.embeddings, edit.negative_prompt is not None)
-            self.run.record_prompt(step, edit.prompt, edit.negative_prompt)
-
-    def _next_knobs(self, pipe: Any, step_index: int, by_hand: bool) -> None:
-        """Each later knob as ``_next_guidance`` does the guidance: a hand value ends its schedule."""
-        asked = self.controls.take_knobs() if by_hand else {}
-        for name in self.knob_names:
-            if name in asked:
-                self.knob_schedules.pop(name, None)
-                self.cfg.set(pipe, name, asked[name])
-            elif step_index + 1 < len(planned := self.knob_schedules.get(name, ())):
-                self.cfg.set(pipe, name, planned[step_index + 1])
-
-    def _next_guidance(self, pipe: Any, step_index: int, by_hand: bool) -> float | None:
-        """A hand-set value wins and ends any schedule: the user has taken over the curve."""
-        asked = self.controls.take_guidance(step_index + 1) if by_hand else None
-        if asked is not None:
-            self.schedule = None
-            return asked
-        if self.schedule is None or step_index + 1 >= len(self.schedule):
-            return None
-        planned = self.schedule[step_index + 1]
-        return None if planned == pipe.guidance_scale else planned
