@@ -1585,7 +1585,10 @@ function guidanceLens(ctx) {
   });
   const views = stepViews(ctx, asker(model, "views"), branchWith, note);
   const effect = effectTrace(ctx);
-  ctx.on("msg:custom", (msg, buffers) => (lens.receive(msg, buffers) || views.receive(msg, buffers)) && ctx.schedule());
+  ctx.on("msg:custom", (msg, buffers) => {
+    if (lens.receive(msg, buffers)) ctx.paint();
+    else if (views.receive(msg, buffers)) ctx.schedule();
+  });
   ctx.on("change:lens", () => {
     pressed = null;
     ctx.update();

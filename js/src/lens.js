@@ -165,7 +165,12 @@ export function guidanceLens(ctx) {
   });
   const views = stepViews(ctx, asker(model, "views"), branchWith, note);
   const effect = effectTrace(ctx);
-  ctx.on("msg:custom", (msg, buffers) => (lens.receive(msg, buffers) || views.receive(msg, buffers)) && ctx.schedule());
+  // A lens answer is painted at once rather than at the next animation frame: a dragged slider's
+  // picture is late by the trip already (paint is idempotent: the frame's own paint changes nothing).
+  ctx.on("msg:custom", (msg, buffers) => {
+    if (lens.receive(msg, buffers)) ctx.paint();
+    else if (views.receive(msg, buffers)) ctx.schedule();
+  });
   ctx.on("change:lens", () => {
     pressed = null;
     ctx.update();
