@@ -152,3 +152,14 @@ def test_a_held_step_run_without_cfg_is_still_refused_with_the_reason():
         run.lens(K, 6.0, paid=True)
     run.resume()
     run.wait()
+
+
+def test_a_step_before_a_prompt_edit_takes_the_negative_of_its_time():
+    runner = Runner(tiny_sd_pipeline())
+    edit = {"step": K + 1, "prompt": "a blue ring", "negative_prompt": "sharp"}
+    run = runner.generate(PROMPT, negative_prompt=NEGATIVE, num_inference_steps=STEPS, guidance_scale=1.0,
+                          seed=SEED, keep_latents=True, prompt_schedule=[edit])  # fmt: skip
+    lens = run.lens(K, 6.0, paid=True)
+    branch = runner.branch(run, K, guidance_schedule=[6.0] + [1.0] * (STEPS - K - 1), keep_latents=True)
+    branch.wait()
+    assert (lens.latents - branch.plan.keep.get(K)).abs().max().item() <= 1e-6

@@ -38,8 +38,9 @@ class Doubled:
         self.denoiser, self.names, self.rows = denoiser, names, rows
         self.forward = denoiser.forward  # read before the run's taps wrap it: the paid call is no step's
         self.negatives: dict[str, torch.Tensor] = {}
-        self._made: list[tuple[tuple, dict[str, Any]]] = []
-        self._steps: dict[int, list[tuple[tuple, dict[str, Any]]]] = {}
+        # Per call: its arguments and the unconditional halves then (a later prompt edit brings its own).
+        self._made: list[tuple[tuple, dict[str, Any], dict[str, torch.Tensor]]] = []
+        self._steps: dict[int, list[tuple[tuple, dict[str, Any], dict[str, torch.Tensor]]]] = {}
         self._lock = threading.Lock()
         self._threads = torch.get_num_threads()
 
@@ -55,7 +56,8 @@ class Doubled:
             sample = args[0] if args else kwargs["hidden_states"]
             with self._lock:
                 # A call under CFG is kept as an empty one: the step has both halves already.
-                self._made.append((args, dict(kwargs)) if sample.shape[0] == self.rows else ((), {}))
+                single = sample.shape[0] == self.rows
+                self._made.append((args, dict(kwargs), dict(self.negatives)) if single else ((), {}, {}))
                 self._threads = torch.get_num_threads()
             return wrapped(*args, **kwargs)
 
@@ -79,13 +81,15 @@ class Doubled:
 
     def halves(self, step: int, kept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with self._lock:
-            ((args, kwargs),) = self._steps[step]
+            ((args, kwargs, negatives),) = self._steps[step]
         rows = kept.shape[0]
-        args = tuple(self._double("", value, rows) for value in args)
-        kwargs = {name: self._double(name, value, rows) for name, value in kwargs.items()}
+        args = tuple(self._double("", value, rows, negatives) for value in args)
+        kwargs = {name: self._double(name, value, rows, negatives) for name, value in kwargs.items()}
         if isinstance(kwargs.get("added_cond_kwargs"), dict):
             added = kwargs["added_cond_kwargs"]
-            kwargs["added_cond_kwargs"] = {name: self._double(name, value, rows) for name, value in added.items()}
+            kwargs["added_cond_kwargs"] = {
+                name: self._double(name, value, rows, negatives) for name, value in added.items()
+            }
         before = torch.get_num_threads()
         torch.set_num_threads(self._threads)  # the run's count: it decides the order of sums
         try:
@@ -96,14 +100,14 @@ class Doubled:
         uncond, cond = out.chunk(2)
         return uncond, cond
 
-    def _double(self, name: str, value: Any, rows: int) -> Any:
+    def _double(self, name: str, value: Any, rows: int, negatives: dict[str, torch.Tensor]) -> Any:
         """``value`` as the loop passes it under CFG: a conditioning tensor after its unconditional
         half, any other per-row tensor (latents, timesteps, masks) twice."""
         if not isinstance(value, torch.Tensor) or value.ndim == 0 or value.shape[0] != rows:
             return value
         if name not in self.names:
             return torch.cat([value, value])
-        uncond = self.negatives.get(self.names[name], value)
+        uncond = negatives.get(self.names[name], value)
         return torch.cat([fit(uncond.to(value.device), rows), value])
 
 
