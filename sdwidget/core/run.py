@@ -135,9 +135,13 @@ class Run:
         value last set, as before. ``ValueError`` where no free lens exists, with the reason: a
         step run with guidance off (one half), a family combining guidance where its halves are
         not kept (a distilled guidance is a model input, not a combination), a
-        two-call scheduler (Heun), a step over the branch budget. ``paid=True``, where guidance is a
-        model input (a family with ``Steering.recall``): the step's model call is made again at ``guidance``,
-        once per value (``paid_lens.py``); a value seen before comes back with no call either way."""
+        two-call scheduler (Heun), a step over the branch budget. ``paid=True``: where guidance is a
+        model input (``Steering.recall``) the step's model call is made again at ``guidance``, once
+        per value (``paid_lens.py``); on a past step run with guidance off (``Steering.other_half``)
+        its call is made again as a step under guidance makes it, once for the step, then every
+        value there is free (``half_lens.py``). Without it both are refused with ``PaidOffer``; a
+        value seen before comes back with no call either way. ``Lens.frame`` is the run's own
+        preview of the x0, ``Lens.quick`` a picture made at once (``lens_frames.py``)."""
         self._reach(step)
         return self._lens_or_refusal().lens(step, guidance, decode, paid)
 
