@@ -125,7 +125,8 @@ def test_flux_dev_with_true_cfg_pays_both_calls_of_the_step():
     computed.handle.remove()
 
 
-def test_held_step_has_no_paid_lens_and_says_why_while_earlier_steps_have():
+def test_held_run_pays_for_an_earlier_step_without_going_into_the_next():
+    """The step to come has a paid lens too (``test_lens_paid_held.py``); an earlier one's needs no peek."""
     pipe = tiny_flux2_dev_pipeline()
     runner = Runner(pipe, cpu_threads=1)
     run = runner.start(PROMPT, num_inference_steps=STEPS, seed=SEED, height=SIZE, width=SIZE, guidance_scale=RAN,
@@ -135,10 +136,10 @@ def test_held_step_has_no_paid_lens_and_says_why_while_earlier_steps_have():
             break
         run.wait(0.01)
     computed = Computed(pipe)
-    with pytest.raises(ValueError, match=f"step {K} has not run: a paid lens makes"):
-        run.lens(K, 7.0, paid=True)
+    with pytest.raises(PaidOffer, match=f"step {K}'s model call again at 7"):
+        run.lens(K, 7.0)
     earlier = run.lens(K - 1, 7.0, paid=True)
-    assert computed.count == 1 and not run.peek(), "no peek: it would pay for the step at the current value"
+    assert computed.count == 1 and run.controls.paused and len(run.steps) == K
     run.resume()
     run.wait()
     assert run.error is None and len(run.steps) == STEPS

@@ -2,7 +2,8 @@
 message on distilled guidance makes no model call and is refused with an ``offer`` (how many calls
 a value costs); Preview asks again with ``paid`` and gets the step's frame at that value, one call,
 made off the kernel's thread; that value then comes back with no call and no Preview; the note
-under the chart says the same offer; a held step's next step says why it has none."""
+under the chart says the same offer; a held run's next step is offered the same way, and Preview
+there makes its own call early (Next step's) and one at the value, which Next step then applies."""
 
 import io
 
@@ -67,7 +68,7 @@ def test_preview_pays_one_call_per_value_and_a_paid_value_comes_back_free():
     computed.handle.remove()
 
 
-def test_preview_is_a_yes_or_no_and_a_held_step_says_why_it_has_none():
+def test_preview_is_a_yes_or_no_and_a_held_step_is_offered_as_a_past_one():
     pipe = tiny_flux2_dev_pipeline()
     widget = SamplerWidget(Runner(pipe), pace=0)
     browser = Browser(widget)
@@ -79,14 +80,19 @@ def test_preview_is_a_yes_or_no_and_a_held_step_says_why_it_has_none():
     run = widget.runner.run
     wait_for(lambda: run.status is RunStatus.PAUSED and len(run.steps) == 2 and widget.status == "paused")
     computed = Computed(pipe)
-    browser.say({"type": "lens", "run": run.id, "step": 2, "guidance": 7.0, "id": 7, "paid": True})
+    browser.say({"type": "lens", "run": run.id, "step": 2, "guidance": 7.0, "id": 7})  # the slider, held
     meta, buffers = answer(browser, "lens", 7)
-    assert meta["refused"].startswith("step 3 has not run: a paid lens makes") and "offer" not in meta
-    browser.say({"type": "lens", "run": run.id, "step": 1, "guidance": 7.0, "id": 8, "paid": True})
+    assert (meta["refused"], meta["offer"], buffers, computed.count) == (OFFER, 1, [], 0), "no peek, no call"
+    browser.say({"type": "lens", "run": run.id, "step": 2, "guidance": 7.0, "id": 8, "paid": True})  # Preview
     meta, (png,) = answer(browser, "lens", 8)
-    assert computed.count == 1 and not meta["held"] and run.status is RunStatus.PAUSED
-    assert np.array_equal(pixels(png), run.lens(1, 7.0).frame.numpy()) and computed.count == 1
+    assert computed.count == 2, "the step's own call (Next step's, made early) and one at 7.0"
+    assert meta["held"] and not meta["applied"] and "refused" not in meta and run.status is RunStatus.PAUSED
+    assert np.array_equal(pixels(png), run.lens(2, 7.0).frame.numpy()) and computed.count == 2
+    wait_for(lambda: widget.lens.get("held") == {"run": run.id, "step": 2, "guidance": 7.0})  # a reload shows it
+    browser.say({"type": "guidance", "value": 7.0})
     browser.say({"type": "resume"})
     run.wait()
-    assert run.error is None and run.guidance == [3.5] * 4
+    assert run.error is None and run.guidance == [3.5] * 2 + [7.0] * 2
+    assert computed.count == 3, "step 2 stepped with the call paid for; step 3 made its own"
+    assert np.array_equal(run.frames[2].numpy(), pixels(png)), "the step shows what its preview showed"
     computed.handle.remove()

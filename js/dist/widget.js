@@ -1492,7 +1492,8 @@ function guidanceLens(ctx) {
     if (!w || w.pos < 0 || ctx.knobs.selected().index !== 0) return null;
     const g2 = Number(ui.guidance.value), kept = mode().held, quick = moving;
     if (held(w) && moved?.run === w.key && moved.step === w.n) {
-      return { run: w.key, step: w.n, guidance: g2, held: true, quick };
+      const coming = { run: w.key, step: w.n, guidance: g2, held: true };
+      return keyOf(coming) === paidFor ? { ...coming, paid: true } : { ...coming, quick };
     }
     if (held(w) && kept?.run === w.key && kept.step === w.n) return { ...kept, held: true };
     const following = w.key === ctx.live() && model.get("status") === "running" && w.pos === w.n - 1;
@@ -1580,7 +1581,7 @@ function guidanceLens(ctx) {
   });
   const paid = paidPreview(ctx, note, () => {
     const want = target(ctx.preview.where());
-    paidFor = want && !want.held ? keyOf({ ...want, paid: false, quick: false }) : "";
+    paidFor = want ? keyOf({ ...want, paid: false, quick: false }) : "";
     ctx.schedule();
   });
   const views = stepViews(ctx, asker(model, "views"), branchWith, note);

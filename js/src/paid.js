@@ -2,7 +2,8 @@
 // value's preview costs the step's model call, so the kernel refuses a slider move's lens with an
 // offer (how many calls) and this button, beside the note saying so, asks for that value with `paid`
 // once pressed. Never on a slider move: a drag would queue a model call per value. A value paid for
-// comes back from the kernel's cache on later moves, with no press.
+// comes back from the kernel's cache on later moves, with no press. A held run's next step is offered
+// the same way: Preview makes its model call early (the one Next step needs) and one at the value.
 
 import { h } from "./dom.js";
 import { setText } from "./status.js";

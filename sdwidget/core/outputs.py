@@ -39,6 +39,12 @@ class OutputStore:
             self._outputs.append(output.detach().clone() if copy else output)
             self.used += size
 
+    def replace(self, step: int, output: torch.Tensor) -> None:
+        """Keep ``output`` (nobody changes it) as step ``step``'s, where that step was kept."""
+        with self._lock:
+            if step < len(self._outputs):
+                self._outputs[step] = output
+
     def first(self, steps: int) -> list[torch.Tensor]:
         with self._lock:
             return self._outputs[:steps]
@@ -117,6 +123,17 @@ class UnetTap:
         if self.store is not None:
             self.store.add(self.last, copy=False)
         self.step, self.calls, self._made = self.step + 1, 0, []
+
+    def redo(self, step: int, calls: list[torch.Tensor]) -> None:
+        """Step ``step``'s calls were made again before its scheduler step (a held step applied at
+        another value of a guidance the model takes as an input): keep these outputs instead, as
+        this tap keeps a step's (its first call's; all stacked where they vary)."""
+        if not self.per_step and step == self.step:  # the step's calls not yet ended: end_step keeps these
+            self._made = list(calls)
+            return
+        self.last = calls[0] if self.per_step else torch.stack(calls)
+        if self.store is not None:
+            self.store.replace(step, self.last)
 
     def _wrap(self, sample: torch.Tensor) -> Any:
         from diffusers.models.modeling_outputs import Transformer2DModelOutput

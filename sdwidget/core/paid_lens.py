@@ -8,13 +8,18 @@ that value at that step previews, bit for bit on the CPU. Each (step, value) cos
 once (as many as the family's loop makes a step, ``Recall``); the x0 is cached, so a value seen
 before comes back with no call, asked with ``paid=True`` or not.
 
-A held run's next step has no lens here: the pipeline makes its model inputs inside the step, once
-the run goes on, and a peek (the free lens's way) would pay for its call at the current value first.
+A held run's next step has made no call yet: the pipeline makes its model inputs inside the step.
+Paying for a value there peeks first (``peek.py``): the step's own calls are made at the value in
+force, as Next step would make them, and kept; then they are made again at the value asked. Those
+outputs are kept until the step is applied: set to a value paid for, Next step steps with that
+value's outputs (no call), to another, with its calls made then; either way the run's branch store
+keeps the outputs the step stepped with (``redo``), so a branch or replay of it is exact.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import torch
 
@@ -39,25 +44,28 @@ class PaidOffer(ValueError):
 class PaidLens:
     """A run's paid lens: x0 latents per (step, value), made once each, from any thread."""
 
-    def __init__(self, record: LensRecord, recall: Recall) -> None:
-        self.record, self.recall = record, recall
+    def __init__(self, record: LensRecord, recall: Recall, redo: Callable[[int, list[torch.Tensor]], None]) -> None:
+        """``redo(step, calls)``: the run keeps these call outputs as step ``step``'s (``UnetTap.redo``)."""
+        self.record, self.recall, self.redo = record, recall, redo
         self.calls = 0
-        """Model calls made so far (each new value's step calls)."""
+        """Model calls made so far (each new value's step calls, a held step's applied value's)."""
         self._cache: dict[tuple[int, float], torch.Tensor] = {}
+        self._held: tuple[int, dict[float, list[torch.Tensor]]] = (-1, {})  # the step to come's calls per value
         self._lock = threading.Lock()  # held through a call: the same value asked twice at once is paid once
 
     def cached(self, step: int, guidance: float) -> torch.Tensor | None:
         with self._lock:
             return self._cache.get((step, guidance))
 
-    def latents(self, step: int, guidance: float, ran: int, paid: bool) -> torch.Tensor:
+    def latents(self, step: int, guidance: float, ran: int, paid: bool, held: bool) -> torch.Tensor:
         """Step ``step``'s x0 at ``guidance``; without ``paid``, a value not seen before raises
-        ``PaidOffer``. ``ran``: the steps recorded so far."""
+        ``PaidOffer``. ``ran``: the steps recorded so far; ``held``: whether the run is held before
+        the step to come (``step == ran``: peeked already where ``paid``)."""
         step = validate.integer("step", step, 0, ran)
         hit = self.cached(step, guidance)
         if hit is not None:
             return hit
-        calls = self._check(step, ran)
+        calls = self._check(step, ran, paid, held)
         if not paid:
             raise PaidOffer(
                 f"no free guidance lens: {self.record.refusal}: a paid lens (paid=True) makes step {step}'s model "
@@ -69,15 +77,36 @@ class PaidLens:
             hit = self._cache.get((step, guidance))
             if hit is not None:
                 return hit
-            output = self.recall.output(step, guidance)
-            self.calls += calls
+            outputs = self.recall.outputs(step, guidance)
+            self.calls += len(outputs)
+            if step == ran:  # the step to come: kept until it is applied (``apply``)
+                self._held = (step, self._held[1] if self._held[0] == step else {})
+                self._held[1][guidance] = outputs
+            output = self.recall.combine(outputs)
             latents = self.record.view(self.record.x0(self.record.inputs[step], output))
             if len(self._cache) >= CACHED:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[(step, guidance)] = latents
             return latents
 
-    def _check(self, step: int, ran: int) -> int:
+    def made_at(self, step: int) -> float | None:
+        """The guidance step ``step``'s calls were made with; ``None`` where they were not kept."""
+        return self.recall.value(step) if self.recall.calls(step) else None
+
+    def apply(self, step: int, guidance: float) -> torch.Tensor:
+        """A held step applied at ``guidance`` (runner thread, before its scheduler step): the
+        model output to step with, from the calls a lens paid for at that value, else made now;
+        the run keeps those calls as the step's."""
+        with self._lock:
+            outputs = self._held[1].get(guidance) if self._held[0] == step else None
+            self._held = (-1, {})
+            if outputs is None:
+                outputs = self.recall.outputs(step, guidance)
+                self.calls += len(outputs)
+        self.redo(step, outputs)
+        return self.recall.combine(outputs)
+
+    def _check(self, step: int, ran: int, paid: bool, held: bool) -> int:
         """The step's calls, or ``ValueError`` saying why it has no paid lens."""
         scheduler = self.record.scheduler
         if getattr(scheduler, "order", 1) != 1:
@@ -85,11 +114,13 @@ class PaidLens:
                 f"no guidance lens: {type(scheduler).__name__} takes two model calls a step, the second from the "
                 "first's result"
             )
-        if step == ran:
+        if step == ran and step not in self.record.inputs:  # not peeked: the step made no call yet
+            if held and not paid and step > 0:  # offered at the calls the step before made
+                return self.recall.calls(step - 1)
             raise ValueError(
-                f"step {step} has not run: a paid lens makes a step's model call again from the inputs the "
-                "pipeline made for it, which it makes once the step starts (Next step runs it at the value set; "
-                "then its lens, and any earlier step's, can be paid for)"
+                f"step {step} has not run: its paid lens is had while the run is held before it (Pause): the "
+                "step's model call is made at the value in force, as Next step makes it, then again at the value "
+                "asked"
             )
         calls = self.recall.calls(step)
         if not calls or step not in self.record.inputs:

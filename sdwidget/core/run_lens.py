@@ -30,12 +30,12 @@ _WAIT = 60.0
 
 class RunLens:
     def __init__(
-        self, run: Run, record: LensRecord, peek: PeekHold | None, switch: Switch, pipe: Any,
+        self, run: Run, record: LensRecord, peek: PeekHold | None, paid: PaidLens | None, switch: Switch, pipe: Any,
         decode: Callable[[torch.Tensor], Any] | None, off_at: float,
     ) -> None:  # fmt: skip
         self.run, self.record, self.hold, self.switch, self.pipe = run, record, peek, switch, pipe
         self.decode, self.off_at = decode, off_at
-        self.paid = None if record.recall is None or record.parts is not None else PaidLens(record, record.recall)
+        self.paid = paid
         """Where guidance is a model input: the lens that makes a step's model calls again."""
         self.half = None if record.other is None or record.parts is None else HalfLens(record.other)
         """Where a step run with CFG off can be made again under CFG: its other half, paid once."""
@@ -59,9 +59,14 @@ class RunLens:
 
     def lens(self, step: Any, guidance: Any, decode: bool = False, paid: bool = False) -> Lens:
         guidance = validate.guidance(guidance)
-        if self.paid is not None:
-            latents = self.paid.latents(step, guidance, len(self.run.steps), paid)
-            return self._seen(step, guidance, latents, decode, guidance == self.run.steps[step].guidance)
+        if self.paid is not None:  # a distilled guidance: a held run's next step is peeked first where paid for
+            hold = self.hold if self.run.controls.paused else None
+            if paid and hold is not None and hold.peeked is None and step == len(self.run.steps):
+                self._wait_for_peek(step)
+            ran = len(self.run.steps)
+            latents = self.paid.latents(step, guidance, ran, paid, hold is not None)
+            made = self.run.steps[step].guidance if step < ran else self.paid.made_at(step)
+            return self._seen(step, guidance, latents, decode, guidance == made)
         step, given, halves = self._parts(step)
         ran_with, knobs = self._values(step)
         applied = guidance == ran_with or (len(halves) == 1 and max(ran_with, guidance) <= self.off_at)
@@ -77,11 +82,9 @@ class RunLens:
         return self._seen(step, guidance, latents, decode, applied)
 
     def _seen(self, step: int, guidance: float, latents: torch.Tensor, decode: bool, applied: bool) -> Lens:
-        image = None
-        if decode:
-            if self.decode is None:
-                raise ValueError("decode=True: this runner has no VAE decode for its pipeline")
-            image = self.decode(latents)
+        if decode and self.decode is None:
+            raise ValueError("decode=True: this runner has no VAE decode for its pipeline")
+        image = None if not decode or self.decode is None else self.decode(latents)
         return Lens(step, guidance, applied, latents, self.record.pictures, image)
 
     def views(self, step: Any) -> dict[str, Frame | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import traceback
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from diffusers.callbacks import MultiPipelineCallbacks
@@ -17,6 +18,7 @@ from .events import RunStatus
 from .hook import StepHook
 from .lens import LensRecord
 from .outputs import UnetTap
+from .paid_lens import PaidLens
 from .peek import PeekHold
 from .plan import RunPlan
 from .run import Run
@@ -28,7 +30,9 @@ def lens(
     family: Family, run: Run, plan: RunPlan, steering: Steering, preview: Preview,
     view: Callable[[torch.Tensor], torch.Tensor], tap_x0: X0Tap, taps: list[UnetTap],
 ) -> PeekHold | None:  # fmt: skip
-    """Give ``run`` its guidance lens: record each step's scheduler input, and hold a peeked step."""
+    """Give ``run`` its guidance lens: record each step's scheduler input, and hold a peeked step
+    (where guidance is a model input, the paid lens's: the output tap keeps a held step's calls
+    made again at the value applied)."""
     guidance = family.knobs()[0]
     parts, no_lens = steering.parts, steering.no_lens
     if guidance.off_at is None:
@@ -37,17 +41,21 @@ def lens(
     record = LensRecord(
         parts, no_lens, family.pipe.scheduler, plan.outputs, last, preview, view, steering.recall, steering.other_half
     )
-    peek = None
-    if parts is not None and record.refusal is None:
-        names = [knob.name for knob in plan.knobs]
-        peek = PeekHold(run.controls, run.emit, parts, steering.switch, family.pipe, names, guidance.off_at or 0.0)
+    names = [knob.name for knob in plan.knobs]
+    hold = partial(PeekHold, run.controls, run.emit, parts, steering.switch, family.pipe, names, guidance.off_at or 0.0)
+    peek, paid = None, None
+    if parts is None and steering.recall is not None:  # guidance a model input: a paid lens, and its peek
+        paid = PaidLens(record, steering.recall, lambda step, calls: taps[-1].redo(step, calls))
+        peek = hold(paid) if getattr(family.pipe.scheduler, "order", 1) == 1 else None
+    elif parts is not None and record.refusal is None:
+        peek = hold()
 
     def before(given: StepInput, model_output: torch.Tensor) -> torch.Tensor:
         step = record.record(given)
         return model_output if peek is None else peek.hold(step, given, model_output, lambda: record.kept(step, step))
 
     tap_x0.before = before
-    run._lens = RunLens(run, record, peek, steering.switch, family.pipe, run._decode, guidance.off_at or 0.0)
+    run._lens = RunLens(run, record, peek, paid, steering.switch, family.pipe, run._decode, guidance.off_at or 0.0)
     return peek
 
 

@@ -5,9 +5,11 @@ of two halves: no kept output shows another value's effect, so a guidance lens t
 step's model calls again (a paid lens, ``core/paid_lens.py``). The family's transformer wrapper
 keeps each call's keyword arguments as it made them (``CallRecord.keep``); the engine says when
 the loop hands a step's output to its scheduler (``end_step``), so the calls since are that step's.
-``output`` makes them again with the guidance input replaced, through the transformer's own
+``outputs`` makes them again with the guidance input replaced, through the transformer's own
 ``forward`` as it was before any of the run's wrappers: nobody's step is counted, kept or steered,
-and on as many CPU threads as the run's thread had (the count decides the order of sums).
+and on as many CPU threads as the run's thread had (the count decides the order of sums);
+``combine`` makes the step's output of them, as the loop does. A held run's next step applied at
+another value steps with that output, and the run keeps those calls (``core/paid_lens.py``).
 """
 
 from __future__ import annotations
@@ -26,9 +28,17 @@ class Recall(Protocol):
         """The loop hands step ``step``'s output to its scheduler: the calls made since are its own."""
         ...
 
-    def output(self, step: int, guidance: float) -> torch.Tensor:
-        """The model output the loop would have handed its scheduler at step ``step`` had its guidance
-        been ``guidance``: its calls made again (``calls(step)`` of them); ``KeyError`` where none were kept."""
+    def outputs(self, step: int, guidance: float) -> list[torch.Tensor]:
+        """Step ``step``'s calls' outputs had its guidance been ``guidance``: its calls made again
+        (``calls(step)`` of them), in the order the loop made them; ``KeyError`` where none were kept."""
+        ...
+
+    def combine(self, made: list[torch.Tensor]) -> torch.Tensor:
+        """The model output the loop hands its scheduler, from a step's calls' outputs."""
+        ...
+
+    def value(self, step: int) -> float:
+        """The guidance input step ``step``'s calls were made with; ``KeyError`` where none were kept."""
         ...
 
     def calls(self, step: int) -> int:
@@ -72,10 +82,13 @@ class CallRecord:
         with self._lock:
             return self._steps[step]
 
-    def output(self, step: int, guidance: float) -> torch.Tensor:
+    def outputs(self, step: int, guidance: float) -> list[torch.Tensor]:
         # The guidance input as the pipeline builds it: float32, one value per row.
         made = [{**kwargs, self.name: torch.full_like(kwargs[self.name], guidance)} for kwargs in self.made(step)]
-        return self.combine([self.call(kwargs) for kwargs in made])
+        return [self.call(kwargs) for kwargs in made]
+
+    def value(self, step: int) -> float:
+        return float(self.made(step)[0][self.name].flatten()[0])  # one value for every row
 
     def call(self, kwargs: dict[str, Any]) -> torch.Tensor:
         """The denoiser's output for these arguments, through ``forward``, on the run's thread count."""

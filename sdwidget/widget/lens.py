@@ -19,7 +19,8 @@ then every value there is free (``core/half_lens.py``).
 
 A held run's next step has not made its model call: ``Run.peek`` makes it on the run's own thread
 and calls back; the answer goes from there. Nothing here waits for it: a run hosted on the
-kernel's thread would be waiting for this very handler.
+kernel's thread would be waiting for this very handler. Where guidance is a model input, the step
+to come is offered like a past step (no peek, no call) and Preview peeks, then pays for the value.
 """
 
 from __future__ import annotations
@@ -60,9 +61,12 @@ class GuidanceLens(LensState):
             return self.send({**reply, "refused": f"No guidance lens: {exc}"}, [])
         if not isinstance(record, Run):
             return self.send({**reply, "refused": "No guidance lens: a loaded gallery keeps no model outputs"}, [])
-        answer = partial(self._answer, record, reply)
+        answer: Callable[[], None] = partial(self._answer, record, reply)
+        if paid:  # a model call: not on the kernel's thread, nor on a run's thread hosted there
+            answer = threading.Thread(target=answer, name=f"sdwidget-paid-lens-{record.id}", daemon=True).start
         if step >= len(record.steps) and not record.done:
-            if step == len(record.steps):
+            # A value of a guidance the model takes as an input is offered with no call: no peek until paid for.
+            if step == len(record.steps) and (paid or not self._model_input()):
                 with self._lens_lock:
                     self._waiting[(record.id, kind)] = answer
                 if record.peek(partial(self._peeked, record.id)):
@@ -71,9 +75,6 @@ class GuidanceLens(LensState):
                     self._waiting.pop((record.id, kind), None)
             if not record.controls.paused:  # Run.lens would wait here for the run to get there
                 return self.send({**reply, "refused": self._not_yet(step)}, [])
-        if paid:
-            threading.Thread(target=answer, name=f"sdwidget-paid-lens-{record.id}", daemon=True).start()
-            return
         answer()
 
     def _peeked(self, run: int, _step: int) -> None:
@@ -129,6 +130,10 @@ class GuidanceLens(LensState):
             return (f"Step {step + 1} ran with CFG off (one model pass): its unconditional half was never "
                     f"computed. Branch with this computes it from there (one model call a step)")  # fmt: skip
         return one_based(str(exc), step)
+
+    def _model_input(self) -> bool:
+        """Whether the guidance is a model input (no off value): its lens is paid for (``paid_lens.py``)."""
+        return bool(self.knobs) and self.knobs[0].get("off_at") is None
 
     @staticmethod
     def _not_yet(step: int) -> str:
