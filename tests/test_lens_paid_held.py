@@ -75,6 +75,7 @@ def test_held_step_paid_lens_equals_the_loop_and_next_step_applies_the_value_pai
     pipe = make()
     # The references first: the pipeline is the held run's until it ends.
     step_k, expected, unsteered = reference(pipe, tokens, 7.0), finished(pipe, tokens, 7.0), finished(pipe, tokens, RAN)
+    own = reference(pipe, tokens, RAN)
     runner = Runner(pipe, cpu_threads=1)
     run = held(runner, tokens)
     computed = Computed(pipe)
@@ -85,6 +86,8 @@ def test_held_step_paid_lens_equals_the_loop_and_next_step_applies_the_value_pai
     assert computed.count == 2, "the step's own call at 3.5 (made early, Next step needs it) and one at 7.0"
     assert torch.equal(run.lens(K, 7.0).latents, lens.latents) and computed.count == 2, "cached, free"
     assert not lens.applied and run.controls.paused and len(run.steps) == K
+    at_own = run.lens(K, RAN)
+    assert at_own.applied and torch.equal(at_own.latents, own) and computed.count == 2, "the peek's output: free"
     difference = (lens.latents - step_k).abs().max().item()
     print(f"{family} held-step paid lens at 7 vs the pipeline's loop: max |diff| {difference:.3g}")
     assert difference == 0.0
@@ -129,6 +132,24 @@ def test_a_value_not_paid_for_is_made_once_on_next_step():
     branch = runner.branch(run, K + 1, keep_latents=True)
     branch.wait()
     assert torch.equal(branch.latents, run.latents)
+    computed.handle.remove()
+
+
+def test_a_value_set_before_the_peek_is_the_one_the_step_is_made_at_for_one_call():
+    make, tokens = FAMILIES["flux-dev"]
+    pipe = make()
+    expected = finished(pipe, tokens, 7.0)
+    runner = Runner(pipe, cpu_threads=1)
+    run = held(runner, tokens)
+    computed = Computed(pipe)
+    run.set_guidance(7.0)  # the widget's slider asks before Preview is pressed
+    lens = run.lens(K, 7.0, paid=True)
+    assert computed.count == 1 and lens.applied, "the peek makes the step at 7.0: its own output is the lens"
+    assert torch.equal(run.lens(K, RAN, paid=True).latents, run.lens(K, RAN).latents) and computed.count == 2
+    run.resume()
+    run.wait()
+    assert run.error is None and computed.count == 2 + STEPS - K - 1 and torch.equal(run.latents, expected)
+    assert torch.equal(run.plan.keep.get(K), lens.latents)
     computed.handle.remove()
 
 

@@ -10,7 +10,8 @@ before comes back with no call, asked with ``paid=True`` or not.
 
 A held run's next step has made no call yet: the pipeline makes its model inputs inside the step.
 Paying for a value there peeks first (``peek.py``): the step's own calls are made at the value in
-force, as Next step would make them, and kept; then they are made again at the value asked. Those
+force, as Next step would make them, and kept (that value's lens is then free); then they are made
+again at the value asked. Those
 outputs are kept until the step is applied: set to a value paid for, Next step steps with that
 value's outputs (no call), to another, with its calls made then; either way the run's branch store
 keeps the outputs the step stepped with (``redo``), so a branch or replay of it is exact.
@@ -84,10 +85,22 @@ class PaidLens:
                 self._held[1][guidance] = outputs
             output = self.recall.combine(outputs)
             latents = self.record.view(self.record.x0(self.record.inputs[step], output))
-            if len(self._cache) >= CACHED:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[(step, guidance)] = latents
+            self._keep(step, guidance, latents)
             return latents
+
+    def _keep(self, step: int, guidance: float, latents: torch.Tensor) -> None:
+        """Cache an x0 (lock held)."""
+        if len(self._cache) >= CACHED:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[(step, guidance)] = latents
+
+    def own(self, step: int, output: torch.Tensor) -> None:
+        """A held step's own output (runner thread, peeked): its x0 at the value it was made with."""
+        value = self.made_at(step)
+        if value is not None:
+            latents = self.record.view(self.record.x0(self.record.inputs[step], output))
+            with self._lock:
+                self._keep(step, value, latents)
 
     def made_at(self, step: int) -> float | None:
         """The guidance step ``step``'s calls were made with; ``None`` where they were not kept."""

@@ -66,6 +66,8 @@ class PeekHold:
             return model_output
         if self.controls.paused:
             self.peeked = step
+            if self.paid is not None:  # the value it was made at: its lens is this output's, no call
+                self.paid.own(step, model_output)
             ready, self._ready = self._ready, []
             for call in ready:
                 call(step)
