@@ -115,3 +115,26 @@ def test_a_preview_that_cannot_draw_fails_the_run_at_its_first_step(sd_pipe):
     run = Runner(sd_pipe, preview=preview).generate("a red star", **RUN)
     assert run.status.value == "failed" and "no map for these latents" in str(run.error)
     assert len(run.steps) == 0, "the first step's frame is drawn inside the step"
+
+
+def test_a_frame_the_preview_fails_to_draw_later_is_blank_for_its_reader_and_fails_the_run_naming_it(sd_pipe):
+    class ThirdFails(LatentPreview):
+        drawn = 0
+
+        def rgb(self, latents):
+            self.drawn += 1
+            if self.drawn == 3:
+                raise RuntimeError("no map for this one")
+            return super().rgb(latents)
+
+    preview = ThirdFails(torch.randn(4, 3), torch.zeros(3), max_size=16)
+    runner = Runner(sd_pipe, preview=preview)
+    read: list[np.ndarray] = []
+    runner.observe(lambda event: isinstance(event, StepEvent) and read.append(event.frame.numpy()))
+    run = runner.generate("a red star", **RUN)
+    assert run.status.value == "failed" and len(run.steps) == 5, "the run went on: only a frame failed"
+    assert str(run.error) == "the preview could not draw the frame of step 3: RuntimeError: no map for this one"
+    assert run.image is not None, "the image the run made is kept"
+    assert read[2].shape == (1, 1, 3) and not read[2].any(), "its reader got a blank frame, no exception"
+    for step in (0, 1, 3, 4):
+        assert (read[step] == eager(preview, run, step)).all()

@@ -43,18 +43,35 @@ class Frame:
 
 
 class _Later:
-    """A frame's drawing put off until its first reader (``Frame.numpy`` calls ``synchronize``)."""
+    """A frame's drawing put off until its first reader (``Frame.numpy`` calls ``synchronize``).
+
+    A drawing that fails leaves the frame blank (one black pixel, as ``DecodedPreview``'s) and
+    keeps the exception in ``error``: the reader, often the widget's sender on its own thread,
+    goes on, and the run fails as it ends (``draw_later``), saying which step's frame it was."""
 
     def __init__(self, pixels: torch.Tensor, draw: Callable[[], Frame]) -> None:
         self.pixels, self._lock = pixels, threading.Lock()
         self._draw: Callable[[], Frame] | None = draw
+        self.error: Exception | None = None
 
     def synchronize(self) -> None:
         with self._lock:  # the widget's sender and the run's end may read it at once
-            if self._draw is not None:
+            if self._draw is None:
+                return
+            try:
                 drawn = torch.from_numpy(self._draw().numpy())  # its storage is taken over, not copied
-                self.pixels.set_(drawn.untyped_storage(), drawn.storage_offset(), drawn.shape, drawn.stride())
-                self._draw = None  # and the latents it held go with it
+            except Exception as exc:  # noqa: BLE001 - kept for the run to fail with; the reader goes on
+                self.error, drawn = exc, torch.zeros((1, 1, 3), dtype=torch.uint8)
+            self.pixels.set_(drawn.untyped_storage(), drawn.storage_offset(), drawn.shape, drawn.stride())
+            self._draw = None  # and the latents it held go with it
+
+
+class PreviewFailed(RuntimeError):
+    """The preview could not draw a step's frame (drawn after the step, ``Preview.step_frame``)."""
+
+    def __init__(self, step: int, error: Exception) -> None:
+        super().__init__(f"the preview could not draw the frame of step {step + 1}: {type(error).__name__}: {error}")
+        self.step = step
 
 
 def drawn_later(draw: Callable[[], Frame]) -> Frame:
@@ -64,9 +81,15 @@ def drawn_later(draw: Callable[[], Frame]) -> Frame:
 
 
 def draw_later(frames: Iterable[Frame]) -> None:
-    """Draw those of ``frames`` no reader has drawn yet (``drawn_later``), as a run ends: what a
-    run keeps is thumbnails, not latents, and each frame shows the preview as it was at its step
-    (before a fitted map learns from the run). Frames that other threads fill are not waited for."""
-    for frame in frames:
+    """Draw those of a run's ``frames`` no reader has drawn yet (``drawn_later``), as it ends: what
+    a run keeps is thumbnails, not latents, and each frame shows the preview as it was at its step
+    (before a fitted map learns from the run). Frames that other threads fill are not waited for.
+    ``PreviewFailed`` names the first step whose frame could not be drawn, by any reader."""
+    failed: PreviewFailed | None = None
+    for step, frame in enumerate(frames):
         if isinstance(frame.ready, _Later):
             frame.ready.synchronize()
+            if frame.ready.error is not None and failed is None:
+                failed = PreviewFailed(step, frame.ready.error)
+    if failed is not None:
+        raise failed
