@@ -90,34 +90,21 @@ class Flaky(Counting):
         return super().rgb(latents)
 
 
-class DrawnAtTheStep(Flaky):
-    """The same preview with its frames drawn in the step, as before b5dfb05 (``TinyPreview`` and
-    ``DecodedPreview`` still do)."""
-
-    def step_frame(self, latents, *, last=False):
-        return self.frame(latents, last=last)
-
-
-LOST = (
-    "b5dfb05: a step frame the preview fails to draw raises in the widget's sender thread (sender.py "
-    "_loop: encode(event.frame.image()) is not guarded); the thread dies, the run's end draws the frame "
-    "again and the run FINISHES, but no status reaches the widget: it shows 'running' for ever, with 2 "
-    "of 5 frames. Drawn in the step, the run fails at step 3 and the widget says 'failed'."
-)
-
-
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-@pytest.mark.parametrize(
-    "kind",
-    [DrawnAtTheStep, pytest.param(Flaky, marks=pytest.mark.xfail(raises=AssertionError, strict=True, reason=LOST))],
-)
-def test_a_preview_that_fails_on_a_later_frame_still_ends_the_run_in_the_widget(sd_pipe, kind):
+def test_a_preview_that_fails_on_a_later_frame_fails_the_run_in_the_widget_with_every_frame_sent(sd_pipe):
+    """The sender draws the third frame and gets a blank one (it was killed by the exception before
+    c9d88c9, and the widget showed 'running' for ever); the run fails as it ends, naming the step."""
     widget = SamplerWidget(sd_pipe, pace=5)  # 5 steps a second: the sender draws the third frame
-    widget.runner.preview = kind()
+    widget.runner.preview = preview = Flaky()
     browser = Browser(widget)
+    before = snapshot(preview)
     browser.say({**GENERATE, "steps": 5})
     run = widget.runner.run
     run.wait()
-    assert "raised" in widget.runner.preview.threads
-    wait_for(lambda: widget.status == run.status.value and len(browser.frames()) == len(run.steps), timeout=10)
-    assert widget.status in ("failed", "finished")
+    wait_for(lambda: widget.status == "failed" and len(received(browser, run)) == 5, timeout=30)
+    assert preview.threads[2] == "raised" and preview.threads[3].startswith("sdwidget-frames")
+    assert "frame of step 3" in widget.error and "cannot draw its third frame" in widget.error
+    assert run.image is not None and len(run.steps) == 5
+    frames = received(browser, run)
+    assert frames[2].shape == (1, 1, 3) and not frames[2].any(), "a blank frame for the one it could not draw"
+    for step in (0, 1, 3, 4):
+        assert np.array_equal(frames[step], eager(before, run, step)), f"step {step}"
