@@ -25,10 +25,11 @@ class RunSeen(RunDriven):
         model call (``lens.py``); ``decode=True`` adds the VAE's image. A held run's next step
         (``step == len(run.steps)``) is computed up to its model call first (``peek``), on a run
         with a thread of its own or waited for in a cell; Next step or resume then applies the
-        value last set, as before. ``ValueError`` where no free lens exists, with the reason: a
-        step run with guidance off (one half), a family combining guidance where its halves are
-        not kept (a distilled guidance is a model input, not a combination), a
-        two-call scheduler (Heun), a step over the branch budget. ``paid=True``: where guidance is a
+        value last set, as before (a distilled guidance's held step too, with ``paid=True``).
+        ``ValueError`` where no free lens exists, with the reason: a step run with guidance off
+        (one half), a family combining guidance where its halves are not kept (a distilled
+        guidance is a model input, not a combination), a two-call scheduler (Heun), a step over
+        the branch budget. ``paid=True``: where guidance is a
         model input (``Steering.recall``) the step's model call is made again at ``guidance``, once
         per value (``paid_lens.py``); on a past step run with guidance off (``Steering.other_half``)
         its call is made again as a step under guidance makes it, once for the step, then every
@@ -52,7 +53,8 @@ class RunSeen(RunDriven):
 
     def peek(self, ready: Callable[[int], None] | None = None) -> bool:
         """Held: compute the next step's model call now, holding again before its scheduler step,
-        so its lens is free; ``ready(step)`` is called (on the run's thread) once it is. ``False``
+        so its lens is free (where guidance is a model input, each other value costs a call:
+        ``paid_lens.py``); ``ready(step)`` is called (on the run's thread) once it is. ``False``
         where the run is not held or has no lens."""
         return False if self._lens is None else self._lens.peek(ready)
 
