@@ -25,24 +25,31 @@ torch.set_num_threads(1)
 AGAIN = "the same oracle on another scheduler; Euler's stays in the quick loop"
 PAIRWISE = "pairwise, the quick loop keeps each kind's starts-on with 1 image and starts-off with 2"
 TAKEN = "the other crossing of 1.0 on this kind: the quick loop keeps one per kind, and both on others"
+# The files here come in the order of their time in CI, longest first (pytest --durations):
+# under `--dist loadgroup --no-loadscope-reorder` (.ci/run) the two workers take them first, so no
+# long file is left to finish alone at the end.
 SLOW = {
-    "test_benchmarks.py": "runs each benchmark script in a subprocess",
-    "test_demo.py": "runs 50 demo prompts at two guidance scales and judges every image",
     "test_preview_fidelity.py": "decodes every frame of held-out demo runs through the VAE",
+    "test_demo.py": "runs 50 demo prompts at two guidance scales and judges every image",
+    "test_benchmarks.py": "runs each benchmark script (one interpreter for all)",
+    "test_reliability.py::test_two_hundred_runs_leak_no_thread_and_no_run": "200 runs",
+    "test_reliability.py::test_a_storm_of_controls_from_four_threads_never_wedges_a_run": "10 rounds of 30 steps",
+    "test_reliability.py::test_pause_and_stop_racing_at_a_pause_always_end_the_run": "50 races",
+    "test_reliability.py::test_a_script_that_never_waits_for_its_run_exits_cleanly": "a script in a new interpreter",
     "test_sweep.py::test_a_two_process_accelerate_sweep_equals_a_one_process_sweep": "starts accelerate",
     "test_sweep.py::test_every_item_replays_the_recorded_curve_and_edit_with_its_own_prompt_and_seed": "12 items",
     "test_sweep.py::test_a_record_replays_its_item_exactly": "the same 12-item demo sweep (a module fixture)",
     "test_sweep.py::test_the_grid_has_every_item_captioned": "the same 12-item demo sweep (a module fixture)",
     "test_sweep.py::test_an_interrupted_sweep_resumes_without_redoing_finished_items": "three demo sweeps",
+    "test_check.py": "the SD, SDXL, SD3 and Flux oracles of python -m sdwidget check, twice; the command itself",
+    "test_loop_hostile.py::test_a_run_waiting_for_itself_does_not_hang_the_loop": "a script in a new interpreter",
+    "test_loop_hostile.py::test_the_process_exits_with_a_run_suspended_on_a_finished_loop": "a new interpreter",
+    "test_loop_hostile.py::test_a_run_outliving_its_loop_can_still_be_stopped_or_driven_by_wait": "a new interpreter",
     "test_wheel.py": "builds the wheel with hatchling in a fresh environment",
-    "test_reliability.py::test_two_hundred_runs_leak_no_thread_and_no_run": "200 runs",
-    "test_reliability.py::test_a_storm_of_controls_from_four_threads_never_wedges_a_run": "10 rounds of 30 steps",
-    "test_reliability.py::test_pause_and_stop_racing_at_a_pause_always_end_the_run": "50 races",
-    "test_controls.py::test_fifty_runs_back_to_back_leave_no_threads": "50 runs",
-    "test_shapes_benchmark.py::test_every_model_prints_its_row_at_tiny_widths": "every model of the benchmark",
-    "test_sweep_scale_grid.py::test_a_grid_too_big_for_the_widget_shrinks_and_pages_and_the_widget_opens_it": "a sweep",
-    "test_steering.py::test_branch_equals_a_fresh_run_and_the_reference_loop[*-d*]": AGAIN,
-    "test_steering.py::test_branch_equals_a_fresh_run_and_the_reference_loop[*-euler-a]": AGAIN,
+    "test_kernel_loop.py": "starts real Jupyter kernels",
+    "test_quiet.py": "imports sdwidget and builds the demo pipeline in new interpreters",
+    "test_readme.py::test_every_python_example_runs_and_does_what_its_comments_say": "examples in new interpreters",
+    "test_frames_hostile_runs.py::test_a_thousand_steps_nobody_reads_end_as_thumbnails_not_latents": "1,000 steps",
     "test_families.py::test_guidance_crossing_one_matches_reference_loop[*-dpm-karras]": AGAIN,
     "test_families.py::test_guidance_crossing_one_matches_reference_loop[*-euler-a]": AGAIN,
     "test_families.py::test_guidance_crossing_one_matches_reference_loop[*-starts-on-2-euler]": PAIRWISE,
@@ -50,20 +57,17 @@ SLOW = {
     "test_controlnet_more.py::test_controlnet_guidance_crossing_one_equals_reference_loop[*-dpm-karras]": AGAIN,
     "test_controlnet_more.py::test_controlnet_guidance_crossing_one_equals_reference_loop[i*-starts-off-euler]": TAKEN,
     "test_controlnet_more.py::test_controlnet_guidance_crossing_one_equals_reference_loop[sdxl*-on-euler]": TAKEN,
+    "test_steering.py::test_branch_equals_a_fresh_run_and_the_reference_loop[*-d*]": AGAIN,
+    "test_steering.py::test_branch_equals_a_fresh_run_and_the_reference_loop[*-euler-a]": AGAIN,
     "test_ip_adapter.py::test_guidance_crossing_one_matches_reference_loop[*-dpm-karras-*]": AGAIN,
     "test_ip_adapter.py::test_guidance_crossing_one_matches_reference_loop[sdxl-euler-starts-off]": TAKEN,
     "test_ip_adapter.py::test_guidance_crossing_one_matches_reference_loop[img2img-euler-starts-on]": TAKEN,
-    "test_readme.py::test_every_python_example_runs_and_does_what_its_comments_say": "examples in new interpreters",
-    "test_versions.py::test_import_sdwidget_warns_once_for_an_untested_diffusers": "imports in new interpreters",
-    "test_quiet.py": "imports sdwidget and builds the demo pipeline in new interpreters",
-    "test_kernel_loop.py": "starts real Jupyter kernels",
-    "test_click_latency.py": "starts a real Jupyter kernel and times clicks on 0.5 s steps",
     "test_structure.py::test_import_sdwidget_loads_no_training_code_test_helpers_or_jupyterlab": "a new interpreter",
-    "test_check.py": "the SD, SDXL, SD3 and Flux oracles of python -m sdwidget check, twice; the command itself",
-    "test_reliability.py::test_a_script_that_never_waits_for_its_run_exits_cleanly": "a script in a new interpreter",
-    "test_loop_hostile.py::test_a_run_waiting_for_itself_does_not_hang_the_loop": "a script in a new interpreter",
-    "test_loop_hostile.py::test_the_process_exits_with_a_run_suspended_on_a_finished_loop": "a new interpreter",
-    "test_loop_hostile.py::test_a_run_outliving_its_loop_can_still_be_stopped_or_driven_by_wait": "a new interpreter",
+    "test_versions.py::test_import_sdwidget_warns_once_for_an_untested_diffusers": "imports in new interpreters",
+    "test_click_latency.py": "starts a real Jupyter kernel and times clicks on 0.5 s steps",
+    "test_sweep_scale_grid.py::test_a_grid_too_big_for_the_widget_shrinks_and_pages_and_the_widget_opens_it": "a sweep",
+    "test_shapes_benchmark.py::test_every_model_prints_its_row_at_tiny_widths": "every model of the benchmark",
+    "test_controls.py::test_fifty_runs_back_to_back_leave_no_threads": "50 runs",
 }
 
 
@@ -77,6 +81,18 @@ def is_slow(item) -> bool:
         if not pattern or (callspec is not None and fnmatchcase(callspec.id, pattern.removesuffix("]"))):
             return True
     return False
+
+
+def longest_first(items: list) -> None:
+    """Groups with slow tests first, in SLOW's order (longest first), then the others by their
+    number of tests, most first (xdist's own order, which `--no-loadscope-reorder` turns off)."""
+    rank: dict[str, int] = {}
+    for key in SLOW:
+        rank.setdefault(key.partition("::")[0].partition("[")[0], len(rank))
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[xdist_group(item)] = counts.get(xdist_group(item), 0) + 1
+    items.sort(key=lambda item: (rank.get(xdist_group(item), len(rank)), -counts[xdist_group(item)], xdist_group(item)))
 
 
 def xdist_group(item) -> str:
@@ -98,6 +114,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
         if grouped:
             item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
+    if config.getoption("dist", "no") == "loadgroup":
+        longest_first(items)
 
 
 BROWSERS = pytest.StashKey()
