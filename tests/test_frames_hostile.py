@@ -3,13 +3,13 @@ paused and read, replayed, branched, batched; every frame equals the one its ste
 at once from the latents it kept. The widget's path is in test_frames_hostile_widget.py."""
 
 import threading
-import time
 
 import numpy as np
 import pytest
 import torch
 from conftest import at_step
 from test_reliability import unet_from_call
+from test_widget import wait_for
 
 from sdwidget import Gallery, LatentPreview, Runner, RunStatus
 from sdwidget.core.events import StepEvent
@@ -75,10 +75,7 @@ def test_a_paused_run_read_between_steps_draws_on_the_reader_and_resumes_unchang
     preview = Counting()
     runner = Runner(sd_pipe, preview=preview)
     run = runner.start("a red star", pause_at=[3], **RUN)
-    deadline = time.monotonic() + 60
-    while run.status is not RunStatus.PAUSED:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_for(lambda: run.status is RunStatus.PAUSED)
     assert undrawn(run) == [1, 2], "the first step drew at once; 1 and 2 wait for a reader"
     gallery = Gallery.from_run(run)  # a gallery saved while the run is held reads its frames
     assert undrawn(run) == [] and preview.threads.count(threading.current_thread().name) == 2
@@ -92,20 +89,27 @@ def test_a_paused_run_read_between_steps_draws_on_the_reader_and_resumes_unchang
         assert np.array_equal(frame, after.frames[step])
 
 
-def test_a_replay_and_a_branch_of_a_run_nobody_read_show_the_same_frames(sd_pipe):
+def test_a_replay_and_a_branch_of_a_held_run_nobody_read_show_the_same_frames(sd_pipe):
     preview = Counting()
     runner = Runner(sd_pipe, preview=preview)
     run = runner.generate("a red star", **RUN)
     replay = runner.replay(run, keep_latents=True)
     replay.wait()
-    branch = runner.branch(run, 3, guidance_scale=2.0)
-    branch.wait()
-    assert [r.status for r in (run, replay, branch)] == [RunStatus.FINISHED] * 3
+    assert [r.status for r in (run, replay)] == [RunStatus.FINISHED] * 2
     for step in range(6):
         assert np.array_equal(replay.frames[step].numpy(), run.frames[step].numpy())
-    assert all(branch.frames[step] is run.frames[step] for step in range(3)), "shared steps share frames"
     assert_eager(preview, replay)
-    assert undrawn(branch) == [] and not np.array_equal(branch.frames[5].numpy(), run.frames[5].numpy())
+    held = runner.start("a red star", pause_at=[4], **RUN)
+    wait_for(lambda: held.status is RunStatus.PAUSED)
+    assert undrawn(held) == [1, 2, 3]
+    branch = runner.branch(held, 3, guidance_scale=2.0, keep_latents=True)  # stops the held run first, which draws them
+    branch.wait()
+    assert held.status is RunStatus.STOPPED and branch.status is RunStatus.FINISHED
+    assert all(branch.frames[step] is held.frames[step] for step in range(3)), "shared steps share frames"
+    assert undrawn(held) == undrawn(branch) == []
+    assert_eager(preview, held)
+    assert_eager(preview, branch)
+    assert not np.array_equal(branch.frames[5].numpy(), run.frames[5].numpy())
 
 
 @pytest.mark.parametrize(
