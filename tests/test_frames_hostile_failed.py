@@ -2,20 +2,11 @@
 the run fails as it ends, naming the step): what follows from such a run, its branch and replay."""
 
 import numpy as np
-import pytest
 from test_frames_hostile_widget import Flaky
 
 from sdwidget import Runner, RunStatus
 
 RUN = dict(num_inference_steps=5, seed=0, height=64, width=64)
-
-SHARED = (
-    "work.py draws (and checks) every frame of run.steps as a run ends, the shared ones too: a "
-    "branch sharing its parent's blank frame fails with the parent's PreviewFailed ('frame of step "
-    "3') though its own frames drew, so no branch of that run can finish. Fix: check only the run's "
-    "own frames (run.steps[len(plan.shared):], steps numbered from there), or draw_later clears a "
-    "frame's error once it has reported it."
-)
 
 
 def test_the_run_fails_naming_the_step_and_keeps_its_image_and_its_other_frames(sd_pipe):
@@ -35,7 +26,6 @@ def test_a_replay_of_that_run_draws_every_frame_and_finishes(sd_pipe):
     assert np.array_equal(np.asarray(replay.image), np.asarray(run.image)), "the failure was the preview's alone"
 
 
-@pytest.mark.xfail(raises=AssertionError, strict=True, reason=SHARED)
 def test_a_branch_past_the_failed_frame_finishes_when_its_own_frames_draw(sd_pipe):
     runner = Runner(sd_pipe, preview=Flaky())
     run = runner.generate("a red star", **RUN)

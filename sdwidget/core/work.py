@@ -111,7 +111,7 @@ def execute(family: Family, run: Run, plan: RunPlan, preview: Preview, show_x0: 
             hook.finite.finish()
         run.images, run.latents = list(images), hook.final_latents
         run.image = run.images[0]
-        draw_later(step.frame for step in run.steps)  # before the preview learns (a refit)
+        draw_later(run.frames, len(plan.shared))  # before the preview learns (a refit)
         if run.latents is not None:
             preview.learn(run.latents, run.image)
         stopped = run.controls.stopping and len(run.steps) < p["steps_run"]
@@ -119,5 +119,5 @@ def execute(family: Family, run: Run, plan: RunPlan, preview: Preview, show_x0: 
     except BaseException as exc:  # noqa: BLE001 - a thread has no one above it to catch the rest
         run.error, run.traceback = exc, traceback.format_exc()
         with contextlib.suppress(Exception):  # the run's own failure is the one to report
-            draw_later(step.frame for step in run.steps)
+            draw_later(run.frames, len(plan.shared))
         run.emit(RunStatus.STOPPED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED)

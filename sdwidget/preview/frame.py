@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,10 @@ class Frame:
         from PIL import Image
 
         return Image.fromarray(self.numpy(), "RGB")
+
+    def __reduce__(self) -> tuple[Any, tuple[torch.Tensor]]:
+        """Copied and pickled as its pixels: a frame drawn later holds a lock and its drawing."""
+        return Frame, (torch.from_numpy(self.numpy()),)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -80,13 +84,14 @@ def drawn_later(draw: Callable[[], Frame]) -> Frame:
     return Frame(pixels, _Later(pixels, draw))
 
 
-def draw_later(frames: Iterable[Frame]) -> None:
-    """Draw those of a run's ``frames`` no reader has drawn yet (``drawn_later``), as it ends: what
-    a run keeps is thumbnails, not latents, and each frame shows the preview as it was at its step
-    (before a fitted map learns from the run). Frames that other threads fill are not waited for.
+def draw_later(frames: Sequence[Frame], first: int = 0) -> None:
+    """Draw those of a run's ``frames`` from step ``first`` on (a branch's earlier ones are its
+    parent's) that no reader has drawn yet (``drawn_later``), as it ends: what a run keeps is
+    thumbnails, not latents, and each frame shows the preview as it was at its step (before a
+    fitted map learns from the run). Frames that other threads fill are not waited for.
     ``PreviewFailed`` names the first step whose frame could not be drawn, by any reader."""
     failed: PreviewFailed | None = None
-    for step, frame in enumerate(frames):
+    for step, frame in enumerate(frames[first:], start=first):
         if isinstance(frame.ready, _Later):
             frame.ready.synchronize()
             if frame.ready.error is not None and failed is None:
