@@ -138,3 +138,19 @@ def test_a_frame_the_preview_fails_to_draw_later_is_blank_for_its_reader_and_fai
     assert read[2].shape == (1, 1, 3) and not read[2].any(), "its reader got a blank frame, no exception"
     for step in (0, 1, 3, 4):
         assert (read[step] == eager(preview, run, step)).all()
+
+
+def test_a_preview_with_a_frame_of_its_own_draws_in_the_step_in_step_order(sd_pipe):
+    """A user's ``frame`` may keep state from step to step (as ``TinyPreview``'s does): it is
+    called in the step, as before frames were drawn later, not on a reader's thread."""
+
+    class OwnFrame(Counting):
+        def frame(self, latents, *, last=False):
+            self.drawn_at.append(("frame", self.steps.done))
+            return super().frame(latents, last=last)
+
+    steps = Steps()
+    preview = OwnFrame(steps)
+    Runner(sd_pipe, preview=preview).generate("a red star", callbacks=[steps], **RUN)
+    calls = [entry for entry in preview.drawn_at if isinstance(entry, tuple)]
+    assert calls == [("frame", done) for done in range(5)]

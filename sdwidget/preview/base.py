@@ -76,9 +76,10 @@ class Preview:
         latents: the frame is drawn by its first reader (the widget's sender, on its own thread)
         or once the run ends (``draw_later``), never on the step's path; ``rgb`` must then be safe
         to call from another thread. Elsewhere the GPU draws it in stream order, as ``frame`` does.
-        Previews that choose per step whether to draw (``TinyPreview``) or that already draw off
-        the step path (``DecodedPreview``) draw as ``frame`` does."""
-        if latents.device.type != "cpu":
+        A preview with a ``frame`` of its own draws in the step, in step order, as before: it may
+        choose per step whether to draw (``TinyPreview``) or draw off the step path already
+        (``DecodedPreview``)."""
+        if latents.device.type != "cpu" or type(self).frame is not Preview.frame:
             return self.frame(latents, last=last)
         kept = latents.detach().clone()  # the loop may reuse its tensors before the frame is read
         return drawn_later(lambda: self.frame(kept, last=last))

@@ -82,10 +82,6 @@ class DecodedPreview(Preview):
         self._start()
         return Frame(job.pixels, job)
 
-    def step_frame(self, latents: torch.Tensor, *, last: bool = False) -> Frame:
-        """``frame``: the step already only queues a copy for the worker (or the fallback draws)."""
-        return self.frame(latents, last=last)
-
     def _start(self) -> None:
         if self._worker is None:
             # The thread holds the preview only by a weak reference (and only while decoding a

@@ -107,10 +107,6 @@ class TinyPreview(Preview):
         self._shown = shown
         return shown
 
-    def step_frame(self, latents: torch.Tensor, *, last: bool = False) -> Frame:
-        """Drawn at the step: whether a step is decoded is decided by the time it arrives."""
-        return self.frame(latents, last=last)
-
     def reset(self) -> None:
         """Forget the last frame, so the next run's first step is decoded (``learn`` calls it)."""
         self._shown = None
