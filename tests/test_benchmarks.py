@@ -27,6 +27,7 @@ RUNS = [  # (script, its arguments, a line it prints)
      "growth per run"),
     ("branch.py", ["--rounds", "1", "--steps", "6", "--at", "3"], "branch / recompute"),
     ("demo_speed.py", ["--rounds", "1"], "runner / bare"),
+    ("threads.py", ["--rounds", "1", "--models", "demo"], "rule picks"),
     ("lens.py", ["--rounds", "2", "--steps", "4", "--at", "2"], "lens ms, as the widget sends it"),
     ("flow.py", ["--steps", "2", "--rounds", "1", "--size", "32", "--device", "cpu"], "ratio runner/bare"),
     ("preview_fidelity.py", ["--prompts", "1", "--seeds", "1", "--steps", "3", "--calls", "2", "--wire-steps", "2"],
@@ -35,7 +36,7 @@ RUNS = [  # (script, its arguments, a line it prints)
 
 # Runs each script as `python benchmarks/SCRIPT ARGS` would (its own __main__ namespace, its folder
 # on sys.path, sys.argv), one after another in one interpreter, and prints for each its exit status,
-# output and seconds as JSON: the 6-10 CPU-s import of torch and diffusers is paid once, not 8 times.
+# output and seconds as JSON: the 6-10 CPU-s import of torch and diffusers is paid once, not once a script.
 DRIVER = """
 import contextlib, io, json, runpy, sys, time, traceback
 folder, runs = sys.argv[1], json.loads(sys.argv[2])
