@@ -2,9 +2,21 @@
 
 Once the main thread has used torch on the CPU, an OpenMP team that another thread starts wakes
 its workers slowly, so every small op pays tens of microseconds (pytorch/pytorch#37259). A
-small model is then fastest on one thread: the demo model takes 1.1 s for 20 steps on two
-threads in a runner's thread, 0.48 s on one, and 0.5 s bare on the main thread. Large models
-still gain from every core, so they keep torch's setting.
+small model is then fastest on one thread. Large models still gain from every core, so they keep
+torch's setting.
+
+Measured per host (``benchmarks/threads.py``, 2-core CPU, quiet, medians of 3, ms a step):
+
+    host           demo at 64², 1 / 2 threads    SD layout at 256², 1 / 2 threads
+    main thread    47.8 / 79.9                   631 / 412
+    kernel loop    49.0 / 82.5                   633 / 395
+    own thread     47.9 / 61.4                   625 / 420
+
+One thread is fastest for the demo on every host, and the host does not change the answer; but
+the reduced-width SD layout at 256², also under ``SMALL_MODEL`` parameters, is 1.5–1.6× slower on
+one thread: the work a step does depends on the latents' size as much as on the parameters. The
+rule still picks one thread for it (override with ``Runner(cpu_threads=...)``); a rule by work per
+step (parameters × latent pixels) is the next change.
 """
 
 from __future__ import annotations
