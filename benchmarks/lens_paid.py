@@ -55,7 +55,7 @@ def paid(args: argparse.Namespace) -> None:
         call = {"num_inference_steps": args.steps, "guidance_scale": 3.5, "height": SIZE, "width": SIZE}
         call["max_sequence_length"] = tokens
         calls: dict[int, list[float]] = {steps: [] for steps in (1, args.steps)}
-        threads, before = run_threads(pipe, None), torch.get_num_threads()
+        threads, before = run_threads(pipe, None, SIZE, SIZE), torch.get_num_threads()
         use_threads(threads)  # as many as the run's thread has (threads.py): the same sums, the same wake-ups
         for steps in [1, args.steps] * 3:  # interleaved, the first pair warms up
             start = time.perf_counter()

@@ -65,7 +65,7 @@ def main() -> None:
     for name in args.models:
         make, call = MODELS[name]
         pipe = make()
-        ruled = run_threads(pipe, None) or torch.get_num_threads()
+        ruled = run_threads(pipe, None, call["height"], call["width"]) or torch.get_num_threads()
         runners = {count: Runner(pipe, cpu_threads=count) for count in counts}
         for runner in runners.values():
             host_run(runner, "main", call)  # warm-up: allocator, kernels, the preview's fit

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from sdwidget import Runner, RunStatus
+from sdwidget.core.threads import run_threads
 
 ARGS = {"num_inference_steps": 3, "guidance_scale": 5.0, "seed": 1, "height": 32, "width": 32}
 
@@ -28,3 +29,17 @@ def test_thread_count_is_validated(sd_pipe):
         Runner(sd_pipe, cpu_threads=0)
     with pytest.raises(TypeError, match="cpu_threads"):
         Runner(sd_pipe, cpu_threads="2")
+
+
+def test_a_small_model_making_large_latents_keeps_every_core(sd_pipe):
+    """``benchmarks/threads.py``: the SD layout at 256² (32² latents) ran 1.5× slower on one thread."""
+    torch.set_num_threads(2)
+    runner, seen = Runner(sd_pipe), []
+    runner.observe(lambda event: seen.append(torch.get_num_threads()))
+    run = runner.generate("a red star", **{**ARGS, "height": 256, "width": 256, "num_inference_steps": 1})
+    assert run.status is RunStatus.FINISHED, run.traceback
+    assert set(seen) == {2}, "torch's setting, not one thread"
+    side = 16 * sd_pipe.vae_scale_factor  # 16² latents: the largest kept on one thread
+    assert run_threads(sd_pipe, None, side, side) == 1 and run_threads(sd_pipe, None, side + 8, side) is None
+    assert run_threads(sd_pipe, None) == 1, "no size known: taken as small"
+    assert run_threads(sd_pipe, 3, 256, 256) == 3, "the runner's cpu_threads wins"

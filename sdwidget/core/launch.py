@@ -89,22 +89,22 @@ class Launcher:
         """Give ``run`` its thread, if it gets one (before it is published: ``wait`` joins it)."""
         if not getattr(self._here, "inline", False) and not run.on_kernel:
             run._thread = threading.Thread(
-                target=self._counted, args=(work,), name=f"sdwidget-run-{run.id}", daemon=True
+                target=self._counted, args=(run, work), name=f"sdwidget-run-{run.id}", daemon=True
             )
             _THREADED.add(run)
 
     def go(self, run: Run, work: Callable[[], None], host: LoopHost | None) -> None:
         """Start ``work`` where ``prepare`` and ``host`` said; inline, return once it has ended."""
         if host is not None:
-            host.start(lambda: self._counted(work))
+            host.start(lambda: self._counted(run, work))
         elif run._thread is not None:
             run._thread.start()
         else:
-            self._counted(work)
+            self._counted(run, work)
 
-    def _counted(self, work: Callable[[], None]) -> None:
+    def _counted(self, run: Run, work: Callable[[], None]) -> None:
         before = torch.get_num_threads()
-        use_threads(run_threads(self.pipe, self.cpu_threads))
+        use_threads(run_threads(self.pipe, self.cpu_threads, run.params.get("height"), run.params.get("width")))
         try:
             work()
         finally:

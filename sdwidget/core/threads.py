@@ -14,9 +14,10 @@ Measured per host (``benchmarks/threads.py``, 2-core CPU, quiet, medians of 3, m
 
 One thread is fastest for the demo on every host, and the host does not change the answer; but
 the reduced-width SD layout at 256², also under ``SMALL_MODEL`` parameters, is 1.5–1.6× slower on
-one thread: the work a step does depends on the latents' size as much as on the parameters. The
-rule still picks one thread for it (override with ``Runner(cpu_threads=...)``); a rule by work per
-step (parameters × latent pixels) is the next change.
+one thread: the work a step does depends on the latents' size as much as on the parameters. So
+one thread is kept for a small denoiser on small latents (``SMALL_LATENTS``: the demo's 8² and up
+to 16²), and torch's setting otherwise: the fastest of each measured cell. ``Runner(cpu_threads=...)``
+overrides it.
 """
 
 from __future__ import annotations
@@ -24,15 +25,23 @@ from __future__ import annotations
 import torch
 
 SMALL_MODEL = 100_000_000  # parameters of the denoiser; SD 1.5's UNet has 860 M
+SMALL_LATENTS = 16 * 16
+"""Latent pixels (height × width over the VAE's factor, squared) up to which a small denoiser
+keeps one thread: the demo's 64² images are 8², the SD layout's 256² that needed both cores 32²."""
 
 
-def run_threads(pipe, requested: int | None) -> int | None:
-    """``requested``, else 1 for a small denoiser on the CPU, else ``None`` (torch's setting)."""
+def run_threads(pipe, requested: int | None, height: int | None = None, width: int | None = None) -> int | None:
+    """``requested``, else 1 for a small denoiser on the CPU making images of ``height`` ×
+    ``width`` (``None``: not known, taken as small) with small latents, else ``None`` (torch's setting)."""
     if requested is not None:
         return requested
     denoiser = getattr(pipe, "unet", None) or getattr(pipe, "transformer", None)
     if denoiser is None or pipe.device.type != "cpu":
         return None
+    if height is not None and width is not None:
+        factor = getattr(pipe, "vae_scale_factor", None) or 8
+        if (height // factor) * (width // factor) > SMALL_LATENTS:
+            return None
     return 1 if sum(p.numel() for p in denoiser.parameters()) < SMALL_MODEL else None
 
 
