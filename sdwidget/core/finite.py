@@ -3,7 +3,7 @@
 A half-precision UNet or VAE that overflows turns the latents to NaN; the run would then finish
 "successfully" with a black image. The check is one reduction on the latents' device: their sum,
 in float32, which is NaN or infinite exactly when an element is, unless finite latents sum past
-3.4e38 (a mean magnitude over 2e34 for SD's 64×64×4: a run diverged already, one step from
+3.4e38 (a mean magnitude over 2e34 for 64×64×4 latents: a run diverged already, one step from
 overflowing). One ``sum`` costs 12 µs median on this 2-core CPU where ``~isfinite(x).all()``,
 three kernels, cost 66 µs (32² latents, machine loaded). On the CPU it is read at once; on CUDA
 the sum travels to the host with a non-blocking copy and is read at a later step boundary once
@@ -45,9 +45,9 @@ def _sum(latents: torch.Tensor) -> torch.Tensor:
 
 def _host_sum(latents: torch.Tensor) -> float:
     """``_sum`` on the calling thread alone. Below torch's grain for splitting a reduction across
-    its team (32768 elements: SD's latents up to 512², Flux's packed 256²) torch's own sum runs on
+    its team (32768 elements: 4-channel latents up to 90², 16-channel up to 45²) torch's own sum runs on
     the calling thread and is the cheapest first work after the model's call: 41 µs in the step
-    callback where numpy's took 69 (SD's 32² latents, 2-core CPU, loaded). Above it numpy's, over
+    callback where numpy's took 69 (4×32² latents, 2-core CPU, loaded). Above it numpy's, over
     the flat array (its ``sum`` of a 4-d array with a ``dtype`` takes a buffered path, 4× slower):
     torch would split the sum across its team, which waits for busy cores, and switching torch to
     one thread costs ~60 µs (its thread pools are resized)."""
