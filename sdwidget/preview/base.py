@@ -42,6 +42,12 @@ class Preview:
         """``(C, h, w)`` latents → ``(h', w', 3)`` uint8 on the same device, h', w' ≤ max_size."""
         raise NotImplementedError
 
+    def recipe(self) -> list[dict[str, Any]] | None:
+        """``rgb`` as ops a browser runs itself (``js/src/recipe.js``): each a dict with its ``op``
+        (conv, group_norm, silu, push, add, pixel_shuffle, clamp, pool, to_uint8, bytes), its
+        numbers and its float32 CPU tensors; or ``None`` (the default): the page asks the kernel."""
+        return None
+
     def learn(self, latents: torch.Tensor, image: Any) -> None:
         """Called with each finished run's final latents and image (PIL). The preview is measured
         on them (``error``); previews that can improve from a real decode also do so here."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -50,6 +52,13 @@ class LatentPreview(Preview):
             weight, bias = current[0] * 127.5, current[1] * 127.5 + 128.0
             cached = self._on_device[device] = (current, weight.to(device), bias.to(device))
         return cached[1], cached[2]
+
+    def recipe(self) -> list[dict[str, Any]]:
+        """``_rgb_host``'s: pooled, the map in 0–255 units as a 1×1 convolution, clamped and cast;
+        the map read now (a refit makes a new one)."""
+        weight, bias = self._params(torch.device("cpu"))
+        conv = {"op": "conv", "weight": weight.T[:, :, None, None].contiguous(), "bias": bias}
+        return [{"op": "pool", "max_size": self.max_size}, conv, {"op": "bytes"}]
 
     def rgb(self, latents: torch.Tensor) -> torch.Tensor:
         if latents.device.type == "cpu":

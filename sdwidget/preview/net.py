@@ -114,8 +114,37 @@ class NetPreview(Preview):
             info["error"] = f"{self.error:.3f}"
         save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, str(path), metadata=info)
 
+    def recipe(self) -> list[dict[str, Any]] | None:
+        """``rgb``'s ops where the net is a ``PreviewDecoder`` or a ``small_decoder``; other nets: ``None``."""
+        ops, end = _ops(self.net), {"op": "pool", "max_size": self.max_size}
+        return None if ops is None else [*ops, {"op": "clamp", "low": -1.0, "high": 1.0}, end, {"op": "to_uint8"}]
+
     @torch.no_grad()
     def rgb(self, latents: torch.Tensor) -> torch.Tensor:
         if next(self.net.parameters()).device != latents.device:
             self.net.to(latents.device)
         return to_uint8(pool(self.net(latents.float()[None])[0].clamp_(-1, 1), self.max_size))
+
+
+def _ops(net: nn.Module) -> list[dict[str, Any]] | None:
+    """The net's forward as recipe ops (``Preview.recipe``), or ``None`` for a layer it has none for."""
+    silu, up = {"op": "silu"}, {"op": "pixel_shuffle", "factor": 2}
+    ops: list[dict[str, Any] | None] = [_layer(layer) for layer in net] if isinstance(net, nn.Sequential) else [None]
+    if isinstance(net, PreviewDecoder):
+        ops = [_layer(net.conv_in)]
+        for block in net.blocks:
+            ops += [{"op": "push"}, _layer(block.norm), silu, _layer(block.conv), {"op": "add"}]
+        ops += [_layer(net.norm_out), silu, _layer(net.to_mid), up, silu, _layer(net.mid), silu, _layer(net.to_rgb), up]
+    return None if None in ops else ops  # type: ignore[return-value]
+
+
+def _layer(layer: Any) -> dict[str, Any] | None:
+    if isinstance(layer, nn.SiLU | nn.PixelShuffle):
+        return {"op": "silu"} if isinstance(layer, nn.SiLU) else {"op": "pixel_shuffle", "factor": layer.upscale_factor}
+    k = getattr(layer, "kernel_size", (0, 1))  # the page's one convolution: square, odd, centred, with a bias
+    conv = isinstance(layer, nn.Conv2d) and k[0] == k[1] and k[0] % 2 == 1 and layer.padding == (k[0] // 2,) * 2
+    conv = conv and (layer.stride, layer.dilation, layer.groups, layer.padding_mode) == ((1, 1), (1, 1), 1, "zeros")
+    if not ((conv and layer.bias is not None) or (isinstance(layer, nn.GroupNorm) and layer.affine)):
+        return None
+    op = {name: getattr(layer, name).detach().float().cpu() for name in ("weight", "bias")}
+    return {"op": "conv", **op} if conv else {"op": "group_norm", "groups": layer.num_groups, "eps": layer.eps, **op}

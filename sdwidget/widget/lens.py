@@ -8,7 +8,8 @@ flight and then asks for the newest value only (latest wins), so a drag never qu
 Frames never go into traits; the mode (``lens``) and the effect per step (``effects``) do. While
 the slider moves the page asks ``quick``: the lens's quick picture (``Lens.quick``), said in the
 reply's ``picture`` (``quick``, ``decoded``: the run's preview decodes with the VAE, or
-``preview``: its only kind); at rest it asks again without, for the run's own preview.
+``preview``: its only kind); at rest it asks again without, for the run's own preview. ``local``:
+``lens_local`` follows, the step's affine part for the page to draw itself (``lens_local.py``).
 
 Where guidance is a model input (distilled: a family giving ``Steering.recall``) a value's lens costs the
 step's model call: a lens request is answered from values already paid for, else refused with
@@ -33,6 +34,7 @@ from typing import Any
 from ..core import Run
 from ..core.paid_lens import PaidOffer
 from .history import History
+from .lens_local import local_part
 from .lens_state import LensState, offer, one_based
 from .sender import encode
 
@@ -44,17 +46,16 @@ class GuidanceLens(LensState):
     send: Callable[..., None]
     _history: History
 
-    def _lens_request(
-        self, run: int, step: int, id: int, guidance: float | None = None, paid: bool = False, quick: bool = False
-    ) -> None:
+    def _lens_request(self, run: int, step: int, id: int, guidance: float | None = None, **asked: bool) -> None:
         """Answer at once, or (the held run's next step) once ``Run.peek`` has made its model call,
-        or (``paid``) from a thread making the step's model call at that value. ``quick``: the
-        slider is moving: the lens's quick picture (``Lens.quick``), else the run's own preview."""
+        or (``paid``) from a thread making the step's model call at that value. ``quick``: the slider
+        moves: the quick picture (``Lens.quick``); ``local``: the affine part follows (``lens_local.py``)."""
         kind = "views" if guidance is None else "lens"
         reply: dict[str, Any] = {"type": kind, "id": id, "run": run, "step": step}
         if guidance is not None:
             reply["guidance"] = guidance
-        reply.update({name: True for name, on in (("paid", paid), ("quick", quick)) if on})
+        reply.update({name: True for name, on in asked.items() if on})
+        paid = reply.get("paid", False)
         try:
             record = self._history[run]
         except ValueError as exc:
@@ -111,6 +112,8 @@ class GuidanceLens(LensState):
             reply["refused"] = f"The guidance lens failed: {type(exc).__name__}: {exc}"
         try:
             self.send(reply, buffers)
+            if reply.get("local") and "refused" not in reply:
+                self.send(*local_part(run, reply, self.knobs[0] if self.knobs else {}))
         except Exception:  # noqa: BLE001 - a closed page: the next request asks again
             return
         if reply["type"] == "lens" and held and run.controls.paused:

@@ -14,7 +14,7 @@ from typing import Any
 from ..core import Run, RunStatus, StatusEvent, StepEvent, validate
 from ..core.paid_lens import PaidOffer
 
-KINDS = {"lens": frozenset({"run", "step", "guidance", "id", "paid", "quick"}),
+KINDS = {"lens": frozenset({"run", "step", "guidance", "id", "paid", "quick", "local"}),
          "views": frozenset({"run", "step", "id"}), "lens_mode": frozenset({"what_if", "views"})}  # fmt: skip
 """The messages of the lens and the fields each takes."""
 BUSY = 0.2
@@ -35,8 +35,10 @@ def arguments(kind: str, content: dict[str, Any], run_range: tuple[int, int]) ->
     }
     if kind == "lens":
         args["guidance"] = validate.guidance(content.get("guidance"), "Guidance")
-        # paid: Preview pressed (the model call a lens there needs); quick: the slider is moving.
-        for name, label in (("paid", "Preview must be pressed or not"), ("quick", "A quick preview is asked or not")):
+        # paid: Preview pressed (the model call a lens there needs); quick: the slider is moving;
+        # local: the step's affine part is asked too, for the page to draw (lens_local.py).
+        for name, label in (("paid", "Preview must be pressed or not"), ("quick", "A quick preview is asked or not"),
+                            ("local", "The page's own lens is asked or not")):  # fmt: skip
             if content.get(name) is not None:
                 if not isinstance(content[name], bool):
                     raise TypeError(f"{label} (true or false), got {validate.shown(content[name])}")

@@ -1,0 +1,72 @@
+"""The guidance lens the page draws itself: a step's affine part and its quick picture's recipe.
+
+A slider in motion on a held step (or in What if) costs a kernel round trip per value, most of
+it Jupyter's (about 40 of 70-80 ms). Where the lens at a step is affine in the guidance (the
+rule and its numerical check: ``core/lens_affine.py``), the page asks once per run and step
+(``lens`` with ``local``) and gets ``lens_local``: ``A`` and ``B`` (float32 buffers, shaped
+``shape``: the latents as the preview sees them), the range ``[low, high]`` they hold on (the
+guidance's off value, the slider's top; ``flat_below``: below ``low`` the lens is ``x0(low)``)
+and the run's quick picture (``Lens.quick``) as ops (``Preview.recipe``), each tensor a buffer
+named by its index. ``js/src/local_lens.js`` then draws ``A + g·B`` for each value in range,
+and asks the kernel only at rest (the run's own preview) and outside the range. Refused
+(``refused``, in words), the page asks the kernel for every value, as before: a guidance that
+is a model input, a batch (drawn as a grid), a preview with no recipe (TAESD, a user's), a lens
+that is not affine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..core import Run
+from ..core.lens_affine import Affine, affine
+
+
+def local_part(run: Run, reply: dict[str, Any], knob: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    """The ``lens_local`` message answering ``reply``'s request at its run and step; ``knob``: the
+    guidance's (``SamplerWidget.knobs[0]``). Never raises: it may run on the run's thread."""
+    message: dict[str, Any] = {"type": "lens_local", **{key: reply[key] for key in ("id", "run", "step")}}
+    try:
+        part, ops = _checked(run, reply["step"], knob)
+    except ValueError as exc:
+        return {**message, "refused": str(exc)}, []
+    except Exception as exc:  # noqa: BLE001 - the page asks the kernel for each value instead
+        return {**message, "refused": f"the page's own lens failed: {type(exc).__name__}: {exc}"}, []
+    buffers = [_bytes(part.a[0]), _bytes(part.b[0])]
+    message.update(
+        low=part.low, high=part.high, flat_below=part.flat_below, shape=list(part.a.shape[1:]),
+        picture="quick" if part.pictures.rough else "preview", ops=[_op(op, buffers) for op in ops],
+    )  # fmt: skip
+    return message, buffers
+
+
+def _checked(run: Run, step: int, knob: dict[str, Any]) -> tuple[Affine, list[dict[str, Any]]]:
+    """The verified affine part and the quick picture's ops, or ``ValueError`` saying why not."""
+    if knob.get("off_at") is None:
+        raise ValueError("the guidance is a model input, not a combination of two halves")
+    part = affine(run, step, float(knob["off_at"]), float(knob["high"]))
+    if part.a.shape[0] != 1:
+        raise ValueError("a batch's picture is a grid of its images")
+    ops = part.pictures.fast.recipe()
+    if ops is None:
+        raise ValueError(f"{type(part.pictures.fast).__name__} has no recipe the page can run")
+    return part, ops
+
+
+def _op(op: dict[str, Any], buffers: list[bytes]) -> dict[str, Any]:
+    """``op`` with each tensor replaced by ``{"buffer": index, "shape": [...]}``, its bytes appended."""
+    out: dict[str, Any] = {}
+    for name, value in op.items():
+        if isinstance(value, torch.Tensor):
+            out[name] = {"buffer": len(buffers), "shape": list(value.shape)}
+            buffers.append(_bytes(value))
+        else:
+            out[name] = value
+    return out
+
+
+def _bytes(tensor: torch.Tensor) -> bytes:
+    """Little-endian float32, as the page's ``Float32Array`` reads it (every browser's byte order)."""
+    return tensor.detach().to("cpu", torch.float32).contiguous().numpy().astype("<f4").tobytes()
