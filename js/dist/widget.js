@@ -17,9 +17,9 @@ function svgNode(tag, attrs) {
 }
 
 // src/frames.js
-function imageBlob(bytes) {
-  const first = new Uint8Array(bytes.buffer ?? bytes, bytes.byteOffset ?? 0, 1)[0];
-  return new Blob([bytes], { type: first === 137 ? "image/png" : "image/webp" });
+function imageBlob(bytes2) {
+  const first = new Uint8Array(bytes2.buffer ?? bytes2, bytes2.byteOffset ?? 0, 1)[0];
+  return new Blob([bytes2], { type: first === 137 ? "image/png" : "image/webp" });
 }
 var FrameStore = class {
   constructor() {
@@ -47,8 +47,8 @@ var FrameStore = class {
     return frames;
   }
   // The run's final image (PNG bytes): what the end of the scrubber shows.
-  setFinal(key, bytes) {
-    if (!this.finals.has(key)) this.finals.set(key, imageBlob(bytes));
+  setFinal(key, bytes2) {
+    if (!this.finals.has(key)) this.finals.set(key, imageBlob(bytes2));
   }
   final(key) {
     return this.finals.get(key) || null;
@@ -201,9 +201,9 @@ function initialize({ model }) {
     watchers.forEach((watch) => watch(key));
   }
   function keepFinal() {
-    const bytes = model.get("image"), key = model.get("run_id");
-    if (key && bytes?.byteLength && DONE.includes(model.get("status"))) {
-      store.setFinal(key, bytes);
+    const bytes2 = model.get("image"), key = model.get("run_id");
+    if (key && bytes2?.byteLength && DONE.includes(model.get("status"))) {
+      store.setFinal(key, bytes2);
       watchers.forEach((watch) => watch(key));
     }
   }
@@ -312,7 +312,7 @@ function sparkline(curve2, series, current, extra = {}) {
   const x = (i, s) => span2(s) > 1 ? i / (span2(s) - 1) * (W - 2 * PAD) + PAD : W / 2;
   const within = (g2, lo, hi) => H - PAD - (Math.min(Math.max(g2, lo), hi) - lo) / (hi - lo || 1) * (H - 2 * PAD);
   const y = (g2) => within(g2, low, top);
-  const points = (values2, s, at2 = y) => values2.map((g2, k) => `${x(k, s).toFixed(1)},${at2(g2).toFixed(1)}`).join(" ");
+  const points = (values2, s, at3 = y) => values2.map((g2, k) => `${x(k, s).toFixed(1)},${at3(g2).toFixed(1)}`).join(" ");
   const key = `${scale.label}|${low}|${top}|${series.map((s) => `${s.name}:${s.role}:${span2(s)}:${s.values.length}:${s.values.at(-1)}`).join("|")}|${[...plan].join(";")}|${breaks.join(",")}|${cfgSwitch}|${interval2}|${others.map((o) => `${o.label}:${o.values.join(",")}`).join("|")}`;
   const [main, other] = series;
   if (curve2.key !== key) {
@@ -383,26 +383,26 @@ function sparkline(curve2, series, current, extra = {}) {
   }
   curve2.n = main ? span2(main) : 0;
   const values = main?.values || [];
-  const at = Math.max(0, Math.min(current, values.length - 1));
-  curve2.marker.setAttribute("x1", x(at, main || { values }));
-  curve2.marker.setAttribute("x2", x(at, main || { values }));
+  const at2 = Math.max(0, Math.min(current, values.length - 1));
+  curve2.marker.setAttribute("x1", x(at2, main || { values }));
+  curve2.marker.setAttribute("x2", x(at2, main || { values }));
   curve2.marker.style.visibility = current >= 0 && values.length ? "visible" : "hidden";
   let text = "";
   if (current >= 0 && values.length) {
-    text = `Step ${at + 1}: ${fmt(values[at], digits)}`;
+    text = `Step ${at2 + 1}: ${fmt(values[at2], digits)}`;
     if (!other) {
-      if (cfgSwitch) text += ` (CFG ${values[at] > offAt ? "on" : "off"})`;
+      if (cfgSwitch) text += ` (CFG ${values[at2] > offAt ? "on" : "off"})`;
     } else {
-      const j = align(at, span2(main), span2(other));
+      const j = align(at2, span2(main), span2(other));
       const theirs = j < other.values.length ? `step ${j + 1}: ${fmt(other.values[j], digits)}` : `ended at step ${other.values.length}`;
       text = `${main.name} ${text.toLowerCase()} \xB7 ${other.name} ${theirs}`;
     }
   }
   curve2.readout.textContent = text;
-  knobLegend(curve2, others, current >= 0 && values.length ? at : -1);
+  knobLegend(curve2, others, current >= 0 && values.length ? at2 : -1);
 }
-function knobLegend(curve2, others, at) {
-  const text = others.map((o) => `${o.label} ${tick(o.low)}\u2013${tick(o.high)}` + (at >= 0 && at < o.values.length ? `: ${fmt(o.values[at], o.digits)} at step ${at + 1}` : "")).join("|");
+function knobLegend(curve2, others, at2) {
+  const text = others.map((o) => `${o.label} ${tick(o.low)}\u2013${tick(o.high)}` + (at2 >= 0 && at2 < o.values.length ? `: ${fmt(o.values[at2], o.digits)} at step ${at2 + 1}` : "")).join("|");
   curve2.knobs.hidden = !others.length;
   if (curve2.knobs.dataset.text === text) return;
   curve2.knobs.dataset.text = text;
@@ -668,9 +668,9 @@ function laterKnobs(info, knobs = []) {
 function guidanceSpan(info) {
   const g2 = info.guidance || [];
   if (!info.guidance_interval) return span("guidance", g2[0] ?? info.guidance_scale, g2.at(-1) ?? info.guidance_scale, 1);
-  const [a, b] = info.guidance_interval, inside = g2.slice(a, b), at = ` at steps ${a + 1}\u2013${b}`;
+  const [a, b] = info.guidance_interval, inside = g2.slice(a, b), at2 = ` at steps ${a + 1}\u2013${b}`;
   const first = inside[0] ?? info.asked;
-  return first == null ? ` \xB7 guidance${at}` : span("guidance", first, inside.at(-1) ?? first, 1) + at;
+  return first == null ? ` \xB7 guidance${at2}` : span("guidance", first, inside.at(-1) ?? first, 1) + at2;
 }
 function detailsText(info, knobs) {
   if (!info) return "";
@@ -835,20 +835,20 @@ function intervalHandles(ctx, curve2) {
     model.send(first === 0 && end === n ? { type: "interval", first: null, end: null } : { type: "interval", first, end });
   }
   function key(event, i) {
-    const [first, end] = current(), at = i === 0 ? first : end, page = Math.max(1, Math.round(n / 10));
+    const [first, end] = current(), at2 = i === 0 ? first : end, page = Math.max(1, Math.round(n / 10));
     const to = {
-      ArrowLeft: at - 1,
-      ArrowDown: at - 1,
-      ArrowRight: at + 1,
-      ArrowUp: at + 1,
-      PageDown: at - page,
-      PageUp: at + page,
+      ArrowLeft: at2 - 1,
+      ArrowDown: at2 - 1,
+      ArrowRight: at2 + 1,
+      ArrowUp: at2 + 1,
+      PageDown: at2 - page,
+      PageUp: at2 + page,
       Home: i === 0 ? 0 : first + 1,
       End: i === 0 ? end - 1 : n
     }[event.key];
     if (to === void 0) return;
     event.preventDefault();
-    if (to !== at) set(i, to);
+    if (to !== at2) set(i, to);
   }
   function place(steps = n, shown = !nodes[0].hidden) {
     n = steps;
@@ -1274,12 +1274,12 @@ function effectTrace(ctx) {
     body.hidden = Boolean(none);
     const id = `${key}|${total}|${values.join(",")}`;
     if (id !== drawn) draw(id, values, total, info?.name || `#${key}`);
-    const at = w?.pos < 0 ? -1 : w?.atFinal ? w.n - 1 : w?.pos ?? -1;
-    marker.setAttribute("x1", x(Math.max(at, 0)));
-    marker.setAttribute("x2", x(Math.max(at, 0)));
-    marker.style.visibility = at >= 0 ? "visible" : "hidden";
-    const v = values[at], cfgOff = v === 0;
-    setText(readout, none || at < 0 || at >= values.length ? "" : v == null ? `step ${at + 1}: no lens` : `step ${at + 1}: ${cfgOff ? "0 (CFG off)" : num(v)}`);
+    const at2 = w?.pos < 0 ? -1 : w?.atFinal ? w.n - 1 : w?.pos ?? -1;
+    marker.setAttribute("x1", x(Math.max(at2, 0)));
+    marker.setAttribute("x2", x(Math.max(at2, 0)));
+    marker.style.visibility = at2 >= 0 ? "visible" : "hidden";
+    const v = values[at2], cfgOff = v === 0;
+    setText(readout, none || at2 < 0 || at2 >= values.length ? "" : v == null ? `step ${at2 + 1}: no lens` : `step ${at2 + 1}: ${cfgOff ? "0 (CFG off)" : num(v)}`);
   }
   return { paint, close: () => classes.disconnect() };
 }
@@ -1295,7 +1295,7 @@ function asker(model, type, stamp = () => null, most = 1) {
     asked = keyOf(wanted);
     const flight = { id: ++seq, at: performance.now(), inputAt: stamp(wanted) };
     flights.push(flight);
-    const { run, step, guidance, paid, quick } = wanted;
+    const { run, step, guidance, paid, quick, local } = wanted;
     model.send({
       type,
       run,
@@ -1303,6 +1303,7 @@ function asker(model, type, stamp = () => null, most = 1) {
       ...guidance == null ? {} : { guidance },
       ...paid ? { paid } : {},
       ...quick ? { quick } : {},
+      ...local ? { local } : {},
       id: flight.id
     });
   }
@@ -1319,13 +1320,252 @@ function asker(model, type, stamp = () => null, most = 1) {
       flights = flights.filter((f) => f.id > msg.id);
       if (msg.id > latest) {
         latest = msg.id;
-        answer = { msg, blobs: (buffers || []).map((b) => imageBlob(b)), inputAt };
+        answer = { msg, blobs: (buffers || []).map((b) => imageBlob(b)), inputAt, at: performance.now() };
       }
       go();
       return true;
     },
     // The newest answer if it is about run `run` at step `step`.
     answerFor: (want) => want && answer?.msg.run === want.run && answer.msg.step === want.step ? answer : null
+  };
+}
+
+// src/recipe.js
+function conv(t, op) {
+  const { c, h: ht, w, data } = t, [o, c2, k] = op.weight.shape, p = k >> 1, n = ht * w, K = c * k * k;
+  if (c2 !== c) throw new Error(`a convolution of ${c2} channels given ${c}`);
+  const pairs = n + (n & 1), cols = new Float32Array(pairs * K), wt = op.padded, bias = op.bias.data;
+  for (let y = 0, j = 0; y < ht; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let ci = 0; ci < c; ci++) {
+        for (let dy = 0; dy < k; dy++) {
+          const sy = y + dy - p, row = (ci * ht + sy) * w;
+          for (let dx = 0; dx < k; dx++, j++) {
+            const sx = x + dx - p;
+            if (sy >= 0 && sy < ht && sx >= 0 && sx < w) cols[j] = data[row + sx];
+          }
+        }
+      }
+    }
+  }
+  const out = new Float32Array(o * n);
+  for (let q = 0; q < o; q += 4) {
+    const w0 = q * K, w1 = w0 + K, w2 = w1 + K, w3 = w2 + K, b = [0, 1, 2, 3].map((i) => bias[q + i] ?? 0);
+    for (let i = 0; i < n; i += 2) {
+      let a0 = b[0], a1 = b[1], a2 = b[2], a3 = b[3], e0 = a0, e1 = a1, e2 = a2, e3 = a3;
+      for (let j = 0, u = i * K, v = u + K; j < K; j++) {
+        const x = cols[u + j], z = cols[v + j], p0 = wt[w0 + j], p1 = wt[w1 + j], p2 = wt[w2 + j], p3 = wt[w3 + j];
+        a0 += p0 * x;
+        a1 += p1 * x;
+        a2 += p2 * x;
+        a3 += p3 * x;
+        e0 += p0 * z;
+        e1 += p1 * z;
+        e2 += p2 * z;
+        e3 += p3 * z;
+      }
+      const sums = [a0, a1, a2, a3, e0, e1, e2, e3];
+      for (let r = 0; r < 4 && q + r < o; r++) {
+        out[(q + r) * n + i] = sums[r];
+        if (i + 1 < n) out[(q + r) * n + i + 1] = sums[r + 4];
+      }
+    }
+  }
+  return { c: o, h: ht, w, data: out };
+}
+function groupNorm(t, op) {
+  const { c, h: ht, w, data } = t, per = c / op.groups * ht * w, out = new Float32Array(data.length);
+  for (let g2 = 0; g2 < op.groups; g2++) {
+    let mean = 0, spread = 0;
+    for (let i = g2 * per; i < (g2 + 1) * per; i++) mean += data[i];
+    mean /= per;
+    for (let i = g2 * per; i < (g2 + 1) * per; i++) spread += (data[i] - mean) ** 2;
+    const scale = 1 / Math.sqrt(spread / per + op.eps);
+    for (let i = g2 * per; i < (g2 + 1) * per; i++) {
+      const ch = Math.floor(i / (ht * w));
+      out[i] = (data[i] - mean) * scale * op.weight.data[ch] + op.bias.data[ch];
+    }
+  }
+  return { ...t, data: out };
+}
+function shuffle(t, r) {
+  const { c, h: ht, w, data } = t, C = c / (r * r), W3 = w * r, out = new Float32Array(data.length);
+  for (let ch = 0; ch < c; ch++) {
+    const base = Math.floor(ch / (r * r)) * ht * r * W3, i = Math.floor(ch / r) % r, j = ch % r;
+    for (let y = 0; y < ht; y++) {
+      for (let x = 0; x < w; x++) out[base + (y * r + i) * W3 + x * r + j] = data[(ch * ht + y) * w + x];
+    }
+  }
+  return { c: C, h: ht * r, w: W3, data: out };
+}
+function pool(t, maxSize) {
+  const { c, h: ht, w, data } = t, s = Math.ceil(Math.max(ht, w) / maxSize);
+  if (s <= 1) return t;
+  const H3 = Math.ceil(ht / s), W3 = Math.ceil(w / s), out = new Float32Array(c * H3 * W3);
+  for (let ch = 0; ch < c; ch++) {
+    for (let Y = 0; Y < H3; Y++) {
+      for (let X = 0; X < W3; X++) {
+        let sum = 0, count = 0;
+        for (let y = Y * s; y < Math.min(ht, Y * s + s); y++) {
+          for (let x = X * s; x < Math.min(w, X * s + s); x++, count++) sum += data[(ch * ht + y) * w + x];
+        }
+        out[(ch * H3 + Y) * W3 + X] = sum / count;
+      }
+    }
+  }
+  return { c, h: H3, w: W3, data: out };
+}
+function bytes(t, fromUnit) {
+  const { h: ht, w, data } = t, n = ht * w, out = new Uint8Array(n * 3);
+  for (let ch = 0; ch < 3; ch++) {
+    for (let i = 0; i < n; i++) {
+      const v = fromUnit ? Math.fround(Math.fround(Math.fround(data[ch * n + i] + 1) * 127.5) + 0.5) : data[ch * n + i];
+      out[i * 3 + ch] = Math.min(255, Math.max(0, v)) | 0;
+    }
+  }
+  return { h: ht, w, data: out };
+}
+function map(t, f, other) {
+  const { data } = t, out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = f(data[i], other?.[i]);
+  return { ...t, data: out };
+}
+var OPS = {
+  conv,
+  group_norm: groupNorm,
+  silu: (t) => map(t, (x) => x / (1 + Math.exp(-x))),
+  pixel_shuffle: (t, op) => shuffle(t, op.factor),
+  clamp: (t, op) => map(t, (x) => Math.min(op.high, Math.max(op.low, x))),
+  pool: (t, op) => pool(t, op.max_size),
+  to_uint8: (t) => bytes(t, true),
+  bytes: (t) => bytes(t, false)
+};
+function load(ops, buffers) {
+  const tensor = (ref) => {
+    const view = buffers[ref.buffer], n = ref.shape.reduce((a, b) => a * b, 1);
+    if (!view || view.byteLength !== n * 4) throw new Error("a recipe tensor does not fit its shape");
+    return { shape: ref.shape, data: new Float32Array(view.buffer.slice(view.byteOffset, view.byteOffset + n * 4)) };
+  };
+  return ops.map((op) => {
+    if (!(op.op in OPS) && !["push", "add"].includes(op.op)) throw new Error(`unknown recipe op ${op.op}`);
+    const out = { ...op };
+    for (const name of ["weight", "bias"]) if (op[name]) out[name] = tensor(op[name]);
+    if (op.op === "conv") {
+      const [o, c, k, k2] = out.weight.shape;
+      if (k !== k2 || k % 2 !== 1 || out.bias?.data.length !== o) throw new Error("a convolution the page cannot run");
+      out.padded = new Float32Array(Math.ceil(o / 4) * 4 * c * k * k);
+      out.padded.set(out.weight.data);
+    }
+    return out;
+  });
+}
+function runRecipe(ops, x) {
+  const kept = [];
+  let t = x;
+  for (const op of ops) {
+    if (op.op === "push") kept.push(t);
+    else if (op.op === "add") t = map(t, (v, u) => v + u, kept.pop().data);
+    else t = OPS[op.op](t, op);
+  }
+  if (!(t.data instanceof Uint8Array)) throw new Error("a recipe ends in bytes");
+  return t;
+}
+
+// src/local_lens.js
+var at = (r) => `${r.run}|${r.step}`;
+function bmp({ data, h: ht, w }) {
+  const row = w * 3 + 3 & ~3, size2 = 54 + row * ht, bytes2 = new Uint8Array(size2), view = new DataView(bytes2.buffer);
+  bytes2.set([66, 77]);
+  [[2, size2], [10, 54], [14, 40], [18, w], [22, -ht]].forEach(([i, v]) => view.setInt32(i, v, true));
+  view.setUint16(26, 1, true);
+  view.setUint16(28, 24, true);
+  for (let y = 0; y < ht; y++) {
+    for (let x = 0; x < w; x++) {
+      const s = (y * w + x) * 3, d = 54 + y * row + x * 3;
+      [bytes2[d], bytes2[d + 1], bytes2[d + 2]] = [data[s + 2], data[s + 1], data[s]];
+    }
+  }
+  return new Blob([bytes2], { type: "image/bmp" });
+}
+var floats = (view) => new Float32Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
+function localLens(ctx) {
+  const stats = window.sdwidgetStats;
+  stats.lensLocal ?? (stats.lensLocal = []);
+  let record = null;
+  let last = null;
+  const refused = /* @__PURE__ */ new Map();
+  const forget = () => {
+    [record, last] = [null, null];
+    refused.clear();
+    delete ctx.el.dataset.lensLocal;
+  };
+  const refuse = (r, why) => {
+    [record, last] = [null, null];
+    refused.set(at(r), why);
+    ctx.el.dataset.lensLocal = `refused: ${why}`;
+  };
+  ctx.on("change:status", forget);
+  ctx.on("change:run_id", forget);
+  const covers = (want) => Boolean(want && !want.paid && record && at(record) === at(want) && want.guidance <= record.high && (want.guidance >= record.low || record.flat_below));
+  function draw(want) {
+    const started = performance.now(), g2 = Math.max(want.guidance, record.low), { a, b, shape } = record;
+    const x = new Float32Array(a.length);
+    for (let i = 0; i < a.length; i++) x[i] = a[i] + g2 * b[i];
+    const blob = bmp(runRecipe(record.ops, { c: shape[0], h: shape[1], w: shape[2], data: x }));
+    stats.lensLocal.push(performance.now() - started);
+    const applied = !record.held && want.guidance === record.ran;
+    const msg = {
+      run: want.run,
+      step: want.step,
+      guidance: want.guidance,
+      held: record.held,
+      ran: record.ran,
+      applied,
+      picture: record.picture,
+      local: true
+    };
+    return { msg, blobs: [blob], inputAt: null, at: performance.now() };
+  }
+  return {
+    covers,
+    // The request for lens.js to send for `want`: none where the picture is drawn here; with
+    // `local` while this run and step's affine part is neither here nor refused.
+    ask(want) {
+      if (!want?.quick || want.paid) return want;
+      if (covers(want)) return null;
+      const known = refused.has(at(want)) || record && at(record) === at(want);
+      return known ? want : { ...want, local: true };
+    },
+    // A moving slider's picture drawn here, as asker.js gives the kernel's ({ msg, blobs, inputAt });
+    // `stamp` times it from the slider's input. At rest the last one drawn here stays shown until
+    // the kernel's answer (`kernel`) is newer.
+    answer(want, stamp, kernel) {
+      if (want?.quick && covers(want)) {
+        const key = `${at(want)}|${want.guidance}`;
+        try {
+          if (last?.key !== key) last = { key, answer: { ...draw(want), inputAt: stamp(want) } };
+          return last.answer;
+        } catch (error) {
+          refuse(record, error.message);
+        }
+      }
+      const mine = want && !want.paid && last?.key.startsWith(`${at(want)}|`) ? last.answer : null;
+      return mine && !(kernel?.at > mine.at) ? mine : null;
+    },
+    // Whether `msg` is a lens_local message (taken, or its refusal kept).
+    receive(msg, buffers) {
+      if (msg?.type !== "lens_local") return false;
+      try {
+        if (msg.refused) throw new Error(msg.refused);
+        const [a, b] = [floats(buffers[0]), floats(buffers[1])], n = msg.shape.reduce((p, q) => p * q, 1);
+        if (a.length !== n || b.length !== n) throw new Error("the affine part does not fit its shape");
+        record = { ...msg, a, b, ops: load(msg.ops, buffers) };
+        ctx.el.dataset.lensLocal = at(msg);
+      } catch (error) {
+        refuse(msg, error.message);
+      }
+      return true;
+    }
   };
 }
 
@@ -1452,7 +1692,7 @@ function guidanceLens(ctx) {
   stats.lensTrip ?? (stats.lensTrip = []);
   let inputAt = 0, stamped = 0, restAt = 0, rested = 0, moving = false, restTimer = null;
   const stamp = (r) => (r?.quick ? inputAt > stamped && { at: stamped = inputAt, into: stats.lens } : restAt > rested && { at: rested = restAt, into: stats.lensRest }) || null;
-  const lens = asker(model, "lens", stamp, 2);
+  const lens = asker(model, "lens", stamp, 2), local = localLens(ctx);
   const whatIf = h("button", {
     type: "button",
     "aria-pressed": "false",
@@ -1503,14 +1743,14 @@ function guidanceLens(ctx) {
   }
   function caption(msg) {
     const info = runInfo(model, msg.run), total = store.get(msg.run)[0]?.total || info?.steps || msg.step + 1;
-    const at = `${info?.name || `#${msg.run}`} \xB7 step ${msg.step + 1} / ${total}`, said = PICTURES[msg.picture] || "";
-    if (msg.held) return `${at} \xB7 preview at ${fix(msg.guidance)} \u2014 not applied yet${said}`;
-    return msg.applied ? `${at} \xB7 at ${fix(msg.guidance)} \u2014 as it ran${said}` : `${at} \xB7 what if ${fix(msg.guidance)} \u2014 not applied (ran at ${fix(msg.ran)})${said}`;
+    const at2 = `${info?.name || `#${msg.run}`} \xB7 step ${msg.step + 1} / ${total}`, said = PICTURES[msg.picture] || "";
+    if (msg.held) return `${at2} \xB7 preview at ${fix(msg.guidance)} \u2014 not applied yet${said}`;
+    return msg.applied ? `${at2} \xB7 at ${fix(msg.guidance)} \u2014 as it ran${said}` : `${at2} \xB7 what if ${fix(msg.guidance)} \u2014 not applied (ran at ${fix(msg.ran)})${said}`;
   }
   function over(w) {
     const want = target(w);
-    lens.want(want);
-    const answer = lens.answerFor(want);
+    lens.want(local.ask(want));
+    const answer = local.answer(want, stamp, lens.answerFor(want)) || lens.answerFor(want);
     now = { kind: "", refused: answer?.msg.refused || "", offer: answer?.msg.offer || 0, guidance: want?.guidance };
     if (!answer?.blobs.length) return null;
     now.kind = answer.msg.held ? "held" : "what-if";
@@ -1568,15 +1808,17 @@ function guidanceLens(ctx) {
     }, REST);
     const w = ctx.preview.where();
     if (w && held(w) && ctx.knobs.selected().index === 0) moved = { run: w.key, step: w.n };
-    lens.want(target(w));
-    ctx.schedule();
+    const asked = local.ask(target(w));
+    lens.want(asked);
+    if (asked) ctx.schedule();
+    else ctx.paint();
   });
   ctx.listen(ui.main.img, "load", () => {
     const timed = measuring;
     measuring = null;
     if (timed) {
       requestAnimationFrame(() => timed.into.push(performance.now() - timed.at));
-      stats.lensTrip.push(timed.trip);
+      if (timed.trip != null) stats.lensTrip.push(timed.trip);
     }
   });
   const paid = paidPreview(ctx, note, () => {
@@ -1587,7 +1829,7 @@ function guidanceLens(ctx) {
   const views = stepViews(ctx, asker(model, "views"), branchWith, note);
   const effect = effectTrace(ctx);
   ctx.on("msg:custom", (msg, buffers) => {
-    if (lens.receive(msg, buffers)) ctx.paint();
+    if (lens.receive(msg, buffers) || local.receive(msg, buffers)) ctx.paint();
     else if (views.receive(msg, buffers)) ctx.schedule();
   });
   ctx.on("change:lens", () => {
@@ -1864,7 +2106,7 @@ function previewPane(ctx) {
     if (info?.status === "failed") return `${info.name} failed before its first step.`;
     return key === ctx.live() ? `${info?.name || "The run"}: waiting for its first step\u2026` : `Loading ${info?.name || "the run"}\u2026`;
   }
-  function at(key, pos, info, final) {
+  function at2(key, pos, info, final) {
     const frames = store.get(key), n = store.count(key), fin = store.final(key);
     const name = info?.name || `#${key}`;
     if (final && fin) return { blob: fin, caption: [name, "final image", g(frames[n - 1])].filter(Boolean).join(" \xB7 ") };
@@ -1896,7 +2138,7 @@ function previewPane(ctx) {
     const pos = pinned ? Math.min(Number(scrub.value) - 1, positions - 1) : positions - 1;
     scrub.value = pos + 1;
     const atFinal = Boolean(fin) && pos === n;
-    const mine = at(key, pos, info, atFinal);
+    const mine = at2(key, pos, info, atFinal);
     where = { key, pos, n, atFinal };
     const exact = decoded && decoded.run === key && decoded.step === pos && !atFinal;
     const lens = ctx.lens?.over(where);
@@ -1908,7 +2150,7 @@ function previewPane(ctx) {
     scrub.setAttribute("aria-valuetext", atFinal ? "final image" : `step ${pos + 1} of ${total}`);
     if (cmp) {
       const cn = store.count(cmp), ctotal = store.get(cmp)[0]?.total || 0;
-      const theirs = at(cmp, atFinal ? cn : align(pos, total, ctotal), cmpInfo, atFinal);
+      const theirs = at2(cmp, atFinal ? cn : align(pos, total, ctotal), cmpInfo, atFinal);
       if (theirs) {
         put(other.img, theirs.blob);
         setText(other.caption, theirs.caption);

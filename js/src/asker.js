@@ -1,4 +1,4 @@
-// One kind of request to the kernel (`lens`, `views`) and its newest answer ({ msg, blobs, inputAt }).
+// One kind of request to the kernel (`lens`, `views`) and its newest answer ({ msg, blobs, inputAt, at }).
 // At most `most` requests are in flight; while they are, only the newest wanted goes next
 // (latest wins), so a drag never queues more than that in the kernel. The lens allows two:
 // its answer takes the kernel a few ms but the trip there and back tens of ms, and with one in
@@ -20,9 +20,9 @@ export function asker(model, type, stamp = () => null, most = 1) {
     asked = keyOf(wanted);
     const flight = { id: ++seq, at: performance.now(), inputAt: stamp(wanted) };
     flights.push(flight);
-    const { run, step, guidance, paid, quick } = wanted;
+    const { run, step, guidance, paid, quick, local } = wanted; // local: the affine part too (local_lens.js)
     model.send({ type, run, step, ...(guidance == null ? {} : { guidance }), ...(paid ? { paid } : {}),
-      ...(quick ? { quick } : {}), id: flight.id });
+      ...(quick ? { quick } : {}), ...(local ? { local } : {}), id: flight.id });
   }
   return {
     want(request) {
@@ -37,7 +37,7 @@ export function asker(model, type, stamp = () => null, most = 1) {
       flights = flights.filter((f) => f.id > msg.id); // the kernel answers in order: those before it are answered or dropped
       if (msg.id > latest) {
         latest = msg.id;
-        answer = { msg, blobs: (buffers || []).map((b) => imageBlob(b)), inputAt };
+        answer = { msg, blobs: (buffers || []).map((b) => imageBlob(b)), inputAt, at: performance.now() };
       }
       go();
       return true;

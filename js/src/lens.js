@@ -7,13 +7,15 @@
 // sends them; an answer is shown where it fits the run and step on screen, captioned with its own
 // value. While the slider moves the kernel sends its quick picture (where the run's preview is the
 // VAE's decode, too slow to follow a drag: its fallback's), and once the slider rests the run's own
-// preview; the caption says which.
+// preview; the caption says which. Where the kernel sent a step's affine part, a moving slider's
+// pictures are drawn in the page itself, with no request (local_lens.js).
 
 import { h } from "./dom.js";
 import { effectTrace } from "./effect.js";
 import { asker, keyOf } from "./asker.js";
 import { enable, runInfo } from "./form.js";
 import { setText } from "./status.js";
+import { localLens } from "./local_lens.js";
 import { paidPreview } from "./paid.js";
 import { stepViews } from "./views.js";
 
@@ -32,7 +34,7 @@ export function guidanceLens(ctx) {
   // What a request's paint is timed from: a quick one from the input, the one at rest from the rest.
   const stamp = (r) => (r?.quick ? inputAt > stamped && { at: (stamped = inputAt), into: stats.lens }
     : restAt > rested && { at: (rested = restAt), into: stats.lensRest }) || null;
-  const lens = asker(model, "lens", stamp, 2);
+  const lens = asker(model, "lens", stamp, 2), local = localLens(ctx);
   const whatIf = h("button", { type: "button", "aria-pressed": "false", "data-lm-suppress-shortcuts": "true",
     title: "Show the shown step at the Guidance slider's value, without applying it" }, "What if");
   const branchWith = h("button", { type: "button", hidden: true, "data-lm-suppress-shortcuts": "true",
@@ -88,8 +90,8 @@ export function guidanceLens(ctx) {
   // Called by the preview as it paints (preview.js): { blob, caption } to show, or null.
   function over(w) {
     const want = target(w);
-    lens.want(want);
-    const answer = lens.answerFor(want);
+    lens.want(local.ask(want));
+    const answer = local.answer(want, stamp, lens.answerFor(want)) || lens.answerFor(want);
     now = { kind: "", refused: answer?.msg.refused || "", offer: answer?.msg.offer || 0, guidance: want?.guidance };
     if (!answer?.blobs.length) return null;
     now.kind = answer.msg.held ? "held" : "what-if";
@@ -147,8 +149,10 @@ export function guidanceLens(ctx) {
     }, REST);
     const w = ctx.preview.where();
     if (w && held(w) && ctx.knobs.selected().index === 0) moved = { run: w.key, step: w.n };
-    lens.want(target(w));
-    ctx.schedule();
+    const asked = local.ask(target(w));
+    lens.want(asked);
+    if (asked) ctx.schedule();
+    else ctx.paint(); // drawn here (or nothing to show): at once, not at the next frame
   });
   // Painted: the frame after the preview's image has loaded.
   ctx.listen(ui.main.img, "load", () => {
@@ -156,7 +160,7 @@ export function guidanceLens(ctx) {
     measuring = null;
     if (timed) {
       requestAnimationFrame(() => timed.into.push(performance.now() - timed.at));
-      stats.lensTrip.push(timed.trip);
+      if (timed.trip != null) stats.lensTrip.push(timed.trip); // none for a picture drawn here
     }
   });
   const paid = paidPreview(ctx, note, () => {
@@ -169,7 +173,7 @@ export function guidanceLens(ctx) {
   // A lens answer is painted at once rather than at the next animation frame: a dragged slider's
   // picture is late by the trip already (paint is idempotent: the frame's own paint changes nothing).
   ctx.on("msg:custom", (msg, buffers) => {
-    if (lens.receive(msg, buffers)) ctx.paint();
+    if (lens.receive(msg, buffers) || local.receive(msg, buffers)) ctx.paint();
     else if (views.receive(msg, buffers)) ctx.schedule();
   });
   ctx.on("change:lens", () => {

@@ -1,17 +1,17 @@
 """The guidance lens the page draws itself: a step's affine part and its quick picture's recipe.
 
-A slider in motion on a held step (or in What if) costs a kernel round trip per value, most of
-it Jupyter's (about 40 of 70-80 ms). Where the lens at a step is affine in the guidance (the
-rule and its numerical check: ``core/lens_affine.py``), the page asks once per run and step
-(``lens`` with ``local``) and gets ``lens_local``: ``A`` and ``B`` (float32 buffers, shaped
-``shape``: the latents as the preview sees them), the range ``[low, high]`` they hold on (the
-guidance's off value, the slider's top; ``flat_below``: below ``low`` the lens is ``x0(low)``)
-and the run's quick picture (``Lens.quick``) as ops (``Preview.recipe``), each tensor a buffer
-named by its index. ``js/src/local_lens.js`` then draws ``A + g·B`` for each value in range,
-and asks the kernel only at rest (the run's own preview) and outside the range. Refused
-(``refused``, in words), the page asks the kernel for every value, as before: a guidance that
-is a model input, a batch (drawn as a grid), a preview with no recipe (TAESD, a user's), a lens
-that is not affine.
+A slider in motion on a held step (or in What if) cost a kernel round trip per value, most of it
+Jupyter's (about 40 of 70-80 ms). Where the lens at a step is affine in the guidance (the rule
+and its numerical check: ``core/lens_affine.py``), the page asks once per run and step (``lens``
+with ``local``) and gets ``lens_local``: ``A`` and ``B`` (float32 buffers, shaped ``shape``: the
+latents as the preview sees them), the range ``[low, high]`` they hold on (the guidance knob's
+off value and top; ``flat_below``: below ``low`` the lens is ``x0(low)``), the lens reply's
+``held`` and ``ran`` (for the caption), and the run's quick picture (``Lens.quick``) as ops
+(``Preview.recipe``), each tensor a buffer named by its index. ``js/src/local_lens.js`` draws
+``A + g·B`` for each value in range and asks the kernel only at rest (the run's own preview) and
+outside the range. Refused (``refused``, in words), the page asks the kernel for every value, as
+before: a guidance that is a model input, a batch (drawn as a grid), a preview with no recipe
+(TAESD, a user's), a lens that is not affine.
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ from ..core.lens_affine import Affine, affine
 def local_part(run: Run, reply: dict[str, Any], knob: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
     """The ``lens_local`` message answering ``reply``'s request at its run and step; ``knob``: the
     guidance's (``SamplerWidget.knobs[0]``). Never raises: it may run on the run's thread."""
-    message: dict[str, Any] = {"type": "lens_local", **{key: reply[key] for key in ("id", "run", "step")}}
+    message: dict[str, Any] = {
+        "type": "lens_local",
+        **{key: reply.get(key) for key in ("id", "run", "step", "held", "ran")},
+    }
     try:
         part, ops = _checked(run, reply["step"], knob)
     except ValueError as exc:

@@ -1,0 +1,104 @@
+"""The guidance lens drawn in the page (``js/src/local_lens.js``, ``widget/lens_local.py``): on the
+demo widget held before step 5, the Guidance slider's first arrow key brings the step's affine
+part and its quick picture's recipe; the next keys are drawn in the page with no ``lens`` request
+(the kernel's handler counts them), and each picture painted equals the kernel's own quick
+picture (``run.lens(step, g).quick``) within 2/255 on ≥ 99% of its pixels. At rest the page still
+asks for the run's own preview (the VAE's decode). JupyterLab with Debian's Chromium driven by
+Playwright (shared: ``browsers``).
+
+Screenshot in ``artifacts/``: ``lens-local.png`` (the held step at the last key's value, drawn in
+the page, captioned as a quick preview not applied yet).
+"""
+
+import json
+
+import numpy as np
+import pytest
+from browser_fixtures import notebook
+from test_browser import ARTIFACTS, Session
+from test_browser_lens import SETUP, caption, held_at, slider
+
+pytest.importorskip("playwright.sync_api")
+
+# Counts the lens requests the kernel handles (quick: a moving slider's), whatever the page says.
+# While ``_still`` is set, a request at rest goes unanswered: the page keeps its own picture on
+# screen for the screenshot instead of the decode that would replace it 250 ms after the last key.
+COUNTED = """_asked, _still = [], False
+_handle = widget._lens_request
+def _counted(**request):
+    _asked.append(request)
+    if not (_still and not request.get("quick")):
+        return _handle(**request)
+widget._lens_request = _counted"""
+# At each load of the main preview: its caption and its pixels (RGB, row by row), read in the same
+# task as the load, so each picture is paired with the caption painted with it.
+WATCH = """() => {
+  const img = document.querySelector('.sdw img[alt="Live preview"]');
+  const cap = img.closest("figure").querySelector("figcaption");
+  window._shots = [];
+  img.addEventListener("load", () => {
+    const c = document.createElement("canvas");
+    [c.width, c.height] = [img.naturalWidth, img.naturalHeight];
+    const g = c.getContext("2d");
+    g.drawImage(img, 0, 0);
+    const rgb = [...g.getImageData(0, 0, c.width, c.height).data].filter((_, i) => i % 4 !== 3);
+    window._shots.push({ caption: cap.textContent, rgb });
+  });
+}"""
+
+
+@pytest.fixture(scope="module")
+def jl(browsers):
+    ARTIFACTS.mkdir(exist_ok=True)
+    with browsers.page("lens_local.ipynb", notebook(SETUP)) as page:
+        page.get_by_role("button", name="Generate").wait_for(timeout=120_000)
+        yield Session(page)
+
+
+def kernel_json(jl, code):
+    return json.loads(jl.kernel(f"import json; json.dumps({code})").strip("'"))
+
+
+def test_arrow_keys_on_a_held_step_are_drawn_in_the_page_as_the_kernel_draws_them(jl):
+    page = jl.page
+    page.set_viewport_size({"width": 1300, "height": 1500})
+    run = held_at(jl, 4)
+    jl.kernel(COUNTED)
+    slider(jl).focus()
+    slider(jl).press("ArrowRight")  # the kernel answers 5.1 and sends the affine part with it
+    jl.wait_data("lensLocal", f"{run}|4")
+    first = kernel_json(jl, "_asked")
+    assert [(r["guidance"], r.get("quick"), r.get("local")) for r in first][:1] == [(5.1, True, True)], first
+    jl.kernel("_asked.clear()")
+    page.evaluate(WATCH)
+    drawn = page.evaluate("window.sdwidgetStats.lensLocal.length")
+    values = []
+    for key in ("ArrowRight", "ArrowRight", "ArrowLeft", "ArrowRight", "ArrowRight"):
+        slider(jl).press(key)
+        values.append(round(float(slider(jl).input_value()), 1))
+    assert values == [5.2, 5.3, 5.2, 5.3, 5.4]
+    caption(jl).filter(has_text="step 5 / 12 · preview at 5.4 — not applied yet · VAE decode").wait_for(timeout=30_000)
+    assert page.evaluate("window.sdwidgetStats.lensLocal.length") - drawn >= 3, "drawn in the page"
+    asked = kernel_json(jl, "_asked")
+    assert [r for r in asked if r.get("quick")] == [], f"no lens request while the keys went: {asked}"
+    assert asked and all(r["guidance"] in values for r in asked), "at rest: the run's own preview, asked"
+    shots = page.evaluate("window._shots")
+    quick = {}
+    for shot in shots:
+        for g in set(values):
+            if shot["caption"].endswith(f"step 5 / 12 · preview at {g:.1f} — not applied yet · quick preview"):
+                quick[g] = np.array(shot["rgb"], dtype=int)
+    assert set(quick) == set(values), [s["caption"] for s in shots]
+    for g, painted in sorted(quick.items()):
+        theirs = np.array(kernel_json(jl, f"widget.runner.run.lens(4, {g}).quick.numpy().ravel().tolist()"))
+        gap = np.abs(painted - theirs).reshape(-1, 3).max(axis=1)
+        print(f"guidance {g}: {(gap <= 2).mean():.2%} of {gap.size} pixels within 2/255, worst {gap.max()}/255")
+        assert (gap <= 2).mean() >= 0.99, (g, gap.max())
+    assert kernel_json(jl, "[len(widget.runner.run.steps), widget.status]") == [4, "paused"], "nothing applied"
+    jl.kernel("_still = True")
+    slider(jl).press("ArrowRight")  # 5.5, drawn in the page
+    page.wait_for_function("window._shots.at(-1)?.caption.endsWith('preview at 5.5 — not applied yet · quick preview')")
+    jl.widget.screenshot(path=str(ARTIFACTS / "lens-local.png"))
+    jl.kernel("_still = False")
+    page.get_by_role("button", name="Resume").click()
+    jl.wait_status("finished")
