@@ -145,6 +145,15 @@ def pytest_runtest_teardown(item, nextitem):
             shared.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_calibration_per_vae_weights():
+    """``auto_preview`` fits each tiny VAE's preview map once per weights, not per pipeline built
+    (``tests/calibration_memo.py``: 6% of the quick loop's CPU)."""
+    from calibration_memo import install
+
+    install()
+
+
 @pytest.fixture(scope="session")
 def sd_pipe():
     from sdwidget.testing import tiny_sd_pipeline
