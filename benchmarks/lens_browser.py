@@ -3,11 +3,15 @@
 JupyterLab with Debian's Chromium (Playwright, the browser tests' shared helpers) shows the demo
 widget held before step 7 of 12. The Guidance slider's arrow keys are pressed ``--moves`` times,
 one at a time, then it is dragged at a pointer's pace: each preview's time from the slider's input
-to the frame painted with its image (the page's ``sdwidgetStats.lens``): the lens's quick picture,
-the demo's preview decoder net. Goal: median ≤ 50 ms. Then, from each rest of the slider (no input
-for ``REST`` ms), to the run's own preview painted, the VAE's decode (``sdwidgetStats.lensRest``).
-Printed beside: the requests' trips (sent → answered, ``lensTrip``) and the kernel's time answering
-one (the lens, its picture, the PNG and the send), so the rest is the browser's.
+to the frame painted with its image (the page's ``sdwidgetStats.lens``). Two paths, the same page
+and kernel back to back: first the kernel's round trip (the kernel keeps the step's affine part
+to itself: each value is a ``lens`` request answered with the demo's preview decoder net's
+picture, as before ``local_lens.js``), then the path the page takes where the kernel sent it
+(``lens_local``): each value drawn in the page (A + g·B through the net's recipe), no request.
+Goal: median ≤ 50 ms. Then, from each rest of the slider (no input for ``REST`` ms), to the run's
+own preview painted, the VAE's decode (``sdwidgetStats.lensRest``). Printed beside: the kernel
+path's trips (sent → answered, ``lensTrip``), the kernel's time answering a request (the lens,
+its picture, the PNG and the send), and the page's time drawing one (``lensLocal``).
 """
 
 from __future__ import annotations
@@ -29,7 +33,14 @@ def _timed(run, reply, _answer=widget._answer):
     start = _time.perf_counter()
     _answer(run, reply)
     _answered.append((_time.perf_counter() - start) * 1000)
-widget._answer = _timed"""
+widget._answer = _timed
+_local_on = False  # off: the page's own lens is never sent, every value goes the kernel's way
+_request = widget._lens_request
+def _routed(**request):
+    if not _local_on:
+        request.pop("local", None)
+    return _request(**request)
+widget._lens_request = _routed"""
 
 
 def spread(ms: list[float]) -> str:
@@ -64,21 +75,31 @@ def browser(args: argparse.Namespace) -> None:
             page.get_by_role("button", name="Generate").click()
             page.wait_for_function("document.querySelector('.sdw').dataset.shownStep === '6'", timeout=120_000)
             page.evaluate(KERNEL_EVAL, TIMED)
-            measure(page, args.moves)
+            measure(page, args.moves, "the kernel's round trip")
             answered = page.evaluate(KERNEL_EVAL, "_answered")
             print(f"the kernel answering a lens request (all of them): {spread(eval(answered))}")
+            page.evaluate(KERNEL_EVAL, "_local_on = True")
+            slider = page.get_by_role("slider", name="Guidance", exact=True)
+            slider.press("ArrowLeft")  # its request brings the step's affine part
+            held = f"{page.evaluate(KERNEL_EVAL, 'widget.run_id')}|6"  # the run and step drawn in the page
+            page.wait_for_function(f"document.querySelector('.sdw').dataset.lensLocal === '{held}'", timeout=30_000)
+            page.evaluate("window.sdwidgetStats.lensLocal = []")
+            measure(page, args.moves, "drawn in the page")
+            print(f"the page drawing one picture (A + g·B, the recipe, the BMP): {stats(page, 'lensLocal')}")
+            rests(page)
     finally:
         browsers.close()
 
 
-def measure(page: Any, moves: int) -> None:
+def measure(page: Any, moves: int, path: str) -> None:
     """Arrow keys one at a time, then a drag at a pointer's pace, on the held run's Guidance slider."""
+    page.evaluate("window.sdwidgetStats.lens = []; window.sdwidgetStats.lensTrip = []")
     slider = page.get_by_role("slider", name="Guidance", exact=True)
     slider.focus()
     for i in range(moves):
         slider.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
         page.wait_for_function(f"window.sdwidgetStats.lens.length > {i}", timeout=30_000)
-    report(page, "arrow key -> painted")
+    report(page, f"{path}, arrow key -> painted")
     box = slider.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] * 0.1, y)
@@ -88,9 +109,14 @@ def measure(page: Any, moves: int) -> None:
         page.wait_for_timeout(16)  # a pointer's pace: about one move a frame
     page.mouse.up()
     page.wait_for_timeout(1500)
-    report(page, "drag -> painted (the newest value wins)")
+    report(page, f"{path}, drag -> painted (the newest value wins)")
+
+
+def rests(page: Any) -> None:
+    """A key, then the slider at rest until the run's own preview (the VAE's decode) is painted."""
+    slider = page.get_by_role("slider", name="Guidance", exact=True)
     rested = page.evaluate("window.sdwidgetStats.lensRest.length")
-    for i in range(RESTS):  # a key, then the slider at rest until the decode is painted
+    for i in range(RESTS):
         slider.press("ArrowRight")
         page.wait_for_function(f"window.sdwidgetStats.lensRest.length > {rested + i}", timeout=30_000)
     print(f"browser, at rest ({REST} ms after the last input) -> the VAE's decode painted: {stats(page, 'lensRest')}")
@@ -102,5 +128,7 @@ def stats(page: Any, name: str) -> str:
 
 
 def report(page: Any, what: str) -> None:
-    print(f"browser, {what}: {stats(page, 'lens')}; of which sent -> answered: {stats(page, 'lensTrip')}")
+    trips = page.evaluate("window.sdwidgetStats.lensTrip.length")
+    trip = f"; of which sent -> answered: {stats(page, 'lensTrip')}" if trips else "; no request"
+    print(f"browser, {what}: {stats(page, 'lens')}{trip}")
     page.evaluate("window.sdwidgetStats.lens = []; window.sdwidgetStats.lensTrip = []")

@@ -1331,30 +1331,13 @@ function asker(model, type, stamp = () => null, most = 1) {
 }
 
 // src/recipe.js
-function conv(t, op) {
-  const { c, h: ht, w, data } = t, [o, c2, k] = op.weight.shape, p = k >> 1, n = ht * w, K = c * k * k;
-  if (c2 !== c) throw new Error(`a convolution of ${c2} channels given ${c}`);
-  const pairs = n + (n & 1), cols = new Float32Array(pairs * K), wt = op.padded, bias = op.bias.data;
-  for (let y = 0, j = 0; y < ht; y++) {
-    for (let x = 0; x < w; x++) {
-      for (let ci = 0; ci < c; ci++) {
-        for (let dy = 0; dy < k; dy++) {
-          const sy = y + dy - p, row = (ci * ht + sy) * w;
-          for (let dx = 0; dx < k; dx++, j++) {
-            const sx = x + dx - p;
-            if (sy >= 0 && sy < ht && sx >= 0 && sx < w) cols[j] = data[row + sx];
-          }
-        }
-      }
-    }
-  }
-  const out = new Float32Array(o * n);
+function product(wt, rows, K, o, n, out, bias) {
   for (let q = 0; q < o; q += 4) {
     const w0 = q * K, w1 = w0 + K, w2 = w1 + K, w3 = w2 + K, b = [0, 1, 2, 3].map((i) => bias[q + i] ?? 0);
     for (let i = 0; i < n; i += 2) {
       let a0 = b[0], a1 = b[1], a2 = b[2], a3 = b[3], e0 = a0, e1 = a1, e2 = a2, e3 = a3;
       for (let j = 0, u = i * K, v = u + K; j < K; j++) {
-        const x = cols[u + j], z = cols[v + j], p0 = wt[w0 + j], p1 = wt[w1 + j], p2 = wt[w2 + j], p3 = wt[w3 + j];
+        const x = rows[u + j], z = rows[v + j], p0 = wt[w0 + j], p1 = wt[w1 + j], p2 = wt[w2 + j], p3 = wt[w3 + j];
         a0 += p0 * x;
         a1 += p1 * x;
         a2 += p2 * x;
@@ -1371,18 +1354,78 @@ function conv(t, op) {
       }
     }
   }
+}
+function conv(t, op) {
+  const { c, h: ht, w, data } = t, [o, c2, k] = op.weight.shape, p = k >> 1, n = ht * w, K = c * k * k;
+  if (c2 !== c) throw new Error(`a convolution of ${c2} channels given ${c}`);
+  if (op.winograd) return winograd(t, op, o);
+  const rows = new Float32Array((n + (n & 1)) * K), out = new Float32Array(o * n);
+  for (let i = 0, j = 0; i < n; i++) {
+    for (let ci = 0, y = Math.floor(i / w), x = i % w; ci < c; ci++) {
+      for (let sy = y - p; sy <= y + p; sy++) {
+        for (let sx = x - p; sx <= x + p; sx++, j++) {
+          if (sy >= 0 && sy < ht && sx >= 0 && sx < w) rows[j] = data[(ci * ht + sy) * w + sx];
+        }
+      }
+    }
+  }
+  product(op.padded, rows, K, o, n, out, op.bias.data);
+  return { c: o, h: ht, w, data: out };
+}
+function bT(v, at2, s) {
+  const a = v[at2], b = v[at2 + s], c = v[at2 + 2 * s], e = v[at2 + 3 * s];
+  v[at2] = a - c;
+  v[at2 + s] = b + c;
+  v[at2 + 2 * s] = c - b;
+  v[at2 + 3 * s] = b - e;
+}
+function aT(v, at2, s) {
+  const a = v[at2], b = v[at2 + s], c = v[at2 + 2 * s], e = v[at2 + 3 * s];
+  v[at2] = a + b + c;
+  v[at2 + s] = b - c - e;
+}
+function gOf(v, at2, s) {
+  const a = v[at2], b = v[at2 + s], c = v[at2 + 2 * s];
+  v[at2 + s] = (a + b + c) / 2;
+  v[at2 + 2 * s] = (a - b + c) / 2;
+  v[at2 + 3 * s] = c;
+}
+function winograd(t, op, o) {
+  const { c, h: ht, w, data } = t, th = ht + 1 >> 1, tw = w + 1 >> 1, n = th * tw, pairs = n + (n & 1);
+  const tiles = new Float32Array(16 * pairs * c), sums = new Float32Array(16 * o * n), d = new Float64Array(16);
+  for (let at2 = 0; at2 < c * n; at2++) {
+    const ci = Math.floor(at2 / n), tile = at2 % n, y0 = 2 * Math.floor(tile / tw) - 1, x0 = 2 * (tile % tw) - 1;
+    for (let i = 0; i < 16; i++) {
+      const y = y0 + (i >> 2), x = x0 + (i & 3);
+      d[i] = y >= 0 && y < ht && x >= 0 && x < w ? data[(ci * ht + y) * w + x] : 0;
+    }
+    for (let i = 0; i < 4; i++) bT(d, i, 4);
+    for (let i = 0; i < 4; i++) bT(d, 4 * i, 1);
+    for (let i = 0; i < 16; i++) tiles[(i * pairs + tile) * c + ci] = d[i];
+  }
+  const u = op.winograd, size2 = u.length / 16, sub = (a, i, len) => a.subarray(i * len, (i + 1) * len);
+  for (let i = 0; i < 16; i++) product(sub(u, i, size2), sub(tiles, i, pairs * c), c, o, n, sub(sums, i, o * n), []);
+  const out = new Float32Array(o * ht * w), bias = op.bias.data;
+  for (let at2 = 0; at2 < o * n; at2++) {
+    const q = Math.floor(at2 / n), tile = at2 % n, y = 2 * Math.floor(tile / tw), x = 2 * (tile % tw);
+    for (let i = 0; i < 16; i++) d[i] = sums[(i * o + q) * n + tile];
+    for (let i = 0; i < 4; i++) aT(d, i, 4);
+    for (let i = 0; i < 2; i++) aT(d, 4 * i, 1);
+    for (let i = 0, yy = y, xx = x; i < 4; i++, yy = y + (i >> 1), xx = x + (i & 1)) {
+      if (yy < ht && xx < w) out[(q * ht + yy) * w + xx] = d[(i >> 1) * 4 + (i & 1)] + bias[q];
+    }
+  }
   return { c: o, h: ht, w, data: out };
 }
 function groupNorm(t, op) {
   const { c, h: ht, w, data } = t, per = c / op.groups * ht * w, out = new Float32Array(data.length);
   for (let g2 = 0; g2 < op.groups; g2++) {
     let mean = 0, spread = 0;
-    for (let i = g2 * per; i < (g2 + 1) * per; i++) mean += data[i];
-    mean /= per;
+    for (let i = g2 * per; i < (g2 + 1) * per; i++) mean += data[i] / per;
     for (let i = g2 * per; i < (g2 + 1) * per; i++) spread += (data[i] - mean) ** 2;
     const scale = 1 / Math.sqrt(spread / per + op.eps);
-    for (let i = g2 * per; i < (g2 + 1) * per; i++) {
-      const ch = Math.floor(i / (ht * w));
+    for (let i = g2 * per, ch; i < (g2 + 1) * per; i++) {
+      ch = Math.floor(i / (ht * w));
       out[i] = (data[i] - mean) * scale * op.weight.data[ch] + op.bias.data[ch];
     }
   }
@@ -1390,41 +1433,32 @@ function groupNorm(t, op) {
 }
 function shuffle(t, r) {
   const { c, h: ht, w, data } = t, C = c / (r * r), W3 = w * r, out = new Float32Array(data.length);
-  for (let ch = 0; ch < c; ch++) {
-    const base = Math.floor(ch / (r * r)) * ht * r * W3, i = Math.floor(ch / r) % r, j = ch % r;
-    for (let y = 0; y < ht; y++) {
-      for (let x = 0; x < w; x++) out[base + (y * r + i) * W3 + x * r + j] = data[(ch * ht + y) * w + x];
-    }
+  for (let at2 = 0; at2 < data.length; at2++) {
+    const ch = Math.floor(at2 / (ht * w)), y = Math.floor(at2 / w) % ht, x = at2 % w, i = Math.floor(ch / r) % r;
+    out[Math.floor(ch / (r * r)) * ht * r * W3 + (y * r + i) * W3 + x * r + ch % r] = data[at2];
   }
   return { c: C, h: ht * r, w: W3, data: out };
 }
 function pool(t, maxSize) {
-  const { c, h: ht, w, data } = t, s = Math.ceil(Math.max(ht, w) / maxSize);
+  const { c, h: ht, w, data } = t, s = Math.ceil(Math.max(ht, w) / maxSize), H3 = Math.ceil(ht / s);
+  const W3 = Math.ceil(w / s), sums = new Float64Array(c * H3 * W3), counts = new Float64Array(c * H3 * W3);
   if (s <= 1) return t;
-  const H3 = Math.ceil(ht / s), W3 = Math.ceil(w / s), out = new Float32Array(c * H3 * W3);
-  for (let ch = 0; ch < c; ch++) {
-    for (let Y = 0; Y < H3; Y++) {
-      for (let X = 0; X < W3; X++) {
-        let sum = 0, count = 0;
-        for (let y = Y * s; y < Math.min(ht, Y * s + s); y++) {
-          for (let x = X * s; x < Math.min(w, X * s + s); x++, count++) sum += data[(ch * ht + y) * w + x];
-        }
-        out[(ch * H3 + Y) * W3 + X] = sum / count;
-      }
-    }
+  for (let at2 = 0; at2 < data.length; at2++) {
+    const ch = Math.floor(at2 / (ht * w)), y = Math.floor(at2 / w) % ht, cell = (ch * H3 + Math.floor(y / s)) * W3;
+    sums[cell + Math.floor(at2 % w / s)] += data[at2];
+    counts[cell + Math.floor(at2 % w / s)] += 1;
   }
-  return { c, h: H3, w: W3, data: out };
+  return { c, h: H3, w: W3, data: Float32Array.from(sums, (sum, i) => sum / counts[i]) };
 }
 function bytes(t, fromUnit) {
-  const { h: ht, w, data } = t, n = ht * w, out = new Uint8Array(n * 3);
-  for (let ch = 0; ch < 3; ch++) {
-    for (let i = 0; i < n; i++) {
-      const v = fromUnit ? Math.fround(Math.fround(Math.fround(data[ch * n + i] + 1) * 127.5) + 0.5) : data[ch * n + i];
-      out[i * 3 + ch] = Math.min(255, Math.max(0, v)) | 0;
-    }
+  const { h: ht, w, data } = t, n = ht * w, out = new Uint8Array(n * 3), f = Math.fround;
+  for (let at2 = 0; at2 < 3 * n; at2++) {
+    const v = fromUnit ? f(f(f(data[at2] + 1) * 127.5) + 0.5) : data[at2];
+    out[at2 % n * 3 + Math.floor(at2 / n)] = Math.min(255, Math.max(0, v)) | 0;
   }
   return { h: ht, w, data: out };
 }
+var silu = (x) => x / (1 + Math.exp(-x));
 function map(t, f, other) {
   const { data } = t, out = new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) out[i] = f(data[i], other?.[i]);
@@ -1433,12 +1467,14 @@ function map(t, f, other) {
 var OPS = {
   conv,
   group_norm: groupNorm,
-  silu: (t) => map(t, (x) => x / (1 + Math.exp(-x))),
   pixel_shuffle: (t, op) => shuffle(t, op.factor),
+  silu: (t) => map(t, silu),
   clamp: (t, op) => map(t, (x) => Math.min(op.high, Math.max(op.low, x))),
   pool: (t, op) => pool(t, op.max_size),
   to_uint8: (t) => bytes(t, true),
-  bytes: (t) => bytes(t, false)
+  bytes: (t) => bytes(t, false),
+  push: (t, op, kept) => (kept.push(t), t),
+  add: (t, op, kept) => map(t, (v, u) => v + u, kept.pop().data)
 };
 function load(ops, buffers) {
   const tensor = (ref) => {
@@ -1447,14 +1483,24 @@ function load(ops, buffers) {
     return { shape: ref.shape, data: new Float32Array(view.buffer.slice(view.byteOffset, view.byteOffset + n * 4)) };
   };
   return ops.map((op) => {
-    if (!(op.op in OPS) && !["push", "add"].includes(op.op)) throw new Error(`unknown recipe op ${op.op}`);
+    if (!Object.hasOwn(OPS, op.op)) throw new Error(`unknown recipe op ${op.op}`);
     const out = { ...op };
     for (const name of ["weight", "bias"]) if (op[name]) out[name] = tensor(op[name]);
     if (op.op === "conv") {
-      const [o, c, k, k2] = out.weight.shape;
+      const [o, c, k, k2] = out.weight.shape, rows = Math.ceil(o / 4) * 4, g2 = out.weight.data;
       if (k !== k2 || k % 2 !== 1 || out.bias?.data.length !== o) throw new Error("a convolution the page cannot run");
-      out.padded = new Float32Array(Math.ceil(o / 4) * 4 * c * k * k);
-      out.padded.set(out.weight.data);
+      out.padded = new Float32Array(rows * c * k * k);
+      out.padded.set(g2);
+      if (k === 3 && c >= 8) {
+        out.winograd = new Float32Array(16 * rows * c);
+        const f = new Float64Array(16);
+        for (let i = 0; i < o * c; i++) {
+          for (let j = 0; j < 9; j++) f[(j / 3 | 0) * 4 + j % 3] = g2[i * 9 + j];
+          for (let j = 0; j < 3; j++) gOf(f, j, 4);
+          for (let j = 0; j < 4; j++) gOf(f, 4 * j, 1);
+          for (let j = 0; j < 16; j++) out.winograd[(j * rows + Math.floor(i / c)) * c + i % c] = f[j];
+        }
+      }
     }
     return out;
   });
@@ -1462,11 +1508,7 @@ function load(ops, buffers) {
 function runRecipe(ops, x) {
   const kept = [];
   let t = x;
-  for (const op of ops) {
-    if (op.op === "push") kept.push(t);
-    else if (op.op === "add") t = map(t, (v, u) => v + u, kept.pop().data);
-    else t = OPS[op.op](t, op);
-  }
+  for (const op of ops) t = OPS[op.op](t, op, kept);
   if (!(t.data instanceof Uint8Array)) throw new Error("a recipe ends in bytes");
   return t;
 }
@@ -1818,7 +1860,7 @@ function guidanceLens(ctx) {
     measuring = null;
     if (timed) {
       requestAnimationFrame(() => timed.into.push(performance.now() - timed.at));
-      if (timed.trip != null) stats.lensTrip.push(timed.trip);
+      if (timed.trip != null && timed.into === stats.lens) stats.lensTrip.push(timed.trip);
     }
   });
   const paid = paidPreview(ctx, note, () => {

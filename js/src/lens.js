@@ -160,7 +160,7 @@ export function guidanceLens(ctx) {
     measuring = null;
     if (timed) {
       requestAnimationFrame(() => timed.into.push(performance.now() - timed.at));
-      if (timed.trip != null) stats.lensTrip.push(timed.trip); // none for a picture drawn here
+      if (timed.trip != null && timed.into === stats.lens) stats.lensTrip.push(timed.trip); // a moving slider's
     }
   });
   const paid = paidPreview(ctx, note, () => {
