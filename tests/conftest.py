@@ -145,6 +145,16 @@ def pytest_runtest_teardown(item, nextitem):
             shared.close()
 
 
+@pytest.fixture(autouse=True)
+def torch_threads_kept():
+    """A test that sets torch's thread count (as a user would) leaves it to the next test as it
+    found it: left at 2, every later test of its worker oversubscribed the 2 cores."""
+    before = torch.get_num_threads()
+    yield
+    if torch.get_num_threads() != before:
+        torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def one_calibration_per_vae_weights():
     """``auto_preview`` fits each tiny VAE's preview map once per weights, not per pipeline built
