@@ -6,8 +6,10 @@ On the embedded demo model (64×64, guidance 5, CPU). The kernel part holds a ru
 ``--at`` (its model call made once, by the first lens: ``Run.peek``) and times, over ``--rounds``
 guidance values: the lens's x0 alone (``Run.lens``), with its frame's pixels (the demo's preview
 decodes with the VAE, on its worker thread), and with the PNG the widget sends; a recorded step's
-lens (What if); the quick picture a moving slider is shown (the demo's preview decoder net); one
-step's guidance effect; and, for scale, the bare pipeline's time per step.
+lens (What if); the quick picture a moving slider is shown (the demo's preview decoder net); what
+the page gets once per step to draw that picture itself (``lens_local``: the affine part checked
+at five values, the net's recipe); one step's guidance effect; and, for scale, the bare
+pipeline's time per step.
 
 ``--browser`` then measures the browser's drag → painted latency (``lens_browser.py``; goal:
 median ≤ 50 ms); ``--browser-only`` that alone. The paid lens's costs, and those of the other half
@@ -26,6 +28,7 @@ from lens_browser import browser
 from lens_paid import half, paid
 
 from sdwidget import Runner, demo_pipeline
+from sdwidget.widget.lens_local import local_part
 from sdwidget.widget.sender import encode
 
 PROMPT = "a red star on a blue background"
@@ -69,6 +72,10 @@ def kernel(args: argparse.Namespace) -> None:
     print(f"lens ms, as the widget sends it: {spread(widget)}  ({statistics.median(widget) / bare:.2f} of a step)")
     quick = timed(lambda g: encode(run.lens(k, g).quick.image()), args.rounds)
     print(f"lens ms, its quick picture as sent (the slider moving): {spread(quick)}")
+    asked = {"id": 0, "run": run.id, "step": k}
+    local = timed(lambda g: local_part(run, asked, runner.knobs[0]), max(2, args.rounds // 5))
+    size = sum(map(len, local_part(run, asked, runner.knobs[0])[1])) / 1024
+    print(f"the page's own lens, once per step (A, B verified, the recipe): {spread(local)}, {size:.0f} KiB")
     run.resume()
     run.wait()
     past = timed(lambda g: encode(run.lens(2, g).frame.image()), args.rounds)
