@@ -3,8 +3,9 @@ demo widget held before step 5, the Guidance slider's first arrow key brings the
 part and its quick picture's recipe; the next keys are drawn in the page with no ``lens`` request
 (the kernel's handler counts them), and each picture painted equals the kernel's own quick
 picture (``run.lens(step, g).quick``) within 2/255 on ≥ 99% of its pixels. At rest the page still
-asks for the run's own preview (the VAE's decode). JupyterLab with Debian's Chromium driven by
-Playwright (shared: ``browsers``).
+asks for the run's own preview (the VAE's decode). What if on a recorded step works the same,
+below the off value too (the lens there is the step's at 1.0). JupyterLab with Debian's Chromium
+driven by Playwright (shared: ``browsers``).
 
 Screenshot in ``artifacts/``: ``lens-local.png`` (the held step at the last key's value, drawn in
 the page, captioned as a quick preview not applied yet).
@@ -59,6 +60,22 @@ def kernel_json(jl, code):
     return json.loads(jl.kernel(f"import json; json.dumps({code})").strip("'"))
 
 
+def same_as_the_kernels(jl, step, captions):
+    """Each value's picture painted with its caption (``captions``: value → caption's end) equals
+    the kernel's quick picture of the current run at ``step`` within 2/255 on ≥ 99% of its pixels."""
+    shots, painted = jl.page.evaluate("window._shots"), {}
+    for shot in shots:
+        painted.update({g: np.array(shot["rgb"]) for g, end in captions.items() if shot["caption"].endswith(end)})
+    assert set(painted) == set(captions), [shot["caption"] for shot in shots]
+    for g, ours in sorted(painted.items()):
+        theirs = np.array(kernel_json(jl, f"widget.runner.run.lens({step}, {g}).quick.numpy().ravel().tolist()"))
+        gap = np.abs(ours - theirs).reshape(-1, 3).max(axis=1)
+        print(
+            f"step {step + 1} at {g}: {(gap <= 2).mean():.2%} of {gap.size} pixels within 2/255, worst {gap.max()}/255"
+        )
+        assert (gap <= 2).mean() >= 0.99, (g, gap.max())
+
+
 def test_arrow_keys_on_a_held_step_are_drawn_in_the_page_as_the_kernel_draws_them(jl):
     page = jl.page
     page.set_viewport_size({"width": 1300, "height": 1500})
@@ -82,18 +99,9 @@ def test_arrow_keys_on_a_held_step_are_drawn_in_the_page_as_the_kernel_draws_the
     asked = kernel_json(jl, "_asked")
     assert [r for r in asked if r.get("quick")] == [], f"no lens request while the keys went: {asked}"
     assert asked and all(r["guidance"] in values for r in asked), "at rest: the run's own preview, asked"
-    shots = page.evaluate("window._shots")
-    quick = {}
-    for shot in shots:
-        for g in set(values):
-            if shot["caption"].endswith(f"step 5 / 12 · preview at {g:.1f} — not applied yet · quick preview"):
-                quick[g] = np.array(shot["rgb"], dtype=int)
-    assert set(quick) == set(values), [s["caption"] for s in shots]
-    for g, painted in sorted(quick.items()):
-        theirs = np.array(kernel_json(jl, f"widget.runner.run.lens(4, {g}).quick.numpy().ravel().tolist()"))
-        gap = np.abs(painted - theirs).reshape(-1, 3).max(axis=1)
-        print(f"guidance {g}: {(gap <= 2).mean():.2%} of {gap.size} pixels within 2/255, worst {gap.max()}/255")
-        assert (gap <= 2).mean() >= 0.99, (g, gap.max())
+    same_as_the_kernels(
+        jl, 4, {g: f"step 5 / 12 · preview at {g:.1f} — not applied yet · quick preview" for g in values}
+    )
     assert kernel_json(jl, "[len(widget.runner.run.steps), widget.status]") == [4, "paused"], "nothing applied"
     jl.kernel("_still = True")
     slider(jl).press("ArrowRight")  # 5.5, drawn in the page
@@ -102,3 +110,27 @@ def test_arrow_keys_on_a_held_step_are_drawn_in_the_page_as_the_kernel_draws_the
     jl.kernel("_still = False")
     page.get_by_role("button", name="Resume").click()
     jl.wait_status("finished")
+
+
+def test_what_if_on_a_recorded_step_is_drawn_in_the_page_below_the_off_value_too(jl):
+    page = jl.page
+    page.get_by_role("button", name="What if").click()
+    scrubber = page.get_by_role("slider", name="Step", exact=True)
+    scrubber.fill("3")
+    jl.wait_data("shownStep", "3")
+    run = jl.kernel("widget.run_id")
+    slider(jl).fill("2")  # asks the kernel, and for the step's affine part
+    jl.wait_data("lensLocal", f"{run}|2")
+    jl.kernel("_asked.clear()")
+    page.evaluate(WATCH)
+    slider(jl).focus()
+    for key in ("ArrowRight", "ArrowLeft", "ArrowLeft"):
+        slider(jl).press(key)
+    slider(jl).fill("0.5")  # below the off value: the step's lens at 1.0
+    slider(jl).fill("5")  # the value it ran with
+    caption(jl).filter(has_text="step 3 / 12 · at 5.0 — as it ran · VAE decode").wait_for(timeout=30_000)
+    asked = kernel_json(jl, "_asked")
+    assert [r for r in asked if r.get("quick")] == [], f"no lens request while the slider moved: {asked}"
+    what_if = "step 3 / 12 · what if {:.1f} — not applied (ran at 5.0) · quick preview"
+    ends = {g: what_if.format(g) for g in (2.1, 1.9, 0.5)} | {5.0: "step 3 / 12 · at 5.0 — as it ran · quick preview"}
+    same_as_the_kernels(jl, 2, ends)
