@@ -1515,6 +1515,7 @@ function runRecipe(ops, x) {
 
 // src/local_lens.js
 var at = (r) => `${r.run}|${r.step}`;
+var fits = (r, want) => Boolean(r && want && at(r) === at(want) && Boolean(r.held) === Boolean(want.held));
 function bmp({ data, h: ht, w }) {
   const row = w * 3 + 3 & ~3, size2 = 54 + row * ht, bytes2 = new Uint8Array(size2), view = new DataView(bytes2.buffer);
   bytes2.set([66, 77]);
@@ -1548,7 +1549,7 @@ function localLens(ctx) {
   };
   ctx.on("change:status", forget);
   ctx.on("change:run_id", forget);
-  const covers = (want) => Boolean(want && !want.paid && record && at(record) === at(want) && want.guidance <= record.high && (want.guidance >= record.low || record.flat_below));
+  const covers = (want) => fits(record, want) && !want.paid && want.guidance <= record.high && (want.guidance >= record.low || record.flat_below);
   function draw(want) {
     const started = performance.now(), g2 = Math.max(want.guidance, record.low), { a, b, shape } = record;
     const x = new Float32Array(a.length);
@@ -1563,27 +1564,24 @@ function localLens(ctx) {
       held: record.held,
       ran: record.ran,
       applied,
-      picture: record.picture,
-      local: true
+      picture: record.picture
     };
     return { msg, blobs: [blob], inputAt: null, at: performance.now() };
   }
   return {
-    covers,
     // The request for lens.js to send for `want`: none where the picture is drawn here; with
     // `local` while this run and step's affine part is neither here nor refused.
     ask(want) {
       if (!want?.quick || want.paid) return want;
       if (covers(want)) return null;
-      const known = refused.has(at(want)) || record && at(record) === at(want);
-      return known ? want : { ...want, local: true };
+      return refused.has(at(want)) || fits(record, want) ? want : { ...want, local: true };
     },
     // A moving slider's picture drawn here, as asker.js gives the kernel's ({ msg, blobs, inputAt });
     // `stamp` times it from the slider's input. At rest the last one drawn here stays shown until
     // the kernel's answer (`kernel`) is newer.
     answer(want, stamp, kernel) {
       if (want?.quick && covers(want)) {
-        const key = `${at(want)}|${want.guidance}`;
+        const key = `${at(want)}|${Boolean(want.held)}|${want.guidance}`;
         try {
           if (last?.key !== key) last = { key, answer: { ...draw(want), inputAt: stamp(want) } };
           return last.answer;
@@ -1591,7 +1589,7 @@ function localLens(ctx) {
           refuse(record, error.message);
         }
       }
-      const mine = want && !want.paid && last?.key.startsWith(`${at(want)}|`) ? last.answer : null;
+      const mine = !want?.paid && fits(last?.answer.msg, want) ? last.answer : null;
       return mine && !(kernel?.at > mine.at) ? mine : null;
     },
     // Whether `msg` is a lens_local message (taken, or its refusal kept).
@@ -1601,7 +1599,7 @@ function localLens(ctx) {
         if (msg.refused) throw new Error(msg.refused);
         const [a, b] = [floats(buffers[0]), floats(buffers[1])], n = msg.shape.reduce((p, q) => p * q, 1);
         if (a.length !== n || b.length !== n) throw new Error("the affine part does not fit its shape");
-        record = { ...msg, a, b, ops: load(msg.ops, buffers) };
+        [record, last] = [{ ...msg, a, b, ops: load(msg.ops, buffers) }, null];
         ctx.el.dataset.lensLocal = at(msg);
       } catch (error) {
         refuse(msg, error.message);

@@ -9,6 +9,8 @@
 import { load, runRecipe } from "./recipe.js";
 
 const at = (r) => `${r.run}|${r.step}`;
+// Whether record `r` is for what `want` shows: a held step's part says "not applied yet" in its caption.
+const fits = (r, want) => Boolean(r && want && at(r) === at(want) && Boolean(r.held) === Boolean(want.held));
 
 // A top-down 24-bit BMP of `rgb` (H×W×3 bytes): made at once, no encoder, and decoded exactly as
 // the PNGs the kernel sends (the browser test compares its pixels with the kernel's).
@@ -49,8 +51,8 @@ export function localLens(ctx) {
   ctx.on("change:status", forget);
   ctx.on("change:run_id", forget);
 
-  const covers = (want) => Boolean(want && !want.paid && record && at(record) === at(want)
-    && want.guidance <= record.high && (want.guidance >= record.low || record.flat_below));
+  const covers = (want) => fits(record, want) && !want.paid && want.guidance <= record.high
+    && (want.guidance >= record.low || record.flat_below);
 
   function draw(want) {
     const started = performance.now(), g = Math.max(want.guidance, record.low), { a, b, shape } = record;
@@ -60,26 +62,24 @@ export function localLens(ctx) {
     stats.lensLocal.push(performance.now() - started);
     const applied = !record.held && want.guidance === record.ran;
     const msg = { run: want.run, step: want.step, guidance: want.guidance, held: record.held, ran: record.ran,
-      applied, picture: record.picture, local: true };
+      applied, picture: record.picture };
     return { msg, blobs: [blob], inputAt: null, at: performance.now() };
   }
 
   return {
-    covers,
     // The request for lens.js to send for `want`: none where the picture is drawn here; with
     // `local` while this run and step's affine part is neither here nor refused.
     ask(want) {
       if (!want?.quick || want.paid) return want;
       if (covers(want)) return null;
-      const known = refused.has(at(want)) || (record && at(record) === at(want));
-      return known ? want : { ...want, local: true };
+      return refused.has(at(want)) || fits(record, want) ? want : { ...want, local: true };
     },
     // A moving slider's picture drawn here, as asker.js gives the kernel's ({ msg, blobs, inputAt });
     // `stamp` times it from the slider's input. At rest the last one drawn here stays shown until
     // the kernel's answer (`kernel`) is newer.
     answer(want, stamp, kernel) {
       if (want?.quick && covers(want)) {
-        const key = `${at(want)}|${want.guidance}`;
+        const key = `${at(want)}|${Boolean(want.held)}|${want.guidance}`;
         try {
           if (last?.key !== key) last = { key, answer: { ...draw(want), inputAt: stamp(want) } };
           return last.answer;
@@ -87,7 +87,7 @@ export function localLens(ctx) {
           refuse(record, error.message);
         }
       }
-      const mine = want && !want.paid && last?.key.startsWith(`${at(want)}|`) ? last.answer : null;
+      const mine = !want?.paid && fits(last?.answer.msg, want) ? last.answer : null;
       return mine && !(kernel?.at > mine.at) ? mine : null;
     },
     // Whether `msg` is a lens_local message (taken, or its refusal kept).
@@ -97,7 +97,7 @@ export function localLens(ctx) {
         if (msg.refused) throw new Error(msg.refused);
         const [a, b] = [floats(buffers[0]), floats(buffers[1])], n = msg.shape.reduce((p, q) => p * q, 1);
         if (a.length !== n || b.length !== n) throw new Error("the affine part does not fit its shape");
-        record = { ...msg, a, b, ops: load(msg.ops, buffers) };
+        [record, last] = [{ ...msg, a, b, ops: load(msg.ops, buffers) }, null];
         ctx.el.dataset.lensLocal = at(msg); // for tests: which step is drawn here
       } catch (error) {
         refuse(msg, error.message);

@@ -6,7 +6,7 @@ page holding A and B draws any value with no round trip. Not everywhere, and the
 numerical, never a list of families or knobs:
 
 - the affine part is fit through the lens (``Run.lens(step, g).latents``) at the ends of the
-  range ``[low, high]`` (the widget's: the guidance's off value and the slider's top), and held
+  range ``[low, high]`` (the widget's: the guidance knob's off value and top), and held
   only where the lens at five values (the ends, the middle and the quarters) agrees with
   ``A + g·B``, evaluated in float64 from the float32 A and B the page gets, to
   ``max |A + g·B − lens(g)| ≤ 1e-5 · max |lens(g)|``;

@@ -3,8 +3,8 @@
 The page asks ``lens {run, step, guidance, id}`` (the held run's next step while the Guidance
 slider moves, a scrubbed step in What if) and ``views {run, step, id}`` (a step's unconditional,
 conditional and guided x0). Each gets one custom message back with its ``id`` and its frames as
-binary buffers, or ``refused``: why there is no lens, in words. The page keeps one request in
-flight and then asks for the newest value only (latest wins), so a drag never queues work here.
+binary buffers, or ``refused``: why there is no lens, in words. The page keeps two requests in
+flight at most, then asks for the newest value only (latest wins): a drag never queues work here.
 Frames never go into traits; the mode (``lens``) and the effect per step (``effects``) do. While
 the slider moves the page asks ``quick``: the lens's quick picture (``Lens.quick``), said in the
 reply's ``picture`` (``quick``, ``decoded``: the run's preview decodes with the VAE, or
