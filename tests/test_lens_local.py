@@ -3,8 +3,9 @@
 A preview's recipe, run by a reference written here in numpy from torch's documented ops (no
 sdwidget code), gives the preview's own ``rgb`` (torch) to 1/255; the affine part the widget
 sends gives ``run.lens(step, g).latents`` at five values to 1e-5, and with the recipe the lens's
-quick picture; the widget refuses it where the lens is not affine (a guidance rescale), where a
-step ran one half, where guidance is a model input and where the preview has no recipe."""
+quick picture; the widget refuses it where the lens is not affine (a guidance rescale, a scheduler
+clipping its x0), where a step ran one half, where guidance is a model input and where the preview
+has no recipe."""
 
 import math
 
@@ -177,6 +178,17 @@ def test_refused_where_the_lens_is_not_affine_or_not_free_or_has_no_recipe():
     runner.preview.fallback.net = torch.nn.Sequential(torch.nn.Tanh())  # a user's net: no recipe
     message, _ = local_part(plain, {"id": 5, "run": plain.id, "step": 2}, DEMO_KNOB)
     assert message["refused"] == "NetPreview has no recipe the page can run"
+
+
+def test_refused_where_the_scheduler_clips_its_x0():
+    from diffusers import DDIMScheduler
+
+    pipe = demo_pipeline()
+    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config, clip_sample=True, clip_sample_range=1.0)
+    run = Runner(pipe).generate("a red star", num_inference_steps=4, guidance_scale=5.0, seed=1)
+    assert run.lens(2, 5.0).latents.abs().max() == 1.0, "clipped: the lens itself is there"
+    message, _ = local_part(run, {"id": 1, "run": run.id, "step": 2}, DEMO_KNOB)
+    assert message["refused"].startswith("the lens is not affine in the guidance"), message
 
 
 def test_the_local_flag_from_the_browser_is_checked():
