@@ -1848,10 +1848,10 @@ function guidanceLens(ctx) {
     }, REST);
     const w = ctx.preview.where();
     if (w && held(w) && ctx.knobs.selected().index === 0) moved = { run: w.key, step: w.n };
-    const asked = local.ask(target(w));
+    const want = target(w), asked = local.ask(want);
     lens.want(asked);
-    if (asked) ctx.schedule();
-    else ctx.paint();
+    if (want && !asked) ctx.paint();
+    else ctx.schedule();
   });
   ctx.listen(ui.main.img, "load", () => {
     const timed = measuring;

@@ -149,10 +149,10 @@ export function guidanceLens(ctx) {
     }, REST);
     const w = ctx.preview.where();
     if (w && held(w) && ctx.knobs.selected().index === 0) moved = { run: w.key, step: w.n };
-    const asked = local.ask(target(w));
+    const want = target(w), asked = local.ask(want);
     lens.want(asked);
-    if (asked) ctx.schedule();
-    else ctx.paint(); // drawn here (or nothing to show): at once, not at the next frame
+    if (want && !asked) ctx.paint(); // drawn here: at once, not at the next frame
+    else ctx.schedule();
   });
   // Painted: the frame after the preview's image has loaded.
   ctx.listen(ui.main.img, "load", () => {
