@@ -17,6 +17,7 @@ from test_widget_lens import answer, held_widget
 
 from sdwidget import Runner, demo_pipeline
 from sdwidget.preview import FittedPreview, LatentPreview, MapFit, Preview, small_decoder
+from sdwidget.testing import tiny_sd_pipeline
 from sdwidget.widget.lens_local import local_part
 from sdwidget.widget.messages import parse
 
@@ -161,6 +162,20 @@ def test_the_widget_sends_a_verified_affine_part_for_a_held_step_and_a_past_one(
     browser.say({"type": "lens", "run": run.id, "step": 1, "guidance": 2.0, "id": 3, "quick": True})
     answer(browser, "lens", 3)
     assert not [m for m, _ in browser.messages if m["type"] == "lens_local" and m["id"] == 3], "only when asked"
+
+
+def test_where_the_runs_preview_is_a_map_the_page_draws_the_runs_own_picture():
+    runner = Runner(tiny_sd_pipeline())
+    run = runner.generate("a red star", num_inference_steps=4, guidance_scale=5.0, seed=1)
+    message, buffers = local_part(run, {"id": 1, "run": run.id, "step": 1}, DEMO_KNOB)
+    assert message["picture"] == "preview" and [op["op"] for op in message["ops"]] == ["pool", "conv", "bytes"]
+    a, b, tensors = wire(message, buffers)
+    for g in (1.0, 6.5):
+        lens = run.lens(1, g)
+        assert not lens.rough, "the quick picture is the run's own"
+        assert (
+            off_by(reference(message["ops"], tensors, (a + g * b).astype(np.float32)), lens.frame.numpy())[0] >= 0.995
+        )
 
 
 def test_refused_where_the_lens_is_not_affine_or_not_free_or_has_no_recipe():
