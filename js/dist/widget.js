@@ -1525,7 +1525,9 @@ function bmp({ data, h: ht, w }) {
   for (let y = 0; y < ht; y++) {
     for (let x = 0; x < w; x++) {
       const s = (y * w + x) * 3, d = 54 + y * row + x * 3;
-      [bytes2[d], bytes2[d + 1], bytes2[d + 2]] = [data[s + 2], data[s + 1], data[s]];
+      bytes2[d] = data[s + 2];
+      bytes2[d + 1] = data[s + 1];
+      bytes2[d + 2] = data[s];
     }
   }
   return new Blob([bytes2], { type: "image/bmp" });

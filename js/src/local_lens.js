@@ -23,7 +23,9 @@ function bmp({ data, h: ht, w }) {
   for (let y = 0; y < ht; y++) {
     for (let x = 0; x < w; x++) {
       const s = (y * w + x) * 3, d = 54 + y * row + x * 3;
-      [bytes[d], bytes[d + 1], bytes[d + 2]] = [data[s + 2], data[s + 1], data[s]];
+      bytes[d] = data[s + 2]; // blue, green, red
+      bytes[d + 1] = data[s + 1];
+      bytes[d + 2] = data[s];
     }
   }
   return new Blob([bytes], { type: "image/bmp" });
