@@ -102,8 +102,9 @@ def test_a_slow_preview_never_slows_a_step_after_the_first(sd_pipe, reader):
     if thread is not None:
         thread.join(60)
     steps = np.diff(clock.ends)  # steps 1..5, each from the end of the one before, hook included
-    # The tiny UNet's step is ~25 ms (loaded 2-core CPU): a frame drawn in a step would add 400.
-    assert len(steps) == 5 and steps.max() < Slow.PAUSE / 2, steps
+    # The tiny UNet's step is ~25 ms (up to ~200 on a 2-core CPU at load 6): a frame drawn in a
+    # step would add 400 to it.
+    assert len(steps) == 5 and steps.max() < Slow.PAUSE, steps
     assert undrawn(run) == [] and len(seen) == (6 if reader else 0)
     if not reader:  # step 0 drew at once; the five left are drawn as the run ends, then learn's measure
         assert took >= 7 * Slow.PAUSE and preview.threads.count("MainThread") == 7

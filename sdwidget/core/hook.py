@@ -25,12 +25,13 @@ class StepHook(PipelineCallback):
     """A ``PipelineCallback``, so users can chain it with diffusers' own callbacks through
     ``MultiPipelineCallbacks``; it must come first there to read each step as it ran.
 
-    Work per step: a copy of the latents shown (``Preview.step_frame``: on the CPU the frame is
-    drawn by its first reader; on a GPU its projection and copy to the host are queued), a
-    finiteness check, the event, the pace and holds, then what the next step takes
-    (``NextStep``). Drawing, encoding and sending are off this path. A branch's first
-    ``len(plan.shared)`` steps replay its parent: they are not paced, held or steered by hand
-    (a hand change waits for the first new step), so they come out as the parent's did.
+    Work per step: the latents shown kept (``Preview.step_frame``: the x0 estimate as it is, the
+    loop's latents as a copy; on the CPU the frame is drawn by its first reader; on a GPU its
+    projection and copy to the host are queued), a finiteness check, the event, the pace and
+    holds, then what the next step takes (``NextStep``). Drawing, encoding and sending are off
+    this path. A branch's first ``len(plan.shared)`` steps replay its parent: they are not paced,
+    held or steered by hand (a hand change waits for the first new step), so they come out as the
+    parent's did.
     """
 
     def __init__(
@@ -69,14 +70,18 @@ class StepHook(PipelineCallback):
         given = {name: callback_kwargs[name] for name in self.dropped if name in callback_kwargs}
         latents, x0 = callback_kwargs["latents"], self.tap.x0
         total, done = self.total, step_index + 1
-        shown = self.view(x0 if self.show_x0 and x0 is not None else latents)
+        estimate = x0 if self.show_x0 else None  # the scheduler's x0, where the preview shows it
+        shown = self.view(latents if estimate is None else estimate)
         shared = step_index < len(self.shared_frames)
         # Whether this step's frame is the run's last: a preview that skips steps shows it anyway.
         last = done >= total or self.controls.stopping or (self.stop_after is not None and done >= self.stop_after)
         if shared:
             frame = self.shared_frames[step_index]
         elif self.proven:
-            frame = self.preview.step_frame(shown, last=last)
+            # The scheduler makes x0 anew each step and nothing writes into it after: no copy, unless
+            # it is the loop's next latents themselves (a last step returning its estimate).
+            fresh = estimate is not None and estimate.data_ptr() != latents.data_ptr()
+            frame = self.preview.step_frame(shown, last=last, fresh=fresh)
         else:  # drawn at once: a preview that cannot draw these latents fails the run's first step
             frame, self.proven = self.preview.frame(shown, last=last), True
         knobs = {name: self.cfg.value(pipe, name) for name in self.knob_names} if self.knob_names else {}
@@ -106,7 +111,8 @@ class StepHook(PipelineCallback):
             pipe._interrupt = True
             if x0 is not None:
                 # Decoding the clean estimate rather than x_t keeps a usable partial image.
-                callback_kwargs["latents"], self.final_latents = x0, self.view(x0)
+                # A copy: the frame keeps x0 itself, and the loop (or a callback after this one) owns its latents.
+                callback_kwargs["latents"], self.final_latents = x0.clone(), self.view(x0)
         # An edit taken once the last step ran would condition no step.
         prompt = not (last_step or self.controls.stopping)
         self.next.take(pipe, step_index, by_hand, callback_kwargs, latents.shape[0], prompt)

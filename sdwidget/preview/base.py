@@ -77,17 +77,19 @@ class Preview:
         measured.append(float(value))
         self.error = sum(measured) / len(measured)  # one assignment: readers on other threads see a whole value
 
-    def step_frame(self, latents: torch.Tensor, *, last: bool = False) -> Frame:
-        """``frame`` as the step callback takes it. On the CPU the step pays only a copy of the
+    def step_frame(self, latents: torch.Tensor, *, last: bool = False, fresh: bool = False) -> Frame:
+        """``frame`` as the step callback takes it. On the CPU the step pays at most a copy of the
         latents: the frame is drawn by its first reader (the widget's sender, on its own thread)
         or once the run ends (``draw_later``), never on the step's path; ``rgb`` must then be safe
-        to call from another thread. Elsewhere the GPU draws it in stream order, as ``frame`` does.
-        A preview with a ``frame`` of its own draws in the step, in step order, as before: it may
-        choose per step whether to draw (``TinyPreview``) or draw off the step path already
-        (``DecodedPreview``)."""
+        to call from another thread. ``fresh``: nothing writes into ``latents`` after the step
+        (the scheduler's x0 estimate, a tensor of its own each step), so they are kept as they are,
+        with no copy. Elsewhere the GPU draws it in stream order, as ``frame`` does. A preview with
+        a ``frame`` of its own draws in the step, in step order, as before: it may choose per step
+        whether to draw (``TinyPreview``) or draw off the step path already (``DecodedPreview``)."""
         if latents.device.type != "cpu" or type(self).frame is not Preview.frame:
             return self.frame(latents, last=last)
-        kept = latents.detach().clone()  # the loop may reuse its tensors before the frame is read
+        # The loop's latents may be written into before the frame is read: those are copied.
+        kept = latents.detach().clone() if not fresh else latents.detach() if latents.requires_grad else latents
         return drawn_later(lambda: self.frame(kept, last=last))
 
     def frame(self, latents: torch.Tensor, *, last: bool = False) -> Frame:

@@ -53,9 +53,10 @@ class _Later:
     keeps the exception in ``error``: the reader, often the widget's sender on its own thread,
     goes on, and the run fails as it ends (``draw_later``), saying which step's frame it was."""
 
-    def __init__(self, pixels: torch.Tensor, draw: Callable[[], Frame]) -> None:
-        self.pixels, self._lock = pixels, threading.Lock()
+    def __init__(self, draw: Callable[[], Frame]) -> None:
+        self._lock = threading.Lock()
         self._draw: Callable[[], Frame] | None = draw
+        self.pixels: torch.Tensor | None = None
         self.error: Exception | None = None
 
     def synchronize(self) -> None:
@@ -63,11 +64,23 @@ class _Later:
             if self._draw is None:
                 return
             try:
-                drawn = torch.from_numpy(self._draw().numpy())  # its storage is taken over, not copied
+                self.pixels = torch.from_numpy(self._draw().numpy())
             except Exception as exc:  # noqa: BLE001 - kept for the run to fail with; the reader goes on
-                self.error, drawn = exc, torch.zeros((1, 1, 3), dtype=torch.uint8)
-            self.pixels.set_(drawn.untyped_storage(), drawn.storage_offset(), drawn.shape, drawn.stride())
+                self.error, self.pixels = exc, torch.zeros((1, 1, 3), dtype=torch.uint8)
             self._draw = None  # and the latents it held go with it
+
+
+class _LaterFrame(Frame):
+    """A ``drawn_later`` frame: ``pixels`` draws it when first read. The step makes no tensor for
+    it (an empty placeholder cost the step callback ~10 µs, the first tensor op after the model's)."""
+
+    def __init__(self, ready: _Later) -> None:
+        object.__setattr__(self, "ready", ready)
+
+    @property
+    def pixels(self) -> torch.Tensor:
+        self.ready.synchronize()
+        return self.ready.pixels
 
 
 class PreviewFailed(RuntimeError):
@@ -80,8 +93,7 @@ class PreviewFailed(RuntimeError):
 
 def drawn_later(draw: Callable[[], Frame]) -> Frame:
     """A frame whose pixels ``draw`` makes when it is first read, on the reader's thread."""
-    pixels = torch.empty(0, dtype=torch.uint8)
-    return Frame(pixels, _Later(pixels, draw))
+    return _LaterFrame(_Later(draw))
 
 
 def draw_later(frames: Sequence[Frame], first: int = 0) -> None:
