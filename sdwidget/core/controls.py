@@ -1,7 +1,8 @@
 """The one owner of a run's hand controls: requests from any thread, read at the step boundary.
 
 ``Run``, ``Runner`` and ``SamplerWidget`` hand pause, resume, single steps, stop, pace, guidance
-and prompt edits on to here. The state is one small machine under one condition — running ⇄
+and prompt edits on to here; what the next step is to run with is ``requests.py``'s half. The
+state is one small machine under one condition — running ⇄
 paused, either → stopping (final) — so no interleaving of calls from several threads can leave a
 stopped run paused. Waits (a pause, a slow pace) sleep on the condition and wake at once when
 any control changes.
@@ -11,44 +12,28 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
-from ..families import Embeddings
 from . import validate
+from .requests import HandRequests, PromptEdit
+
+__all__ = ["Controls", "PromptEdit"]
 
 
-@dataclass(frozen=True)
-class PromptEdit:
-    """A prompt asked for during a run, encoded already; ``negative_prompt`` ``None`` keeps the old."""
-
-    prompt: str | list[str]
-    negative_prompt: str | list[str] | None
-    embeddings: Embeddings
-
-
-class Controls:
+class Controls(HandRequests):
     """Pause, single-step, stop, pace, breakpoint, guidance and prompt requests for one run."""
 
     def __init__(self, pause_at: Iterable[int] = (), pace: float | None = None, cond: Any = None) -> None:
         """``cond``: what waits sleep on, a ``threading.Condition`` by default (a loop-hosted
         run passes one whose waits suspend the run instead, see ``loop.py``)."""
+        super().__init__()
         self._cond = cond if cond is not None else threading.Condition()
         self._yields = cond is not None  # a loop-hosted run gives its loop a turn at every step
         self._paused = self._stopping = self._step_once = False
         self._pause_at = set(pause_at)
         self._pace = pace
-        self._guidance: float | None = None
-        self._planned: dict[int, float] = {}
-        self._prompt: PromptEdit | None = None
-        self._recorded = 0
-        self._knobs: dict[str, float] = {}
         self._peek = False
-        self.requests: list[tuple[int, float]] = []
-        """Guidance asked for by hand: (steps recorded at the time, value)."""
-        self.knob_requests: list[tuple[int, str, float]] = []
-        """Later knobs set by hand: (steps recorded at the time, knob name, value)."""
 
     def pause(self) -> None:
         """Hold at the next step boundary (ignored once stopping)."""
@@ -86,75 +71,6 @@ class Controls:
         """Hold after each of these step counts (1-based: 10 holds once 10 steps have run)."""
         with self._cond:
             self._pause_at = set(steps)
-
-    def set_guidance(self, value: Any) -> float:
-        """Validate ``value`` and ask for it from the next step on; returns the validated value."""
-        value = validate.guidance(value)
-        with self._cond:
-            self._guidance = value
-            self.requests.append((self._recorded, value))
-        return value
-
-    def set_knob(self, name: str, value: float) -> None:
-        """Ask for a later knob's ``value`` (checked by the run) from the next step on."""
-        with self._cond:
-            self._knobs[name] = value
-            self.knob_requests.append((self._recorded, name, value))
-
-    def take_knobs(self) -> dict[str, float]:
-        """The later knobs asked for since the last step boundary, once."""
-        if not self._knobs:  # the usual step: nothing asked, no lock (see ``hold``)
-            return {}
-        with self._cond:
-            asked, self._knobs = self._knobs, {}
-            return asked
-
-    def plan_guidance(self, values: Mapping[int, Any]) -> dict[int, float]:
-        """Set the guidance of later steps (0-based step → value), as dragging the curve does; a
-        value for a step already run is refused. Each is applied, and recorded as a hand request,
-        when its step comes; a slider change meanwhile wins from the next step on."""
-        if not isinstance(values, Mapping):
-            raise TypeError(f"planned guidance must map steps to values, got {type(values).__name__}")
-        with self._cond:
-            first = self._recorded
-        checked = {
-            validate.integer("planned step", step, first, validate.MAX_STEPS - 1): validate.guidance(value)
-            for step, value in values.items()
-        }
-        with self._cond:
-            self._planned.update(checked)
-        return checked
-
-    def set_prompt(self, edit: PromptEdit) -> None:
-        with self._cond:
-            self._prompt = edit
-
-    def recorded(self, steps: int) -> None:
-        """The run has recorded ``steps`` steps (requests are stamped with it, under the lock;
-        one attribute written needs none)."""
-        self._recorded = steps
-
-    def take_guidance(self, step: int) -> float | None:
-        """The guidance asked for step ``step`` (0-based), once: the newest slider value, else a
-        planned one (recorded as a hand request now); ``None`` when nothing was asked for."""
-        if self._guidance is None and not self._planned:  # the usual step: no lock (see ``hold``)
-            return None
-        with self._cond:
-            value, self._guidance = self._guidance, None
-            if value is not None:
-                self._planned = {k: v for k, v in self._planned.items() if k > step}
-                return value
-            planned = self._planned.pop(step, None)
-            if planned is not None:
-                self.requests.append((self._recorded, planned))
-            return planned
-
-    def take_prompt(self) -> PromptEdit | None:
-        if self._prompt is None:  # the usual step: no lock (see ``hold``)
-            return None
-        with self._cond:
-            edit, self._prompt = self._prompt, None
-            return edit
 
     @property
     def paused(self) -> bool:
@@ -199,12 +115,6 @@ class Controls:
         with self._cond:
             peek, self._peek = self._peek, False
             return peek
-
-    def defer_guidance(self, value: float) -> None:
-        """Give back a value taken too late for its step: the next boundary takes it (unless a newer one)."""
-        with self._cond:
-            if self._guidance is None:
-                self._guidance = value
 
     def wait_for_pace(self, since: float) -> None:
         """Sleep until ``1/pace`` seconds after ``since`` (``time.perf_counter``), or until a
