@@ -1,3 +1,4 @@
+import gc
 import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -116,6 +117,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
     if config.getoption("dist", "no") == "loadgroup":
         longest_first(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session):
+    """No garbage collection while the test files import torch, diffusers and make their own
+    objects (half a million, scanned at every full collection: 4 of a worker's 16 CPU-s of
+    collection); then all of it, alive all session, frozen: later full collections skip it."""
+    gc.disable()
+    try:
+        return (yield)
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 BROWSERS = pytest.StashKey()
