@@ -4,7 +4,10 @@ part and its quick picture's recipe; the next keys are drawn in the page with no
 (the kernel's handler counts them), and each picture painted equals the kernel's own quick
 picture (``run.lens(step, g).quick``) within 2/255 on ≥ 99% of its pixels. At rest the page still
 asks for the run's own preview (the VAE's decode). What if on a recorded step works the same,
-below the off value too (the lens there is the step's at 1.0). JupyterLab with Debian's Chromium
+below the off value too (the lens there is the step's at 1.0). Pictures drawn in the page are put
+on the preview's canvas (no image decoded). The recipe comes once per preview state: not with a
+run's next step, nor a next run's (the same net), again to a reloaded page (the kernel counts the
+bytes it sends: 8 KiB a step, 201 KiB with the recipe). JupyterLab with Debian's Chromium
 driven by Playwright (shared: ``browsers``).
 
 Screenshot in ``artifacts/``: ``lens-local.png`` (the held step at the last key's value, drawn in
@@ -15,7 +18,7 @@ import json
 
 import numpy as np
 import pytest
-from browser_fixtures import notebook
+from browser_fixtures import notebook, reopened
 from test_browser import ARTIFACTS, Session
 from test_browser_lens import SETUP, caption, held_at, slider
 
@@ -31,20 +34,31 @@ def _counted(**request):
     if not (_still and not request.get("quick")):
         return _handle(**request)
 widget._lens_request = _counted"""
-# At each load of the main preview: its caption and its pixels (RGB, row by row), read in the same
-# task as the load, so each picture is paired with the caption painted with it.
+# Each lens_local message the kernel sends: [step, whether it holds the recipe's ops, bytes of its buffers].
+SENT = """_sent = []
+_send = widget.send
+def _counted_send(content, buffers=None, **kw):
+    if content.get("type") == "lens_local":
+        _sent.append([content["step"], "ops" in content, sum(len(b) for b in buffers or [])])
+    return _send(content, buffers, **kw)
+widget.send = _counted_send"""
+# At each load of the main preview (its image, a kernel's picture, or the canvas over it, one drawn
+# in the page): its caption and its pixels (RGB, row by row), read in the same task as the load,
+# so each picture is paired with the caption painted with it.
 WATCH = """() => {
   const img = document.querySelector('.sdw img[alt="Live preview"]');
   const cap = img.closest("figure").querySelector("figcaption");
   window._shots = [];
-  img.addEventListener("load", () => {
-    const c = document.createElement("canvas");
-    [c.width, c.height] = [img.naturalWidth, img.naturalHeight];
-    const g = c.getContext("2d");
-    g.drawImage(img, 0, 0);
-    const rgb = [...g.getImageData(0, 0, c.width, c.height).data].filter((_, i) => i % 4 !== 3);
-    window._shots.push({ caption: cap.textContent, rgb });
-  });
+  for (const el of [img, img.parentElement.querySelector("canvas")]) {
+    el.addEventListener("load", () => {
+      const c = document.createElement("canvas");
+      [c.width, c.height] = el === img ? [img.naturalWidth, img.naturalHeight] : [el.width, el.height];
+      const g = c.getContext("2d");
+      g.drawImage(el, 0, 0);
+      const rgb = [...g.getImageData(0, 0, c.width, c.height).data].filter((_, i) => i % 4 !== 3);
+      window._shots.push({ caption: cap.textContent, rgb, canvas: el !== img });
+    });
+  }
 }"""
 
 
@@ -65,7 +79,9 @@ def same_as_the_kernels(jl, step, captions):
     the kernel's quick picture of the current run at ``step`` within 2/255 on ≥ 99% of its pixels."""
     shots, painted = jl.page.evaluate("window._shots"), {}
     for shot in shots:
-        painted.update({g: np.array(shot["rgb"]) for g, end in captions.items() if shot["caption"].endswith(end)})
+        mine = {g: np.array(shot["rgb"]) for g, end in captions.items() if shot["caption"].endswith(end)}
+        assert not mine or shot["canvas"], f"drawn on the canvas, no image decoded: {shot['caption']}"
+        painted.update(mine)
     assert set(painted) == set(captions), [shot["caption"] for shot in shots]
     for g, ours in sorted(painted.items()):
         theirs = np.array(kernel_json(jl, f"widget.runner.run.lens({step}, {g}).quick.numpy().ravel().tolist()"))
@@ -134,3 +150,31 @@ def test_what_if_on_a_recorded_step_is_drawn_in_the_page_below_the_off_value_too
     what_if = "step 3 / 12 · what if {:.1f} — not applied (ran at 5.0) · quick preview"
     ends = {g: what_if.format(g) for g in (2.1, 1.9, 0.5)} | {5.0: "step 3 / 12 · at 5.0 — as it ran · quick preview"}
     same_as_the_kernels(jl, 2, ends)
+
+
+def test_the_recipe_comes_once_per_preview_state_and_again_after_a_reload(jl):
+    page = jl.page
+    run = held_at(jl, 4)
+    jl.kernel(SENT)
+
+    def arrow_then_next(step, next_step=True):
+        slider(jl).focus()
+        slider(jl).press("ArrowRight")
+        jl.wait_data("lensLocal", f"{run}|{step}")
+        if next_step:
+            page.get_by_role("button", name="Next step").click()
+            jl.wait_data("shownStep", str(step + 1))
+
+    arrow_then_next(4)  # the page holds the recipe from the tests before: the same net
+    arrow_then_next(5, next_step=False)
+    reopened(page)  # the new page holds no recipe: it gets it, once
+    jl.wait_data("shownStep", "5")
+    arrow_then_next(5)
+    arrow_then_next(6, next_step=False)
+    sent = kernel_json(jl, "_sent")
+    print(f"lens_local per step: {sent}")
+    assert [(step, ops) for step, ops, _ in sent] == [(4, False), (5, False), (5, True), (6, False)], sent
+    alone, with_recipe = sent[0][2], sent[2][2]
+    assert with_recipe > 100_000 and alone < 20_000 and {n for _, _, n in sent} == {alone, with_recipe}, sent
+    page.get_by_role("button", name="Resume").click()
+    jl.wait_status("finished")

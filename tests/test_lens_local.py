@@ -5,7 +5,8 @@ sdwidget code), gives the preview's own ``rgb`` (torch) to 1/255; the affine par
 sends gives ``run.lens(step, g).latents`` at five values to 1e-5, and with the recipe the lens's
 quick picture; the widget refuses it where the lens is not affine (a guidance rescale, a scheduler
 clipping its x0), where a step ran one half, where guidance is a model input and where the preview
-has no recipe."""
+has no recipe. The recipe goes once per preview state: not again for a page holding its key, again
+after a refit, a change to the net, or to a page holding none (reloaded)."""
 
 import math
 
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
+from test_widget import wait_for
 from test_widget_lens import answer, held_widget
 
 from sdwidget import Runner, demo_pipeline
@@ -209,3 +211,47 @@ def test_refused_where_the_scheduler_clips_its_x0():
 def test_the_local_flag_from_the_browser_is_checked():
     with pytest.raises(TypeError, match="The page's own lens is asked or not"):
         parse({"type": "lens", "run": 1, "step": 1, "guidance": 2.0, "id": 1, "local": "yes"})
+
+
+def recipe_bytes(browser, id):
+    """The ``lens_local`` answer to request ``id`` and the bytes it carried past A and B (the recipe's)."""
+    message, buffers = answer(browser, "lens_local", id)
+    return message, sum(len(b) for b in buffers[2:])
+
+
+def test_the_recipe_goes_once_per_preview_state_not_per_step():
+    widget, browser, run = held_widget(demo_pipeline(), at=3, steps=6)
+    ask = {"type": "lens", "run": run.id, "guidance": 7.0, "quick": True, "local": True}
+    browser.say({**ask, "step": 3, "id": 1})
+    first, sent = recipe_bytes(browser, 1)
+    assert sent > 100_000 and len(first["ops"]) > 10, "the demo net's recipe, asked with no key"
+    browser.say({"type": "step"})  # Next step: held before step 5
+    wait_for(lambda: len(run.steps) == 4 and widget.status == "paused")
+    browser.say({**ask, "step": 4, "id": 2, "recipe": first["recipe"]})
+    second, sent = recipe_bytes(browser, 2)
+    assert (second["recipe"], sent, "ops" in second) == (first["recipe"], 0, False), "the page holds it"
+    affine, held = answer(browser, "lens_local", 2)[1], answer(browser, "lens_local", 1)[1][2:]
+    check(run, 4, {**second, "ops": first["ops"]}, affine + held)  # drawn with the recipe the page holds
+    browser.say({**ask, "step": 4, "id": 3})  # a reloaded page holds none
+    third, sent = recipe_bytes(browser, 3)
+    assert third["ops"] == first["ops"] and sent == recipe_bytes(browser, 1)[1]
+    with torch.no_grad():  # weights changed in place, as training does
+        widget.runner.preview.fallback.net.conv_in.bias += 0.1
+    browser.say({**ask, "step": 4, "id": 4, "recipe": first["recipe"]})
+    fourth, sent = recipe_bytes(browser, 4)
+    assert fourth["recipe"] != first["recipe"] and sent > 100_000, "a changed net is sent again"
+    browser.say({"type": "resume"})
+    run.wait()
+
+
+def test_a_refit_map_sends_its_recipe_again():
+    runner = Runner(tiny_sd_pipeline())
+    runner.preview = fitted()
+    run = runner.generate("a red star", num_inference_steps=4, guidance_scale=5.0, seed=1)
+    first, buffers = local_part(run, {"id": 1, "run": run.id, "step": 1}, DEMO_KNOB)
+    again, kept = local_part(run, {"id": 2, "run": run.id, "step": 2, "recipe": first["recipe"]}, DEMO_KNOB)
+    assert "ops" in first and len(buffers) == 4 and "ops" not in again and len(kept) == 2
+    assert again["recipe"] == first["recipe"], "the same map: the same key, computed once"
+    runner.preview.learn(run.latents[:1], run.images[0])  # a finished run refines the map
+    later, buffers = local_part(run, {"id": 3, "run": run.id, "step": 2, "recipe": first["recipe"]}, DEMO_KNOB)
+    assert later["recipe"] != first["recipe"] and "ops" in later and len(buffers) == 4, "the refit map is sent"

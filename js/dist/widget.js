@@ -1295,7 +1295,7 @@ function asker(model, type, stamp = () => null, most = 1) {
     asked = keyOf(wanted);
     const flight = { id: ++seq, at: performance.now(), inputAt: stamp(wanted) };
     flights.push(flight);
-    const { run, step, guidance, paid, quick, local } = wanted;
+    const { run, step, guidance, paid, quick, local, recipe } = wanted;
     model.send({
       type,
       run,
@@ -1304,6 +1304,7 @@ function asker(model, type, stamp = () => null, most = 1) {
       ...paid ? { paid } : {},
       ...quick ? { quick } : {},
       ...local ? { local } : {},
+      ...recipe ? { recipe } : {},
       id: flight.id
     });
   }
@@ -1516,21 +1517,15 @@ function runRecipe(ops, x) {
 // src/local_lens.js
 var at = (r) => `${r.run}|${r.step}`;
 var fits = (r, want) => Boolean(r && want && at(r) === at(want) && Boolean(r.held) === Boolean(want.held));
-function bmp({ data, h: ht, w }) {
-  const row = w * 3 + 3 & ~3, size2 = 54 + row * ht, bytes2 = new Uint8Array(size2), view = new DataView(bytes2.buffer);
-  bytes2.set([66, 77]);
-  [[2, size2], [10, 54], [14, 40], [18, w], [22, -ht]].forEach(([i, v]) => view.setInt32(i, v, true));
-  view.setUint16(26, 1, true);
-  view.setUint16(28, 24, true);
-  for (let y = 0; y < ht; y++) {
-    for (let x = 0; x < w; x++) {
-      const s = (y * w + x) * 3, d = 54 + y * row + x * 3;
-      bytes2[d] = data[s + 2];
-      bytes2[d + 1] = data[s + 1];
-      bytes2[d + 2] = data[s];
-    }
+function pixels({ data, h: ht, w }) {
+  const image = new ImageData(w, ht), out = image.data;
+  for (let s = 0, d = 0; s < data.length; s += 3, d += 4) {
+    out[d] = data[s];
+    out[d + 1] = data[s + 1];
+    out[d + 2] = data[s + 2];
+    out[d + 3] = 255;
   }
-  return new Blob([bytes2], { type: "image/bmp" });
+  return image;
 }
 var floats = (view) => new Float32Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
 function localLens(ctx) {
@@ -1538,6 +1533,7 @@ function localLens(ctx) {
   stats.lensLocal ?? (stats.lensLocal = []);
   let record = null;
   let last = null;
+  let recipe = null;
   const refused = /* @__PURE__ */ new Map();
   const forget = () => {
     [record, last] = [null, null];
@@ -1556,7 +1552,7 @@ function localLens(ctx) {
     const started = performance.now(), g2 = Math.max(want.guidance, record.low), { a, b, shape } = record;
     const x = new Float32Array(a.length);
     for (let i = 0; i < a.length; i++) x[i] = a[i] + g2 * b[i];
-    const blob = bmp(runRecipe(record.ops, { c: shape[0], h: shape[1], w: shape[2], data: x }));
+    const image = pixels(runRecipe(record.ops, { c: shape[0], h: shape[1], w: shape[2], data: x }));
     stats.lensLocal.push(performance.now() - started);
     const applied = !record.held && want.guidance === record.ran;
     const msg = {
@@ -1568,7 +1564,7 @@ function localLens(ctx) {
       applied,
       picture: record.picture
     };
-    return { msg, blobs: [blob], inputAt: null, at: performance.now() };
+    return { msg, blobs: [], pixels: image, inputAt: null, at: performance.now() };
   }
   return {
     // The request for lens.js to send for `want`: none where the picture is drawn here; with
@@ -1576,9 +1572,10 @@ function localLens(ctx) {
     ask(want) {
       if (!want?.quick || want.paid) return want;
       if (covers(want)) return null;
-      return refused.has(at(want)) || fits(record, want) ? want : { ...want, local: true };
+      return refused.has(at(want)) || fits(record, want) ? want : { ...want, local: true, recipe: recipe?.key };
     },
-    // A moving slider's picture drawn here, as asker.js gives the kernel's ({ msg, blobs, inputAt });
+    // A moving slider's picture drawn here, as asker.js gives the kernel's ({ msg, blobs, inputAt },
+    // with `pixels`, an ImageData, instead of blobs);
     // `stamp` times it from the slider's input. At rest the last one drawn here stays shown until
     // the kernel's answer (`kernel`) is newer.
     answer(want, stamp, kernel) {
@@ -1601,7 +1598,12 @@ function localLens(ctx) {
         if (msg.refused) throw new Error(msg.refused);
         const [a, b] = [floats(buffers[0]), floats(buffers[1])], n = msg.shape.reduce((p, q) => p * q, 1);
         if (a.length !== n || b.length !== n) throw new Error("the affine part does not fit its shape");
-        [record, last] = [{ ...msg, a, b, ops: load(msg.ops, buffers) }, null];
+        if (msg.ops) recipe = { key: msg.recipe, ops: load(msg.ops, buffers) };
+        if (recipe?.key !== msg.recipe) {
+          [record, last, recipe] = [null, null, null];
+          return true;
+        }
+        [record, last] = [{ ...msg, a, b, ops: recipe.ops }, null];
         ctx.el.dataset.lensLocal = at(msg);
       } catch (error) {
         refuse(msg, error.message);
@@ -1794,7 +1796,7 @@ function guidanceLens(ctx) {
     lens.want(local.ask(want));
     const answer = local.answer(want, stamp, lens.answerFor(want)) || lens.answerFor(want);
     now = { kind: "", refused: answer?.msg.refused || "", offer: answer?.msg.offer || 0, guidance: want?.guidance };
-    if (!answer?.blobs.length) return null;
+    if (!answer?.blobs.length && !answer?.pixels) return null;
     now.kind = answer.msg.held ? "held" : "what-if";
     now.applied = !answer.msg.held && answer.msg.applied;
     now.picture = answer.msg.picture || "";
@@ -1802,7 +1804,7 @@ function guidanceLens(ctx) {
       measuring = answer.inputAt;
       answer.inputAt = null;
     }
-    return { blob: answer.blobs[0], caption: caption(answer.msg) };
+    return { blob: answer.blobs[0], pixels: answer.pixels, caption: caption(answer.msg) };
   }
   function paint() {
     const outline = now.kind ? "2px dashed var(--sdw-fg)" : "";
@@ -1855,14 +1857,16 @@ function guidanceLens(ctx) {
     if (want && !asked) ctx.paint();
     else ctx.schedule();
   });
-  ctx.listen(ui.main.img, "load", () => {
+  const painted = () => {
     const timed = measuring;
     measuring = null;
     if (timed) {
       requestAnimationFrame(() => timed.into.push(performance.now() - timed.at));
       if (timed.trip != null && timed.into === stats.lens) stats.lensTrip.push(timed.trip);
     }
-  });
+  };
+  ctx.listen(ui.main.img, "load", painted);
+  ctx.listen(ui.main.canvas, "load", painted);
   const paid = paidPreview(ctx, note, () => {
     const want = target(ctx.preview.where());
     paidFor = want ? keyOf({ ...want, paid: false, quick: false }) : "";
@@ -2124,6 +2128,29 @@ function previewPane(ctx) {
   const urls = /* @__PURE__ */ new Map();
   const blobs = /* @__PURE__ */ new Map();
   const box = { width: 0, height: 0 };
+  const canvas = main.canvas = h("canvas", {
+    class: "sdw-image",
+    "aria-hidden": "true",
+    hidden: true,
+    style: "position:absolute;inset:0"
+  });
+  main.img.after(canvas);
+  let drawn = null;
+  const pixelRule = () => {
+    const scale = Math.min(box.width / canvas.width, box.height / canvas.height);
+    canvas.style.imageRendering = scale >= 2 ? "pixelated" : "";
+  };
+  function draw(pixels2) {
+    canvas.hidden = !pixels2;
+    if (!pixels2 || pixels2 === drawn) return;
+    drawn = pixels2;
+    if (canvas.width !== pixels2.width || canvas.height !== pixels2.height) {
+      [canvas.width, canvas.height] = [pixels2.width, pixels2.height];
+      pixelRule();
+    }
+    canvas.getContext("2d").putImageData(pixels2, 0, 0);
+    canvas.dispatchEvent(new Event("load"));
+  }
   function put(img, blob) {
     if (blobs.get(img) === blob) return;
     blobs.set(img, blob);
@@ -2167,6 +2194,7 @@ function previewPane(ctx) {
     if (el.style.getPropertyValue("--sdw-n") !== columns) el.style.setProperty("--sdw-n", columns);
     el.dataset.shownRun = String(key);
     if (!positions) {
+      draw(null);
       blank(main, emptyText(key, info));
       setText(main.caption, "");
       Object.assign(scrub, { max: 1, value: 1, disabled: true });
@@ -2184,8 +2212,9 @@ function previewPane(ctx) {
     where = { key, pos, n, atFinal };
     const exact = decoded && decoded.run === key && decoded.step === pos && !atFinal;
     const lens = ctx.lens?.over(where);
-    put(main.img, lens ? lens.blob : exact ? decoded.blob : mine.blob);
     setText(main.caption, lens ? lens.caption : exact ? `${info?.name || `#${key}`} \xB7 step ${pos + 1}, exact (VAE) \xB7 ${g(frames[pos])}` : mine.caption);
+    draw(lens?.pixels);
+    if (!lens?.pixels) put(main.img, lens ? lens.blob : exact ? decoded.blob : mine.blob);
     el.dataset.decoded = exact ? String(pos + 1) : "";
     const total = frames[0]?.total || info?.steps || 1;
     setText(stepLabel, atFinal ? "final image" : `step ${pos + 1} / ${total}`);
@@ -2239,6 +2268,7 @@ function previewPane(ctx) {
   const resized = new ResizeObserver(([entry]) => {
     ({ width: box.width, height: box.height } = entry.contentRect);
     [main.img, other.img].forEach((img) => scaleRule(img, box.width, box.height));
+    pixelRule();
   });
   resized.observe(main.img.parentElement);
   ctx.paints.push(paint);

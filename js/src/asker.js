@@ -20,9 +20,10 @@ export function asker(model, type, stamp = () => null, most = 1) {
     asked = keyOf(wanted);
     const flight = { id: ++seq, at: performance.now(), inputAt: stamp(wanted) };
     flights.push(flight);
-    const { run, step, guidance, paid, quick, local } = wanted; // local: the affine part too (local_lens.js)
+    // local: the affine part too, recipe: the key of the recipe the page holds (local_lens.js)
+    const { run, step, guidance, paid, quick, local, recipe } = wanted;
     model.send({ type, run, step, ...(guidance == null ? {} : { guidance }), ...(paid ? { paid } : {}),
-      ...(quick ? { quick } : {}), ...(local ? { local } : {}), id: flight.id });
+      ...(quick ? { quick } : {}), ...(local ? { local } : {}), ...(recipe ? { recipe } : {}), id: flight.id });
   }
   return {
     want(request) {

@@ -87,13 +87,13 @@ export function guidanceLens(ctx) {
       : `${at} · what if ${fix(msg.guidance)} — not applied (ran at ${fix(msg.ran)})${said}`;
   }
 
-  // Called by the preview as it paints (preview.js): { blob, caption } to show, or null.
+  // Called by the preview as it paints (preview.js): { blob or pixels (drawn here), caption } to show, or null.
   function over(w) {
     const want = target(w);
     lens.want(local.ask(want));
     const answer = local.answer(want, stamp, lens.answerFor(want)) || lens.answerFor(want);
     now = { kind: "", refused: answer?.msg.refused || "", offer: answer?.msg.offer || 0, guidance: want?.guidance };
-    if (!answer?.blobs.length) return null;
+    if (!answer?.blobs.length && !answer?.pixels) return null;
     now.kind = answer.msg.held ? "held" : "what-if";
     now.applied = !answer.msg.held && answer.msg.applied;
     now.picture = answer.msg.picture || "";
@@ -101,7 +101,7 @@ export function guidanceLens(ctx) {
       measuring = answer.inputAt;
       answer.inputAt = null;
     }
-    return { blob: answer.blobs[0], caption: caption(answer.msg) };
+    return { blob: answer.blobs[0], pixels: answer.pixels, caption: caption(answer.msg) };
   }
 
   function paint() {
@@ -154,15 +154,17 @@ export function guidanceLens(ctx) {
     if (want && !asked) ctx.paint(); // drawn here: at once, not at the next frame
     else ctx.schedule();
   });
-  // Painted: the frame after the preview's image has loaded.
-  ctx.listen(ui.main.img, "load", () => {
+  // Painted: the frame after the preview's image has loaded, or its canvas been drawn (preview.js).
+  const painted = () => {
     const timed = measuring;
     measuring = null;
     if (timed) {
       requestAnimationFrame(() => timed.into.push(performance.now() - timed.at));
       if (timed.trip != null && timed.into === stats.lens) stats.lensTrip.push(timed.trip); // a moving slider's
     }
-  });
+  };
+  ctx.listen(ui.main.img, "load", painted);
+  ctx.listen(ui.main.canvas, "load", painted);
   const paid = paidPreview(ctx, note, () => {
     const want = target(ctx.preview.where());
     paidFor = want ? keyOf({ ...want, paid: false, quick: false }) : ""; // the held step's too (paid.js)

@@ -5,6 +5,7 @@
 // step is shown (`where`); the filmstrip and the curve read it when they paint, after it.
 
 import { align } from "./chart.js";
+import { h } from "./dom.js";
 import { runInfo } from "./form.js";
 import { scaleRule } from "./frames.js";
 import { setText } from "./status.js";
@@ -21,6 +22,29 @@ export function previewPane(ctx) {
   const urls = new Map(); // img element → its blob URL, revoked when replaced
   const blobs = new Map(); // img element → the blob it shows, so an unchanged one is not reloaded
   const box = { width: 0, height: 0 }; // the previews' box, as last observed (the pixel rule needs it)
+  // A lens picture drawn in the page (local_lens.js: pixels, not a file) goes on this canvas over
+  // the image, sized and scaled as it is: an <img> loading it as a blob took ~16 of a key's 40 ms
+  // to the screen. It fires "load" as the image does (lens.js times its paint from it); the image
+  // under it keeps the step's picture, shown again once the canvas hides.
+  const canvas = main.canvas = h("canvas", { class: "sdw-image", "aria-hidden": "true", hidden: true,
+    style: "position:absolute;inset:0" });
+  main.img.after(canvas);
+  let drawn = null; // the ImageData on the canvas
+  const pixelRule = () => { // frames.js's scaleRule for the canvas: shown at 2× or more, square pixels
+    const scale = Math.min(box.width / canvas.width, box.height / canvas.height);
+    canvas.style.imageRendering = scale >= 2 ? "pixelated" : "";
+  };
+  function draw(pixels) {
+    canvas.hidden = !pixels;
+    if (!pixels || pixels === drawn) return;
+    drawn = pixels;
+    if (canvas.width !== pixels.width || canvas.height !== pixels.height) {
+      [canvas.width, canvas.height] = [pixels.width, pixels.height];
+      pixelRule();
+    }
+    canvas.getContext("2d").putImageData(pixels, 0, 0);
+    canvas.dispatchEvent(new Event("load"));
+  }
 
   function put(img, blob) {
     if (blobs.get(img) === blob) return;
@@ -73,6 +97,7 @@ export function previewPane(ctx) {
     if (el.style.getPropertyValue("--sdw-n") !== columns) el.style.setProperty("--sdw-n", columns);
     el.dataset.shownRun = String(key);
     if (!positions) {
+      draw(null);
       blank(main, emptyText(key, info));
       setText(main.caption, "");
       Object.assign(scrub, { max: 1, value: 1, disabled: true });
@@ -90,9 +115,10 @@ export function previewPane(ctx) {
     where = { key, pos, n, atFinal };
     const exact = decoded && decoded.run === key && decoded.step === pos && !atFinal;
     const lens = ctx.lens?.over(where); // a guidance not applied, shown in place of the frame (lens.js)
-    put(main.img, lens ? lens.blob : exact ? decoded.blob : mine.blob);
     setText(main.caption, lens ? lens.caption
       : exact ? `${info?.name || `#${key}`} · step ${pos + 1}, exact (VAE) · ${g(frames[pos])}` : mine.caption);
+    draw(lens?.pixels); // after the caption: its "load" comes at once, the image's later
+    if (!lens?.pixels) put(main.img, lens ? lens.blob : exact ? decoded.blob : mine.blob);
     el.dataset.decoded = exact ? String(pos + 1) : "";
     const total = frames[0]?.total || info?.steps || 1; // no frames yet: a final image known on its own
     setText(stepLabel, atFinal ? "final image" : `step ${pos + 1} / ${total}`);
@@ -153,6 +179,7 @@ export function previewPane(ctx) {
   const resized = new ResizeObserver(([entry]) => {
     ({ width: box.width, height: box.height } = entry.contentRect);
     [main.img, other.img].forEach((img) => scaleRule(img, box.width, box.height));
+    pixelRule();
   });
   resized.observe(main.img.parentElement);
   ctx.paints.push(paint);

@@ -55,10 +55,16 @@ class LatentPreview(Preview):
 
     def recipe(self) -> list[dict[str, Any]]:
         """``_rgb_host``'s: pooled, the map in 0–255 units as a 1×1 convolution, clamped and cast;
-        the map read now (a refit makes a new one)."""
-        weight, bias = self._params(torch.device("cpu"))
-        conv = {"op": "conv", "weight": weight.T[:, :, None, None].contiguous(), "bias": bias}
-        return [{"op": "pool", "max_size": self.max_size}, conv, {"op": "bytes"}]
+        the map read now (a refit makes a new one). The same list while map and size are the same:
+        the page keeps a recipe it has by that identity (``widget/lens_local.py``)."""
+        current = (self._map, self.max_size)
+        memo: tuple[tuple[Any, int], list[dict[str, Any]]] | None = getattr(self, "_recipe", None)
+        if memo is None or memo[0][0] is not current[0] or memo[0][1] != current[1]:
+            weight, bias = self._params(torch.device("cpu"))
+            conv = {"op": "conv", "weight": weight.T[:, :, None, None].contiguous(), "bias": bias}
+            ops: list[dict[str, Any]] = [{"op": "pool", "max_size": self.max_size}, conv, {"op": "bytes"}]
+            memo = self._recipe = (current, ops)
+        return memo[1]
 
     def rgb(self, latents: torch.Tensor) -> torch.Tensor:
         if latents.device.type == "cpu":

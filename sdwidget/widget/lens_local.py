@@ -7,7 +7,11 @@ with ``local``) and gets ``lens_local``: ``A`` and ``B`` (float32 buffers, shape
 latents as the preview sees them), the range ``[low, high]`` they hold on (the guidance knob's
 off value and top; ``flat_below``: below ``low`` the lens is ``x0(low)``), the lens reply's
 ``held`` and ``ran`` (for the caption), and the run's quick picture (``Lens.quick``) as ops
-(``Preview.recipe``), each tensor a buffer named by its index. ``js/src/local_lens.js`` draws
+(``Preview.recipe``), each tensor a buffer named by its index, with ``recipe``: their key (a hash of
+their content, computed once per recipe: a preview returns the same list until its map or net
+changes, as a fitted map does after each run). The ops (about 200 KiB for the demo) go only where
+the request's ``recipe`` is not that key: the page sends the key it holds, none after a reload, so
+a run's steps send the recipe once and a refit or a new page gets it again. ``js/src/local_lens.js`` draws
 ``A + g·B`` for each value in range and asks the kernel only at rest (the run's own preview) and
 outside the range. Refused (``refused``, in words), the page asks the kernel for every value, as
 before: a guidance that is a model input, a batch (drawn as a grid), a preview with no recipe
@@ -16,6 +20,7 @@ before: a guidance that is a model input, a batch (drawn as a grid), a preview w
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import torch
@@ -40,9 +45,32 @@ def local_part(run: Run, reply: dict[str, Any], knob: dict[str, Any]) -> tuple[d
     buffers = [_bytes(part.a[0]), _bytes(part.b[0])]
     message.update(
         low=part.low, high=part.high, flat_below=part.flat_below, shape=list(part.a.shape[1:]),
-        picture="quick" if part.pictures.rough else "preview", ops=[_op(op, buffers) for op in ops],
+        picture="quick" if part.pictures.rough else "preview", recipe=_key(ops),
     )  # fmt: skip
+    if reply.get("recipe") != message["recipe"]:
+        message["ops"] = [_op(op, buffers) for op in ops]
     return message, buffers
+
+
+_KEYS: dict[int, tuple[list[dict[str, Any]], str]] = {}
+"""id of a recipe list → (the list, kept so that its id is not reused, and its key): the few newest."""
+
+
+def _key(ops: list[dict[str, Any]]) -> str:
+    """A hash of ``ops``' content, computed once per list (``Preview.recipe`` keeps its list)."""
+    known = _KEYS.get(id(ops))
+    if known is not None and known[0] is ops:
+        return known[1]
+    digest = hashlib.blake2b(digest_size=12)
+    for op in ops:
+        digest.update(repr(sorted((k, v) for k, v in op.items() if not isinstance(v, torch.Tensor))).encode())
+        for value in op.values():
+            if isinstance(value, torch.Tensor):
+                digest.update(repr(list(value.shape)).encode() + _bytes(value))
+    while len(_KEYS) >= 4:  # a few previews at once; older ones are hashed again if they come back
+        _KEYS.pop(next(iter(_KEYS)))
+    _KEYS[id(ops)] = (ops, digest.hexdigest())
+    return digest.hexdigest()
 
 
 def _checked(run: Run, step: int, knob: dict[str, Any]) -> tuple[Affine, list[dict[str, Any]]]:

@@ -14,7 +14,7 @@ from typing import Any
 from ..core import Run, RunStatus, StatusEvent, StepEvent, validate
 from ..core.paid_lens import PaidOffer
 
-KINDS = {"lens": frozenset({"run", "step", "guidance", "id", "paid", "quick", "local"}),
+KINDS = {"lens": frozenset({"run", "step", "guidance", "id", "paid", "quick", "local", "recipe"}),
          "views": frozenset({"run", "step", "id"}), "lens_mode": frozenset({"what_if", "views"})}  # fmt: skip
 """The messages of the lens and the fields each takes."""
 BUSY = 0.2
@@ -43,6 +43,11 @@ def arguments(kind: str, content: dict[str, Any], run_range: tuple[int, int]) ->
                 if not isinstance(content[name], bool):
                     raise TypeError(f"{label} (true or false), got {validate.shown(content[name])}")
                 args[name] = content[name]
+        if content.get("recipe") is not None:  # the key of the recipe the page holds (lens_local.py)
+            recipe = content["recipe"]
+            if not isinstance(recipe, str) or len(recipe) > 64:
+                raise TypeError(f"The page's recipe key must be a short text, got {validate.shown(recipe)}")
+            args["recipe"] = recipe
     return args
 
 
