@@ -30,6 +30,22 @@ def test_every_model_prints_its_row_at_tiny_widths(shapes, capsys):
     assert "tiny widths, layers cut to at most 1 of each kind" in rows[0]
     assert [row.split()[0] for row in rows[1:]] == ["sd", "sdxl", "sd3", "flux"]
     assert all("ms/step" in row and "callback host median" in row and "share" in row for row in rows[1:])
+    for row in rows[1:]:  # the share is the host time (µs) over the runner's step (ms), as a percentage
+        words = row.split()
+        step_ms, host_us = float(words[words.index("runner") + 1]), float(words[words.index("median") + 1])
+        share = float(words[words.index("share") + 1].rstrip("%"))
+        assert share == pytest.approx(100 * host_us / (1000 * step_ms), rel=0.01, abs=0.0005), row
+
+
+def test_the_vae_decode_is_a_blank_image_of_its_size(shapes):
+    class Vae:
+        pass
+
+    vae = Vae()
+    shapes.blank_decode(vae)
+    image = vae.decode(torch.ones(2, 16, 5, 7), return_dict=False)[0]
+    assert image.shape == (2, 3, 40, 56) and not image.any()
+    assert vae.decode(torch.ones(1, 4, 3, 3)).sample.shape == (1, 3, 24, 24)
 
 
 def test_layers_are_cut_as_asked(shapes):
