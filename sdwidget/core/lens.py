@@ -23,8 +23,8 @@ from typing import Any
 
 import torch
 
-from ..families.protocol import Parts
 from ..families.recall import OtherHalf, Recall
+from ..families.steering import Parts
 from ..preview import Frame, Preview
 from . import validate
 from .lens_frames import Lens, Pictures

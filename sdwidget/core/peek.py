@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from ..families import Switch
-from ..families.protocol import Parts
+from ..families.steering import Parts
 from .controls import Controls
 from .events import RunStatus
 from .paid_lens import PaidLens

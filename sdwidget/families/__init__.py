@@ -18,11 +18,12 @@ from .flux import Flux
 from .flux2 import Flux2Klein
 from .flux2_dev import Flux2Dev
 from .modular import MODULAR
-from .protocol import Embeddings, Family, Knob, OutputTap, Steering, Switch
+from .protocol import Family
 from .qwen_image import QwenImage
 from .sd import StableDiffusion
 from .sd3 import StableDiffusion3
 from .sdxl import StableDiffusionXL
+from .steering import Embeddings, Knob, OutputTap, Steering, Switch
 from .unet import lcm_refusal
 from .z_image import ZImage
 

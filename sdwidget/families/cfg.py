@@ -22,8 +22,8 @@ from typing import Any
 
 import torch
 
-from .protocol import Embeddings
 from .rows import fit
+from .steering import Embeddings
 
 # ControlNet conditioning images, single in guess mode; a list of tensors with several ControlNets.
 CONTROL_IMAGES = ("image", "control_image")

@@ -25,7 +25,7 @@ import torch
 from .chroma_steer import ChromaSteer
 from .encode import options_for
 from .flux_steer import TrueCfgParts
-from .protocol import Embeddings, Knob, OutputTap, Steering
+from .steering import Embeddings, Knob, OutputTap, Steering
 from .transformer import TransformerLoops
 from .unet import CFG
 

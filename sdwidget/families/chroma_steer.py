@@ -27,8 +27,8 @@ from typing import Any
 import torch
 
 from .flux_steer import TrueCfgParts
-from .protocol import Embeddings, OneKnob
 from .rows import fit
+from .steering import Embeddings, OneKnob
 from .wrap import swap_forward
 
 

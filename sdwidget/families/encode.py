@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from .protocol import Embeddings
+from .steering import Embeddings
 
 
 def options_for(pipe: Any, options: dict[str, Any]) -> dict[str, Any]:

@@ -24,8 +24,8 @@ import torch
 
 from .encode import encode_apart
 from .flux_steer import CALL_SCALE, FluxSteer, TrueCfgParts
-from .protocol import Embeddings, Knob, OutputTap, Steering
 from .recall import CallRecord, SecondCall
+from .steering import Embeddings, Knob, OutputTap, Steering
 from .transformer import TransformerLoops
 from .unet import CFG
 

@@ -27,7 +27,7 @@ import torch
 
 from .flux2_steer import CALL_SCALE, KleinSteer
 from .flux_steer import TrueCfgParts
-from .protocol import Embeddings, Knob, OutputTap, Steering
+from .steering import Embeddings, Knob, OutputTap, Steering
 from .transformer import TransformerLoops
 from .unet import CFG
 

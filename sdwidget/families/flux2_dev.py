@@ -28,9 +28,9 @@ import torch
 
 from .flux import DISTILLED
 from .flux2 import Flux2Loops
-from .protocol import Embeddings, Knob, OneKnob, OutputTap, Steering
 from .recall import CallRecord
 from .rows import fit
+from .steering import Embeddings, Knob, OneKnob, OutputTap, Steering
 from .wrap import swap_forward
 
 

@@ -26,8 +26,8 @@ import torch
 
 from .chroma_steer import _output
 from .flux_steer import TrueCfgParts
-from .protocol import Embeddings, OneKnob
 from .rows import fit
+from .steering import Embeddings, OneKnob
 from .wrap import swap_forward
 
 # The pipeline's own guidance_scale: above 1, so it makes its negative locals; the mix is ours.

@@ -29,9 +29,9 @@ from typing import Any
 
 import torch
 
-from .protocol import Embeddings, OneKnob
 from .recall import CallRecord
 from .rows import fit
+from .steering import Embeddings, OneKnob
 from .wrap import swap_forward
 
 # The pipeline's true CFG scale: any value above 1 makes it call twice; the combination is ours.

@@ -28,8 +28,8 @@ from typing import Any
 import torch
 
 from .encode import options_for
-from .protocol import Embeddings, Knob, OutputTap, Steering
 from .qwen_image_steer import CALL_SCALE, NormCfgParts, QwenImageSteer
+from .steering import Embeddings, Knob, OutputTap, Steering
 from .transformer import TransformerLoops
 from .unet import CFG
 

@@ -29,8 +29,8 @@ from typing import Any
 import torch
 
 from .flux_steer import TrueCfgParts
-from .protocol import Embeddings, OneKnob
 from .rows import fit
+from .steering import Embeddings, OneKnob
 from .wrap import swap_forward
 
 # The pipeline's true CFG scale: any value above 1 makes it call twice; the combination is ours.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .encode import encode_together
-from .protocol import Embeddings
+from .steering import Embeddings
 from .transformer import TransformerLoops
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from .protocol import Embeddings
 from .sdxl_time_ids import negative_time_ids
+from .steering import Embeddings
 from .unet import UnetLoops
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from .protocol import Embeddings
+from .steering import Embeddings
 
 
 def negative_time_ids(

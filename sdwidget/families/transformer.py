@@ -19,8 +19,8 @@ import torch
 from .cfg import CfgParts, CfgSwitch
 from .cfg_halves import SD3, Doubled
 from .loops import loop_of
-from .protocol import Embeddings, Knob, OutputTap, Steering
 from .rows import batch_rows, fit
+from .steering import Embeddings, Knob, OutputTap, Steering
 from .unet import CFG, unchanged
 
 

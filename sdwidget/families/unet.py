@@ -22,7 +22,7 @@ from .cfg import CfgParts, CfgSwitch
 from .cfg_halves import unet_doubled
 from .encode import encode_together
 from .loops import loop_of
-from .protocol import Embeddings, Knob, OutputTap, Steering
+from .steering import Embeddings, Knob, OutputTap, Steering
 from .weight import GuidanceWeight
 
 CFG = Knob(

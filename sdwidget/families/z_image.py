@@ -25,8 +25,8 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from .encode import options_for
-from .protocol import Embeddings, Knob, OutputTap, Steering
 from .rows import batch_rows
+from .steering import Embeddings, Knob, OutputTap, Steering
 from .transformer import TransformerLoops
 from .unet import unchanged
 from .z_image_steer import ListStep, ZImageParts, ZImageSteer, as_list

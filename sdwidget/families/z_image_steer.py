@@ -24,8 +24,8 @@ from typing import Any
 
 import torch
 
-from .protocol import Embeddings, OneKnob
 from .rows import fit
+from .steering import Embeddings, OneKnob
 from .wrap import swap_forward
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from diffusers.modular_pipelines import ModularPipeline
 
-from ..protocol import Embeddings, Knob, OutputTap, Steering
+from ..steering import Embeddings, Knob, OutputTap, Steering
 from .loop import Stopped, View, denoise_loops, inserted, step
 
 

@@ -28,8 +28,8 @@ from diffusers.modular_pipelines.flux.decoders import _unpack_latents
 from diffusers.modular_pipelines.flux.encoders import FluxTextEncoderStep
 
 from ..flux import DISTILLED
-from ..protocol import Embeddings, Knob, OneKnob, OutputTap, Steering
 from ..recall import CallRecord
+from ..steering import Embeddings, Knob, OneKnob, OutputTap, Steering
 from ..wrap import swap_forward
 from .family import ModularLoops
 from .loop import swap_prompt

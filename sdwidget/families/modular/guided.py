@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from ..protocol import Embeddings, Knob, OutputTap, Steering
+from ..steering import Embeddings, Knob, OutputTap, Steering
 from . import guiders
 from .family import ModularLoops
 from .loop import PROMPT_TENSORS, swap_prompt

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..protocol import Knob
+from ..steering import Knob
 
 SCALE = Knob(
     "guidance_scale", "cfg", default=7.5, off_at=1.0,

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from diffusers.modular_pipelines.stable_diffusion_3.encoders import encode_prompt
 
-from ..protocol import Embeddings
+from ..steering import Embeddings
 from .guided import GuidedModular
 from .loop import PROMPT_TENSORS
 

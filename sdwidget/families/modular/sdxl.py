@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from diffusers.modular_pipelines.stable_diffusion_xl.encoders import StableDiffusionXLTextEncoderStep
 
-from ..protocol import Embeddings
+from ..steering import Embeddings
 from .guided import GuidedModular
 from .loop import PROMPT_TENSORS
 
