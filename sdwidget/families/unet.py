@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from . import ip_adapter
+from . import ip_adapter, ip_adapter_scales
 from .cfg import CfgParts, CfgSwitch
 from .cfg_halves import unet_doubled
 from .encode import encode_together
@@ -94,12 +94,12 @@ class UnetLoops:
         return int(self.pipe.vae_scale_factor)
 
     def state(self) -> dict[str, Any]:
-        return {"ip_adapter_scale": ip_adapter.scales(self.pipe)}
+        return {"ip_adapter_scale": ip_adapter_scales.scales(self.pipe)}
 
     def differences(self, recorded: dict[str, Any]) -> list[str]:
         if "ip_adapter_scale" not in recorded:
             return []
-        why = ip_adapter.difference(recorded["ip_adapter_scale"], self.pipe)
+        why = ip_adapter_scales.difference(recorded["ip_adapter_scale"], self.pipe)
         return [] if why is None else [why]
 
     def encode(self, prompt: str | list[str], negative_prompt: Any, options: dict[str, Any]) -> Embeddings:
