@@ -7,7 +7,8 @@ to the frame painted with its image (the page's ``sdwidgetStats.lens``). Two pat
 and kernel back to back: first the kernel's round trip (the kernel keeps the step's affine part
 to itself: each value is a ``lens`` request answered with the demo's preview decoder net's
 picture, as before ``local_lens.js``), then the path the page takes where the kernel sent it
-(``lens_local``): each value drawn in the page (A + g·B through the net's recipe), no request.
+(``lens_local``): each value drawn in the page (A + g·B through the net's recipe) and put on the
+preview's canvas, no request.
 Goal: median ≤ 50 ms. Then, from each rest of the slider (no input for ``REST`` ms), to the run's
 own preview painted, the VAE's decode (``sdwidgetStats.lensRest``). Printed beside: the kernel
 path's trips (sent → answered, ``lensTrip``), the kernel's time answering a request (the lens,
@@ -85,7 +86,7 @@ def browser(args: argparse.Namespace) -> None:
             page.wait_for_function(f"document.querySelector('.sdw').dataset.lensLocal === '{held}'", timeout=30_000)
             page.evaluate("window.sdwidgetStats.lensLocal = []")
             measure(page, args.moves, "drawn in the page")
-            print(f"the page drawing one picture (A + g·B, the recipe, the BMP): {stats(page, 'lensLocal')}")
+            print(f"the page drawing one picture (A + g·B, the recipe, its pixels): {stats(page, 'lensLocal')}")
             rests(page)
     finally:
         browsers.close()
