@@ -6,10 +6,10 @@
 SD 1.5's UNet at 512², SDXL's at 1024², SD3 medium's and FLUX.1-dev's transformers at 1024²,
 at their real widths (``shape_pipelines.py``). ``--layers N`` keeps at most N of each repeated
 layer: the default on the CPU, where a full step takes minutes, is 1; the output says what was
-cut. A step's time is (a call of ``--steps`` steps
-minus a call of one) / (steps − 1), so encoding drops out; the VAE's decode is replaced by a blank
-image of the right size (``blank_decode``: at 1024² it takes minutes on a CPU, in every call). The runner's host
-overhead is the step callback's host time (median and max), and its share of the runner's step.
+cut. A step's time is ``step_ms``'s (on the CPU the median from one step's end to the next's);
+the VAE's decode is replaced by a blank image of the right size (``blank_decode``: at 1024² it
+takes minutes on a CPU, in every call). The runner's host overhead is the step callback's host
+time (median and max), and its share of the runner's step.
 On CUDA the callback runs under ``torch.cuda.set_sync_debug_mode("error")``: a host sync there
 fails the run, and the table says so; "0 syncs/step" means every step passed. ``--tiny`` (the
 test's) keeps the layouts at a width CI affords, 64².
@@ -25,6 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import torch
+from diffusers.callbacks import PipelineCallback
 from overhead import CallbackClock
 from shape_pipelines import CALL, LATENT, MODELS, build
 
@@ -46,15 +47,36 @@ def strict(callback: Callable[..., dict]) -> Callable[..., dict]:
     return checked
 
 
-def step_ms(call: Callable[[int], None], steps: int, sync: Callable[[], None]) -> float:
-    """Milliseconds a step: a call of ``steps`` steps minus a call of one, so encoding and decoding
-    drop out; after a call of one step that warms up (allocator, kernels, the runner's first run)."""
+class Stamps(PipelineCallback):
+    """Chained last (after the runner's hook, if any): when each step's callbacks ended."""
+
+    tensor_inputs: list[str] = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ends: list[float] = []
+
+    def callback_fn(self, pipe: Any, step_index: int, timestep: Any, callback_kwargs: dict) -> dict:
+        self.ends.append(time.perf_counter())
+        return callback_kwargs
+
+
+def step_ms(call: Callable[[int, Stamps | None], None], steps: int, device: str) -> float:
+    """Milliseconds a step, after a call of one step that warms up (allocator, kernels, the
+    runner's first run). On the CPU, whose host time is its compute time: the median time from one
+    step's end to the next's in a call of ``steps`` steps (a busy machine's load changing between
+    two calls cannot skew it, as it did a difference of two calls). On CUDA: a call of ``steps``
+    steps minus a call of one, synchronized, so encoding drops out and no step waits for the device."""
+    if device != "cuda":
+        call(1, None)
+        call(steps, stamps := Stamps())
+        return 1000 * statistics.median(b - a for a, b in zip(stamps.ends, stamps.ends[1:], strict=False))
     walls = []
     for count in (1, 1, steps):
-        sync()
+        torch.cuda.synchronize()
         started = time.perf_counter()
-        call(count)
-        sync()
+        call(count, None)
+        torch.cuda.synchronize()
         walls.append(time.perf_counter() - started)
     return 1000 * (walls[2] - walls[1]) / (steps - 1)
 
@@ -85,17 +107,18 @@ def measure(model: str, args: argparse.Namespace, clock: CallbackClock) -> str:
     common = {"height": size, "width": size, **CALL[model]}
     failed: list[str] = []
 
-    def bare(steps: int) -> None:
-        pipe("a red star", num_inference_steps=steps, generator=torch.Generator().manual_seed(0), **common)
+    def bare(steps: int, stamps: Stamps | None) -> None:
+        timed = {"callback_on_step_end": stamps} if stamps else {}
+        pipe("a red star", num_inference_steps=steps, generator=torch.Generator().manual_seed(0), **common, **timed)
 
-    def ours(steps: int) -> None:
-        run = runner.generate("a red star", num_inference_steps=steps, seed=0, **common)
+    def ours(steps: int, stamps: Stamps | None) -> None:
+        run = runner.generate("a red star", num_inference_steps=steps, seed=0, callbacks=[stamps] if stamps else [],
+                              **common)  # fmt: skip
         if run.error is not None:
             failed.append(f"{type(run.error).__name__}: {str(run.error)[:200]}")
 
-    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
-    bare_ms = step_ms(bare, args.steps, sync)
-    ours_ms = step_ms(ours, args.steps, sync)
+    bare_ms = step_ms(bare, args.steps, args.device)
+    ours_ms = step_ms(ours, args.steps, args.device)
     host = [1e6 * t for t in clock.host[-args.steps :]]  # the last call's steps
     syncs = "" if args.device != "cuda" else ("; 0 syncs/step" if not failed else f"; SYNCED: {failed[0]}")
     return (f"{model:5s} bare {bare_ms:9.1f} ms/step  runner {ours_ms:9.1f} ms/step  ratio {ours_ms / bare_ms:.3f}  "
