@@ -51,6 +51,10 @@ SLOW = {
     "test_quiet.py": "imports sdwidget and builds the demo pipeline in new interpreters",
     "test_readme.py::test_every_python_example_runs_and_does_what_its_comments_say": "examples in new interpreters",
     "test_frames_hostile_runs.py::test_a_thousand_steps_nobody_reads_end_as_thumbnails_not_latents": "1,000 steps",
+    "test_frames_hostile_finite.py::test_a_half_precision_run_whose_unet_turns_nan_fails_at_that_step[184-*]": (
+        "the same run at 184², latents above the reduction grain in half precision (8 s each); the quick loop keeps "
+        "it at 32² and the check of latents above the grain (test_frames_hostile_finite's own)"
+    ),
     "test_families.py::test_guidance_crossing_one_matches_reference_loop[*-dpm-karras]": AGAIN,
     "test_families.py::test_guidance_crossing_one_matches_reference_loop[*-euler-a]": AGAIN,
     "test_families.py::test_guidance_crossing_one_matches_reference_loop[*-starts-on-2-euler]": PAIRWISE,
