@@ -10,16 +10,18 @@ run's next step, nor a next run's (the same net), again to a reloaded page (the 
 bytes it sends: 8 KiB a step, 201 KiB with the recipe). JupyterLab with Debian's Chromium
 driven by Playwright (shared: ``browsers``).
 
-Screenshot in ``artifacts/``: ``lens-local.png`` (the held step at the last key's value, drawn in
-the page, captioned as a quick preview not applied yet).
+Screenshots in ``artifacts/``: ``lens-local.png`` (the held step at the last key's value, drawn in
+the page, captioned as a quick preview not applied yet); ``lens-local-light``, ``-dark`` (JupyterLab
+Dark) and ``-360`` (a 360 px window): the same held picture on the canvas, with its badge, dashed
+outline and caption, legible (contrast ≥ 4.5) and cut off nowhere.
 """
 
 import json
 
 import numpy as np
 import pytest
-from browser_fixtures import notebook, reopened
-from test_browser import ARTIFACTS, Session
+from browser_fixtures import notebook, reopened, settled
+from test_browser import ARTIFACTS, CONTRAST, OVERFLOW, Session
 from test_browser_lens import SETUP, caption, held_at, slider
 
 pytest.importorskip("playwright.sync_api")
@@ -178,3 +180,52 @@ def test_the_recipe_comes_once_per_preview_state_and_again_after_a_reload(jl):
     assert with_recipe > 100_000 and alone < 20_000 and {n for _, _, n in sent} == {alone, with_recipe}, sent
     page.get_by_role("button", name="Resume").click()
     jl.wait_status("finished")
+
+
+CANVAS = "document.querySelector('.sdw canvas.sdw-image')"
+
+
+def test_the_page_drawn_lens_in_light_dark_and_360_px(jl):
+    page = jl.page
+    page.set_viewport_size({"width": 1300, "height": 1500})
+    held_at(jl, 4)
+    jl.kernel(COUNTED)
+    jl.kernel("_still = True")  # the page's picture stays on screen: no decode at rest
+    slider(jl).focus()
+    slider(jl).press("ArrowRight")  # 5.1: the kernel's, with the affine part
+    caption(jl).filter(has_text="preview at 5.1").wait_for(timeout=30_000)
+    slider(jl).press("ArrowRight")  # 5.2: drawn in the page
+    end = "step 5 / 12 · preview at 5.2 — not applied yet · quick preview"
+    caption(jl).filter(has_text=end).wait_for(timeout=30_000)
+    look = f"""() => {{ const c = {CANVAS}, box = c.parentElement, img = box.querySelector("img");
+      const badge = [...box.querySelectorAll("span")].find((s) => s.textContent === "not applied");
+      const [r, b] = [c.getBoundingClientRect(), img.getBoundingClientRect()];
+      return {{ canvas: !c.hidden, same: [r.x, r.y, r.width, r.height].join() === [b.x, b.y, b.width, b.height].join(),
+        outline: getComputedStyle(box).outlineStyle, badge: Boolean(badge && !badge.hidden),
+        pixels: getComputedStyle(c).imageRendering }}; }}"""
+    expected = {"canvas": True, "same": True, "outline": "dashed", "badge": True, "pixels": "pixelated"}
+    assert page.evaluate(look) == expected
+    jl.widget.screenshot(path=str(ARTIFACTS / "lens-local-light.png"))
+    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+    settled(jl.widget)
+    try:
+        worst = jl.widget.evaluate(CONTRAST)
+        assert worst["ratio"] >= 4.5, worst
+        assert page.evaluate(look) == expected
+        jl.widget.screenshot(path=str(ARTIFACTS / "lens-local-dark.png"))
+    finally:
+        page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")
+    page.set_viewport_size({"width": 360, "height": 2400})
+    settled(jl.widget)
+    jl.widget.evaluate("el => el.scrollIntoView({ block: 'center' })")
+    assert jl.widget.evaluate(OVERFLOW) == []
+    assert page.evaluate(look) == expected, "shown at 2x or more: square pixels still"
+    assert caption(jl).text_content().endswith(end)
+    jl.widget.screenshot(path=str(ARTIFACTS / "lens-local-360.png"))
+    page.set_viewport_size({"width": 1300, "height": 1500})
+    jl.kernel("_still = False")
+    page.get_by_role("button", name="Resume").click()
+    jl.wait_status("finished")
+    page.wait_for_function(f"{CANVAS}.hidden")  # the run's own frames again, on the image
+    assert "final image" in caption(jl).text_content() or "step 12 / 12" in caption(jl).text_content()
