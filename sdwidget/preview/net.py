@@ -115,18 +115,9 @@ class NetPreview(Preview):
         save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, str(path), metadata=info)
 
     def recipe(self) -> list[dict[str, Any]] | None:
-        """``rgb``'s ops where the net is a ``PreviewDecoder`` or a ``small_decoder``; other nets:
-        ``None``. The same list while the net, its weights and the size are the same: the page keeps
-        a recipe it has by that identity (``widget/lens_local.py``). Weights changed in place count
-        (each tensor's version counter), as do tensors given new storage (``.to``); a write through
-        ``.data`` does not (torch does not count it): replace the net or its tensors then."""
-        state = [(t._version, t.data_ptr()) for t in [*self.net.parameters(), *self.net.buffers()]]
-        current, memo = (self.net, state, self.max_size), getattr(self, "_recipe", None)
-        if memo is None or memo[0][0] is not self.net or memo[0][1:] != current[1:]:
-            ops, end = _ops(self.net), {"op": "pool", "max_size": self.max_size}
-            made = None if ops is None else [*ops, {"op": "clamp", "low": -1.0, "high": 1.0}, end, {"op": "to_uint8"}]
-            memo = self._recipe = (current, made)
-        return memo[1]
+        """``rgb``'s ops where the net is a ``PreviewDecoder`` or a ``small_decoder``; other nets: ``None``."""
+        ops, end = _ops(self.net), {"op": "pool", "max_size": self.max_size}
+        return None if ops is None else [*ops, {"op": "clamp", "low": -1.0, "high": 1.0}, end, {"op": "to_uint8"}]
 
     @torch.no_grad()
     def rgb(self, latents: torch.Tensor) -> torch.Tensor:

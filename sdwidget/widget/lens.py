@@ -46,9 +46,7 @@ class GuidanceLens(LensState):
     send: Callable[..., None]
     _history: History
 
-    def _lens_request(
-        self, run: int, step: int, id: int, guidance: float | None = None, recipe: str = "", **asked: bool
-    ) -> None:
+    def _lens_request(self, run: int, step: int, id: int, guidance: float | None = None, **asked: bool | str) -> None:
         """Answer at once, or (the held run's next step) once ``Run.peek`` has made its model call,
         or (``paid``) from a thread making the step's model call at that value. ``quick``: the slider
         moves: the quick picture (``Lens.quick``); ``local``: the affine part follows (``lens_local.py``),
@@ -57,9 +55,7 @@ class GuidanceLens(LensState):
         reply: dict[str, Any] = {"type": kind, "id": id, "run": run, "step": step}
         if guidance is not None:
             reply["guidance"] = guidance
-        reply.update({name: True for name, on in asked.items() if on})
-        if recipe and reply.get("local"):
-            reply["recipe"] = recipe
+        reply.update({name: on for name, on in asked.items() if on})
         paid = reply.get("paid", False)
         try:
             record = self._history[run]

@@ -52,14 +52,22 @@ def local_part(run: Run, reply: dict[str, Any], knob: dict[str, Any]) -> tuple[d
     return message, buffers
 
 
-_KEYS: dict[int, tuple[list[dict[str, Any]], str]] = {}
-"""id of a recipe list → (the list, kept so that its id is not reused, and its key): the few newest."""
+_KEYS: dict[tuple, tuple[list[dict[str, Any]], str]] = {}
+"""A recipe's state (its numbers, its tensors' storage and version counters) → (the recipe, kept so
+that no other tensor gets that storage, and its key): the few newest."""
 
 
 def _key(ops: list[dict[str, Any]]) -> str:
-    """A hash of ``ops``' content, computed once per list (``Preview.recipe`` keeps its list)."""
-    known = _KEYS.get(id(ops))
-    if known is not None and known[0] is ops:
+    """A hash of ``ops``' content, computed once per state: weights changed in place bump their
+    version counter (a write through ``.data`` goes unseen: replace the tensor), new ones have new
+    storage; a preview whose ops are new tensors each time keeps its list (``LatentPreview.recipe``)."""
+    state = tuple(
+        (name, (v.data_ptr(), v._version, tuple(v.shape)) if isinstance(v, torch.Tensor) else repr(v))
+        for op in ops
+        for name, v in op.items()
+    )
+    known = _KEYS.get(state)
+    if known is not None:
         return known[1]
     digest = hashlib.blake2b(digest_size=12)
     for op in ops:
@@ -69,7 +77,7 @@ def _key(ops: list[dict[str, Any]]) -> str:
                 digest.update(repr(list(value.shape)).encode() + _bytes(value))
     while len(_KEYS) >= 4:  # a few previews at once; older ones are hashed again if they come back
         _KEYS.pop(next(iter(_KEYS)))
-    _KEYS[id(ops)] = (ops, digest.hexdigest())
+    _KEYS[state] = (ops, digest.hexdigest())
     return digest.hexdigest()
 
 
