@@ -47,10 +47,9 @@ class GuidanceLens(LensState):
     _history: History
 
     def _lens_request(self, run: int, step: int, id: int, guidance: float | None = None, **asked: bool | str) -> None:
-        """Answer at once, or (the held run's next step) once ``Run.peek`` has made its model call,
-        or (``paid``) from a thread making the step's model call at that value. ``quick``: the slider
-        moves: the quick picture (``Lens.quick``); ``local``: the affine part follows (``lens_local.py``),
-        with the recipe unless ``recipe`` is its key (the page holds it)."""
+        """Answer at once, or (the held run's next step) once ``Run.peek`` has made its model call, or (``paid``)
+        from a thread making the step's model call at that value. ``quick``: the slider moves: the quick picture
+        (``Lens.quick``); ``local``: the affine part follows, and the recipe unless it is ``recipe`` (lens_local.py)."""
         kind = "views" if guidance is None else "lens"
         reply: dict[str, Any] = {"type": kind, "id": id, "run": run, "step": step}
         if guidance is not None:
