@@ -77,20 +77,23 @@ class Preview:
         measured.append(float(value))
         self.error = sum(measured) / len(measured)  # one assignment: readers on other threads see a whole value
 
-    def step_frame(self, latents: torch.Tensor, *, last: bool = False, fresh: bool = False) -> Frame:
+    def step_frame(
+        self, latents: torch.Tensor, *, last: bool = False, fresh: bool = False,
+        view: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> Frame:  # fmt: skip
         """``frame`` as the step callback takes it. On the CPU the step pays at most a copy of the
         latents: the frame is drawn by its first reader (the widget's sender, on its own thread)
-        or once the run ends (``draw_later``), never on the step's path; ``rgb`` must then be safe
-        to call from another thread. ``fresh``: nothing writes into ``latents`` after the step
-        (the scheduler's x0 estimate, a tensor of its own each step), so they are kept as they are,
-        with no copy. Elsewhere the GPU draws it in stream order, as ``frame`` does. A preview with
-        a ``frame`` of its own draws in the step, in step order, as before: it may choose per step
-        whether to draw (``TinyPreview``) or draw off the step path already (``DecodedPreview``)."""
+        or once the run ends (``draw_later``), never on the step's path (``rgb`` must be safe on
+        another thread). ``fresh``: nothing writes into ``latents`` after the step (the scheduler's
+        x0, new each step): kept with no copy. ``view``: what makes them an image (a flow family's
+        unpacking copies them), applied as the frame is drawn. On a GPU it is drawn in stream order,
+        as ``frame`` does; so is a preview's own ``frame`` (``TinyPreview``, ``DecodedPreview``)."""
+        view = view or (lambda latents: latents)
         if latents.device.type != "cpu" or type(self).frame is not Preview.frame:
-            return self.frame(latents, last=last)
+            return self.frame(view(latents), last=last)
         # The loop's latents may be written into before the frame is read: those are copied.
         kept = latents.detach().clone() if not fresh else latents.detach() if latents.requires_grad else latents
-        return drawn_later(lambda: self.frame(kept, last=last))
+        return drawn_later(lambda: self.frame(view(kept), last=last))
 
     def frame(self, latents: torch.Tensor, *, last: bool = False) -> Frame:
         """The thumbnail of ``latents`` ``(N, C, h, w)``: one image, or a batch's images as a grid
