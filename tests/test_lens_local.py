@@ -197,6 +197,25 @@ def test_refused_where_the_lens_is_not_affine_or_not_free_or_has_no_recipe():
     assert message["refused"] == "NetPreview has no recipe the page can run"
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_a_half_precision_run_gets_its_affine_part_fit_in_float32(dtype):
+    """Its own lens mixes the halves in half precision, 1e-3 off a line (bf16: 1e-2): the part is fit
+    on the halves in float32, and the page's picture is the run's own to its rounding."""
+    runner = Runner(tiny_sd_pipeline().to(dtype))
+    run = runner.generate("a red star", num_inference_steps=4, guidance_scale=5.0, seed=1)
+    message, buffers = local_part(run, {"id": 1, "run": run.id, "step": 1}, DEMO_KNOB)
+    assert "refused" not in message, message
+    a, b, tensors = wire(message, buffers)
+    for g in (1.0, 6.5, 40.0):
+        own = run.lens(1, g)
+        exact = run.lens_float32(1, g)[0].double().numpy()
+        assert np.abs(a + g * b - exact).max() <= 1e-5 * np.abs(exact).max()
+        rounding = np.abs(a + g * b - own.latents[0].double().numpy()).max() / own.latents.abs().max().item()
+        assert 0 < rounding <= (2e-3 if dtype == torch.float16 else 2e-2), rounding
+        picture = reference(message["ops"], tensors, (a + g * b).astype(np.float32))
+        assert off_by(picture, own.frame.numpy())[0] >= 0.99, "the run's own picture, to its rounding"
+
+
 def test_refused_where_the_scheduler_clips_its_x0():
     from diffusers import DDIMScheduler
 

@@ -5,7 +5,8 @@ schedulers sdwidget reads give is affine in that output: the lens is ``x0(g) = A
 page holding A and B draws any value with no round trip. Not everywhere, and the rule is
 numerical, never a list of families or knobs:
 
-- the affine part is fit through the lens (``Run.lens(step, g).latents``) at the ends of the
+- the affine part is fit through the lens, its halves mixed in float32 (``Run.lens_float32``: a
+  half-precision run's own mix rounds to 1e-3, far over the check), at the ends of the
   range ``[low, high]`` (the widget's: the guidance knob's off value and top), and held
   only where the lens at five values (the ends, the middle and the quarters) agrees with
   ``A + g·B``, evaluated in float64 from the float32 A and B the page gets, to
@@ -60,7 +61,7 @@ def affine(run: Run, step: int, low: float, high: float) -> Affine:
     def lens(g: float) -> torch.Tensor:
         if g not in seen:
             try:  # a lens that would cost a model call is refused here: only free values are read
-                seen[g] = run.lens(step, g).latents.detach().to("cpu", torch.float64)
+                seen[g] = run.lens_float32(step, g).detach().to("cpu", torch.float64)
             except PaidOffer as exc:
                 raise ValueError(f"no free guidance lens: {exc.reason}") from None
         return seen[g]

@@ -57,7 +57,7 @@ class RunLens:
         given, halves = self.record.halves(step, held, ran)
         return step, given, halves
 
-    def lens(self, step: Any, guidance: Any, decode: bool = False, paid: bool = False) -> Lens:
+    def lens(self, step: Any, guidance: Any, decode: bool = False, paid: bool = False, upcast: bool = False) -> Lens:
         guidance = validate.guidance(guidance)
         if self.paid is not None:  # a distilled guidance: a held run's next step is peeked first where paid for
             hold = self.hold if self.run.controls.paused else None
@@ -78,6 +78,8 @@ class RunLens:
                     "value)"
                 )
             halves = self.half.halves(step, halves[0], guidance, paid)
+        if upcast:  # a half-precision run's mix rounds to 1e-3: in float32 it is affine in the guidance
+            halves = tuple(half.float() for half in halves)
         latents = self.record.lens(step, guidance, given, halves, knobs)
         return self._seen(step, guidance, latents, decode, applied)
 

@@ -55,8 +55,8 @@ class LatentPreview(Preview):
 
     def recipe(self) -> list[dict[str, Any]]:
         """``_rgb_host``'s: pooled, the map in 0–255 units as a 1×1 convolution, clamped and cast;
-        the map read now (a refit makes a new one). The same list while map and size are the same:
-        the page keeps a recipe it has by that identity (``widget/lens_local.py``)."""
+        the map read now (a refit makes a new one). The same list while map and size are the same,
+        so its key (``widget/lens_local.py``: by the tensors' state) is hashed once per map."""
         current = (self._map, self.max_size)
         memo: tuple[tuple[Any, int], list[dict[str, Any]]] | None = getattr(self, "_recipe", None)
         if memo is None or memo[0][0] is not current[0] or memo[0][1] != current[1]:

@@ -8,8 +8,8 @@ latents as the preview sees them), the range ``[low, high]`` they hold on (the g
 off value and top; ``flat_below``: below ``low`` the lens is ``x0(low)``), the lens reply's
 ``held`` and ``ran`` (for the caption), and the run's quick picture (``Lens.quick``) as ops
 (``Preview.recipe``), each tensor a buffer named by its index, with ``recipe``: their key (a hash of
-their content, computed once per recipe: a preview returns the same list until its map or net
-changes, as a fitted map does after each run). The ops (about 200 KiB for the demo) go only where
+their content, computed once per state: its tensors' storage and version counters and its numbers,
+so a net's weights changed in place or a fitted map's refit after each run give a new key). The ops (about 200 KiB for the demo) go only where
 the request's ``recipe`` is not that key: the page sends the key it holds, none after a reload, so
 a run's steps send the recipe once and a refit or a new page gets it again. ``js/src/local_lens.js`` draws
 ``A + g·B`` for each value in range and asks the kernel only at rest (the run's own preview) and
@@ -21,6 +21,7 @@ before: a guidance that is a model input, a batch (drawn as a grid), a preview w
 from __future__ import annotations
 
 import hashlib
+import threading
 from typing import Any
 
 import torch
@@ -38,23 +39,26 @@ def local_part(run: Run, reply: dict[str, Any], knob: dict[str, Any]) -> tuple[d
     }
     try:
         part, ops = _checked(run, reply["step"], knob)
+        buffers = [_bytes(part.a[0]), _bytes(part.b[0])]
+        message.update(
+            low=part.low, high=part.high, flat_below=part.flat_below, shape=list(part.a.shape[1:]),
+            picture="quick" if part.pictures.rough else "preview", recipe=_key(ops),
+        )  # fmt: skip
+        if reply.get("recipe") != message["recipe"]:
+            message["ops"] = [_op(op, buffers) for op in ops]
     except ValueError as exc:
         return {**message, "refused": str(exc)}, []
     except Exception as exc:  # noqa: BLE001 - the page asks the kernel for each value instead
         return {**message, "refused": f"the page's own lens failed: {type(exc).__name__}: {exc}"}, []
-    buffers = [_bytes(part.a[0]), _bytes(part.b[0])]
-    message.update(
-        low=part.low, high=part.high, flat_below=part.flat_below, shape=list(part.a.shape[1:]),
-        picture="quick" if part.pictures.rough else "preview", recipe=_key(ops),
-    )  # fmt: skip
-    if reply.get("recipe") != message["recipe"]:
-        message["ops"] = [_op(op, buffers) for op in ops]
     return message, buffers
 
 
 _KEYS: dict[tuple, tuple[list[dict[str, Any]], str]] = {}
 """A recipe's state (its numbers, its tensors' storage and version counters) → (the recipe, kept so
 that no other tensor gets that storage, and its key): the few newest."""
+
+
+_LOCK = threading.Lock()
 
 
 def _key(ops: list[dict[str, Any]]) -> str:
@@ -66,7 +70,8 @@ def _key(ops: list[dict[str, Any]]) -> str:
         for op in ops
         for name, v in op.items()
     )
-    known = _KEYS.get(state)
+    with _LOCK:
+        known = _KEYS.get(state)
     if known is not None:
         return known[1]
     digest = hashlib.blake2b(digest_size=12)
@@ -75,9 +80,10 @@ def _key(ops: list[dict[str, Any]]) -> str:
         for value in op.values():
             if isinstance(value, torch.Tensor):
                 digest.update(repr(list(value.shape)).encode() + _bytes(value))
-    while len(_KEYS) >= 4:  # a few previews at once; older ones are hashed again if they come back
-        _KEYS.pop(next(iter(_KEYS)))
-    _KEYS[state] = (ops, digest.hexdigest())
+    with _LOCK:  # the kernel's thread, a run's and a paid lens's may ask at once
+        while len(_KEYS) >= 4:  # a few previews at once; older ones are hashed again if they come back
+            _KEYS.pop(next(iter(_KEYS)))
+        _KEYS[state] = (ops, digest.hexdigest())
     return digest.hexdigest()
 
 
