@@ -7,11 +7,12 @@ with ``local``) and gets ``lens_local``: ``A`` and ``B`` (float32 buffers, shape
 latents as the preview sees them), the range ``[low, high]`` they hold on (the guidance knob's
 off value and top; ``flat_below``: below ``low`` the lens is ``x0(low)``), the lens reply's
 ``held`` and ``ran`` (for the caption), and the run's quick picture (``Lens.quick``) as ops
-(``Preview.recipe``), each tensor a buffer named by its index, with ``recipe``: their key (a hash of
-their content, computed once per state: its tensors' storage and version counters and its numbers,
-so a net's weights changed in place or a fitted map's refit after each run give a new key). The ops (about 200 KiB for the demo) go only where
-the request's ``recipe`` is not that key: the page sends the key it holds, none after a reload, so
-a run's steps send the recipe once and a refit or a new page gets it again. ``js/src/local_lens.js`` draws
+(``Preview.recipe``), each tensor a buffer named by its index, with ``recipe``: their key (a hash
+of their content, computed once per state: its tensors' storage and version counters and its
+numbers, so a net's weights changed in place or a fitted map's refit after each run give a new
+key). The ops (about 200 KiB for the demo) go only where the request's ``recipe`` is not that key:
+the page sends the key it holds, none after a reload, so a run's steps send the recipe once and a
+refit or a new page gets it again. ``js/src/local_lens.js`` draws
 ``A + g·B`` for each value in range and asks the kernel only at rest (the run's own preview) and
 outside the range. Refused (``refused``, in words), the page asks the kernel for every value, as
 before: a guidance that is a model input, a batch (drawn as a grid), a preview with no recipe
