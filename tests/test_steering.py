@@ -205,3 +205,30 @@ def test_planned_guidance_of_later_steps_applies_at_those_steps_exactly(sd_pipe)
     assert torch.allclose(run.latents, expected, atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="planned step must be between 10"):
         run.controls.plan_guidance({3: 2.0})
+
+
+def test_a_point_planned_as_its_step_boundary_passes_is_applied_at_the_next_step_exactly(sd_pipe):
+    """The race a drag on the curve can hit: step 4's boundary takes its guidance, then a point for
+    step 4 arrives before step 4 is recorded, so ``plan_guidance`` accepts it. It must not be left
+    unapplied: it is taken at step 5's boundary, recorded there, and the run equals the reference."""
+    runner, accepted = runner_for(sd_pipe), []
+
+    def late_plan(run):
+        take = run.controls.take_guidance
+
+        def taken_then_planned(step):
+            value = take(step)
+            if step == 4:
+                accepted.append(run.controls.plan_guidance({4: 0.8}))
+            return value
+
+        run.controls.take_guidance = taken_then_planned
+
+    undo = at_step(runner, 1, late_plan)
+    run = runner.generate(PROMPT, guidance_scale=5.0, **ARGS)
+    undo()
+    assert accepted == [{4: 0.8}], "accepted: step 4 was not yet recorded"
+    guidance = [5.0] * 5 + [0.8] * 5
+    assert run.guidance == guidance and run.requests == [(5, 0.8)]
+    expected = reference_loop(sd_pipe, sd_conditioning, guidance, [PROMPT] * STEPS, [NEGATIVE] * STEPS)
+    assert torch.allclose(run.latents, expected, atol=1e-5, rtol=1e-5)

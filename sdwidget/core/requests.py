@@ -89,7 +89,9 @@ class HandRequests:
 
     def take_guidance(self, step: int) -> float | None:
         """The guidance asked for step ``step`` (0-based), once: the newest slider value, else a
-        planned one (recorded as a hand request now); ``None`` when nothing was asked for."""
+        planned one (recorded as a hand request now); ``None`` when nothing was asked for. A point
+        planned for a step whose boundary passed while ``plan_guidance`` checked it is taken here,
+        late by a step, as a late slider value is (the newest such point), never left unapplied."""
         if self._guidance is None and not self._planned:  # the usual step: no lock (see ``hold``)
             return None
         with self._cond:
@@ -97,9 +99,13 @@ class HandRequests:
             if value is not None:
                 self._planned = {k: v for k, v in self._planned.items() if k > step}
                 return value
-            planned = self._planned.pop(step, None)
-            if planned is not None:
-                self.requests.append((self._recorded, planned))
+            due = [k for k in self._planned if k <= step]
+            if not due:
+                return None
+            planned = self._planned[max(due)]
+            for k in due:
+                del self._planned[k]
+            self.requests.append((self._recorded, planned))
             return planned
 
     def take_prompt(self) -> PromptEdit | None:
