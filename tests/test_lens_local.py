@@ -208,7 +208,7 @@ def test_a_half_precision_run_gets_its_affine_part_fit_in_float32(dtype):
     a, b, tensors = wire(message, buffers)
     for g in (1.0, 6.5, 40.0):
         own = run.lens(1, g)
-        exact = run.lens_float32(1, g)[0].double().numpy()
+        exact = run.lens_float32(1, g).latents[0].double().numpy()
         assert np.abs(a + g * b - exact).max() <= 1e-5 * np.abs(exact).max()
         rounding = np.abs(a + g * b - own.latents[0].double().numpy()).max() / own.latents.abs().max().item()
         assert 0 < rounding <= (2e-3 if dtype == torch.float16 else 2e-2), rounding

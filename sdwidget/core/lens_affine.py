@@ -57,13 +57,16 @@ def affine(run: Run, step: int, low: float, high: float) -> Affine:
     if not 0 <= low < high:
         raise ValueError(f"no affine lens: the range [{low:g}, {high:g}] is empty")
     seen: dict[float, torch.Tensor] = {}
+    pictures: list[Pictures] = []  # the run's, read from the first lens (not one more lens for it)
 
     def lens(g: float) -> torch.Tensor:
         if g not in seen:
             try:  # a lens that would cost a model call is refused here: only free values are read
-                seen[g] = run.lens_float32(step, g).detach().to("cpu", torch.float64)
+                seen_lens = run.lens_float32(step, g)
             except PaidOffer as exc:
                 raise ValueError(f"no free guidance lens: {exc.reason}") from None
+            seen[g] = seen_lens.latents.detach().to("cpu", torch.float64)
+            pictures.append(seen_lens.pictures)
         return seen[g]
 
     slope = (lens(high) - lens(low)) / (high - low)
@@ -73,7 +76,7 @@ def affine(run: Run, step: int, low: float, high: float) -> Affine:
         if not gap <= TOLERANCE:  # NaN fails too
             raise ValueError(f"the lens is not affine in the guidance: {gap:.2g} off at {g:g}")
     flat = low > 0 and all(_gap(lens(low), lens(g)) <= TOLERANCE for g in (0.0, low / 2))
-    return Affine(low, high, flat, a, b, run.lens(step, low).pictures)
+    return Affine(low, high, flat, a, b, pictures[0])
 
 
 def _gap(approx: torch.Tensor, exact: torch.Tensor) -> float:

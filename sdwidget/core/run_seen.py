@@ -41,12 +41,12 @@ class RunSeen(RunDriven):
         self._reach(step)
         return self._lens_or_refusal().lens(step, guidance, decode, paid)
 
-    def lens_float32(self, step: int, guidance: float) -> torch.Tensor:
-        """``lens(step, guidance).latents`` from the step's halves in float32: a half-precision
+    def lens_float32(self, step: int, guidance: float) -> Lens:
+        """``lens(step, guidance)`` from the step's halves mixed in float32: a half-precision
         run's own lens is affine in the guidance only to its rounding (1e-3), this one to float32's
         (the page's own lens fits it, ``lens_affine.py``). A free lens only, as ``lens``."""
         self._reach(step)
-        return self._lens_or_refusal().lens(step, guidance, upcast=True).latents
+        return self._lens_or_refusal().lens(step, guidance, upcast=True)
 
     def lens_views(self, step: int) -> dict[str, Frame | None]:
         """The unconditional, conditional and guided x0 frames of a step (``None``: not computed)."""
