@@ -6,8 +6,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import torch
-
 from ..preview import Frame
 from .events import RunStatus
 from .lens import Lens
