@@ -7,14 +7,21 @@ os.environ.pop("ANYWIDGET_HMR", None)
 from fnmatch import fnmatchcase  # noqa: E402
 
 import pytest  # noqa: E402
-import torch  # noqa: E402
 
-# One torch thread: the tiny models run fastest on one (sdwidget/core/threads.py), two threads per
-# process oversubscribe the 2 cores under `-n 2` or a busy machine (a 2-thread oracle took 10 times
-# as long there: OpenMP's workers spin at every barrier), and reference loops and runners use the same.
-# sdwidget and diffusers are imported inside the helpers below, not here: under `-n 2` the controller
-# process loads this file too, and their 8 CPU-s of imports there would delay every worker's start.
-torch.set_num_threads(1)
+
+def pytest_configure(config):
+    """One torch thread: the tiny models run fastest on one (sdwidget/core/threads.py), two threads
+    per process oversubscribe the 2 cores under `-n 2` or a busy machine (a 2-thread oracle took 10
+    times as long there: OpenMP's workers spin at every barrier), and reference loops and runners use
+    the same. Not in `-n 2`'s controller, which runs no test: torch, sdwidget and diffusers are
+    imported where tests run (here and in the helpers below), as its 2 to 8 CPU-s of imports would
+    delay every worker's start."""
+    if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    import torch
+
+    torch.set_num_threads(1)
+
 
 # The quick loop for contributors, `pytest -n 2 -m "not browser and not slow"` (README, Contributing),
 # leaves out the tests marked here; `.ci/run` runs them all. Files named test_browser*.py drive
@@ -167,6 +174,8 @@ def pytest_runtest_teardown(item, nextitem):
 def torch_threads_kept():
     """A test that sets torch's thread count (as a user would) leaves it to the next test as it
     found it: left at 2, every later test of its worker oversubscribed the 2 cores."""
+    import torch
+
     before = torch.get_num_threads()
     yield
     if torch.get_num_threads() != before:
@@ -242,6 +251,8 @@ def __getattr__(name: str):
 def one_thread():
     """The runner and a reference loop on one torch thread each: the same order of sums (oracle
     tests compare bit for bit), and a tiny model runs fastest so on a busy CPU."""
+    import torch
+
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

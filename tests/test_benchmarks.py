@@ -31,7 +31,7 @@ RUNS = [  # (script, its arguments, a line it prints)
     ("hosts.py", ["--steps", "6", "--rounds", "1", "--size", "32"], "ratio thread/bare"),
     ("lens.py", ["--rounds", "2", "--steps", "4", "--at", "2"], "lens ms, as the widget sends it"),
     ("flow.py", ["--steps", "2", "--rounds", "1", "--size", "32", "--device", "cpu"], "ratio runner/bare"),
-    ("preview_fidelity.py", ["--prompts", "1", "--seeds", "1", "--steps", "3", "--calls", "2", "--wire-steps", "2"],
+    ("preview_fidelity.py", ["--prompts", "1", "--seeds", "1", "--steps", "3", "--calls", "1", "--wire-steps", "2"],
      "bytes per frame on the wire"),
 ]  # fmt: skip
 
