@@ -33,6 +33,7 @@ def pytest_configure(config):
 AGAIN = "the same oracle on another scheduler; Euler's stays in the quick loop"
 PAIRWISE = "pairwise, the quick loop keeps each kind's starts-on with 1 image and starts-off with 2"
 TAKEN = "the other crossing of 1.0 on this kind: the quick loop keeps one per kind, and both on others"
+BATCHES = "pairwise, the quick loop keeps SD with 2 images a prompt and SDXL with 1"
 # The files here come in the order of their time in CI, longest first (pytest --durations):
 # under `--dist loadgroup --no-loadscope-reorder` (.ci/run) the two workers take them first, so no
 # long file is left to finish alone at the end.
@@ -80,6 +81,16 @@ SLOW = {
     "test_sweep_scale_grid.py::test_a_grid_too_big_for_the_widget_shrinks_and_pages_and_the_widget_opens_it": "a sweep",
     "test_shapes_benchmark.py::test_every_model_prints_its_row_at_tiny_widths": "every model of the benchmark",
     "test_controls.py::test_fifty_runs_back_to_back_leave_no_threads": "50 runs",
+    "test_sweep_scale.py::test_a_sweep_of_two_million_items_costs_the_memory_of_one_of_twenty": (
+        "plans two million items under tracemalloc"
+    ),
+    "test_hostile_galleries.py::test_a_tampered_gallery_is_refused_with_a_value_error_naming_it[200k-steps]": (
+        "writes and refuses a 200,000-step record"
+    ),
+    "test_reliability_round3.py::test_a_branch_of_a_branch_of_a_branch_equals_a_fresh_run[d*]": AGAIN,
+    "test_reliability_round3.py::test_a_branch_of_a_branch_of_a_branch_equals_a_fresh_run[euler-a]": AGAIN,
+    "test_batches.py::test_batch_steered_and_edited_matches_reference_loop[sd-1]": BATCHES,
+    "test_batches.py::test_batch_steered_and_edited_matches_reference_loop[sdxl-2]": BATCHES,
 }
 
 
