@@ -8,7 +8,8 @@ between a step's callback in the kernel and its frame painted in the page, a 600
 
 The tests share one JupyterLab page and run in file order; each starts the runs it looks at. The
 server, its kernel and Chromium are shared with the other browser files (``browsers``,
-``tests/browser_fixtures.py``); the checks and the page's parts defined here are used there too.
+``tests/browser_fixtures.py``); the page's parts defined here are used there too; the overflow and
+contrast checks and the dark and 360 px looks are in ``tests/browser_looks.py``.
 """
 
 import json
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from browser_fixtures import settled
+from browser_looks import CONTRAST, OVERFLOW, dark, narrow
 
 pytest.importorskip("playwright.sync_api")
 
@@ -36,78 +38,6 @@ KERNEL_EVAL = """async (code) => {
   };
   await future.done;
   return out;
-}"""
-
-# Everything inside the widget that is wider than its box or sticks out of the widget (or the
-# widget out of the window, or of the host's output area). Scrolling strips may scroll; text
-# fields scroll their own text by nature.
-OVERFLOW = """(root) => {
-  const bad = [], box = root.getBoundingClientRect();
-  const name = (e) => e.tagName.toLowerCase()
-    + (typeof e.className === "string" && e.className ? "." + e.className.split(" ").join(".") : "")
-    + (e.getAttribute("aria-label") ? `[${e.getAttribute("aria-label")}]` : "");
-  const span = (r) => `${r.left.toFixed(0)}–${r.right.toFixed(0)}`;
-  const scrolls = (e) => ["auto", "scroll"].includes(getComputedStyle(e).overflowX);
-  for (const e of [root, ...root.querySelectorAll("*")]) {
-    if (e.closest("svg") && e.tagName.toLowerCase() !== "svg") continue;
-    const style = getComputedStyle(e);
-    if (style.display === "none" || !e.getClientRects().length) continue;
-    const typed = ["input", "textarea", "select"].includes(e.tagName.toLowerCase());
-    if (!scrolls(e) && !typed && style.display !== "inline" && e.clientWidth && e.scrollWidth > e.clientWidth + 1)
-      bad.push(`${name(e)}: scrollWidth ${e.scrollWidth} > clientWidth ${e.clientWidth}`);
-    const r = e.getBoundingClientRect();
-    const inStrip = e !== root && e.parentElement.closest(".sdw-filmstrip");
-    if (!inStrip && r.width && (r.right > box.right + 1 || r.left < box.left - 1))
-      bad.push(`${name(e)}: spans ${span(r)}, the widget ${span(box)}`);
-  }
-  if (box.right > document.documentElement.clientWidth + 1)
-    bad.push(`the widget ends at ${box.right}, past the window`);
-  const host = root.parentElement;
-  if (host && host.scrollWidth > host.clientWidth + 1)
-    bad.push(`the host element: scrollWidth ${host.scrollWidth} > ${host.clientWidth}`);
-  return bad;
-}"""
-
-# The lowest text contrast (WCAG) among the widget's text, each against the background it is drawn
-# on (ancestors' backgrounds composited), with the element that has it.
-CONTRAST = """(root) => {
-  const canvas = document.createElement("canvas").getContext("2d", { willReadFrequently: true });
-  const rgba = (css) => {
-    canvas.clearRect(0, 0, 1, 1);
-    canvas.fillStyle = "#000"; canvas.fillStyle = css; canvas.fillRect(0, 0, 1, 1);
-    const [r, g, b, a] = canvas.getImageData(0, 0, 1, 1).data;
-    return [r, g, b, a / 255];
-  };
-  const over = (top, under) => top.slice(0, 3).map((c, i) => c * top[3] + under[i] * (1 - top[3])).concat(1);
-  const background = (e) => {
-    const layers = [];
-    for (let n = e; n; n = n.parentElement) {
-      const c = rgba(getComputedStyle(n).backgroundColor);
-      if (c[3] > 0) layers.push(c);
-      if (c[3] === 1) break;
-    }
-    return layers.reverse().reduce((under, top) => over(top, under), [255, 255, 255, 1]);
-  };
-  const lum = (c) => {
-    const linear = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
-    const [r, g, b] = c.slice(0, 3).map(linear);
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  };
-  let worst = { ratio: 99, what: "" };
-  for (const e of root.querySelectorAll("*")) {
-    if (e.closest("svg")) continue;
-    const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
-    if (!own || !e.getClientRects().length || getComputedStyle(e).visibility === "hidden") continue;
-    const style = getComputedStyle(e);
-    if (e.closest('[aria-disabled="true"]')) continue; // disabled controls are exempt (WCAG 1.4.3)
-    const bg = background(e), fg = over(rgba(style.color), bg);
-    const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
-    const ratio = (hi + 0.05) / (lo + 0.05);
-    const what = () => `${e.tagName.toLowerCase()}.${e.className} “${e.textContent.trim().slice(0, 30)}”`
-      + ` ${style.color} on rgb(${bg.slice(0, 3).map(Math.round)})`;
-    if (ratio < worst.ratio) worst = { ratio, what: what() };
-  }
-  return worst;
 }"""
 
 
@@ -440,10 +370,7 @@ def test_narrow_window_has_no_horizontal_overflow(jl, width):
     settled(jl.widget)
     assert jl.widget.evaluate(OVERFLOW) == []
     if width == 360:
-        jl.page.set_viewport_size({"width": width, "height": 2400})  # the whole widget in one picture
-        settled(jl.widget)
-        jl.widget.evaluate("el => el.scrollIntoView({ block: 'center' })")  # clear of the notebook's toolbar
-        jl.widget.screenshot(path=str(ARTIFACTS / "widget-360.png"))
+        narrow(page, jl.widget, ARTIFACTS / "widget-360.png")
     page.get_by_role("combobox", name="Compare with").select_option("0")
     jl.page.set_viewport_size({"width": 1300, "height": 1000})
 
@@ -453,13 +380,7 @@ def test_dark_theme_reads(jl):
     page = jl.page
     jl.show_current_run_alone()
     page.set_viewport_size({"width": 1300, "height": 1000})
-    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
-    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-    settled(jl.widget)
-    worst = jl.widget.evaluate(CONTRAST)
-    assert worst["ratio"] >= 4.5, worst
-    jl.widget.screenshot(path=str(ARTIFACTS / "widget-dark.png"))
-    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")
+    dark(page, jl.widget, ARTIFACTS / "widget-dark.png")
 
 
 def test_steering_by_hand_pace_breakpoint_next_step_prompt_branch_decode(jl):

@@ -4,7 +4,7 @@ each in Debian's Chromium driven by Playwright, each with the embedded demo mode
 In each: the widget renders, a run paints frames, the arrow keys move the Guidance slider, pause
 holds the run and resume goes on, stop ends it, and the scrubber shows any step and, at its end,
 the final image. A screenshot per host is left in ``artifacts/`` (``notebook7.png``, ``marimo.png``).
-Notebook 7 is the shared JupyterLab server's (``browsers``); the checks are ``test_browser``'s.
+Notebook 7 is the shared JupyterLab server's (``browsers``); the checks are ``browser_looks``'s.
 """
 
 import sys
@@ -13,8 +13,9 @@ import time
 
 import pytest
 from browser_fixtures import notebook
+from browser_looks import OVERFLOW
 from browser_servers import free_port, quiet_env, serve
-from test_browser import ARTIFACTS, OVERFLOW
+from test_browser import ARTIFACTS
 
 pytest.importorskip("playwright.sync_api")
 

@@ -12,8 +12,9 @@ Screenshots in the module's temporary folder (printed): ``interval-default``, ``
 import json
 
 import pytest
-from browser_fixtures import notebook, reopened, settled
-from test_browser import CONTRAST, OVERFLOW, Session, wait_until
+from browser_fixtures import notebook, reopened
+from browser_looks import dark, narrow
+from test_browser import Session, wait_until
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -104,19 +105,10 @@ def test_after_a_reload_the_handles_come_from_the_traits(jl):
 
 def test_screenshots_dark_and_360(jl, shots):
     page = jl.page
-    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
-    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-    settled(jl.widget)
-    try:
-        worst = jl.widget.evaluate(CONTRAST)
-        assert worst["ratio"] >= 4.5, worst
-        jl.widget.screenshot(path=str(shots / "interval-dark.png"))
-    finally:
-        page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")
-    page.set_viewport_size({"width": 360, "height": 2400})
-    settled(jl.widget)
-    jl.widget.evaluate("el => el.scrollIntoView({ block: 'center' })")
-    assert jl.widget.evaluate(OVERFLOW) == []
-    assert handle(jl, STARTS).is_visible() and handle(jl, ENDS).is_visible()
-    jl.widget.screenshot(path=str(shots / "interval-360.png"))
+    dark(page, jl.widget, shots / "interval-dark.png")
+
+    def handles_shown() -> None:
+        assert handle(jl, STARTS).is_visible() and handle(jl, ENDS).is_visible()
+
+    narrow(page, jl.widget, shots / "interval-360.png", handles_shown)
     print("screenshots", shots / "interval-dark.png", shots / "interval-360.png")

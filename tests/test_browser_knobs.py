@@ -10,8 +10,9 @@ Screenshots in ``artifacts/``: ``knobs-default``, ``knobs-dark``, ``knobs-360``.
 import json
 
 import pytest
-from browser_fixtures import notebook, reopened, settled
-from test_browser import ARTIFACTS, CONTRAST, OVERFLOW, Session, wait_until
+from browser_fixtures import notebook, reopened
+from browser_looks import dark, narrow
+from test_browser import ARTIFACTS, Session, wait_until
 
 pytest.importorskip("playwright.sync_api")
 
@@ -130,17 +131,5 @@ def test_after_a_reload_and_for_an_older_run_the_knobs_come_from_the_traits(jl):
 
 def test_screenshots_dark_and_360(jl):
     page = jl.page
-    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
-    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-    settled(jl.widget)
-    try:
-        worst = jl.widget.evaluate(CONTRAST)
-        assert worst["ratio"] >= 4.5, worst
-        jl.widget.screenshot(path=str(ARTIFACTS / "knobs-dark.png"))
-    finally:
-        page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")
-    page.set_viewport_size({"width": 360, "height": 2400})
-    settled(jl.widget)
-    jl.widget.evaluate("el => el.scrollIntoView({ block: 'center' })")
-    assert jl.widget.evaluate(OVERFLOW) == []
-    jl.widget.screenshot(path=str(ARTIFACTS / "knobs-360.png"))
+    dark(page, jl.widget, ARTIFACTS / "knobs-dark.png")
+    narrow(page, jl.widget, ARTIFACTS / "knobs-360.png")

@@ -14,8 +14,9 @@ import json
 import statistics
 
 import pytest
-from browser_fixtures import notebook, reopened, settled
-from test_browser import ARTIFACTS, CONTRAST, OVERFLOW, Session, wait_until
+from browser_fixtures import notebook, reopened
+from browser_looks import dark, narrow
+from test_browser import ARTIFACTS, Session, wait_until
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -184,17 +185,5 @@ def test_screenshots_dark_and_360(jl):
     scrubber(jl).fill("6")
     slider(jl).fill("7")
     caption(jl).filter(has_text="what if 7.0").filter(has_text="· VAE decode").wait_for(timeout=30_000)
-    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
-    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-    settled(jl.widget)
-    try:
-        worst = jl.widget.evaluate(CONTRAST)
-        assert worst["ratio"] >= 4.5, worst
-        jl.widget.screenshot(path=str(ARTIFACTS / "lens-dark.png"))
-    finally:
-        page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")
-    page.set_viewport_size({"width": 360, "height": 2400})
-    settled(jl.widget)
-    jl.widget.evaluate("el => el.scrollIntoView({ block: 'center' })")
-    assert jl.widget.evaluate(OVERFLOW) == []
-    jl.widget.screenshot(path=str(ARTIFACTS / "lens-360.png"))
+    dark(page, jl.widget, ARTIFACTS / "lens-dark.png")
+    narrow(page, jl.widget, ARTIFACTS / "lens-360.png")

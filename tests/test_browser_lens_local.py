@@ -20,8 +20,9 @@ import json
 
 import numpy as np
 import pytest
-from browser_fixtures import notebook, reopened, settled
-from test_browser import ARTIFACTS, CONTRAST, OVERFLOW, Session
+from browser_fixtures import notebook, reopened
+from browser_looks import dark, narrow
+from test_browser import ARTIFACTS, Session
 from test_browser_lens import SETUP, caption, held_at, slider
 
 pytest.importorskip("playwright.sync_api")
@@ -206,23 +207,16 @@ def test_the_page_drawn_lens_in_light_dark_and_360_px(jl):
     expected = {"canvas": True, "same": True, "outline": "dashed", "badge": True, "pixels": "pixelated"}
     assert page.evaluate(look) == expected
     jl.widget.screenshot(path=str(ARTIFACTS / "lens-local-light.png"))
-    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
-    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-    settled(jl.widget)
-    try:
-        worst = jl.widget.evaluate(CONTRAST)
-        assert worst["ratio"] >= 4.5, worst
+
+    def same_look() -> None:
         assert page.evaluate(look) == expected
-        jl.widget.screenshot(path=str(ARTIFACTS / "lens-local-dark.png"))
-    finally:
-        page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")
-    page.set_viewport_size({"width": 360, "height": 2400})
-    settled(jl.widget)
-    jl.widget.evaluate("el => el.scrollIntoView({ block: 'center' })")
-    assert jl.widget.evaluate(OVERFLOW) == []
-    assert page.evaluate(look) == expected, "shown at 2x or more: square pixels still"
-    assert caption(jl).text_content().endswith(end)
-    jl.widget.screenshot(path=str(ARTIFACTS / "lens-local-360.png"))
+
+    def same_look_narrow() -> None:
+        assert page.evaluate(look) == expected, "shown at 2x or more: square pixels still"
+        assert caption(jl).text_content().endswith(end)
+
+    dark(page, jl.widget, ARTIFACTS / "lens-local-dark.png", same_look)
+    narrow(page, jl.widget, ARTIFACTS / "lens-local-360.png", same_look_narrow)
     page.set_viewport_size({"width": 1300, "height": 1500})
     jl.kernel("_still = False")
     page.get_by_role("button", name="Resume").click()

@@ -11,8 +11,9 @@ import json
 import re
 
 import pytest
-from browser_fixtures import notebook, reopened, settled
-from test_browser import ARTIFACTS, CONTRAST, OVERFLOW, Session, chart_point, wait_until
+from browser_fixtures import notebook, reopened
+from browser_looks import dark, narrow
+from test_browser import ARTIFACTS, Session, chart_point, wait_until
 
 pytest.importorskip("playwright.sync_api")
 
@@ -278,20 +279,8 @@ def test_screenshots_dark_and_360(jl):
     the widget keeps its contrast and fits."""
     page = jl.page
     jl.kernel("widget.breakpoints = [3, 9]")
-    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
-    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-    settled(jl.widget)
-    try:
-        worst = jl.widget.evaluate(CONTRAST)
-        assert worst["ratio"] >= 4.5, worst
-        jl.widget.screenshot(path=str(ARTIFACTS / "round2-dark.png"))
-    finally:
-        page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")
-    page.set_viewport_size({"width": 360, "height": 2400})
-    settled(jl.widget)
-    jl.widget.evaluate("el => el.scrollIntoView({ block: 'center' })")
-    assert jl.widget.evaluate(OVERFLOW) == []
-    jl.widget.screenshot(path=str(ARTIFACTS / "round2-360.png"))
+    dark(page, jl.widget, ARTIFACTS / "round2-dark.png")
+    narrow(page, jl.widget, ARTIFACTS / "round2-360.png")
 
 
 def test_fault1_after_a_reload_branch_and_decode_are_offered(jl):

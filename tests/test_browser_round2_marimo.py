@@ -1,14 +1,15 @@
 """Issue 24, fault 11: in marimo's editor a cell's output box is at most 610 px high and scrolls, so
 the widget's scrubber, curve and filmstrip sat in a nested scroll area. The widget fits the box it
 is given: everything shows without scrolling the output. Screenshot: ``artifacts/round2-marimo.png``.
-The helpers are ``test_browser``'s and ``test_browser_hosts``'s."""
+The helpers are ``test_browser``'s, ``browser_looks``'s and ``test_browser_hosts``'s."""
 
 import sys
 import textwrap
 
 import pytest
+from browser_looks import OVERFLOW
 from browser_servers import free_port, quiet_env, serve
-from test_browser import ARTIFACTS, OVERFLOW
+from test_browser import ARTIFACTS
 from test_browser_hosts import SETUP
 
 pytest.importorskip("playwright.sync_api")

@@ -6,12 +6,13 @@ current run, its frames painting in the preview, to the sweep's own image. A ref
 kernel names the control; the grid fits a 360 px window and reads in the dark theme. Screenshots
 in ``artifacts/``: ``sweep.png`` (the replay finished), ``sweep-360.png``, ``sweep-dark.png``.
 The server (its root the kernel's working folder), kernel and browser are shared (``browsers``);
-the checks are ``test_browser``'s.
+the checks are ``browser_looks``'s.
 """
 
 import pytest
 from browser_fixtures import notebook, settled
-from test_browser import ARTIFACTS, CONTRAST, KERNEL_EVAL, OVERFLOW, wait_until
+from browser_looks import centred, dark, narrow
+from test_browser import ARTIFACTS, KERNEL_EVAL, wait_until
 
 from sdwidget import Runner, demo_pipeline, sweep
 
@@ -95,20 +96,13 @@ def test_a_refusal_names_the_control_and_clears_on_the_next_click(page):
 
 def test_the_grid_fits_a_narrow_window_and_reads_in_the_dark_theme(page):
     widget = page.locator(".sdw")
-    page.set_viewport_size({"width": 360, "height": 2400})  # the whole widget in one picture
-    settled(widget)
-    assert widget.evaluate(OVERFLOW) == []
-    grid = page.locator(".sdw-sweep-grid").bounding_box()
-    assert grid["width"] <= widget.bounding_box()["width"] + 1 and grid["height"] > 0
-    widget.evaluate("el => el.scrollIntoView({ block: 'center' })")
-    widget.screenshot(path=str(ARTIFACTS / "sweep-360.png"))
+
+    def grid_fits() -> None:
+        grid = page.locator(".sdw-sweep-grid").bounding_box()
+        assert grid["width"] <= widget.bounding_box()["width"] + 1 and grid["height"] > 0
+
+    narrow(page, widget, ARTIFACTS / "sweep-360.png", grid_fits)
     page.set_viewport_size({"width": 1300, "height": 1800})
-    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
-    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-    settled(widget)
-    widget.evaluate("el => el.scrollIntoView({ block: 'center' })")
-    worst = widget.evaluate(CONTRAST)
-    assert worst["ratio"] >= 4.5, worst
-    widget.screenshot(path=str(ARTIFACTS / "sweep-dark.png"))
-    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")
+    centred(widget)
+    dark(page, widget, ARTIFACTS / "sweep-dark.png")
     page.set_viewport_size({"width": 1300, "height": 1000})
