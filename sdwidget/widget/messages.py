@@ -8,12 +8,10 @@ touched.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from typing import Any
 
 from ..core import validate
-from . import guider, lens_state
+from . import fields, guider, lens_state
 
 # Each kind and the fields it takes.
 FIELDS: dict[str, frozenset[str]] = {
@@ -54,7 +52,6 @@ CONTROL = {
 # Kinds whose sender waits for an answer (the page counts a prompt edit's encoding up): a refusal
 # is answered too, with ``error``, so the wait ends.
 ANSWERED = {"prompt": "prompt_encoded"}
-CURVE = "Guidance curve"  # the chart, whichever knob it draws
 RUN = (-(2**31), 2**31)  # runs have positive keys, loaded galleries negative ones; the kernel checks they exist
 
 
@@ -80,11 +77,11 @@ def _arguments(kind: str, content: dict[str, Any]) -> dict[str, Any]:
         if kind in ("decode", "branch"):
             args["step"] = validate.integer(f"{control}: the step", get("step"), 0, validate.MAX_LOOP)
         if kind == "branch":
-            args.update(_optional_prompt(content, "Prompt"))
+            args.update(fields.optional_prompt(content, "Prompt"))
             if get("guidance") is not None:
                 args["guidance_scale"] = validate.guidance(get("guidance"), "Guidance")
             if get("knobs") is not None:  # each in its own range: the kernel knows the model's knobs
-                args["knobs"] = _knobs(control, get("knobs"), lambda value: _number(control, value))
+                args["knobs"] = fields.knobs(control, get("knobs"), lambda value: fields.number(control, value))
         return args
     if kind == "guider":
         return guider.arguments(content)
@@ -95,12 +92,12 @@ def _arguments(kind: str, content: dict[str, Any]) -> dict[str, Any]:
     if kind == "guidance":
         return {"value": validate.guidance(get("value"), "Guidance")}
     if kind == "knob":
-        name = _name(control, get("name"))
-        return {"name": name, "value": _number(f"{control} {name}", get("value"))}
+        name = fields.knob_name(control, get("name"))
+        return {"name": name, "value": fields.number(f"{control} {name}", get("value"))}
     if kind == "pace":
         return {"value": None if get("value") is None else validate.pace(get("value"), "Pace")}
     if kind == "prompt":
-        return {"prompt": validate.prompt("Prompt", get("prompt")), **_optional_prompt(content, "Prompt")}
+        return {"prompt": validate.prompt("Prompt", get("prompt")), **fields.optional_prompt(content, "Prompt")}
     if kind == "breakpoints":
         steps = validate.per_step(control, get("steps"))
         return {"steps": sorted({validate.integer(control, step, 1, validate.MAX_LOOP) for step in steps})}
@@ -114,59 +111,9 @@ def _arguments(kind: str, content: dict[str, Any]) -> dict[str, Any]:
         start = validate.integer(f"{control}: the first step", get("start"), 0, validate.MAX_LOOP - 1)
         values = validate.per_step(control, get("values"))[: validate.MAX_LOOP - start]
         if get("knob") is not None:  # a later knob's curve: its range is checked where the knobs are known
-            return {"knob": _name(control, get("knob")), "values": {start + i: _number(control, v) for i, v in
-                                                                    enumerate(values)}}  # fmt: skip
+            knob = fields.knob_name(control, get("knob"))
+            return {"knob": knob, "values": {start + i: fields.number(control, v) for i, v in enumerate(values)}}
         return {"values": {start + i: validate.guidance(value, control) for i, value in enumerate(values)}}
     if kind != "generate":
         return {}
-    seed, schedule, knob_schedules = get("seed"), get("schedule"), get("knob_schedules")
-    return {
-        **({} if knob_schedules is None else {"knob_schedules": _knobs(CURVE, knob_schedules, _curve)}),
-        "prompt": validate.prompt("Prompt", get("prompt")),
-        "negative_prompt": validate.prompt("Negative prompt", get("negative_prompt") or None, optional=True),
-        "num_inference_steps": validate.steps(get("steps"), "Steps"),
-        "seed": None if seed is None else validate.seed(seed, "Seed"),
-        "guidance_scale": validate.guidance(get("guidance"), "Guidance"),
-        **(
-            {}
-            if schedule is None
-            else {
-                "guidance_schedule": [
-                    validate.guidance(v, "Guidance curve") for v in validate.per_step("Guidance curve", schedule)
-                ]
-            }
-        ),
-    }
-
-
-def _optional_prompt(content: dict[str, Any], control: str) -> dict[str, Any]:
-    """A negative prompt (and, for a branch, a prompt) only where the message carries one."""
-    out = {}
-    for name, label in (("prompt", control), ("negative_prompt", f"Negative {control.lower()}")):
-        if content.get(name) is not None and (name == "negative_prompt" or content.get("type") == "branch"):
-            out[name] = validate.prompt(label, content[name])
-    return out
-
-
-def _name(control: str, name: Any) -> str:
-    """A knob's name as the browser sends it: short text (the kernel checks the model has it)."""
-    if not isinstance(name, str) or not 0 < len(name) <= 100:
-        raise TypeError(f"{control}: a knob's name must be short text, got {validate.shown(name)}")
-    return name
-
-
-def _number(control: str, value: Any) -> float:
-    """A finite number; a knob's own range is checked by the kernel, which knows the model's knobs."""
-    return validate.guidance(value, control, -math.inf, math.inf)
-
-
-def _curve(values: Any) -> list[float]:
-    """A later knob's curve drawn for the next run: one finite number per step."""
-    return [_number(CURVE, value) for value in validate.per_step(CURVE, values)]
-
-
-def _knobs(control: str, value: Any, each: Callable[[Any], Any]) -> dict[str, Any]:
-    """An object naming knobs (at most 16, as a gallery records them), each value checked by ``each``."""
-    if not isinstance(value, dict) or len(value) > 16:
-        raise TypeError(f"{control}: the knobs must be an object of at most 16 names, got {validate.shown(value)}")
-    return {_name(control, name): each(item) for name, item in value.items()}
+    return fields.generate(content)
