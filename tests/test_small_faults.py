@@ -96,7 +96,7 @@ def test_a_cell_waiting_on_a_paused_kernel_hosted_run_is_told_why_it_waits(sd_pi
     async def body():
         run = hosted(runner, pause_at=[2])
         await until(lambda: run.status is RunStatus.PAUSED)
-        rescue = threading.Timer(1.0, run.stop)  # another thread can still end it
+        rescue = threading.Timer(0.5, run.stop)  # another thread can still end it (after the wait warns)
         rescue.start()
         with pytest.warns(RuntimeWarning, match=f"^run {run.id} is paused and runs on the kernel's thread"):
             assert run.wait() is True
@@ -104,7 +104,7 @@ def test_a_cell_waiting_on_a_paused_kernel_hosted_run_is_told_why_it_waits(sd_pi
         assert run.wait(0.05) is True, "a wait with a timeout just returns"
 
         later = hosted(runner, pause_at=[3])  # reaches its breakpoint while the cell waits
-        rescue = threading.Timer(1.0, later.stop)
+        rescue = threading.Timer(0.5, later.stop)
         rescue.start()
         with pytest.warns(RuntimeWarning, match="is paused and runs on the kernel's thread"):
             assert later.wait() is True
